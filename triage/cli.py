@@ -1,0 +1,148 @@
+"""Command line: `triage check`, `triage symptoms`, `triage validate`.
+
+Bad input exits with code 2 and one line on stderr naming the problem and the valid
+values; nothing is printed on stdout, so a script can never mistake an error for an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from triage.assess import Assessor, default_assessor, duration
+from triage.knowledge import KnowledgeError, load_knowledge
+from triage.model import Assessment
+from triage.report import InvalidReport, Problem
+
+USAGE_ERROR = 2
+
+
+def _assessor(ctx: click.Context) -> Assessor:
+    kb_dir = ctx.find_root().params.get("kb")
+    return Assessor(load_knowledge(kb_dir)) if kb_dir else default_assessor()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--kb", type=click.Path(file_okay=False), help="Knowledge directory (default: the shipped one).")
+def cli(kb: str | None) -> None:
+    """Triage side effects after microneedling. Supports, does not replace, clinical judgement."""
+
+
+@cli.command()
+@click.argument("symptoms", nargs=-1)
+@click.option("--hours", "hours_text", metavar="H", help="Hours since the session ended (0 to 8760).")
+@click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
+@click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def check(ctx: click.Context, symptoms: tuple[str, ...], hours_text: str | None, factors: tuple[str, ...],
+          worsening: bool, as_json: bool) -> None:
+    """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
+    assessor = _assessor(ctx)
+    if hours_text is None:
+        raise InvalidReport([Problem("hours", "--hours is required: the hours since the session ended (0 to 8760)")])
+    try:
+        hours: Any = float(hours_text)
+    except ValueError:
+        hours = hours_text
+    answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
+    click.echo(json.dumps(answer.to_dict(), indent=2) if as_json else render(answer, assessor))
+
+
+def render(answer: Assessment, assessor: Assessor) -> str:
+    """A readable answer for a nurse: disposition first, then why, what to do, when to re-check."""
+    kb = assessor.kb
+    lines = [answer.disposition.value.upper()]
+    if answer.emergency:
+        lines.insert(0, f"!!! EMERGENCY: {kb.header.emergency.nurse}")
+    lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
+    report = answer.report
+    described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms)
+    lines.append(f"Report: {described}; {report.hours:g} h since the session"
+                 + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
+                 + ("; getting worse" if report.worsening else ""))
+    lines.append("")
+    lines.append("Findings:")
+    for f in answer.findings:
+        about = f.symptom or " + ".join(f.symptoms) or "report"
+        flag = " EMERGENCY" if f.emergency else ""
+        lines.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
+        lines.append(f"      {f.reason}")
+        lines.append(f"      source: {f.source}")
+    lines.append("")
+    lines.append("Advice:")
+    lines += [f"  - {a}" for a in answer.advice]
+    lines.append("")
+    if answer.recheck_in_hours is None:
+        lines.append("Re-check: none; act now.")
+    else:
+        at = report.hours + answer.recheck_in_hours
+        lines.append(f"Re-check: in {duration(answer.recheck_in_hours)} (at {duration(at)} after the session).")
+    lines.append(f"Knowledge base: {answer.kb_version}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def symptoms(ctx: click.Context, as_json: bool) -> None:
+    """List the symptom vocabulary and the risk factors."""
+    kb = _assessor(ctx).kb
+    if as_json:
+        data = {
+            "kb_version": kb.version,
+            "symptoms": [s.model_dump(include={"id", "name", "description", "group", "likelihood"})
+                         for s in kb.symptoms.values()],
+            "factors": [f.model_dump(include={"id", "label", "question"}) for f in kb.factors.values()],
+            "severities": ["mild", "moderate", "severe"],
+        }
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"Symptoms (knowledge base {kb.version}); add :mild, :moderate or :severe (default moderate):")
+    for s in kb.symptoms.values():
+        if s.window is None:
+            when = "always contact clinician" + (", EMERGENCY" if s.emergency else "")
+        else:
+            w = s.window
+            when = (f"expected < {w.expected_until:g} h, " if w.expected_until else "") + f"contact >= {w.monitor_until:g} h"
+        click.echo(f"  {s.id:<22} {s.description} [{s.likelihood}; {when}]")
+    click.echo("Risk factors (--factor):")
+    for f in kb.factors.values():
+        click.echo(f"  {f.id:<22} {f.label}")
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+def validate(directory: str | None) -> None:
+    """Check a knowledge directory (default: the shipped one) and build its engine."""
+    kb = load_knowledge(directory)
+    Assessor(kb)
+    click.echo(f"ok: knowledge base {kb.version} from {kb.source_dir}: {len(kb.symptoms)} symptoms, "
+               f"{len(kb.factors)} factors, {len(kb.rules)} rules")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error becomes one line on stderr and exit code 2 (knowledge errors: 3)."""
+    try:
+        cli.main(args=argv, prog_name="triage", standalone_mode=False)
+    except InvalidReport as exc:
+        click.echo(f"triage: error: {exc}", err=True)
+        return USAGE_ERROR
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"triage: error: {exc.format_message()}", err=True)
+        return USAGE_ERROR
+    except click.Abort:
+        return 1
+    except KnowledgeError as exc:
+        click.echo(f"triage: knowledge base error: {exc}", err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,434 @@
+"""Load and validate the knowledge base (knowledge/*.toml).
+
+Everything clinical lives in the data files; this module only checks that they are
+well formed and consistent, so that a broken file fails loudly at start-up (naming the
+file, the entry and the problem) instead of giving a wrong answer later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DISPOSITIONS = ("expected", "monitor", "contact clinician")
+SEVERITIES = ("mild", "moderate", "severe")
+LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
+FILES = ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml")
+KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
+Text = Annotated[str, Field(min_length=1, max_length=600)]
+Hours = Annotated[float, Field(gt=0, le=8760)]
+Sources = Annotated[list[Id], Field(min_length=1)]
+
+
+class KnowledgeError(Exception):
+    """A knowledge file is malformed; the message names the file, entry and problem."""
+
+    def __init__(self, file: str, entry: str, problem: str) -> None:
+        self.file, self.entry, self.problem = file, entry, problem
+        super().__init__(f"{file}: {entry}: {problem}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Window(_Model):
+    expected_until: Hours | None = None
+    monitor_until: Hours
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.expected_until is not None and self.expected_until > self.monitor_until:
+            raise ValueError(
+                f"expected_until ({self.expected_until:g}) must not be after "
+                f"monitor_until ({self.monitor_until:g})"
+            )
+        return self
+
+
+class Reasons(_Model):
+    expected: Text | None = None
+    monitor: Text | None = None
+    contact: Text | None = None
+    always: Text | None = None
+
+
+class Symptom(_Model):
+    id: Id
+    name: Text
+    description: Text
+    group: Literal["common", "warning"]
+    likelihood: Literal["very common", "common", "uncommon", "rare", "very rare"]
+    likelihood_note: Text | None = None
+    window: Window | None = None
+    always: Literal["contact clinician"] | None = None
+    emergency: bool = False
+    reasons: Reasons
+    care: Text
+    urgent_if: Text
+    source: Sources
+
+    @model_validator(mode="after")
+    def _window_or_always(self) -> Symptom:
+        if (self.window is None) == (self.always is None):
+            raise ValueError("give exactly one of 'window' or 'always'")
+        if self.emergency and self.always is None:
+            raise ValueError("'emergency = true' needs 'always'")
+        wanted = set(self.phases())
+        given = {k for k, v in self.reasons.model_dump().items() if v is not None}
+        if missing := wanted - given:
+            raise ValueError(f"reasons: missing {sorted(missing)}")
+        if extra := given - wanted:
+            raise ValueError(f"reasons: {sorted(extra)} cannot happen for this symptom")
+        return self
+
+    def phases(self) -> tuple[str, ...]:
+        """The reason texts this symptom can need: its window phases, or 'always'."""
+        if self.window is None:
+            return ("always",)
+        w = self.window
+        if w.expected_until is None:
+            return ("monitor", "contact")
+        if w.expected_until == w.monitor_until:
+            return ("expected", "contact")
+        return ("expected", "monitor", "contact")
+
+
+class WindowChange(_Model):
+    symptom: Id
+    expected_until: Hours | None = None
+    monitor_until: Hours | None = None
+    scale: Annotated[float, Field(gt=0, le=10)] | None = None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> WindowChange:
+        if self.expected_until is None and self.monitor_until is None and self.scale is None:
+            raise ValueError("give expected_until, monitor_until or scale")
+        return self
+
+
+class Factor(_Model):
+    id: Id
+    label: Text
+    question: Text
+    source: Sources
+    window_note: Text | None = None
+    windows: list[WindowChange] = []
+
+    @model_validator(mode="after")
+    def _note_with_windows(self) -> Factor:
+        if self.windows and self.window_note is None:
+            raise ValueError("'windows' needs a 'window_note' explaining the change")
+        return self
+
+
+class Rule(_Model):
+    id: Id
+    kind: Literal["severity", "worsening", "combination", "emergency", "factor", "escalation"]
+    for_each: Literal["symptom", "finding"] | None = None
+    symptoms_all: list[str] = []
+    symptoms_any: list[str] = []
+    symptoms: list[Id] = []
+    severity: list[Literal["mild", "moderate", "severe"]] = []
+    finding: Literal["monitor", "past-expected"] | None = None
+    factors: list[Id] = []
+    after_hours: Hours | None = None
+    before_hours: Hours | None = None
+    worsening: Literal[True] | None = None
+    disposition: Literal["expected", "monitor", "contact clinician"]
+    emergency: bool = False
+    recheck_within: Hours | None = None
+    reason: Text
+    advice: Text | None = None
+    source: Sources
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        each, report_level = self.for_each, self.symptoms_all or self.symptoms_any
+        if each is not None and report_level:
+            raise ValueError("symptoms_all/symptoms_any are for report rules; use 'symptoms'")
+        if each is None and (self.symptoms or self.severity):
+            raise ValueError("'symptoms' and 'severity' need for_each")
+        if (each == "finding") != (self.finding is not None):
+            raise ValueError("'finding' goes with for_each = \"finding\" and is required there")
+        if each == "finding" and self.severity:
+            raise ValueError("'severity' goes with for_each = \"symptom\"")
+        if self.symptoms_any and len(self.symptoms_any) < 2:
+            raise ValueError("symptoms_any needs at least two symptoms (use symptoms_all)")
+        if (
+            self.after_hours is not None
+            and self.before_hours is not None
+            and self.after_hours >= self.before_hours
+        ):
+            raise ValueError("after_hours must be below before_hours")
+        if self.emergency and self.disposition != "contact clinician":
+            raise ValueError("an emergency rule must give 'contact clinician'")
+        if each is None and not (report_level or self.factors):
+            raise ValueError("a report rule needs symptoms_all, symptoms_any or factors")
+        return self
+
+
+class DispositionText(_Model):
+    label: Text
+    patient: Text
+    nurse: Text
+
+
+class EmergencyText(_Model):
+    patient: Text
+    nurse: Text
+
+
+class Advice(_Model):
+    text: Text
+    source: Sources
+
+
+class Reference(_Model):
+    short: Text
+    full: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Header(_Model):
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    title: Text
+    disclaimer: Text
+    dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
+    emergency: EmergencyText
+    general_advice: Annotated[list[Advice], Field(min_length=1)]
+    reference: dict[Id, Reference]
+
+    @model_validator(mode="after")
+    def _all_dispositions(self) -> Header:
+        if missing := {"expected", "monitor", "contact-clinician"} - set(self.dispositions):
+            raise ValueError(f"dispositions: missing {sorted(missing)}")
+        return self
+
+
+@dataclass(frozen=True)
+class EffectiveWindow:
+    """A symptom's window for one report, after risk-factor changes."""
+
+    expected_until: float | None
+    monitor_until: float
+    factors: tuple[str, ...]  # the present factors that changed it
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The validated knowledge base; immutable so one copy serves every thread."""
+
+    header: Header
+    symptoms: Mapping[str, Symptom]
+    factors: Mapping[str, Factor]
+    rules: Mapping[str, Rule]
+    source_dir: str
+    window_changes: Mapping[str, tuple[tuple[str, WindowChange], ...]] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.header.version
+
+    def citation(self, keys: Iterable[str]) -> str:
+        """Short citations of reference keys, joined for display."""
+        return "; ".join(self.header.reference[k].short for k in keys)
+
+    def adjusting_factors(self, symptom: str) -> tuple[str, ...]:
+        return tuple(f for f, _ in self.window_changes.get(symptom, ()))
+
+    def window(self, symptom: str, factors: Iterable[str]) -> EffectiveWindow:
+        """The symptom's window when `factors` are present (sets first, smallest wins; then scales)."""
+        base = self.symptoms[symptom].window
+        assert base is not None, f"{symptom} has no window"
+        present = set(factors)
+        expected, monitor = base.expected_until, base.monitor_until
+        changes = [(f, c) for f, c in self.window_changes.get(symptom, ()) if f in present]
+        set_e = [c.expected_until for _, c in changes if c.expected_until is not None]
+        set_m = [c.monitor_until for _, c in changes if c.monitor_until is not None]
+        if set_e:
+            expected = min(set_e)
+        if set_m:
+            monitor = min(set_m)
+        for _, c in changes:
+            if c.scale is not None:
+                expected = None if expected is None else expected * c.scale
+                monitor = monitor * c.scale
+        return EffectiveWindow(expected, monitor, tuple(f for f, _ in changes))
+
+
+def default_dir() -> Path:
+    """The knowledge directory: $TRIAGE_KNOWLEDGE_DIR, else the one shipped with the package."""
+    if env := os.environ.get(KNOWLEDGE_DIR_ENV):
+        return Path(env)
+    return Path(str(resources.files("knowledge")))
+
+
+def _read(directory: Path, name: str) -> dict[str, Any]:
+    path = directory / name
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise KnowledgeError(str(path), "file", "not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeError(str(path), "file", f"not valid TOML: {exc}") from None
+
+
+def _problem(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) -> list[Any]:
+    """Validate each [[table]] entry, naming the entry (its id, else its position) on error."""
+    if unknown := set(data) - {table}:
+        raise KnowledgeError(str(path), "file", f"unknown top-level keys {sorted(unknown)}")
+    raw = data.get(table)
+    if not isinstance(raw, list) or not raw:
+        raise KnowledgeError(str(path), "file", f"needs at least one [[{table}]] entry")
+    out = []
+    for i, entry in enumerate(raw, 1):
+        name = f"{table} {entry.get('id')!r} (entry {i})" if isinstance(entry, dict) else f"{table} entry {i}"
+        try:
+            out.append(model.model_validate(entry))
+        except ValidationError as exc:
+            raise KnowledgeError(str(path), name, _problem(exc)) from None
+    return out
+
+
+_PLACEHOLDERS = {
+    "symptoms.toml": {"name", "hours", "expected_until", "monitor_until"},
+    "rules.toml": {"name", "hours"},
+}
+
+
+def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], allowed: set[str]) -> None:
+    for text in texts:
+        if text is None:
+            continue
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            raise KnowledgeError(str(path), entry, f"bad placeholder in {text!r}: {exc}") from None
+        if bad := names - allowed:
+            raise KnowledgeError(
+                str(path), entry, f"unknown placeholder {sorted(bad)} in {text!r}; allowed: {sorted(allowed)}"
+            )
+
+
+def load_knowledge(directory: str | os.PathLike[str] | None = None) -> KnowledgeBase:
+    """Read and validate every knowledge file; raise KnowledgeError on the first problem."""
+    d = Path(directory) if directory is not None else default_dir()
+    p = {name: d / name for name in FILES}
+
+    raw_header = _read(d, "kb.toml")
+    try:
+        header = Header.model_validate(raw_header)
+    except ValidationError as exc:
+        raise KnowledgeError(str(p["kb.toml"]), "header", _problem(exc)) from None
+    refs = set(header.reference)
+
+    symptoms = _entries(p["symptoms.toml"], _read(d, "symptoms.toml"), "symptom", Symptom)
+    factors = _entries(p["factors.toml"], _read(d, "factors.toml"), "factor", Factor)
+    rules = _entries(p["rules.toml"], _read(d, "rules.toml"), "rule", Rule)
+
+    def check_sources(path: Path, entry: str, keys: Iterable[str]) -> None:
+        if bad := [k for k in keys if k not in refs]:
+            raise KnowledgeError(str(path), entry, f"unknown reference {bad}; known: {sorted(refs)}")
+
+    for i, adv in enumerate(header.general_advice, 1):
+        check_sources(p["kb.toml"], f"general_advice entry {i}", adv.source)
+
+    def unique(path: Path, kind: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, ident in enumerate(ids, 1):
+            if ident in seen:
+                raise KnowledgeError(str(path), f"{kind} {ident!r} (entry {i})", "duplicate id")
+            seen.add(ident)
+
+    unique(p["symptoms.toml"], "symptom", [s.id for s in symptoms])
+    unique(p["factors.toml"], "factor", [f.id for f in factors])
+    unique(p["rules.toml"], "rule", [r.id for r in rules])
+    symptom_ids = {s.id: s for s in symptoms}
+    factor_ids = {f.id for f in factors}
+
+    for s in symptoms:
+        entry = f"symptom {s.id!r}"
+        check_sources(p["symptoms.toml"], entry, s.source)
+        _check_placeholders(p["symptoms.toml"], entry, s.reasons.model_dump().values(), _PLACEHOLDERS["symptoms.toml"])
+
+    changes: dict[str, list[tuple[str, WindowChange]]] = {}
+    for f in factors:
+        entry = f"factor {f.id!r}"
+        check_sources(p["factors.toml"], entry, f.source)
+        for c in f.windows:
+            target = symptom_ids.get(c.symptom)
+            if target is None:
+                raise KnowledgeError(str(p["factors.toml"]), entry, f"windows: unknown symptom {c.symptom!r}")
+            if target.window is None:
+                raise KnowledgeError(
+                    str(p["factors.toml"]), entry, f"windows: symptom {c.symptom!r} has no window to change"
+                )
+            changes.setdefault(c.symptom, []).append((f.id, c))
+
+    generated = {f"{s.id}-{phase}" for s in symptoms for phase in s.phases()}
+    for r in rules:
+        entry = f"rule {r.id!r}"
+        path = p["rules.toml"]
+        if r.id in generated:
+            raise KnowledgeError(str(path), entry, "id clashes with a symptom's own rule id")
+        check_sources(path, entry, r.source)
+        _check_placeholders(path, entry, (r.reason,), _PLACEHOLDERS["rules.toml"])
+        for ref in (*r.symptoms_all, *r.symptoms_any):
+            sid, _, sev = ref.partition(":")
+            if sid not in symptom_ids:
+                raise KnowledgeError(str(path), entry, f"unknown symptom {sid!r}")
+            if sev and sev not in SEVERITIES:
+                raise KnowledgeError(str(path), entry, f"unknown severity {sev!r} in {ref!r}; valid: {SEVERITIES}")
+        if bad := [s for s in r.symptoms if s not in symptom_ids]:
+            raise KnowledgeError(str(path), entry, f"unknown symptom {bad}")
+        if bad := [f for f in r.factors if f not in factor_ids]:
+            raise KnowledgeError(str(path), entry, f"unknown factor {bad}")
+
+    kb = KnowledgeBase(
+        header=header,
+        symptoms={s.id: s for s in symptoms},
+        factors={f.id: f for f in factors},
+        rules={r.id: r for r in rules},
+        source_dir=str(d),
+        window_changes={k: tuple(v) for k, v in changes.items()},
+    )
+    # Every combination of window-changing factors must keep the bounds in order.
+    for sid, sym_changes in kb.window_changes.items():
+        ids = [f for f, _ in sym_changes]
+        for n in range(1, len(ids) + 1):
+            for combo in itertools.combinations(ids, n):
+                w = kb.window(sid, combo)
+                if w.expected_until is not None and w.expected_until > w.monitor_until:
+                    raise KnowledgeError(
+                        str(p["factors.toml"]),
+                        f"factor {combo[-1]!r}",
+                        f"with {list(combo)} the window of {sid!r} becomes expected_until "
+                        f"{w.expected_until:g} > monitor_until {w.monitor_until:g}",
+                    )
+                if w.monitor_until > 8760:
+                    raise KnowledgeError(
+                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds 8760 h"
+                    )
+    return kb

@@ -1,0 +1,112 @@
+"""The answer's types: Disposition, Finding, Assessment and its JSON shape."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class Disposition(str, enum.Enum):
+    """What the person should do; ordered by urgency."""
+
+    EXPECTED = "expected"
+    MONITOR = "monitor"
+    CONTACT_CLINICIAN = "contact clinician"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def key(self) -> str:
+        """Identifier-style key ("contact-clinician"), used for CSS classes and KB tables."""
+        return self.value.replace(" ", "-")
+
+
+_RANK = {Disposition.EXPECTED: 0, Disposition.MONITOR: 1, Disposition.CONTACT_CLINICIAN: 2}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A validated, canonical report: what the engine is asked about."""
+
+    symptoms: tuple[tuple[str, str], ...]  # (id, severity) in vocabulary order, no duplicates
+    hours: float
+    factors: tuple[str, ...]  # sorted, no duplicates
+    worsening: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symptoms": [{"id": s, "severity": sev} for s, sev in self.symptoms],
+            "hours": self.hours,
+            "factors": list(self.factors),
+            "worsening": self.worsening,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's conclusion about the report, with everything needed to explain it."""
+
+    symptom: str | None  # None when the finding concerns the whole report (e.g. a combination)
+    severity: str | None
+    disposition: Disposition
+    rule: str
+    reason: str
+    source: str
+    emergency: bool = False
+    kind: str = "window"
+    symptoms: tuple[str, ...] = ()  # every symptom the rule looked at
+    factors: tuple[str, ...] = ()  # every risk factor the rule looked at
+    until_hours: float | None = None  # when this finding's current window ends
+    advice: str | None = None
+    urgent_if: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "symptom": self.symptom,
+            "severity": self.severity,
+            "disposition": self.disposition.value,
+            "rule": self.rule,
+            "reason": self.reason,
+            "source": self.source,
+            "emergency": self.emergency,
+            "kind": self.kind,
+            "symptoms": list(self.symptoms),
+            "factors": list(self.factors),
+            "until_hours": self.until_hours,
+            "advice": self.advice,
+            "urgent_if": self.urgent_if,
+        }
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The engine's answer: the most urgent finding's disposition, and why."""
+
+    disposition: Disposition
+    emergency: bool
+    report: Report
+    findings: tuple[Finding, ...]
+    advice: tuple[str, ...]
+    recheck_in_hours: float | None
+    kb_version: str
+    summary: str  # what the disposition means for the patient
+
+    @property
+    def hours_since_treatment(self) -> float:
+        return self.report.hours
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "disposition": self.disposition.value,
+            "emergency": self.emergency,
+            "hours_since_treatment": self.report.hours,
+            "findings": [f.to_dict() for f in self.findings],
+            "advice": list(self.advice),
+            "recheck_in_hours": self.recheck_in_hours,
+            "kb_version": self.kb_version,
+            "summary": self.summary,
+            "report": self.report.to_dict(),
+        }

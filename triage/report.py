@@ -1,0 +1,139 @@
+"""Turn raw input into a canonical Report, or say exactly what is wrong with it.
+
+Nothing is `expected` by default: anything the knowledge base does not know is an error
+that names the bad value and the valid ones, never a silent reassurance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.model import Report
+
+MAX_HOURS = 8760.0  # one year: a report later than this is not about this session
+MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
+DEFAULT_SEVERITY = "moderate"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a report: which field, what is wrong, what is allowed."""
+
+    field: str
+    message: str
+
+
+class InvalidReport(ValueError):
+    """The report cannot be assessed; `problems` lists every reason, each naming its field."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(p.message for p in self.problems))
+
+
+def _listing(values: Iterable[str]) -> str:
+    return ", ".join(values)
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def parse_hours(value: Any) -> float:
+    """Validate hours since the session: a finite number from 0 to 8760."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
+    hours = float(value)
+    if math.isnan(hours) or math.isinf(hours):
+        raise InvalidReport([Problem("hours", f"hours must be a finite number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
+    if hours < 0:
+        raise InvalidReport(
+            [Problem("hours", f"hours cannot be negative (got {_shown(value)}); give the hours since the session ended")]
+        )
+    if hours > MAX_HOURS:
+        raise InvalidReport(
+            [Problem("hours", f"hours must be at most {MAX_HOURS:g} (one year), got {_shown(value)}")]
+        )
+    return hours
+
+
+def parse_report(
+    kb: KnowledgeBase,
+    symptoms: Iterable[str] | str,
+    hours: Any,
+    factors: Iterable[str] = (),
+    worsening: Any = False,
+) -> Report:
+    """Validate every part of a report and collect all problems before raising."""
+    problems: list[Problem] = []
+    valid_symptoms = _listing(kb.symptoms)
+
+    if isinstance(symptoms, str):
+        symptoms = [symptoms]
+    try:
+        entries = list(symptoms)
+    except TypeError:
+        entries = []
+        problems.append(Problem("symptoms", f"symptoms must be a list of strings, got {symptoms!r}"))
+    if not entries and not problems:
+        problems.append(Problem("symptoms", f"give at least one symptom; valid symptoms: {valid_symptoms}"))
+    if len(entries) > MAX_SYMPTOMS:
+        problems.append(Problem("symptoms", f"at most {MAX_SYMPTOMS} symptoms per report, got {len(entries)}"))
+        entries = []
+
+    # A symptom given twice keeps its most severe report: the more urgent reading.
+    chosen: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"symptoms[{i}]"
+        if not isinstance(entry, str):
+            problems.append(Problem(where, f"each symptom must be a string like 'redness' or 'redness:mild', got {entry!r}"))
+            continue
+        sid, sep, severity = entry.strip().lower().partition(":")
+        sid, severity = sid.strip(), severity.strip()
+        if sid not in kb.symptoms:
+            problems.append(Problem(where, f"unknown symptom {entry!r}; valid symptoms: {valid_symptoms}"))
+            continue
+        if not sep:
+            severity = DEFAULT_SEVERITY
+        elif severity not in SEVERITIES:
+            problems.append(
+                Problem(where, f"unknown severity {severity!r} in {entry!r}; valid severities: {_listing(SEVERITIES)}")
+            )
+            continue
+        if sid not in chosen or SEVERITIES.index(severity) > SEVERITIES.index(chosen[sid]):
+            chosen[sid] = severity
+
+    try:
+        parsed_hours = parse_hours(hours)
+    except InvalidReport as exc:
+        problems.extend(exc.problems)
+        parsed_hours = 0.0
+
+    if isinstance(factors, str):
+        factors = [factors]
+    present: set[str] = set()
+    for i, factor in enumerate(factors):
+        fid = factor.strip().lower() if isinstance(factor, str) else factor
+        if fid not in kb.factors:
+            problems.append(
+                Problem(f"factors[{i}]", f"unknown factor {factor!r}; valid factors: {_listing(kb.factors)}")
+            )
+        else:
+            present.add(fid)
+
+    if not isinstance(worsening, bool):
+        problems.append(Problem("worsening", f"worsening must be true or false, got {worsening!r}"))
+
+    if problems:
+        raise InvalidReport(problems)
+    order = list(kb.symptoms)
+    return Report(
+        symptoms=tuple(sorted(chosen.items(), key=lambda item: order.index(item[0]))),
+        hours=parsed_hours,
+        factors=tuple(sorted(present)),
+        worsening=bool(worsening),
+    )
