@@ -1,8 +1,8 @@
 """Microneedling side-effect triage: an experta rule engine over a knowledge base kept as data.
 
-    from triage import assess
-    answer = assess(["redness:mild"], hours=6)
-    answer.disposition, answer.to_dict()
+from triage import assess
+answer = assess(["redness:mild"], hours=6)
+answer.disposition, answer.to_dict()
 """
 
 from triage.assess import Assessor, assess, default_assessor

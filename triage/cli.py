@@ -38,8 +38,14 @@ def cli(kb: str | None) -> None:
 @click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
-def check(ctx: click.Context, symptoms: tuple[str, ...], hours_text: str | None, factors: tuple[str, ...],
-          worsening: bool, as_json: bool) -> None:
+def check(
+    ctx: click.Context,
+    symptoms: tuple[str, ...],
+    hours_text: str | None,
+    factors: tuple[str, ...],
+    worsening: bool,
+    as_json: bool,
+) -> None:
     """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
     assessor = _assessor(ctx)
     if hours_text is None:
@@ -61,9 +67,11 @@ def render(answer: Assessment, assessor: Assessor) -> str:
     lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
     report = answer.report
     described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms)
-    lines.append(f"Report: {described}; {report.hours:g} h since the session"
-                 + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
-                 + ("; getting worse" if report.worsening else ""))
+    lines.append(
+        f"Report: {described}; {report.hours:g} h since the session"
+        + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
+        + ("; getting worse" if report.worsening else "")
+    )
     lines.append("")
     lines.append("Findings:")
     for f in answer.findings:
@@ -94,8 +102,9 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         data = {
             "kb_version": kb.version,
-            "symptoms": [s.model_dump(include={"id", "name", "description", "group", "likelihood"})
-                         for s in kb.symptoms.values()],
+            "symptoms": [
+                s.model_dump(include={"id", "name", "description", "group", "likelihood"}) for s in kb.symptoms.values()
+            ],
             "factors": [f.model_dump(include={"id", "label", "question"}) for f in kb.factors.values()],
             "severities": ["mild", "moderate", "severe"],
         }
@@ -107,7 +116,9 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
             when = "always contact clinician" + (", EMERGENCY" if s.emergency else "")
         else:
             w = s.window
-            when = (f"expected < {w.expected_until:g} h, " if w.expected_until else "") + f"contact >= {w.monitor_until:g} h"
+            when = (
+                f"expected < {w.expected_until:g} h, " if w.expected_until else ""
+            ) + f"contact >= {w.monitor_until:g} h"
         click.echo(f"  {s.id:<22} {s.description} [{s.likelihood}; {when}]")
     click.echo("Risk factors (--factor):")
     for f in kb.factors.values():
@@ -120,8 +131,10 @@ def validate(directory: str | None) -> None:
     """Check a knowledge directory (default: the shipped one) and build its engine."""
     kb = load_knowledge(directory)
     Assessor(kb)
-    click.echo(f"ok: knowledge base {kb.version} from {kb.source_dir}: {len(kb.symptoms)} symptoms, "
-               f"{len(kb.factors)} factors, {len(kb.rules)} rules")
+    click.echo(
+        f"ok: knowledge base {kb.version} from {kb.source_dir}: {len(kb.symptoms)} symptoms, "
+        f"{len(kb.factors)} factors, {len(kb.rules)} rules"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

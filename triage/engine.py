@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage import _compat  # noqa: F401  (must precede experta)
-from experta import MATCH, NOT, OR, Fact, KnowledgeEngine, P, Rule  # noqa: E402
+from experta import MATCH, NOT, OR, Fact, KnowledgeEngine, P, Rule
 
+from triage import _compat  # noqa: F401  (must precede experta)
 from triage.knowledge import KnowledgeBase
 from triage.knowledge import Rule as KbRule
 from triage.model import Report
@@ -136,11 +136,15 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                 if w.expected_until:
                     phases.append(("expected", "within-expected", _hours_below(low), _NOT_SEVERE, low))
                 if w.monitor_until > low:
-                    phases.append(("monitor", "past-expected", _hours_between(low, w.monitor_until), None, w.monitor_until))
+                    phases.append(
+                        ("monitor", "past-expected", _hours_between(low, w.monitor_until), None, w.monitor_until)
+                    )
                 phases.append(("contact", "past-monitor", _hours_at_least(w.monitor_until), None, None))
                 for phase, phase_name, hours_test, severity_test, until in phases:
                     symptom_pattern = (
-                        SymptomFact(id=sid, severity=severity_test) if severity_test is not None else SymptomFact(id=sid)
+                        SymptomFact(id=sid, severity=severity_test)
+                        if severity_test is not None
+                        else SymptomFact(id=sid)
                     )
                     disposition = {"expected": "expected", "monitor": "monitor", "contact": "contact clinician"}[phase]
                     key = "+".join((f"{sid}-{phase}", *present))
@@ -217,7 +221,9 @@ def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
     rules = _window_rules(kb)
     for rule in kb.rules.values():
         rules.update(_kb_rule(rule))
-    attrs: dict[str, Any] = {name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()}
+    attrs: dict[str, Any] = {
+        name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()
+    }
     attrs["__doc__"] = f"Triage rules generated from knowledge base {kb.version}."
     return type("TriageEngine", (KnowledgeEngine,), attrs)
 

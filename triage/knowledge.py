@@ -51,8 +51,7 @@ class Window(_Model):
     def _ordered(self) -> Window:
         if self.expected_until is not None and self.expected_until > self.monitor_until:
             raise ValueError(
-                f"expected_until ({self.expected_until:g}) must not be after "
-                f"monitor_until ({self.monitor_until:g})"
+                f"expected_until ({self.expected_until:g}) must not be after monitor_until ({self.monitor_until:g})"
             )
         return self
 
@@ -167,11 +166,7 @@ class Rule(_Model):
             raise ValueError("'severity' goes with for_each = \"symptom\"")
         if self.symptoms_any and len(self.symptoms_any) < 2:
             raise ValueError("symptoms_any needs at least two symptoms (use symptoms_all)")
-        if (
-            self.after_hours is not None
-            and self.before_hours is not None
-            and self.after_hours >= self.before_hours
-        ):
+        if self.after_hours is not None and self.before_hours is not None and self.after_hours >= self.before_hours:
             raise ValueError("after_hours must be below before_hours")
         if self.emergency and self.disposition != "contact clinician":
             raise ValueError("an emergency rule must give 'contact clinician'")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-class Disposition(str, enum.Enum):
+class Disposition(enum.StrEnum):
     """What the person should do; ordered by urgency."""
 
     EXPECTED = "expected"

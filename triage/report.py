@@ -49,15 +49,19 @@ def parse_hours(value: Any) -> float:
         raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
     hours = float(value)
     if math.isnan(hours) or math.isinf(hours):
-        raise InvalidReport([Problem("hours", f"hours must be a finite number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
+        raise InvalidReport(
+            [Problem("hours", f"hours must be a finite number from 0 to {MAX_HOURS:g}, got {_shown(value)}")]
+        )
     if hours < 0:
         raise InvalidReport(
-            [Problem("hours", f"hours cannot be negative (got {_shown(value)}); give the hours since the session ended")]
+            [
+                Problem(
+                    "hours", f"hours cannot be negative (got {_shown(value)}); give the hours since the session ended"
+                )
+            ]
         )
     if hours > MAX_HOURS:
-        raise InvalidReport(
-            [Problem("hours", f"hours must be at most {MAX_HOURS:g} (one year), got {_shown(value)}")]
-        )
+        raise InvalidReport([Problem("hours", f"hours must be at most {MAX_HOURS:g} (one year), got {_shown(value)}")])
     return hours
 
 
@@ -90,7 +94,9 @@ def parse_report(
     for i, entry in enumerate(entries):
         where = f"symptoms[{i}]"
         if not isinstance(entry, str):
-            problems.append(Problem(where, f"each symptom must be a string like 'redness' or 'redness:mild', got {entry!r}"))
+            problems.append(
+                Problem(where, f"each symptom must be a string like 'redness' or 'redness:mild', got {entry!r}")
+            )
             continue
         sid, sep, severity = entry.strip().lower().partition(":")
         sid, severity = sid.strip(), severity.strip()

@@ -1,0 +1,57 @@
+"""Shared fixtures. Engine fixtures first; the Flask fixtures (app, client, runner) follow."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from triage import Assessor, KnowledgeBase, load_knowledge
+from triage.knowledge import default_dir
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+VIGNETTES = SHARED / "vignettes" / "public.toml"
+
+
+def load_vignettes() -> list[dict]:
+    """The public vignettes; the suite must run every one of them."""
+    if not VIGNETTES.exists():
+        pytest.fail(f"public vignettes not found at {VIGNETTES} (../shared must sit beside the repository)")
+    with VIGNETTES.open("rb") as fh:
+        return tomllib.load(fh)["case"]
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
+
+
+@pytest.fixture(scope="session")
+def assessor(kb: KnowledgeBase) -> Assessor:
+    return Assessor(kb)
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped knowledge directory."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(default_dir(), target, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return target
+
+
+@pytest.fixture
+def edit_kb(kb_copy: Path) -> Callable[[str, str, str], Path]:
+    """Replace text in one file of a knowledge copy; returns the directory."""
+
+    def edit(file: str, old: str, new: str) -> Path:
+        path = kb_copy / file
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {file}"
+        path.write_text(text.replace(old, new, 1))
+        return kb_copy
+
+    return edit
