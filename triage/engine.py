@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from triage import _compat  # noqa: F401  (must precede experta)
+
+# isort: split
 from experta import MATCH, NOT, OR, Fact, KnowledgeEngine, P, Rule
 
-from triage import _compat  # noqa: F401  (must precede experta)
 from triage.knowledge import KnowledgeBase
 from triage.knowledge import Rule as KbRule
 from triage.model import Report
