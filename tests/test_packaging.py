@@ -1,0 +1,69 @@
+"""A built wheel carries the knowledge files and finds them when installed (not editable)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (built,) = out.glob("*.whl")
+    return built
+
+
+def test_wheel_ships_knowledge_files_and_console_script(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    for file in ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml"):
+        assert f"knowledge/{file}" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "triage = triage.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    code = textwrap.dedent(
+        """
+        import json, triage, knowledge
+        from triage import assess, default_assessor
+        answer = assess(["redness:mild"], 6)
+        print(json.dumps({"triage": triage.__file__, "kb_dir": default_assessor().kb.source_dir,
+                          "disposition": answer.disposition.value}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,  # away from the repository, so only the installed copy can be imported
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["triage"].startswith(str(target))
+    assert seen["kb_dir"].startswith(str(target))
+    assert seen["disposition"] == "expected"
