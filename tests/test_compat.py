@@ -24,8 +24,9 @@ def test_import_in_a_fresh_interpreter_leaves_root_logging_alone() -> None:
 
 
 def test_experta_watchers_are_silenced() -> None:
-    import triage._compat  # noqa: F401
-    from experta import watchers
+    from triage import _compat
+
+    watchers = _compat.experta.watchers
 
     for name in watchers.ALL:
         logger = getattr(watchers, name)

@@ -101,7 +101,12 @@ BROKEN = {
         'source = ["chu-2021", "smith-2099"]',
         ["symptoms.toml", "symptom 'pain'", "unknown reference", "smith-2099"],
     ),
-    "duplicate id": ("symptoms.toml", 'id = "swelling"', 'id = "redness"', ["symptoms.toml", "'redness'", "duplicate id"]),
+    "duplicate id": (
+        "symptoms.toml",
+        'id = "swelling"',
+        'id = "redness"',
+        ["symptoms.toml", "'redness'", "duplicate id"],
+    ),
     "duplicate rule id": (
         "rules.toml",
         'id = "severe-after-24h"',
