@@ -36,6 +36,8 @@ def test_readable_answer_gives_the_recheck_time(capsys) -> None:
     _, out, _ = run(capsys, "check", "redness:mild", "--hours", "6")
     assert out.splitlines()[0] == "EXPECTED"
     assert "Re-check: in 42 hours (at 2 days (48 hours) after the session)." in out
+    assert "changes at 48 h (in 42 h)" in out
+    assert "urgent if: Contact the clinic if the redness spreads" in out
 
 
 def test_json_answer_has_the_exact_keys(capsys) -> None:

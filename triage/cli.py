@@ -14,7 +14,7 @@ import click
 
 from triage.assess import Assessor, default_assessor, duration
 from triage.knowledge import KnowledgeError, load_knowledge
-from triage.model import Assessment
+from triage.model import Assessment, Disposition
 from triage.report import InvalidReport, Problem
 
 USAGE_ERROR = 2
@@ -79,6 +79,10 @@ def render(answer: Assessment, assessor: Assessor) -> str:
         flag = " EMERGENCY" if f.emergency else ""
         lines.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
         lines.append(f"      {f.reason}")
+        if f.until_hours is not None and f.until_hours > report.hours:
+            lines.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
+        if f.urgent_if and f.disposition is not Disposition.CONTACT_CLINICIAN:
+            lines.append(f"      urgent if: {f.urgent_if}")
         lines.append(f"      source: {f.source}")
     lines.append("")
     lines.append("Advice:")
