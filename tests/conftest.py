@@ -55,3 +55,25 @@ def edit_kb(kb_copy: Path) -> Callable[[str, str, str], Path]:
         return kb_copy
 
     return edit
+
+
+# --- Flask fixtures (flaskr style) -----------------------------------------------------------
+
+
+@pytest.fixture
+def app():  # type: ignore[no-untyped-def]
+    """The web app in testing mode; the rate limit is off unless a test turns it on."""
+    from web import create_app
+
+    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": True})
+    yield app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()

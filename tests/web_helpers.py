@@ -1,0 +1,26 @@
+"""Helpers for the web tests: CSRF tokens and complete form answers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from triage import default_assessor
+
+
+def csrf_token(client: Any, path: str = "/") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def patient_form(
+    symptoms: dict[str, str], hours: str = "30", factors: tuple[str, ...] = (), worsening: str = "no", **extra: str
+) -> dict[str, Any]:
+    """A complete patient form: every factor answered (yes for `factors`, else no)."""
+    data: dict[str, Any] = {"symptom": list(symptoms), "hours": hours, "worsening": worsening, "timezone": "UTC"}
+    data.update({f"severity-{sid}": sev for sid, sev in symptoms.items()})
+    data.update({f"factor-{f}": ("yes" if f in factors else "no") for f in default_assessor().kb.factors})
+    data.update(extra)
+    return data

@@ -1,0 +1,60 @@
+"""Flask web layer: patient form (/), nurse console (/nurse), JSON API (/api/v1).
+
+HTTP concerns only; every clinical decision comes from triage.assess.
+
+    flask --app web run                                   # development
+    gunicorn -w 2 -b 127.0.0.1:8000 'web:create_app()'     # production (needs SECRET_KEY)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from triage import default_assessor
+from web.config import ConfigError, load_config
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
+    from web import api, nurse, patient
+    from web.errors import install_error_handlers
+    from web.logs import configure_logging
+    from web.security import install_security_headers
+
+    app = Flask(__name__)
+    app.config.from_mapping(load_config(config))
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    # Build the knowledge base and rule engine now, once per process (gunicorn: per worker),
+    # so no request ever pays for it and a broken knowledge base stops the start-up.
+    default_assessor()
+
+    configure_logging(app)
+    CSRFProtect(app).exempt(api.api)
+
+    limiter = Limiter(get_remote_address, app=app, key_prefix="triage")
+    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.api)
+    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
+    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
+    app.extensions["triage_limiter"] = limiter
+
+    app.register_blueprint(patient.bp)
+    app.register_blueprint(nurse.bp)
+    app.register_blueprint(api.api)
+    app.register_blueprint(api.meta)
+
+    install_error_handlers(app)
+    install_security_headers(app)
+    app.jinja_env.globals["kb"] = default_assessor().kb
+    return app

@@ -1,0 +1,210 @@
+"""JSON API (/api/v1), its OpenAPI description (/api/openapi.json, /api/docs) and /healthz.
+
+The pydantic models in web.schemas both validate requests (through spectree) and generate
+the OpenAPI document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from pydantic import ValidationError
+from spectree import Response as Responses
+from spectree import SpecTree
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+from triage import InvalidReport, Problem, default_assessor
+from triage.knowledge import SEVERITIES
+from triage.report import DEFAULT_SEVERITY, MAX_HOURS, MAX_SYMPTOMS
+from web.schemas import (
+    AssessmentOut,
+    AssessRequest,
+    ErrorResponse,
+    Health,
+    KnowledgeOut,
+    ProblemResponse,
+)
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+meta = Blueprint("meta", __name__)
+
+FIELDS = ", ".join(AssessRequest.model_fields)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    """pydantic's ("symptoms", 0, "id") as "symptoms[0].id"."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(body)"
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg = err["type"], str(err["msg"]).removeprefix("Value error, ")
+    loc = err["loc"]
+    if kind == "extra_forbidden":
+        return f"unknown field {loc[-1]!r}; valid fields: {FIELDS}" if len(loc) == 1 else f"unknown field {loc[-1]!r}"
+    if kind == "missing":
+        return "this field is required"
+    if loc == ("symptoms",) and kind == "too_short":
+        return "give at least one symptom; see GET /api/v1/knowledge for the ids"
+    if loc == ("symptoms",) and kind == "too_long":
+        return f"at most {MAX_SYMPTOMS} symptoms per report"
+    if loc and loc[-1] == "severity":
+        return f"{msg}; valid severities: {', '.join(SEVERITIES)}"
+    return msg
+
+
+def problems_response(problems: list[dict[str, str]]) -> Response:
+    response = jsonify({"error": "invalid report", "problems": problems})
+    response.status_code = 422
+    return response
+
+
+def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
+    """spectree hook: rewrite its 422 body into our problem list (and do not log the input)."""
+    if error is None or resp is None:
+        return
+    if isinstance(error, ValidationError):
+        problems = [{"field": _field(tuple(e["loc"])), "message": _message(dict(e))} for e in error.errors()]
+    else:  # pragma: no cover - spectree only raises pydantic errors with the pydantic adapter
+        problems = [{"field": "(body)", "message": "the request body does not match the schema"}]
+    resp.set_data(json.dumps({"error": "invalid report", "problems": problems}))
+    resp.mimetype = "application/json"
+
+
+def _after(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
+    """spectree hook: a response that breaks our own schema is a bug; log the type only."""
+    if error is not None:
+        current_app.logger.error("response did not match its schema at %s", request.path)
+
+
+spec = SpecTree(
+    "flask",
+    mode="strict",
+    # spectree skips routes under its own path; ours is unused, as /api/openapi.json and
+    # /api/docs are served below (its doc pages need CDN scripts that our CSP forbids).
+    path="_spectree",
+    page_templates={},
+    annotations=False,
+    before=_before,
+    after=_after,
+    validation_error_model=ProblemResponse,
+    title="Microneedling side-effect triage API",
+    version="1",
+    description=(
+        "Triage of side effects after microneedling: expected, monitor or contact clinician, with the "
+        "reasons, advice and when to check again. Supports, and does not replace, clinical judgement."
+    ),
+)
+
+ERRORS = {
+    "HTTP_400": ErrorResponse,
+    "HTTP_413": ErrorResponse,
+    "HTTP_415": ErrorResponse,
+    "HTTP_429": ErrorResponse,
+}
+
+
+@api.before_request
+def _json_body() -> None:
+    """Wrong content type: 415; unreadable JSON: 400; both before validation, both JSON."""
+    if request.method != "POST":
+        return
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            f"send the report as JSON with Content-Type: application/json, not {request.mimetype or 'nothing'}"
+        )
+    try:
+        request.get_json()
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
+    except BadRequest:
+        raise BadRequest("the request body is not valid JSON") from None
+
+
+@api.post("/assess")
+@spec.validate(json=AssessRequest, resp=Responses(HTTP_200=AssessmentOut, **ERRORS), tags=["triage"])
+def assess() -> Response:
+    """Assess a report.
+
+    Returns the disposition (expected, monitor or contact clinician), the emergency flag, every
+    finding with its rule, reason and source, the advice and when to check again. A symptom or
+    factor id the knowledge base does not know is a 422 naming the valid ids.
+    """
+    body: AssessRequest = request.context.json  # type: ignore[attr-defined]
+    kb = default_assessor().kb
+    # Name the unknown id itself (the engine would quote "id:severity"); the engine still checks.
+    unknown = [
+        {"field": f"symptoms[{i}].id", "message": f"unknown symptom {s.id!r}; valid symptoms: {', '.join(kb.symptoms)}"}
+        for i, s in enumerate(body.symptoms)
+        if s.id.strip().lower() not in kb.symptoms
+    ]
+    if unknown:
+        return problems_response(unknown)
+    try:
+        answer = default_assessor().assess(
+            [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours, body.factors, body.worsening
+        )
+    except InvalidReport as exc:
+        return problems_response([_engine_problem(p) for p in exc.problems])
+    return jsonify(answer.to_dict())
+
+
+def _engine_problem(problem: Problem) -> dict[str, str]:
+    field = problem.field
+    if field.startswith("symptoms["):
+        field += ".id"
+    return {"field": field, "message": problem.message}
+
+
+@api.get("/knowledge")
+@spec.validate(resp=Responses(HTTP_200=KnowledgeOut, HTTP_429=ErrorResponse), tags=["knowledge"])
+def knowledge() -> Response:
+    """The vocabulary: symptoms, risk factors, severities, dispositions and the KB version."""
+    kb = default_assessor().kb
+    data = {
+        "kb_version": kb.version,
+        "title": kb.header.title,
+        "disclaimer": kb.header.disclaimer,
+        "severities": list(SEVERITIES),
+        "default_severity": DEFAULT_SEVERITY,
+        "max_hours": MAX_HOURS,
+        "max_symptoms": MAX_SYMPTOMS,
+        "symptoms": [
+            {"id": s.id, "name": s.name, "description": s.description, "group": s.group, "likelihood": s.likelihood}
+            for s in kb.symptoms.values()
+        ],
+        "factors": [{"id": f.id, "label": f.label, "question": f.question} for f in kb.factors.values()],
+        "dispositions": [
+            {"value": key.replace("-", " "), "label": d.label, "patient": d.patient, "nurse": d.nurse}
+            for key, d in kb.header.dispositions.items()
+        ],
+    }
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@meta.get("/healthz")
+@spec.validate(resp=Responses(HTTP_200=Health), tags=["operations"])
+def healthz() -> Response:
+    """Liveness for load balancers: the knowledge base is loaded and its engine built."""
+    response = jsonify({"status": "ok", "kb_version": default_assessor().kb.version})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@meta.get("/api/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 document, generated from the models that validate requests."""
+    return jsonify(spec.spec)
+
+
+@meta.get("/api/docs")
+def docs() -> str:
+    """A self-contained API reference rendered from the OpenAPI document (no scripts, no CDN)."""
+    document = spec.spec
+    return render_template("api_docs.html", spec=document, pretty=lambda v: json.dumps(v, indent=2))

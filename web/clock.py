@@ -1,0 +1,57 @@
+"""Time zones and clock times: the server interprets the person's local time, never guesses it.
+
+The browser's zone arrives in a form field (filled by static/enhance.js, or chosen by hand
+without JavaScript); the configured DEFAULT_TIMEZONE is used when it is missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from flask import current_app
+
+# A person enters the time to the minute, and clocks drift: allow this much "future".
+FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+@functools.cache
+def zones() -> tuple[str, ...]:
+    """IANA zones a person would pick: Area/City names, plus UTC."""
+    names = {
+        z
+        for z in zoneinfo.available_timezones()
+        if "/" in z
+        and not z.startswith(("Etc/", "SystemV/", "posix/", "right/", "US/", "Canada/", "Mexico/"))
+        and z[0].isupper()
+    }
+    return ("UTC", *sorted(names))
+
+
+def zone(name: str | None) -> tzinfo:
+    """The zone called `name`, else the configured default (always a valid zone)."""
+    for candidate in (name, current_app.config["DEFAULT_TIMEZONE"], "UTC"):
+        if candidate and candidate in zones():
+            return zoneinfo.ZoneInfo(candidate)
+    return UTC
+
+
+def now() -> datetime:
+    """The current time, aware; tests replace it through the NOW config key."""
+    fixed = current_app.config.get("NOW")
+    return fixed() if callable(fixed) else datetime.now(UTC)
+
+
+def clock(moment: datetime, tz: tzinfo) -> str:
+    """'14:30 on Wednesday 25 November' in the person's zone."""
+    local = moment.astimezone(tz)
+    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def zone_name(tz: tzinfo) -> str:
+    return getattr(tz, "key", None) or "UTC"
+
+
+def hours_between(earlier: datetime, later: datetime) -> float:
+    return round((later - earlier).total_seconds() / 3600, 2)

@@ -1,0 +1,104 @@
+"""Configuration from environment variables, with safe production defaults.
+
+The environment (`TRIAGE_ENV`) decides the defaults: `flask run` means development unless
+set otherwise, anything else (gunicorn) means production, where SECRET_KEY is required.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+ENVIRONMENTS = ("development", "testing", "production")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start safely with this configuration."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} cannot be negative, got {raw!r}")
+    return value
+
+
+def environment(env: Mapping[str, str], overrides: Mapping[str, Any]) -> str:
+    """Which environment we run in: explicit setting, else testing/dev/production by context."""
+    if overrides.get("TESTING"):
+        return "testing"
+    name = overrides.get("TRIAGE_ENV") or env.get("TRIAGE_ENV")
+    if not name:
+        # `flask <command>` sets FLASK_RUN_FROM_CLI; gunicorn and other servers do not.
+        name = "development" if env.get("FLASK_RUN_FROM_CLI") == "true" else "production"
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"TRIAGE_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}")
+    return str(name)
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config: environment variables, then `overrides` (tests pass these)."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    name = environment(env, overrides)
+    production = name == "production"
+
+    config: dict[str, Any] = {
+        "TRIAGE_ENV": name,
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        # Small: a real report is well under 2 KB. Larger bodies get 413 before parsing.
+        "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
+        "MAX_FORM_MEMORY_SIZE": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
+        "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": _int(env, "WTF_CSRF_TIME_LIMIT", 3600 * 8),
+        "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_API": env.get("RATELIMIT_API") or "120 per minute",
+        "RATELIMIT_FORM": env.get("RATELIMIT_FORM") or "30 per minute",
+        # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
+        "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
+        # The time zone assumed for dates and clock times when the browser does not tell us.
+        "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE") or "UTC",
+        "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if production else "text"),
+        "LOG_REQUESTS": _flag(env, "LOG_REQUESTS", name != "testing"),
+    }
+    config.update(overrides)
+    # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.
+    config.setdefault("SESSION_COOKIE_NAME", "__Host-session" if config["SESSION_COOKIE_SECURE"] else "session")
+    if name == "testing":
+        config.setdefault("TESTING", True)
+    if not config.get("SECRET_KEY"):
+        if name == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Set it to a long random value, e.g. "
+                "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set TRIAGE_ENV=development for local use."
+            )
+        # Development and tests: a fresh key per process is fine (sessions only hold CSRF tokens).
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    return config

@@ -1,0 +1,77 @@
+"""Error responses: JSON for the API (never an HTML page), a plain page for people."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("web.errors")
+
+MESSAGES = {
+    400: "The request could not be read.",
+    404: "There is no page at this address.",
+    405: "This address does not accept that kind of request.",
+    413: "The request is too large.",
+    415: "The request has the wrong content type.",
+    429: "Too many requests in a short time. Please wait a minute and try again.",
+    500: "Something went wrong on our side.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _json(status: int, name: str, message: str) -> Response:
+    response = jsonify({"error": name, "message": message, "status": status})
+    response.status_code = status
+    return response
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response | tuple[str, int]:
+        status = exc.code or 500
+        name = (exc.name or "error").lower()
+        if isinstance(exc, CSRFError):
+            return _csrf(exc)
+        message = exc.description or MESSAGES.get(status, name)
+        if status == 413:
+            message = f"the request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+        if wants_json():
+            response = _json(status, name, message)
+            if status == 405 and exc.get_response().headers.get("Allow"):
+                response.headers["Allow"] = exc.get_response().headers["Allow"]
+            return response
+        return render_template("error.html", status=status, message=MESSAGES.get(status, message)), status
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception) -> Response | tuple[str, int]:
+        # The type and frames only: exception messages can echo what the person entered.
+        log.error(
+            "unhandled %s at %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        if wants_json():
+            return _json(500, "internal server error", MESSAGES[500])
+        return render_template("error.html", status=500, message=MESSAGES[500]), 500
+
+    def _csrf(exc: CSRFError) -> Response | tuple[str, int]:
+        if wants_json():
+            return _json(400, "bad request", exc.description or "CSRF check failed")
+        from web import nurse, patient  # the forms re-render themselves with the input kept
+
+        if request.blueprint == "patient":
+            return patient.expired()
+        if request.blueprint == "nurse":
+            return nurse.expired()
+        return render_template("error.html", status=400, message=MESSAGES[400]), 400
+
+    _ = InternalServerError  # documented: 500s go through _crash

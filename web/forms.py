@@ -1,0 +1,237 @@
+"""Read the patient form and the nurse console into engine arguments, or field errors.
+
+These checks only make sure each answer is present and readable (a number, a real date, a
+yes or no); the engine then validates the report itself and its problems are mapped back to
+the fields. CSRF is checked before this, by Flask-WTF's CSRFProtect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, tzinfo
+
+from werkzeug.datastructures import MultiDict
+
+from triage import KnowledgeBase, Problem
+from triage.knowledge import SEVERITIES
+from triage.report import MAX_HOURS
+from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
+
+YES_NO = ("yes", "no")
+SEVERITY_WORDS = {
+    "mild": "Mild: I notice it, but it does not bother me much",
+    "moderate": "Moderate: it bothers me",
+    "severe": "Severe: it is very bad or hard to bear",
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A message for one field; `target` is the id of the input the summary links to."""
+
+    name: str
+    target: str
+    message: str
+
+
+@dataclass
+class Entry:
+    """What was typed, kept as text so the page can show it again unchanged."""
+
+    values: MultiDict[str, str] = field(default_factory=MultiDict)
+    errors: list[FieldError] = field(default_factory=list)
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def getlist(self, name: str) -> list[str]:
+        return self.values.getlist(name)
+
+    def error(self, name: str) -> str | None:
+        return next((e.message for e in self.errors if e.name == name), None)
+
+    def add(self, name: str, target: str, message: str) -> None:
+        if self.error(name) is None:
+            self.errors.append(FieldError(name, target, message))
+
+
+@dataclass(frozen=True)
+class Request:
+    """Engine arguments read from a form."""
+
+    symptoms: list[str]
+    hours: float
+    factors: list[str]
+    worsening: bool
+    tz: tzinfo
+
+
+def _number(text: str) -> float | None:
+    cleaned = text.strip().lower().replace(",", ".")
+    cleaned = re.sub(r"\s*(h|hr|hrs|hour|hours)$", "", cleaned)
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _hours_field(entry: Entry, name: str, target: str) -> float | None:
+    text = entry.get(name).strip()
+    value = _number(text)
+    if value is None:
+        entry.add(name, target, f'Enter the hours as a number, like 30. You entered "{text}".')
+    elif value < 0:
+        entry.add(name, target, "The hours cannot be negative. Enter how many hours ago the session ended.")
+    elif value > MAX_HOURS:
+        entry.add(name, target, f"Enter a number of hours up to {MAX_HOURS:g} (one year). You entered {text}.")
+    else:
+        return value
+    return None
+
+
+def _ended_at(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
+    """Hours since the date and time the person gave, read in their time zone."""
+    date_text, time_text = entry.get("ended_date").strip(), entry.get("ended_time").strip()
+    if not date_text:
+        entry.add("ended_date", "ended_date", "Enter the date the session ended, as well as the time.")
+        return None
+    if not time_text:
+        entry.add("ended_time", "ended_time", "Enter the time the session ended, for example 14:30.")
+        return None
+    try:
+        day = datetime.strptime(date_text, "%Y-%m-%d").date()
+    except ValueError:
+        entry.add("ended_date", "ended_date", f'Enter a real date, like 2026-11-24. You entered "{date_text}".')
+        return None
+    try:
+        clock_time = time.fromisoformat(time_text)
+    except ValueError:
+        entry.add("ended_time", "ended_time", f'Enter a real time, like 14:30. You entered "{time_text}".')
+        return None
+    ended = datetime.combine(day, clock_time.replace(tzinfo=None), tzinfo=tz)
+    if ended > now + FUTURE_TOLERANCE:
+        entry.add("ended_date", "ended_date", "That date and time is in the future. Enter when the session ended.")
+        return None
+    hours = max(0.0, hours_between(ended, now))
+    if hours > MAX_HOURS:
+        entry.add("ended_date", "ended_date", "That is more than a year ago. Contact your clinic about it directly.")
+        return None
+    return hours
+
+
+def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
+    has_hours = bool(entry.get("hours").strip())
+    has_date = bool(entry.get("ended_date").strip() or entry.get("ended_time").strip())
+    if has_hours and has_date:
+        entry.add(
+            "hours", "hours", "Give either the hours since the session or its date and time, not both: clear one."
+        )
+        return None
+    if has_hours:
+        return _hours_field(entry, "hours", "hours")
+    if has_date:
+        return _ended_at(entry, tz, now)
+    entry.add("hours", "hours", "Enter how many hours ago your session ended, or the date and time it ended.")
+    return None
+
+
+def _timezone(entry: Entry) -> tzinfo:
+    name = entry.get("timezone")
+    if name and name not in zones():
+        entry.add("timezone", "timezone", f'Choose your time zone from the list. "{name}" is not one we know.')
+    return zone(name)
+
+
+def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) -> tuple[Entry, Request | None]:
+    """Read the patient form: every question must be answered; nothing is assumed."""
+    entry = Entry(MultiDict(form))
+    chosen = [s for s in entry.getlist("symptom")]
+    if not chosen:
+        first = next(iter(kb.symptoms))
+        entry.add(
+            "symptom",
+            f"symptom-{first}",
+            "Choose at least one symptom. If none of them describes what you have, contact your clinic.",
+        )
+    symptoms = []
+    for sid in chosen:
+        if sid not in kb.symptoms:
+            entry.add("symptom", f"symptom-{next(iter(kb.symptoms))}", f'We do not know the symptom "{sid}".')
+            continue
+        severity = entry.get(f"severity-{sid}")
+        name = kb.symptoms[sid].name.lower()
+        if severity not in SEVERITIES:
+            entry.add(
+                f"severity-{sid}", f"severity-{sid}-mild", f"Choose how bad the {name} is: mild, moderate or severe."
+            )
+            continue
+        symptoms.append(f"{sid}:{severity}")
+
+    tz = _timezone(entry)
+    hours = _time_since(entry, tz, now)
+
+    factors = []
+    for fid, factor in kb.factors.items():
+        answer = entry.get(f"factor-{fid}")
+        if answer not in YES_NO:
+            entry.add(f"factor-{fid}", f"factor-{fid}-yes", f"Answer yes or no: {factor.question}")
+        elif answer == "yes":
+            factors.append(fid)
+
+    worsening = entry.get("worsening")
+    if worsening not in YES_NO:
+        entry.add("worsening", "worsening-yes", "Answer yes or no: are your symptoms getting worse?")
+
+    if entry.errors or hours is None:
+        return entry, None
+    return entry, Request(symptoms, hours, factors, worsening == "yes", tz)
+
+
+def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Request | None]:
+    """Read the nurse console: symptoms typed as ids (id or id:severity), like the CLI."""
+    entry = Entry(MultiDict(form))
+    symptoms = [s for s in re.split(r"[\s,;]+", entry.get("symptoms")) if s]
+    if not symptoms:
+        entry.add("symptoms", "symptoms", "Type at least one symptom id, e.g. redness:mild swelling.")
+    tz = _timezone(entry)
+    hours = _hours_field(entry, "hours", "hours") if entry.get("hours").strip() else None
+    if not entry.get("hours").strip():
+        entry.add("hours", "hours", "Enter the hours since the session ended.")
+    factors = entry.getlist("factor")
+    worsening = entry.get("worsening") == "yes"
+    if entry.errors or hours is None:
+        return entry, None
+    return entry, Request(symptoms, hours, factors, worsening, tz)
+
+
+def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: KnowledgeBase) -> None:
+    """Put the engine's problems next to the fields they concern."""
+    factor_ids = [f for f in kb.factors if entry.get(f"factor-{f}") == "yes"] if form == "patient" else []
+    for p in problems:
+        name = p.field.split("[", 1)[0]
+        if name == "symptoms":
+            if form == "patient":
+                entry.add("symptom", f"symptom-{next(iter(kb.symptoms))}", p.message)
+            else:
+                entry.add("symptoms", "symptoms", p.message)
+        elif name == "factors":
+            if form == "patient":
+                index = int(p.field[len("factors[") : -1]) if p.field.startswith("factors[") else 0
+                fid = factor_ids[index] if index < len(factor_ids) else next(iter(kb.factors))
+                entry.add(f"factor-{fid}", f"factor-{fid}-yes", p.message)
+            else:
+                entry.add("factor", "factors", p.message)
+        elif name == "hours":
+            entry.add("hours", "hours", p.message)
+        else:
+            entry.add(name, name, p.message)
+
+
+def checked(values: Mapping[str, str] | Entry, name: str, value: str) -> bool:
+    """Whether a radio or checkbox was chosen, for re-showing the form."""
+    if isinstance(values, Entry):
+        return value in values.getlist(name)
+    return values.get(name) == value

@@ -1,0 +1,86 @@
+"""Request logs: one line per request with method, path, status and duration, nothing else.
+
+Symptoms and answers are health data, so bodies and query strings are never logged
+(the path alone is; no route takes health data in its path).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+
+from flask import Flask, Response, g, request
+
+ACCESS_LOGGER = "web.access"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = record.exc_info[0].__name__  # the type only: messages can echo input
+        return json.dumps(entry, separators=(",", ":"))
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for development."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            return " ".join(f"{k}={v}" for k, v in fields.items())
+        return super().format(record)
+
+
+def configure_logging(app: Flask) -> None:
+    """Send the access log to stderr in the configured format and hook it into requests."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if not any(getattr(h, "_triage", False) for h in logger.handlers):
+        stream = logging.StreamHandler(sys.stderr)
+        stream._triage = True  # type: ignore[attr-defined]
+        logger.addHandler(stream)
+    for handler in logger.handlers:
+        if getattr(handler, "_triage", False):
+            handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json" else TextFormatter())
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    # The development server's own access log prints query strings; ours replaces it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    if not app.config["LOG_REQUESTS"]:
+        return
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response: Response) -> Response:
+        started = g.get("request_started")
+        duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+        logger.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(duration, 2),
+                }
+            },
+        )
+        return response

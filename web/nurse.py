@@ -1,0 +1,59 @@
+"""Nurse console (/nurse): fast keyboard entry and the full answer on one page, for a live call."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from triage import InvalidReport, default_assessor
+from web.clock import now, zone, zone_name, zones
+from web.forms import Entry, engine_problems, read_nurse
+from web.present import ResultView, note, view
+
+bp = Blueprint("nurse", __name__, url_prefix="/nurse")
+
+
+def _page(
+    entry: Entry, result: ResultView | None = None, text: str | None = None, status: int = 200
+) -> tuple[str, int]:
+    kb = default_assessor().kb
+    return (
+        render_template(
+            "nurse.html",
+            entry=entry,
+            result=result,
+            note=text,
+            symptoms=list(kb.symptoms.values()),
+            factors=list(kb.factors.values()),
+            zones=zones(),
+            default_zone=entry.get("timezone") or zone_name(zone(None)),
+        ),
+        status,
+    )
+
+
+@bp.get("")
+def console() -> tuple[str, int]:
+    return _page(Entry())
+
+
+@bp.post("")
+def assess() -> tuple[str, int]:
+    assessor = default_assessor()
+    at = now()
+    entry, parsed = read_nurse(request.form, assessor.kb)
+    if parsed is None:
+        return _page(entry, status=400)
+    try:
+        answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening)
+    except InvalidReport as exc:
+        engine_problems(entry, exc.problems, "nurse", assessor.kb)
+        return _page(entry, status=400)
+    result = view(assessor.kb, answer, at, parsed.tz)
+    return _page(entry, result, note(assessor.kb, result, parsed.tz))
+
+
+def expired() -> tuple[str, int]:
+    entry = Entry(MultiDict(request.form))
+    entry.add("csrf", "symptoms", "The console page had expired; press Assess again.")
+    return _page(entry, status=400)

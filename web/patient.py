@@ -1,0 +1,66 @@
+"""Patient pages: the symptom form (/) and its result, for a worried person on a phone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from triage import InvalidReport, default_assessor
+from web.clock import now, zone, zone_name, zones
+from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
+from web.present import view
+
+bp = Blueprint("patient", __name__)
+
+
+def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
+    kb = default_assessor().kb
+    groups = [
+        ("common", "Common after microneedling", [s for s in kb.symptoms.values() if s.group == "common"]),
+        ("warning", "Warning signs", [s for s in kb.symptoms.values() if s.group == "warning"]),
+    ]
+    return (
+        render_template(
+            "patient_form.html",
+            entry=entry,
+            groups=groups,
+            factors=list(kb.factors.values()),
+            severities=SEVERITY_WORDS,
+            zones=zones(),
+            default_zone=entry.get("timezone") or zone_name(zone(None)),
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+def form() -> tuple[str, int]:
+    """The empty form."""
+    return _form(Entry())
+
+
+@bp.post("/")
+def result() -> tuple[str, int]:
+    """Assess the report; on any problem, show the form again with everything kept."""
+    assessor = default_assessor()
+    at = now()
+    entry, parsed = read_patient(request.form, assessor.kb, at)
+    if parsed is None:
+        return _form(entry, 400)
+    try:
+        answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening)
+    except InvalidReport as exc:
+        engine_problems(entry, exc.problems, "patient", assessor.kb)
+        return _form(entry, 400)
+    return render_template("patient_result.html", result=view(assessor.kb, answer, at, parsed.tz)), 200
+
+
+def expired() -> tuple[str, int]:
+    """The CSRF token was missing or stale: show the form again, input kept, and say why."""
+    entry = Entry(MultiDict(request.form))
+    entry.add(
+        "csrf",
+        "symptoms-heading",
+        "This page was open too long and has expired. Check your answers and send them again.",
+    )
+    return _form(entry, 400)

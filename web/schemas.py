@@ -1,0 +1,154 @@
+"""The API's request and response shapes: one pydantic model validates and documents each.
+
+These check the JSON's shape only (types, lengths, severities); whether a symptom or factor
+id exists is the engine's call (triage.assess), so its message lists the valid ids.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from triage.report import MAX_HOURS, MAX_SYMPTOMS
+
+Severity = Literal["mild", "moderate", "severe"]
+DispositionValue = Literal["expected", "monitor", "contact clinician"]
+Id = Annotated[str, Field(min_length=1, max_length=60, description="An id from GET /api/v1/knowledge")]
+MAX_FACTORS = 40
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SymptomIn(_Strict):
+    id: Id = Field(examples=["redness"])
+    severity: Severity = Field("moderate", description="Defaults to moderate, as the triage policy says.")
+
+    @field_validator("id")
+    @classmethod
+    def _no_severity_in_id(cls, value: str) -> str:
+        if ":" in value:
+            raise ValueError(f"give the symptom id alone ({value.partition(':')[0]!r}) and its severity in 'severity'")
+        return value
+
+
+class AssessRequest(_Strict):
+    """A report: what the person has, how long since the session ended, and their risk factors."""
+
+    symptoms: list[SymptomIn] = Field(min_length=1, max_length=MAX_SYMPTOMS)
+    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] = Field(
+        description="Hours since the microneedling session ended (0 to 8760).", examples=[30]
+    )
+    factors: list[Id] = Field(default_factory=list, max_length=MAX_FACTORS)
+    worsening: Annotated[bool, Field(strict=True)] = Field(
+        False, description="True when the symptoms are getting worse rather than settling."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30, "factors": [], "worsening": False}
+            ]
+        },
+    )
+
+
+class ReportOut(BaseModel):
+    symptoms: list[SymptomIn]
+    hours: float
+    factors: list[str]
+    worsening: bool
+
+
+class FindingOut(BaseModel):
+    symptom: str | None
+    severity: Severity | None
+    disposition: DispositionValue
+    rule: str
+    reason: str
+    source: str
+    emergency: bool
+    kind: str
+    symptoms: list[str]
+    factors: list[str]
+    until_hours: float | None
+    advice: str | None
+    urgent_if: str | None
+
+
+class AssessmentOut(BaseModel):
+    """The engine's answer (triage.Assessment.to_dict())."""
+
+    disposition: DispositionValue
+    emergency: bool
+    hours_since_treatment: float
+    findings: list[FindingOut]
+    advice: list[str]
+    recheck_in_hours: float | None
+    kb_version: str
+    summary: str
+    report: ReportOut
+
+
+class Problem(BaseModel):
+    field: str = Field(description='Where the problem is, e.g. "symptoms[0].id", "hours", "factors[1]"')
+    message: str
+
+
+class ProblemResponse(BaseModel):
+    """422: the report cannot be assessed; every problem names its field."""
+
+    error: Literal["invalid report"]
+    problems: list[Problem]
+
+
+class ErrorResponse(BaseModel):
+    """Any other error (400, 404, 405, 413, 415, 429): a status and a message, always JSON."""
+
+    error: str
+    message: str
+    status: int
+
+
+class SymptomInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+    group: Literal["common", "warning"]
+    likelihood: str
+
+
+class FactorInfo(BaseModel):
+    id: str
+    label: str
+    question: str
+
+
+class DispositionInfo(BaseModel):
+    value: DispositionValue
+    label: str
+    patient: str
+    nurse: str
+
+
+class KnowledgeOut(BaseModel):
+    """The vocabulary a client app needs to build its own form."""
+
+    kb_version: str
+    title: str
+    disclaimer: str
+    severities: list[Severity]
+    default_severity: Severity
+    max_hours: float
+    max_symptoms: int
+    symptoms: list[SymptomInfo]
+    factors: list[FactorInfo]
+    dispositions: list[DispositionInfo]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    kb_version: str

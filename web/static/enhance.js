@@ -1,0 +1,57 @@
+/* Progressive enhancement only: the pages work fully without this file.
+   - Fills the time-zone select with the browser's zone, unless the person already chose one.
+   - Adds a "Copy note" button to the nurse console. */
+(function () {
+  "use strict";
+
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function fillZones() {
+    var zone = browserZone();
+    if (!zone) return;
+    var selects = document.querySelectorAll("select[data-autozone]");
+    Array.prototype.forEach.call(selects, function (select) {
+      var match = Array.prototype.some.call(select.options, function (o) { return o.value === zone; });
+      if (match) select.value = zone;
+    });
+  }
+
+  function copyButtons() {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var status = document.getElementById("copy-status");
+      if (!source) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        function done(message) { if (status) status.textContent = message; }
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(source.value).then(
+            function () { done("Note copied."); },
+            function () { source.select(); done("Press Ctrl+C to copy the selected note."); }
+          );
+        } else {
+          source.select();
+          done("Press Ctrl+C to copy the selected note.");
+        }
+      });
+    });
+  }
+
+  function focusErrors() {
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    fillZones();
+    copyButtons();
+    focusErrors();
+  });
+})();
