@@ -17,7 +17,8 @@ def post(client, body, content_type="application/json"):  # type: ignore[no-unty
 
 
 def test_assess_returns_the_engine_answer(client):  # type: ignore[no-untyped-def]
-    r = post(client, {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30, "factors": [], "worsening": False})
+    body = {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30, "factors": [], "worsening": False}
+    r = post(client, body)
     assert r.status_code == 200
     assert r.mimetype == "application/json"
     assert r.get_json() == assess(["redness:mild"], 30).to_dict()
@@ -83,7 +84,7 @@ def test_unknown_ids_name_the_value_and_the_valid_ones(client):  # type: ignore[
 
 def test_nan_and_infinity_hours_are_422(client):  # type: ignore[no-untyped-def]
     for raw in ("NaN", "Infinity", "-Infinity", "1e400"):
-        r = post(client, '{"symptoms": [{"id": "redness"}], "hours": %s}' % raw)
+        r = post(client, '{"symptoms": [{"id": "redness"}], "hours": ' + raw + "}")
         assert r.status_code == 422, raw
         assert r.get_json()["problems"][0]["field"] == "hours"
 

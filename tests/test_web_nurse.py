@@ -1,0 +1,80 @@
+"""Nurse console: typed report, every finding's rule, reason and source, and the note."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from tests.web_helpers import csrf_token
+from triage import assess, default_assessor
+
+
+def submit(client, **data):  # type: ignore[no-untyped-def]
+    data.setdefault("timezone", "UTC")
+    data["csrf_token"] = csrf_token(client, "/nurse")
+    return client.post("/nurse", data=data)
+
+
+def test_console_page(client):  # type: ignore[no-untyped-def]
+    page = html.unescape(client.get("/nurse").get_data(as_text=True))
+    kb = default_assessor().kb
+    assert 'id="symptoms"' in page and "autofocus" in page and 'id="hours"' in page and 'id="worsening"' in page
+    assert all(f'id="factor-{f}"' in page for f in kb.factors)
+    assert all(s in page for s in kb.symptoms)  # the id reference table
+
+
+def test_console_answer_and_note(client, app):  # type: ignore[no-untyped-def]
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    r = submit(client, symptoms="redness:mild, pain:severe", hours="30", factor=["diabetes"], worsening="yes")
+    assert r.status_code == 200
+    page = html.unescape(r.get_data(as_text=True))
+    answer = assess(["redness:mild", "pain:severe"], 30, ["diabetes"], True)
+    for f in answer.findings:
+        assert f.rule in page and f.reason in page and f.source in page
+    assert answer.kb_version in page
+    note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
+    assert "Time of assessment: 2026-11-25 09:30 UTC" in note
+    assert f"Knowledge base version: {answer.kb_version}" in note
+    assert "Disposition: CONTACT CLINICIAN" in note
+    assert "redness [redness] (mild)" in note and "pain or tenderness [pain] (severe)" in note
+    assert "Diabetes [diabetes]" in note and "getting worse: yes" in note
+    assert all(f"(rule {f.rule})" in note for f in answer.findings)
+    assert "Advice given:" in note and "Re-check: none; act now" in note
+    assert 'id="copy-note"' in page
+
+
+def test_note_recheck_for_expected(client, app):  # type: ignore[no-untyped-def]
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    page = html.unescape(submit(client, symptoms="redness:mild", hours="6").get_data(as_text=True))
+    assert "Disposition: EXPECTED" in page
+    assert "Re-check: in 42 hours, at 03:00 on Friday 27 November (UTC), 2 days (48 hours) after the session." in page
+
+
+def test_console_emergency(client):  # type: ignore[no-untyped-def]
+    page = html.unescape(submit(client, symptoms="breathing-difficulty", hours="1").get_data(as_text=True))
+    assert "EMERGENCY." in page and default_assessor().kb.header.emergency.nurse in page
+    assert "Disposition: CONTACT CLINICIAN - EMERGENCY" in page
+
+
+def test_console_errors_name_the_value_and_keep_input(client):  # type: ignore[no-untyped-def]
+    r = submit(client, symptoms="redness:mild glitter", hours="30", factor=["diabetes"])
+    assert r.status_code == 400
+    page = html.unescape(r.get_data(as_text=True))
+    assert "unknown symptom 'glitter'; valid symptoms: redness, swelling" in page
+    assert 'value="redness:mild glitter"' in page and 'value="30"' in page
+    r = submit(client, symptoms="", hours="")
+    page = html.unescape(r.get_data(as_text=True))
+    assert "Type at least one symptom id" in page and "Enter the hours since the session ended." in page
+    r = submit(client, symptoms="redness:awful", hours="x", factor=["bogus"])
+    page = html.unescape(r.get_data(as_text=True))
+    assert 'You entered "x"' in page
+    r = submit(client, symptoms="redness", hours="3", factor=["bogus"])
+    page = html.unescape(r.get_data(as_text=True))
+    assert "unknown factor 'bogus'; valid factors:" in page
+
+
+def test_console_csrf(client):  # type: ignore[no-untyped-def]
+    r = client.post("/nurse", data={"symptoms": "redness", "hours": "3"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "expired" in page and 'value="redness"' in page and "Disposition:" not in page

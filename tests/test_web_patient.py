@@ -1,0 +1,193 @@
+"""Patient form: the right banner, plain words, errors that keep the input, CSRF enforced."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+from tests.web_helpers import csrf_token, patient_form
+from triage import default_assessor
+
+
+def submit(client, data):  # type: ignore[no-untyped-def]
+    data = dict(data)
+    data["csrf_token"] = csrf_token(client)
+    return client.post("/", data=data)
+
+
+def text(response) -> str:  # type: ignore[no-untyped-def]
+    return html.unescape(response.get_data(as_text=True))
+
+
+def plain(response) -> str:  # type: ignore[no-untyped-def]
+    """The page's words without markup, whitespace collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", "", text(response)).split())
+
+
+def test_form_lists_symptoms_from_the_knowledge_base_in_two_groups(client):  # type: ignore[no-untyped-def]
+    kb = default_assessor().kb
+    page = text(client.get("/"))
+    assert "Common after microneedling" in page and "Warning signs" in page
+    common, warning = page.index("Common after microneedling"), page.index("Warning signs")
+    for s in kb.symptoms.values():
+        assert f'id="symptom-{s.id}"' in page and s.name in page and s.description in page
+        where = page.index(f'id="symptom-{s.id}"')
+        assert (common < where < warning) if s.group == "common" else where > warning, s.id
+        for sev in ("mild", "moderate", "severe"):
+            assert f'id="severity-{s.id}-{sev}"' in page
+    for f in kb.factors.values():
+        assert f.question in page
+        assert f'id="factor-{f.id}-yes"' in page and f'id="factor-{f.id}-no"' in page
+    assert 'name="worsening"' in page and 'id="hours"' in page
+    assert 'type="date"' in page and 'type="time"' in page and 'id="timezone"' in page
+    assert kb.header.disclaimer in page
+
+
+def test_every_input_has_a_label_and_fieldsets_have_legends(client):  # type: ignore[no-untyped-def]
+    page = client.get("/").get_data(as_text=True)
+    ids = re.findall(r'<(?:input|select|textarea)[^>]*\sid="([^"]+)"', page)
+    assert ids
+    for ident in ids:
+        assert f'for="{ident}"' in page, ident
+    assert page.count("<fieldset") == page.count("<legend")
+    assert 'type="hidden"' in page and "csrf_token" in page
+    assert "<script>" not in page and " style=" not in page and "onclick" not in page
+
+
+def test_expected_result(client):  # type: ignore[no-untyped-def]
+    r = submit(client, patient_form({"redness": "mild", "swelling": "moderate"}, hours="30"))
+    page = text(r)
+    assert r.status_code == 200
+    assert "banner-expected" in page and "Your result: </span>Expected" in page
+    assert 'class="icon"' in page  # the icon, with the word: not colour alone
+    assert "Check again at" in page and "in 18 hours" in plain(r) and "(UTC time)" in page
+    assert "Redness like a mild sunburn is a normal part of healing" in page
+    assert "Wash with a gentle cleanser" in page
+    assert default_assessor().kb.header.disclaimer in page
+    assert "emergency-title" not in page
+
+
+def test_recheck_clock_time_in_the_persons_zone(client, app):  # type: ignore[no-untyped-def]
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    r = submit(client, patient_form({"redness": "mild"}, hours="6", timezone="Europe/Paris"))
+    page = plain(r)
+    # 42 hours after 10:00 Paris time on Wednesday is 04:00 on Friday.
+    assert "Check again at 04:00 on Friday 27 November" in page and "in 42 hours" in page
+    assert "Europe/Paris time" in page
+
+
+def test_monitor_and_contact_results(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"redness": "moderate"}, hours="60")))
+    assert "banner-monitor" in page and "Your result: </span>Monitor" in page
+    page = text(submit(client, patient_form({"pus": "mild"}, hours="60")))
+    assert "banner-contact-clinician" in page and "Your result: </span>Contact clinician" in page
+    assert "Do not wait to check again: contact your clinic today." in page
+
+
+def test_emergency_banner_comes_first(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"lip-tongue-swelling": "mild"}, hours="1")))
+    main = page[page.index('<main id="main"') :]
+    assert main.index("Call your local emergency number now") < main.index("banner-contact-clinician")
+    assert default_assessor().kb.header.emergency.patient in page
+
+
+def test_factor_answers_reach_the_engine(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"swelling": "moderate"}, hours="60", factors=("prp",))))
+    assert "banner-expected" in page
+    page = text(submit(client, patient_form({"redness": "mild"}, hours="10", factors=("shared-equipment",))))
+    assert "banner-contact-clinician" in page
+
+
+def test_worsening_reaches_the_engine(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"redness": "mild"}, hours="60", worsening="yes")))
+    assert "banner-contact-clinician" in page
+
+
+def test_date_and_time_are_converted_to_hours(client, app):  # type: ignore[no-untyped-def]
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    # 10:00 in New York on 24 November is 15:00 UTC: 21 hours before noon UTC on the 25th.
+    data = patient_form({"redness": "mild"}, hours="", ended_date="2026-11-24", ended_time="10:00")
+    data["timezone"] = "America/New_York"
+    r = submit(client, data)
+    assert "banner-expected" in text(r) and "in 27 hours" in plain(r)  # 48 - 21
+
+
+def test_future_time_is_rejected_and_input_kept(client, app):  # type: ignore[no-untyped-def]
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    data = patient_form({"redness": "mild"}, hours="", ended_date="2026-11-26", ended_time="09:15")
+    r = submit(client, data)
+    page = text(r)
+    assert r.status_code == 400
+    assert "That date and time is in the future" in page
+    assert 'value="2026-11-26"' in page and 'value="09:15"' in page
+    assert '<a href="#ended_date">' in page
+
+
+def errors_for(client, data):  # type: ignore[no-untyped-def]
+    r = submit(client, data)
+    assert r.status_code == 400
+    page = text(r)
+    summary = page[page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))]
+    return page, re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)
+
+
+def test_no_symptom_is_an_error_not_expected(client):  # type: ignore[no-untyped-def]
+    page, links = errors_for(client, patient_form({}))
+    assert links[0][0] == "symptom-redness"
+    assert "Choose at least one symptom" in links[0][1]
+    assert "banner-expected" not in page
+
+
+def test_bad_hours_keeps_everything_typed(client):  # type: ignore[no-untyped-def]
+    data = patient_form({"redness": "mild", "fever": "severe"}, hours="about two days", factors=("diabetes",))
+    page, links = errors_for(client, data)
+    assert links == [("hours", 'Enter the hours as a number, like 30. You entered "about two days".')]
+    assert 'value="about two days"' in page
+    assert re.search(r'id="symptom-redness"[^>]*checked', page) and re.search(r'id="symptom-fever"[^>]*checked', page)
+    assert re.search(r'id="severity-fever-severe"[^>]*checked', page)
+    assert re.search(r'id="factor-diabetes-yes"[^>]*checked', page)
+    assert re.search(r'id="worsening-no"[^>]*checked', page)
+    assert 'id="hours-error"' in page  # the message next to the field too
+
+
+def test_each_missing_answer_is_named(client):  # type: ignore[no-untyped-def]
+    data = patient_form({"redness": ""}, hours="-3")
+    del data["factor-diabetes"], data["worsening"]
+    page, links = errors_for(client, data)
+    targets = [t for t, _ in links]
+    assert targets == ["severity-redness-mild", "hours", "factor-diabetes-yes", "worsening-yes"]
+    assert "cannot be negative" in links[1][1]
+    assert "Do you have diabetes?" in links[2][1]
+
+
+def test_hours_and_date_together_is_an_error(client):  # type: ignore[no-untyped-def]
+    data = patient_form({"redness": "mild"}, hours="5", ended_date="2026-11-24", ended_time="10:00")
+    _, links = errors_for(client, data)
+    assert links[0][0] == "hours" and "not both" in links[0][1]
+
+
+def test_unknown_values_are_errors(client):  # type: ignore[no-untyped-def]
+    _, links = errors_for(client, patient_form({"glitter": "mild"}))
+    assert 'We do not know the symptom "glitter"' in links[0][1]
+    _, links = errors_for(client, patient_form({"redness": "awful"}))
+    assert "mild, moderate or severe" in links[0][1]
+    _, links = errors_for(client, patient_form({"redness": "mild"}, timezone="Mars/Base"))
+    assert links[0][0] == "timezone"
+    _, links = errors_for(client, patient_form({"redness": "mild"}, hours="", ended_date="2026-02-30", ended_time="1:00"))
+    assert links[0][0] == "ended_date"
+    _, links = errors_for(client, patient_form({"redness": "mild"}, hours="", ended_date="2026-11-20"))
+    assert links[0][0] == "ended_time"
+    _, links = errors_for(client, patient_form({"redness": "mild"}, hours="9000"))
+    assert "one year" in links[0][1]
+
+
+def test_csrf_is_enforced_and_keeps_the_input(client):  # type: ignore[no-untyped-def]
+    r = client.post("/", data=patient_form({"redness": "mild"}, hours="31"))
+    assert r.status_code == 400
+    page = text(r)
+    assert "has expired" in page
+    assert 'value="31"' in page and re.search(r'id="symptom-redness"[^>]*checked', page)
+    assert "banner-" not in page
+    r = client.post("/", data={**patient_form({"redness": "mild"}), "csrf_token": "forged"})
+    assert r.status_code == 400 and "banner-" not in text(r)
