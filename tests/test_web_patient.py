@@ -154,7 +154,7 @@ def test_bad_hours_keeps_everything_typed(client):  # type: ignore[no-untyped-de
 def test_each_missing_answer_is_named(client):  # type: ignore[no-untyped-def]
     data = patient_form({"redness": ""}, hours="-3")
     del data["factor-diabetes"], data["worsening"]
-    page, links = errors_for(client, data)
+    _, links = errors_for(client, data)
     targets = [t for t, _ in links]
     assert targets == ["severity-redness-mild", "hours", "factor-diabetes-yes", "worsening-yes"]
     assert "cannot be negative" in links[1][1]
@@ -174,7 +174,8 @@ def test_unknown_values_are_errors(client):  # type: ignore[no-untyped-def]
     assert "mild, moderate or severe" in links[0][1]
     _, links = errors_for(client, patient_form({"redness": "mild"}, timezone="Mars/Base"))
     assert links[0][0] == "timezone"
-    _, links = errors_for(client, patient_form({"redness": "mild"}, hours="", ended_date="2026-02-30", ended_time="1:00"))
+    bad_date = patient_form({"redness": "mild"}, hours="", ended_date="2026-02-30", ended_time="1:00")
+    _, links = errors_for(client, bad_date)
     assert links[0][0] == "ended_date"
     _, links = errors_for(client, patient_form({"redness": "mild"}, hours="", ended_date="2026-11-20"))
     assert links[0][0] == "ended_time"
