@@ -9,6 +9,7 @@ branches here and no generic rules that test everything.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterable
@@ -18,7 +19,8 @@ from typing import Any
 from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
-from experta import MATCH, NOT, OR, Fact, KnowledgeEngine, P, Rule
+from experta import MATCH, NOT, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
+from experta.matchers import ReteMatcher
 
 from triage.knowledge import KnowledgeBase
 from triage.knowledge import Rule as KbRule
@@ -26,11 +28,16 @@ from triage.model import Report
 
 
 class ReportFact(Fact):
-    """hours since the session, worsening."""
+    """hours since the session, worsening: for report-level and finding-level rules."""
 
 
 class SymptomFact(Fact):
-    """id, severity."""
+    """id, severity, and the report's hours and worsening.
+
+    Carrying the report's hours on each symptom lets a symptom's own rules (its window
+    phases, severity and worsening rules) be single-pattern rules, with no join against
+    the report fact.
+    """
 
 
 class FactorFact(Fact):
@@ -86,20 +93,32 @@ def _boundary_action(at: float, rule: str) -> Callable[..., None]:
     return action
 
 
+# The predicate constructors are memoised: experta identifies a predicate check by the
+# identity of its function, so one predicate object per bound lets every rule that tests
+# the same bound share one alpha node instead of testing each fact once per rule.
+
+
+@functools.cache
 def _hours_at_least(bound: float) -> P:
     return P(lambda h: h >= bound)
 
 
+@functools.cache
 def _hours_below(bound: float) -> P:
     return P(lambda h: h < bound)
 
 
+@functools.cache
 def _hours_between(low: float, high: float) -> P:
     return P(lambda h: low <= h < high)
 
 
 def _one_of(values: Iterable[str]) -> P:
-    allowed = frozenset(values)
+    return _one_of_set(frozenset(values))
+
+
+@functools.cache
+def _one_of_set(allowed: frozenset[str]) -> P:
     return P(lambda v: v in allowed)
 
 
@@ -144,13 +163,13 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                 phases.append(("contact", "past-monitor", _hours_at_least(w.monitor_until), None, None))
                 for phase, phase_name, hours_test, severity_test, until in phases:
                     symptom_pattern = (
-                        SymptomFact(id=sid, severity=severity_test)
+                        SymptomFact(id=sid, severity=severity_test, hours=hours_test)
                         if severity_test is not None
-                        else SymptomFact(id=sid)
+                        else SymptomFact(id=sid, hours=hours_test)
                     )
                     disposition = {"expected": "expected", "monitor": "monitor", "contact": "contact clinician"}[phase]
                     key = "+".join((f"{sid}-{phase}", *present))
-                    rules[key] = Rule(symptom_pattern, ReportFact(hours=hours_test), *factor_patterns)(
+                    rules[key] = Rule(symptom_pattern, *factor_patterns)(
                         _finding_action(
                             symptom=sid,
                             rule=f"{sid}-{phase}",
@@ -173,13 +192,17 @@ def _symptom_pattern(ref: str) -> SymptomFact:
 
 
 def _kb_rule(rule: KbRule) -> dict[str, Rule]:
-    """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour."""
+    """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
+
+    Time and worsening conditions go on the symptom pattern for `for_each = "symptom"`
+    rules (one pattern fewer), and on a report pattern otherwise.
+    """
+    symptom: dict[str, Any] | None = None
     patterns: list[Any] = []
     if rule.for_each == "symptom":
-        constraints: dict[str, Any] = {"id": MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid}
+        symptom = {"id": MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid}
         if rule.severity:
-            constraints["severity"] = _one_of(rule.severity)
-        patterns.append(SymptomFact(**constraints))
+            symptom["severity"] = _one_of(rule.severity)
     elif rule.for_each == "finding":
         field = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[rule.finding or ""]
         sid_constraint = MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid
@@ -189,11 +212,16 @@ def _kb_rule(rule: KbRule) -> dict[str, Rule]:
         patterns.append(OR(*(_symptom_pattern(ref) for ref in rule.symptoms_any)))
     patterns += [FactorFact(id=f) for f in rule.factors]
 
-    report: dict[str, Any] = {}
+    def lhs(time: dict[str, Any]) -> list[Any]:
+        if symptom is not None:
+            return [SymptomFact(**symptom, **time), *patterns]
+        return [*patterns, ReportFact(**time)] if time else patterns
+
+    time: dict[str, Any] = {}
     if rule.worsening:
-        report["worsening"] = True
+        time["worsening"] = True
     if rule.before_hours is not None:
-        report["hours"] = _hours_below(rule.before_hours)
+        time["hours"] = _hours_below(rule.before_hours)
 
     finding = _finding_action(
         **({} if rule.for_each else {"symptom": None}),
@@ -208,14 +236,80 @@ def _kb_rule(rule: KbRule) -> dict[str, Rule]:
         factors=tuple(rule.factors),
     )
     if rule.after_hours is None:
-        return {rule.id: Rule(*patterns, *([ReportFact(**report)] if report else []))(finding)}
+        return {rule.id: Rule(*lhs(time))(finding)}
     after, before = rule.after_hours, rule.before_hours
-    fire = dict(report, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
-    wait = dict(report, hours=_hours_below(after))
+    fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
+    wait = dict(time, hours=_hours_below(after))
     return {
-        rule.id: Rule(*patterns, ReportFact(**fire))(finding),
-        f"{rule.id}~boundary": Rule(*patterns, ReportFact(**wait))(_boundary_action(after, rule.id)),
+        rule.id: Rule(*lhs(fire))(finding),
+        f"{rule.id}~boundary": Rule(*lhs(wait))(_boundary_action(after, rule.id)),
     }
+
+
+class _Matcher(ReteMatcher):
+    """experta's Rete matcher with a flat reset.
+
+    experta resets the network by recursing from the root into every child, so a node
+    shared by several rules is reset once per path to it (720 visits for 400 nodes here).
+    Node memories are independent, so wiping each distinct node once is the same reset.
+    """
+
+    def __init__(self, engine: KnowledgeEngine) -> None:
+        super().__init__(engine)
+        nodes: dict[int, Any] = {}
+        stack = [self.root_node]
+        while stack:
+            node = stack.pop()
+            if id(node) not in nodes:
+                nodes[id(node)] = node
+                stack.extend(child.node for child in node.children)
+        self._nodes = tuple(nodes.values())
+
+        self._conflict_sets = self._get_conflict_set_nodes()
+
+    def reset(self) -> None:
+        for node in self._nodes:
+            node._reset()
+
+    def changes(
+        self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
+    ) -> tuple[list[Any], list[Any]]:
+        """As ReteMatcher.changes, but only drains the conflict sets that changed (same result)."""
+        root = self.root_node
+        for fact in deleting or ():
+            root.remove(fact)
+        for fact in adding or ():
+            root.add(fact)
+        added: list[Any] = []
+        removed: list[Any] = []
+        for csn in self._conflict_sets:
+            if csn.added or csn.removed:
+                c_added, c_removed = csn.get_activations()
+                added.extend(c_added)
+                removed.extend(c_removed)
+        return added, removed
+
+
+class _Engine(KnowledgeEngine):
+    """KnowledgeEngine with a per-instance list of deffacts.
+
+    experta's reset() calls get_deffacts(), which walks inspect.getmembers(self) over every
+    rule attribute on every reset; the answer never changes for an instance, so it is
+    computed once here. The DefFacts objects are shared class attributes whose bound
+    instance (`_wrapped_self`) is overwritten by whichever engine touched them last, so
+    the cached entries are this instance's own bound generators instead.
+    """
+
+    __matcher__ = _Matcher
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._deffacts = [
+            functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
+        ]
+
+    def get_deffacts(self) -> list[functools.partial[Any]]:
+        return self._deffacts
 
 
 def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
@@ -227,7 +321,7 @@ def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
         name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()
     }
     attrs["__doc__"] = f"Triage rules generated from knowledge base {kb.version}."
-    return type("TriageEngine", (KnowledgeEngine,), attrs)
+    return type("TriageEngine", (_Engine,), attrs)
 
 
 class RuleEngine:
@@ -241,24 +335,32 @@ class RuleEngine:
     def _engine(self) -> KnowledgeEngine:
         engine = getattr(self._local, "engine", None)
         if engine is None:
-            engine = self._local.engine = self.engine_class()
+            engine = self.engine_class()
+            engine.reset()
+            self._local.engine = engine
         return engine
 
     def run(self, report: Report) -> RawResult:
+        """One decision. The engine is reset once, after the decision (also on error), so
+        it is always clean when the next decision starts and no report's facts linger."""
         engine = self._engine()
-        engine.reset()
-        engine.declare(
-            ReportFact(hours=report.hours, worsening=report.worsening),
-            *(SymptomFact(id=sid, severity=severity) for sid, severity in report.symptoms),
-            *(FactorFact(id=f) for f in report.factors),
-        )
-        engine.run()
-        findings: list[RawFinding] = []
-        boundaries: list[float] = []
-        for fact in engine.facts.values():
-            if isinstance(fact, FindingFact):
-                findings.append(RawFinding(**{k: fact[k] for k in RawFinding.__dataclass_fields__}))
-            elif isinstance(fact, BoundaryFact):
-                boundaries.append(fact["at"])
-        engine.reset()  # drop this report's facts now rather than at the next decision
+        try:
+            engine.declare(
+                ReportFact(hours=report.hours, worsening=report.worsening),
+                *(
+                    SymptomFact(id=sid, severity=severity, hours=report.hours, worsening=report.worsening)
+                    for sid, severity in report.symptoms
+                ),
+                *(FactorFact(id=f) for f in report.factors),
+            )
+            engine.run()
+            findings: list[RawFinding] = []
+            boundaries: list[float] = []
+            for fact in engine.facts.values():
+                if isinstance(fact, FindingFact):
+                    findings.append(RawFinding(**{k: fact[k] for k in RawFinding.__dataclass_fields__}))
+                elif isinstance(fact, BoundaryFact):
+                    boundaries.append(fact["at"])
+        finally:
+            engine.reset()
         return RawResult(tuple(findings), tuple(boundaries))
