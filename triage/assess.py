@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from typing import Any, NamedTuple
 
 from triage.engine import RawFinding, RawResult, RuleEngine
 from triage.knowledge import KnowledgeBase, load_knowledge
@@ -21,12 +22,71 @@ def duration(hours: float) -> str:
     return f"{hours:g} hours"
 
 
-class Assessor:
-    """One knowledge base and its generated engine; safe to share between threads."""
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+
+class AnswerCache:
+    """A bounded, thread-safe LRU of answers the engine has given.
+
+    Only ever filled with an Assessment the engine produced for that exact key, so a hit
+    returns the engine's own answer (Assessment is frozen, safe to share between threads).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Assessment] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = self._misses = 0
+
+    def get(self, key: Hashable) -> Assessment | None:
+        with self._lock:
+            answer = self._data.get(key)
+            if answer is None:
+                self._misses += 1
+            else:
+                self._hits += 1
+                self._data.move_to_end(key)
+            return answer
+
+    def put(self, key: Hashable, answer: Assessment) -> None:
+        with self._lock:
+            self._data[key] = answer
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._hits = self._misses = 0
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._data), self.maxsize)
+
+
+DEFAULT_CACHE_SIZE = 1024
+
+
+class Assessor:
+    """One knowledge base and its generated engine; safe to share between threads.
+
+    Answers are cached (`cache_size` entries, LRU; 0 turns the cache off) keyed by the
+    knowledge-base version and the canonical Report, so an edited knowledge base with a
+    bumped version never sees an old answer, and a new Assessor starts with an empty
+    cache. The key also holds the exact type and repr of the hours and the type of
+    `worsening`, because the answer echoes the report (-0.0 and 0.0, or 30 and 30.0, are
+    equal Reports that print differently).
+    """
+
+    def __init__(self, kb: KnowledgeBase, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.kb = kb
         self.engine = RuleEngine(kb)
+        self.cache = AnswerCache(cache_size) if cache_size > 0 else None
 
     def assess(
         self,
@@ -39,6 +99,21 @@ class Assessor:
         return self.assess_report(parse_report(self.kb, symptoms, hours, factors, worsening))
 
     def assess_report(self, report: Report) -> Assessment:
+        """The engine's answer for a validated report (from the cache when already given)."""
+        if self.cache is None:
+            return self.assess_uncached(report)
+        key = (self.kb.version, report, type(report.hours), repr(report.hours), type(report.worsening))
+        try:
+            answer = self.cache.get(key)
+        except TypeError:  # a hand-built Report holding a list: not hashable, not cached
+            return self.assess_uncached(report)
+        if answer is None:
+            answer = self.assess_uncached(report)
+            self.cache.put(key, answer)
+        return answer
+
+    def assess_uncached(self, report: Report) -> Assessment:
+        """Run the engine and explain its conclusions, bypassing the cache."""
         return self.explain(report, self.engine.run(report))
 
     # --- putting the engine's conclusions into words ------------------------------------
