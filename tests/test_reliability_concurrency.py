@@ -1,7 +1,8 @@
 """Concurrency: many threads assessing different reports get exactly the sequential answers.
 
 One Assessor is shared by every thread (as the web app shares it between request threads);
-each thread gets its own experta engine. A mix-up of two people's answers would show as a
+each thread gets its own experta engine, and all share the Assessor's answer cache (tested
+off, tiny and constantly evicting, and at its default size). A mix-up of two people's answers would show as a
 threaded answer that differs from the answer computed alone for the same report.
 """
 
@@ -57,14 +58,26 @@ def run_threads(target: Any, count: int) -> list[BaseException]:
     return errors
 
 
-def test_threads_get_exactly_the_sequential_answers(kb: KnowledgeBase) -> None:
-    reports = random_reports(kb, THREADS * PER_THREAD, seed=20261125)
-    # Sequential answers from one assessor, in one thread.
-    sequential = Assessor(kb)
-    expected = [sequential.assess(**r).to_dict() for r in reports]
-    assert len({str(e) for e in expected}) > len(expected) // 4, "reports too alike to detect a mix-up"
+@pytest.fixture(scope="module")
+def workload(kb: KnowledgeBase) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """THREADS x PER_THREAD reports drawn from 400 distinct ones (so the answer cache sees repeats),
+    and their answers from a sequential, uncached run in this one thread."""
+    pool = random_reports(kb, 400, seed=20261125)
+    rng = random.Random(11)
+    reports = [pool[rng.randrange(len(pool))] for _ in range(THREADS * PER_THREAD)]
+    sequential = Assessor(kb, cache_size=0)
+    answers = {id(r): sequential.assess(**r).to_dict() for r in pool}
+    expected = [answers[id(r)] for r in reports]
+    assert len({str(e) for e in answers.values()}) > 100, "reports too alike to detect a mix-up"
+    return reports, expected
 
-    shared = Assessor(kb)  # fresh: engines are created inside the threads, concurrently
+
+@pytest.mark.parametrize("cache_size", [0, 16, 1024], ids=["no cache", "tiny cache (evicting)", "default cache"])
+def test_threads_get_exactly_the_sequential_answers(
+    kb: KnowledgeBase, workload: tuple[list[dict[str, Any]], list[dict[str, Any]]], cache_size: int
+) -> None:
+    reports, expected = workload
+    shared = Assessor(kb, cache_size=cache_size)  # fresh: engines are created inside the threads
     results: list[dict[str, Any] | None] = [None] * len(reports)
     barrier = threading.Barrier(THREADS)
 
