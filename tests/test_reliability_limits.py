@@ -1,0 +1,209 @@
+"""Limits under attack: rate limit per client, request body size, symptoms and factors per report.
+
+tests/test_web_app.py and tests/test_web_api.py check that each limit exists; these try to get
+round them: forged forwarding headers, invalid requests to probe for free, the exact size
+boundary, the environment switch, a storage the limiter cannot use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from triage import default_assessor
+from triage.report import MAX_SYMPTOMS
+from web import create_app
+from web.schemas import MAX_FACTORS
+
+URL = "/api/v1/assess"
+GOOD = {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30}
+LIMIT = 3
+
+
+def limited(**extra: Any) -> Flask:
+    config = {"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_API": f"{LIMIT} per minute", "LOG_REQUESTS": False}
+    return create_app(config | extra)
+
+
+def statuses(client: FlaskClient, n: int, **kwargs: Any) -> list[int]:
+    return [client.post(URL, json=GOOD, **kwargs).status_code for _ in range(n)]
+
+
+# --- rate limit ----------------------------------------------------------------------------------
+
+
+def test_forged_forwarding_headers_do_not_escape_the_limit() -> None:
+    """With no trusted proxy (the default), X-Forwarded-For and friends are ignored."""
+    client = limited().test_client()
+    assert statuses(client, LIMIT) == [200] * LIMIT
+    for i in range(5):
+        forged = {
+            "X-Forwarded-For": f"198.51.100.{i}",
+            "X-Real-IP": f"198.51.100.{i}",
+            "Forwarded": f"for=198.51.100.{i}",
+            "Client-IP": f"198.51.100.{i}",
+        }
+        assert client.post(URL, json=GOOD, headers=forged).status_code == 429
+
+
+def test_behind_one_proxy_the_client_cannot_choose_its_address() -> None:
+    """PROXY_COUNT=1: only the address the proxy appended counts; what the client prepends does not."""
+    client = limited(PROXY_COUNT=1).test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    codes = [
+        client.post(
+            URL, json=GOOD, environ_base=proxy, headers={"X-Forwarded-For": f"198.51.100.{i}, 203.0.113.7"}
+        ).status_code
+        for i in range(LIMIT + 2)
+    ]
+    assert codes == [200] * LIMIT + [429, 429]
+    other = client.post(URL, json=GOOD, environ_base=proxy, headers={"X-Forwarded-For": "203.0.113.8"})
+    assert other.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("{", "application/json"), (json.dumps(GOOD), "text/plain"), ('{"symptoms": []}', "application/json")],
+    ids=["bad JSON", "wrong content type", "invalid report"],
+)
+def test_invalid_requests_count_against_the_limit(data: str, content_type: str) -> None:
+    """Probing with broken requests is not free: they use up the same allowance."""
+    client = limited().test_client()
+    for _ in range(LIMIT):
+        assert client.post(URL, data=data, content_type=content_type).status_code in (400, 415, 422)
+    assert client.post(URL, json=GOOD).status_code == 429
+
+
+def test_oversized_requests_count_against_the_limit() -> None:
+    client = limited().test_client()
+    big = "x" * (client.application.config["MAX_CONTENT_LENGTH"] + 1)
+    assert [client.post(URL, data=big, content_type="application/json").status_code for _ in range(LIMIT)] == [
+        413
+    ] * LIMIT
+    assert client.post(URL, json=GOOD).status_code == 429
+
+
+def test_every_api_endpoint_is_limited_and_health_is_not() -> None:
+    client = limited().test_client()
+    assert [client.get("/api/v1/knowledge").status_code for _ in range(LIMIT + 1)][-1] == 429
+    assert statuses(client, LIMIT + 1)[-1] == 429
+    assert all(client.get("/healthz").status_code == 200 for _ in range(3 * LIMIT))
+
+
+def test_the_429_says_nothing_about_the_report() -> None:
+    client = limited().test_client()
+    statuses(client, LIMIT)
+    body = {"symptoms": [{"id": "breathing-difficulty"}], "hours": 1, "factors": ["isotretinoin"]}
+    r = client.post(URL, json=body)
+    assert r.status_code == 429
+    text = r.get_data(as_text=True)
+    assert "breathing" not in text and "isotretinoin" not in text
+    assert set(r.get_json()) == {"error", "message", "status"}
+    assert int(r.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(("value", "limited_after"), [("false", None), ("0", None), ("true", 2), (None, 2)])
+def test_ratelimit_enabled_environment_variable(monkeypatch: pytest.MonkeyPatch, value: str | None, limited_after):  # type: ignore[no-untyped-def]
+    """RATELIMIT_ENABLED=false (as the benchmarks and the soak test run) turns the limit off."""
+    if value is None:
+        monkeypatch.delenv("RATELIMIT_ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("RATELIMIT_ENABLED", value)
+    monkeypatch.setenv("RATELIMIT_API", "2 per minute")
+    client = create_app({"TESTING": True, "LOG_REQUESTS": False}).test_client()
+    codes = statuses(client, 6)
+    if limited_after is None:
+        assert codes == [200] * 6
+    else:
+        assert codes == [200] * limited_after + [429] * (6 - limited_after)
+
+
+def test_each_app_has_its_own_in_memory_counts() -> None:
+    """In-memory storage (the default) counts per process: another app (a gunicorn worker) starts at zero."""
+    first, second = limited().test_client(), limited().test_client()
+    assert statuses(first, LIMIT + 1)[-1] == 429
+    assert statuses(second, 1) == [200]
+
+
+def test_unusable_limiter_storage_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistyped RATELIMIT_STORAGE_URI fails at start-up instead of running without a limit."""
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "bogus://cache:1")
+    with pytest.raises(Exception, match="storage"):
+        create_app({"TESTING": True, "RATELIMIT_ENABLED": True})
+
+
+# --- body size -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_client() -> FlaskClient:
+    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False}).test_client()
+
+
+def padded(size: int) -> str:
+    body = json.dumps(GOOD)
+    return body + " " * (size - len(body))
+
+
+def test_body_exactly_at_the_limit_is_served_and_one_byte_more_is_413(open_client: FlaskClient) -> None:
+    limit = open_client.application.config["MAX_CONTENT_LENGTH"]
+    assert open_client.post(URL, data=padded(limit), content_type="application/json").status_code == 200
+    r = open_client.post(URL, data=padded(limit + 1), content_type="application/json")
+    assert r.status_code == 413 and r.get_json()["status"] == 413
+
+
+def test_body_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "1000")
+    client = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False}).test_client()
+    assert client.post(URL, data=padded(1000), content_type="application/json").status_code == 200
+    assert client.post(URL, data=padded(1001), content_type="application/json").status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        ("/", {"data": {"notes": "x" * 20_000}}),
+        ("/nurse", {"data": {"notes": "x" * 20_000}}),
+        ("/", {"data": {"upload": (io.BytesIO(b"x" * 20_000), "big.txt")}}),
+    ],
+    ids=["patient form", "nurse form", "multipart upload"],
+)
+def test_forms_refuse_oversized_bodies(open_client: FlaskClient, path: str, kwargs: dict[str, Any]) -> None:
+    r = open_client.post(path, **kwargs)
+    assert r.status_code == 413
+    assert "text/html" in r.content_type
+
+
+# --- symptoms and factors per report -------------------------------------------------------------
+
+
+def test_symptom_count_boundary(open_client: FlaskClient) -> None:
+    at_limit = {"symptoms": [{"id": "redness"}] * MAX_SYMPTOMS, "hours": 3}
+    r = open_client.post(URL, json=at_limit)
+    assert r.status_code == 200
+    assert r.get_json() == default_assessor().assess(["redness"], 3).to_dict()  # duplicates collapse
+    over = {"symptoms": [{"id": "redness"}] * (MAX_SYMPTOMS + 1), "hours": 3}
+    r = open_client.post(URL, json=over)
+    assert r.status_code == 422
+    assert [p["field"] for p in r.get_json()["problems"]] == ["symptoms"]
+
+
+def test_factor_count_boundary(open_client: FlaskClient) -> None:
+    base = {"symptoms": [{"id": "swelling"}], "hours": 30}
+    assert open_client.post(URL, json=base | {"factors": ["prp"] * MAX_FACTORS}).status_code == 200
+    r = open_client.post(URL, json=base | {"factors": ["prp"] * (MAX_FACTORS + 1)})
+    assert r.status_code == 422
+    assert [p["field"] for p in r.get_json()["problems"]] == ["factors"]
+
+
+def test_id_length_boundary(open_client: FlaskClient) -> None:
+    r = open_client.post(URL, json={"symptoms": [{"id": "x" * 60}], "hours": 3})
+    assert r.status_code == 422 and r.get_json()["problems"][0]["field"] == "symptoms[0].id"
+    r = open_client.post(URL, json={"symptoms": [{"id": "x" * 10_000}], "hours": 3})
+    assert r.status_code == 422
+    assert "x" * 100 not in r.get_data(as_text=True)  # a long value is not echoed back in full
