@@ -210,3 +210,15 @@ def test_concurrent_requests_agree(app):  # type: ignore[no-untyped-def]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert all(pool.map(one, range(96)))
+
+
+def test_every_symptom_and_factor_answer_matches_the_response_schema(client):  # type: ignore[no-untyped-def]
+    """spectree validates each 200 against AssessmentOut; a mismatch would be a 500."""
+    kb = default_assessor().kb
+    for sid in kb.symptoms:
+        for severity in ("mild", "moderate", "severe"):
+            for hours in (0, 30, 400):
+                r = post(client, {"symptoms": [{"id": sid, "severity": severity}], "hours": hours})
+                assert r.status_code == 200, (sid, severity, hours)
+    everything = {"symptoms": [{"id": s} for s in kb.symptoms], "hours": 50, "factors": list(kb.factors)}
+    assert post(client, {**everything, "worsening": True}).status_code == 200

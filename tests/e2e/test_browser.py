@@ -1,0 +1,260 @@
+"""End-to-end in headless Chromium: a patient on a phone, an emergency, a form error, the nurse
+console and its note, keyboard-only use, narrow screens, and axe-core on every kind of page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from triage import assess, default_assessor
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 375, "height": 740}
+SERIOUS = {"serious", "critical"}
+
+
+def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> Any:
+    """A fresh page that records any CSP violation or script error."""
+    context = browser.new_context(viewport=viewport, **options)
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    return page
+
+
+def answer_all_factors(page: Any, yes: tuple[str, ...] = ()) -> None:
+    for fid in default_assessor().kb.factors:
+        page.check(f"#factor-{fid}-{'yes' if fid in yes else 'no'}")
+
+
+def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """Inject axe-core (from the npm package) and return serious or critical violations."""
+    page.evaluate(axe_source)
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    violations = json.loads(result)["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in violations
+        if v["impact"] in SERIOUS
+    ]
+
+
+def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # Severity choices appear once a symptom is ticked (CSS only).
+    assert not page.is_visible("#severity-redness-mild")
+    page.check("#symptom-redness")
+    assert page.is_visible("#severity-redness-mild")
+    page.check("#severity-redness-mild")
+    page.check("#symptom-swelling")
+    page.check("#severity-swelling-moderate")
+    page.fill("#hours", "30")
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    page.evaluate("document.getElementById('symptoms-heading').scrollIntoView()")
+    page.screenshot(path=str(screenshots / "patient-form.png"))
+    page.click("button[type=submit]")
+    banner = page.locator(".banner")
+    assert banner.is_visible()
+    assert "Expected" in banner.inner_text()
+    assert page.locator(".banner svg.icon").count() == 1  # an icon as well as words
+    assert "in 18 hours" in page.inner_text(".recheck")
+    assert "supports, and does not replace" in page.inner_text("body")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshots / "result-expected.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_emergency_banner_is_on_the_first_screen(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    page.check("#symptom-breathing-difficulty")
+    page.check("#severity-breathing-difficulty-severe")
+    page.fill("#hours", "2")
+    answer_all_factors(page)
+    page.check("#worsening-yes")
+    page.click("button[type=submit]")
+    emergency = page.locator(".emergency")
+    assert "Call your local emergency number now" in emergency.inner_text()
+    box = emergency.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
+    assert "Contact clinician" in page.inner_text(".banner")
+    page.screenshot(path=str(screenshots / "result-emergency.png"))
+    assert page.problems == []
+
+
+def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    page.check("#symptom-pain")
+    page.check("#severity-pain-severe")
+    page.fill("#hours", "yesterday")
+    page.check("#factor-diabetes-yes")
+    page.click("button[type=submit]")
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"  # moved there for screen readers
+    assert 'You entered "yesterday"' in summary.inner_text()
+    assert page.input_value("#hours") == "yesterday"
+    assert page.is_checked("#symptom-pain") and page.is_checked("#severity-pain-severe")
+    assert page.is_checked("#factor-diabetes-yes")
+    assert page.locator("#hours-error").is_visible()
+    summary.locator('a[href="#hours"]').click()
+    assert page.evaluate("document.activeElement.id") == "hours"
+    page.screenshot(path=str(screenshots / "form-error.png"))
+    # The only console message is the browser noting the 400 status of the re-shown form.
+    assert [p for p in page.problems if "status of 400" not in p] == []
+
+
+def test_keyboard_only(browser, live_server):  # type: ignore[no-untyped-def]
+    """Tab reaches every control in order, Space chooses, Enter submits; focus is visible."""
+    page = new_page(browser, {"width": 1024, "height": 800})
+    page.goto(live_server + "/")
+
+    def tab_to(ident: str) -> None:
+        for _ in range(400):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == ident:
+                outline = page.evaluate(
+                    "(() => { const s = getComputedStyle(document.activeElement);"
+                    " return [s.outlineStyle, s.outlineWidth, s.boxShadow]; })()"
+                )
+                assert outline[0] != "none" and outline[1] != "0px", (ident, outline)
+                return
+        raise AssertionError(f"Tab never reached #{ident}")
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    tab_to("symptom-itching")
+    page.keyboard.press("Space")
+    tab_to("severity-itching-mild")
+    page.keyboard.press("ArrowDown")  # arrow keys move within a radio group
+    assert page.is_checked("#severity-itching-moderate")
+    tab_to("hours")
+    page.keyboard.type("20")
+    for fid in default_assessor().kb.factors:
+        tab_to(f"factor-{fid}-yes")
+        page.keyboard.press("ArrowDown")
+        assert page.is_checked(f"#factor-{fid}-no")
+    tab_to("worsening-yes")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "Expected" in page.inner_text(".banner")
+
+
+@pytest.mark.parametrize("width", [320, 640])
+def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, live_server, width):  # type: ignore[no-untyped-def]
+    """320 px is the narrowest phone; 640 px is a 1280 px window at 200 % zoom."""
+    page = new_page(browser, {"width": width, "height": 700})
+    for path in ("/", "/nurse", "/api/docs"):
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    page.goto(live_server + "/")
+    page.check("#symptom-lip-tongue-swelling")
+    page.check("#severity-lip-tongue-swelling-mild")
+    page.fill("#hours", "1")
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    page.click("button[type=submit]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = page.locator(".emergency").bounding_box()
+    assert box is not None and box["y"] < 700
+
+
+def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+    page = new_page(browser, {"width": 1366, "height": 900})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page.goto(live_server + "/nurse")
+    assert page.evaluate("document.activeElement.id") == "symptoms"  # type straight away
+    page.keyboard.type("redness:mild swelling pain:severe")
+    page.fill("#hours", "30")
+    page.check("#factor-diabetes")
+    page.press("#hours", "Enter")
+    note = page.input_value("#note")
+    assert "Disposition: CONTACT CLINICIAN" in note
+    assert f"Knowledge base version: {default_assessor().kb.version}" in note
+    assert "Time of assessment:" in note and "Reasons:" in note and "Advice given:" in note
+    table = page.inner_text(".findings-table")
+    answer = assess(["redness:mild", "swelling", "pain:severe"], 30, ["diabetes"])
+    for f in answer.findings:
+        assert f.rule in table and f.reason in table and f.source in table
+        assert f"(rule {f.rule})" in note
+    page.click("#copy-note")
+    page.wait_for_function("document.getElementById('copy-status').textContent.length > 0")
+    assert page.inner_text("#copy-status") in ("Note copied.", "Press Ctrl+C to copy the selected note.")
+    if page.inner_text("#copy-status") == "Note copied.":
+        assert page.evaluate("navigator.clipboard.readText()") == note
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshots / "nurse-console.png"))
+    assert page.problems == []
+
+
+def test_time_zone_is_filled_from_the_browser(browser, live_server):  # type: ignore[no-untyped-def]
+    page = new_page(browser, timezone_id="Asia/Tokyo")
+    page.goto(live_server + "/")
+    assert page.input_value("#timezone") == "Asia/Tokyo"
+
+
+def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no-untyped-def]
+    page = new_page(browser, java_script_enabled=False)
+    page.goto(live_server + "/")
+    page.check("#symptom-redness")
+    page.check("#severity-redness-moderate")
+    page.fill("#hours", "60")
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    page.click("button[type=submit]")
+    assert "Monitor" in page.inner_text(".banner")
+
+
+def _fill_result(page: Any, live_server: str, symptom: str, hours: str) -> None:
+    page.goto(live_server + "/")
+    page.check(f"#symptom-{symptom}")
+    page.check(f"#severity-{symptom}-moderate")
+    page.fill("#hours", hours)
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    page.click("button[type=submit]")
+
+
+def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_source):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    found: dict[str, list[dict[str, Any]]] = {}
+
+    page.goto(live_server + "/")
+    found["patient form"] = run_axe(page, axe_source)
+
+    page.click("button[type=submit]")  # empty form: the error state
+    found["form with errors"] = run_axe(page, axe_source)
+
+    for name, symptom, hours in [
+        ("expected result", "redness", "6"),
+        ("monitor result", "redness", "60"),
+        ("contact result", "pus", "60"),
+        ("emergency result", "lip-tongue-swelling", "1"),
+    ]:
+        _fill_result(page, live_server, symptom, hours)
+        found[name] = run_axe(page, axe_source)
+
+    wide = new_page(browser, {"width": 1366, "height": 900})
+    wide.goto(live_server + "/nurse")
+    found["nurse console"] = run_axe(wide, axe_source)
+    wide.fill("#symptoms", "redness:mild fever")
+    wide.fill("#hours", "30")
+    wide.press("#hours", "Enter")
+    found["nurse console with answer"] = run_axe(wide, axe_source)
+    wide.goto(live_server + "/api/docs")
+    found["API docs"] = run_axe(wide, axe_source)
+
+    report = Path(__file__).resolve().parents[2] / "docs" / "axe-report.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(found, indent=2) + "\n")
+    assert all(not v for v in found.values()), json.dumps(found, indent=2)
