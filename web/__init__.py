@@ -37,8 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     # Build the knowledge base and rule engine now, once per process (gunicorn: per worker),
-    # so no request ever pays for it and a broken knowledge base stops the start-up.
-    default_assessor()
+    # so no request ever pays for it and a broken knowledge base stops the start-up. One
+    # assessment also builds this thread's engine instance (a sync worker serves from it).
+    default_assessor().assess(["redness"], 1)
 
     configure_logging(app)
     CSRFProtect(app).exempt(api.api)

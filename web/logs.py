@@ -46,6 +46,13 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class DropRequestLines(logging.Filter):
+    """Drop the development server's request lines ('addr - - [date] "GET /?q=..." 200'), keep the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return " - - [" not in str(record.msg)
+
+
 def configure_logging(app: Flask) -> None:
     """Send the access log to stderr in the configured format and hook it into requests."""
     logger = logging.getLogger(ACCESS_LOGGER)
@@ -59,7 +66,9 @@ def configure_logging(app: Flask) -> None:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     # The development server's own access log prints query strings; ours replaces it.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DropRequestLines) for f in werkzeug.filters):
+        werkzeug.addFilter(DropRequestLines())
 
     if not app.config["LOG_REQUESTS"]:
         return
