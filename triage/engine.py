@@ -5,6 +5,14 @@ engine instance, reset for every decision, so concurrent callers never share fac
 Every generated rule bakes its knowledge-base constants into selective patterns
 (symptom id, factor presence, an hour bound), so there are no per-symptom Python
 branches here and no generic rules that test everything.
+
+Speed (issue 5, measured with `python -m benchmarks`; profile first, then change): the
+cost of a decision is experta's alpha network (every declared fact is copied into every
+child node it is tested at) and its resets. So: symptom facts carry the report's hours
+(a symptom's own rules need no join) and the symptom's group (the alpha network branches
+on it before the id, halving the tests per symptom); equal hour bounds share one
+predicate (one alpha node); the engine is reset once per decision, with a flat reset
+and cached deffacts (see _Matcher, _Engine). Answers are unchanged.
 """
 
 from __future__ import annotations
@@ -32,11 +40,13 @@ class ReportFact(Fact):
 
 
 class SymptomFact(Fact):
-    """id, severity, and the report's hours and worsening.
+    """group, id, severity, and the report's hours and worsening.
 
     Carrying the report's hours on each symptom lets a symptom's own rules (its window
     phases, severity and worsening rules) be single-pattern rules, with no join against
-    the report fact.
+    the report fact. `group` (the knowledge base's "common"/"warning") is tested first by
+    every pattern that names a symptom, so experta's alpha network, which tests a fact
+    against each child of a node in turn, splits the vocabulary in two before the id.
     """
 
 
@@ -130,7 +140,7 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
     for sid, symptom in kb.symptoms.items():
         if symptom.window is None:
-            rules[f"{sid}-always"] = Rule(SymptomFact(id=sid))(
+            rules[f"{sid}-always"] = Rule(SymptomFact(group=symptom.group, id=sid))(
                 _finding_action(
                     symptom=sid,
                     rule=f"{sid}-always",
@@ -163,9 +173,9 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                 phases.append(("contact", "past-monitor", _hours_at_least(w.monitor_until), None, None))
                 for phase, phase_name, hours_test, severity_test, until in phases:
                     symptom_pattern = (
-                        SymptomFact(id=sid, severity=severity_test, hours=hours_test)
+                        SymptomFact(group=symptom.group, id=sid, severity=severity_test, hours=hours_test)
                         if severity_test is not None
-                        else SymptomFact(id=sid, hours=hours_test)
+                        else SymptomFact(group=symptom.group, id=sid, hours=hours_test)
                     )
                     disposition = {"expected": "expected", "monitor": "monitor", "contact": "contact clinician"}[phase]
                     key = "+".join((f"{sid}-{phase}", *present))
@@ -186,12 +196,13 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
     return rules
 
 
-def _symptom_pattern(ref: str) -> SymptomFact:
+def _symptom_pattern(kb: KnowledgeBase, ref: str) -> SymptomFact:
     sid, _, severity = ref.partition(":")
-    return SymptomFact(id=sid, severity=severity) if severity else SymptomFact(id=sid)
+    group = kb.symptoms[sid].group
+    return SymptomFact(group=group, id=sid, severity=severity) if severity else SymptomFact(group=group, id=sid)
 
 
-def _kb_rule(rule: KbRule) -> dict[str, Rule]:
+def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
     """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
 
     Time and worsening conditions go on the symptom pattern for `for_each = "symptom"`
@@ -207,9 +218,9 @@ def _kb_rule(rule: KbRule) -> dict[str, Rule]:
         field = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[rule.finding or ""]
         sid_constraint = MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid
         patterns.append(FindingFact(**{field[0]: field[1], "symptom": sid_constraint}))
-    patterns += [_symptom_pattern(ref) for ref in rule.symptoms_all]
+    patterns += [_symptom_pattern(kb, ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
-        patterns.append(OR(*(_symptom_pattern(ref) for ref in rule.symptoms_any)))
+        patterns.append(OR(*(_symptom_pattern(kb, ref) for ref in rule.symptoms_any)))
     patterns += [FactorFact(id=f) for f in rule.factors]
 
     def lhs(time: dict[str, Any]) -> list[Any]:
@@ -316,7 +327,7 @@ def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base. Call once per knowledge base."""
     rules = _window_rules(kb)
     for rule in kb.rules.values():
-        rules.update(_kb_rule(rule))
+        rules.update(_kb_rule(kb, rule))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()
     }
@@ -330,6 +341,7 @@ class RuleEngine:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.engine_class = build_engine_class(kb)
+        self._groups = {sid: symptom.group for sid, symptom in kb.symptoms.items()}
         self._local = threading.local()
 
     def _engine(self) -> KnowledgeEngine:
@@ -344,11 +356,14 @@ class RuleEngine:
         """One decision. The engine is reset once, after the decision (also on error), so
         it is always clean when the next decision starts and no report's facts linger."""
         engine = self._engine()
+        groups = self._groups
         try:
             engine.declare(
                 ReportFact(hours=report.hours, worsening=report.worsening),
                 *(
-                    SymptomFact(id=sid, severity=severity, hours=report.hours, worsening=report.worsening)
+                    SymptomFact(
+                        group=groups[sid], id=sid, severity=severity, hours=report.hours, worsening=report.worsening
+                    )
                     for sid, severity in report.symptoms
                 ),
                 *(FactorFact(id=f) for f in report.factors),
