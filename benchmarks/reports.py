@@ -1,0 +1,45 @@
+"""The benchmark's fixed, seeded mix of reports, drawn from the knowledge base's vocabulary."""
+
+from __future__ import annotations
+
+import random
+
+from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.model import Report
+from triage.report import parse_report
+
+SEED = 20261125
+# Hours a patient would give: whole hours around the usual check-in times, some fractions.
+HOURS = (1, 2, 4, 6, 10, 12, 18, 20, 24, 30, 36, 40, 48, 50, 60, 72, 80, 96, 120, 150, 168, 200, 240, 336, 500)
+
+
+def report_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[tuple[list[str], float, list[str], bool]]:
+    """`n` raw reports (symptoms, hours, factors, worsening) as a caller would pass them to assess().
+
+    The mix: 40% a single common symptom; 45% three to five common symptoms, usually with
+    one or two risk factors; 15% reports that include a red flag (some of them emergencies).
+    """
+    rng = random.Random(seed)
+    common = [s.id for s in kb.symptoms.values() if s.window is not None]
+    red = [s.id for s in kb.symptoms.values() if s.window is None]
+    factors = list(kb.factors)
+    mix = []
+    for _ in range(n):
+        kind = rng.random()
+        if kind < 0.40:
+            ids = [rng.choice(common)]
+            fs: list[str] = rng.sample(factors, 1) if rng.random() < 0.2 else []
+        elif kind < 0.85:
+            ids = rng.sample(common, rng.randint(3, 5))
+            fs = rng.sample(factors, rng.choice((0, 1, 1, 2)))
+        else:
+            ids = rng.sample(red, rng.randint(1, 2)) + rng.sample(common, rng.randint(0, 3))
+            fs = rng.sample(factors, rng.choice((0, 1)))
+        symptoms = [f"{sid}:{rng.choice(SEVERITIES)}" if rng.random() < 0.7 else sid for sid in ids]
+        hours = float(rng.choice(HOURS)) if rng.random() < 0.8 else round(rng.uniform(0, 400), 1)
+        mix.append((symptoms, hours, fs, rng.random() < 0.25))
+    return mix
+
+
+def parsed_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[Report]:
+    return [parse_report(kb, *raw) for raw in report_mix(kb, n, seed)]
