@@ -7,9 +7,10 @@ the OpenAPI document, so the two cannot drift apart.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from pydantic import ValidationError
 from spectree import Response as Responses
 from spectree import SpecTree
@@ -18,6 +19,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from triage import InvalidReport, Problem, default_assessor
 from triage.knowledge import SEVERITIES
 from triage.report import DEFAULT_SEVERITY, MAX_HOURS, MAX_SYMPTOMS
+from web.logs import ERROR_LOGGER
 from web.schemas import (
     AssessmentOut,
     AssessRequest,
@@ -78,7 +80,10 @@ def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter
 def _after(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
     """spectree hook: a response that breaks our own schema is a bug; log the type only."""
     if error is not None:
-        current_app.logger.error("response did not match its schema at %s", request.path)
+        logging.getLogger(ERROR_LOGGER).error(
+            "response schema mismatch",
+            extra={"fields": {"event": "response schema mismatch", "method": request.method, "path": request.path}},
+        )
 
 
 spec = SpecTree(
@@ -135,7 +140,7 @@ def assess() -> Response:
     factor id the knowledge base does not know is a 422 naming the valid ids.
     """
     body: AssessRequest = request.context.json  # type: ignore[attr-defined]
-    kb = default_assessor().kb
+    kb = default_assessor().kb  # (hours + 0.0 below turns -0.0 into 0.0)
     # Name the unknown id itself (the engine would quote "id:severity"); the engine still checks.
     unknown = [
         {"field": f"symptoms[{i}].id", "message": f"unknown symptom {s.id!r}; valid symptoms: {', '.join(kb.symptoms)}"}
@@ -146,7 +151,7 @@ def assess() -> Response:
         return problems_response(unknown)
     try:
         answer = default_assessor().assess(
-            [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours, body.factors, body.worsening
+            [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours + 0.0, body.factors, body.worsening
         )
     except InvalidReport as exc:
         return problems_response([_engine_problem(p) for p in exc.problems])

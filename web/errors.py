@@ -9,7 +9,9 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-log = logging.getLogger("web.errors")
+from web.logs import ERROR_LOGGER
+
+log = logging.getLogger(ERROR_LOGGER)
 
 MESSAGES = {
     400: "The request could not be read.",
@@ -53,11 +55,16 @@ def install_error_handlers(app: Flask) -> None:
     def _crash(exc: Exception) -> Response | tuple[str, int]:
         # The type and frames only: exception messages can echo what the person entered.
         log.error(
-            "unhandled %s at %s %s\n%s",
-            type(exc).__name__,
-            request.method,
-            request.path,
-            "".join(traceback.format_tb(exc.__traceback__)),
+            "unhandled error",
+            extra={
+                "fields": {
+                    "event": "unhandled error",
+                    "error": type(exc).__name__,
+                    "method": request.method,
+                    "path": request.path,
+                    "traceback": "".join(traceback.format_tb(exc.__traceback__)),
+                }
+            },
         )
         if wants_json():
             return _json(500, "internal server error", MESSAGES[500])

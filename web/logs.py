@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from flask import Flask, Response, g, request
 
 ACCESS_LOGGER = "web.access"
+ERROR_LOGGER = "web.errors"
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +43,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            return " ".join(f"{k}={v}" for k, v in fields.items())
+            return " ".join(f"{k}={v}" for k, v in fields.items() if k != "traceback") + (
+                "\n" + str(fields["traceback"]) if fields.get("traceback") else ""
+            )
         return super().format(record)
 
 
@@ -54,17 +57,20 @@ class DropRequestLines(logging.Filter):
 
 
 def configure_logging(app: Flask) -> None:
-    """Send the access log to stderr in the configured format and hook it into requests."""
+    """Send the access and error logs to stderr in the configured format; hook requests in."""
+    formatter = JsonFormatter() if app.config["LOG_FORMAT"] == "json" else TextFormatter()
+    for name in (ACCESS_LOGGER, ERROR_LOGGER):
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_triage", False) for h in logger.handlers):
+            stream = logging.StreamHandler(sys.stderr)
+            stream._triage = True  # type: ignore[attr-defined]
+            logger.addHandler(stream)
+        for handler in logger.handlers:
+            if getattr(handler, "_triage", False):
+                handler.setFormatter(formatter)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     logger = logging.getLogger(ACCESS_LOGGER)
-    if not any(getattr(h, "_triage", False) for h in logger.handlers):
-        stream = logging.StreamHandler(sys.stderr)
-        stream._triage = True  # type: ignore[attr-defined]
-        logger.addHandler(stream)
-    for handler in logger.handlers:
-        if getattr(handler, "_triage", False):
-            handler.setFormatter(JsonFormatter() if app.config["LOG_FORMAT"] == "json" else TextFormatter())
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
     # The development server's own access log prints query strings; ours replaces it.
     werkzeug = logging.getLogger("werkzeug")
     if not any(isinstance(f, DropRequestLines) for f in werkzeug.filters):

@@ -27,6 +27,12 @@ def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> 
     return page
 
 
+def submit(page: Any) -> None:
+    """Send the form and wait until the answer page has loaded (and its script has run)."""
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[type=submit]")
+
+
 def answer_all_factors(page: Any, yes: tuple[str, ...] = ()) -> None:
     for fid in default_assessor().kb.factors:
         page.check(f"#factor-{fid}-{'yes' if fid in yes else 'no'}")
@@ -60,7 +66,7 @@ def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, scree
     page.check("#worsening-no")
     page.evaluate("document.getElementById('symptoms-heading').scrollIntoView()")
     page.screenshot(path=str(screenshots / "patient-form.png"))
-    page.click("button[type=submit]")
+    submit(page)
     banner = page.locator(".banner")
     assert banner.is_visible()
     assert "Expected" in banner.inner_text()
@@ -80,7 +86,7 @@ def test_emergency_banner_is_on_the_first_screen(browser, live_server, screensho
     page.fill("#hours", "2")
     answer_all_factors(page)
     page.check("#worsening-yes")
-    page.click("button[type=submit]")
+    submit(page)
     emergency = page.locator(".emergency")
     assert "Call your local emergency number now" in emergency.inner_text()
     box = emergency.bounding_box()
@@ -97,10 +103,11 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     page.check("#severity-pain-severe")
     page.fill("#hours", "yesterday")
     page.check("#factor-diabetes-yes")
-    page.click("button[type=submit]")
+    submit(page)
     summary = page.locator("#error-summary")
     assert summary.is_visible()
-    assert page.evaluate("document.activeElement.id") == "error-summary"  # moved there for screen readers
+    # The script moves focus to the summary, for screen readers and keyboard users.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
     assert 'You entered "yesterday"' in summary.inner_text()
     assert page.input_value("#hours") == "yesterday"
     assert page.is_checked("#symptom-pain") and page.is_checked("#severity-pain-severe")
@@ -145,8 +152,8 @@ def test_keyboard_only(browser, live_server):  # type: ignore[no-untyped-def]
         assert page.is_checked(f"#factor-{fid}-no")
     tab_to("worsening-yes")
     page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
     assert "Expected" in page.inner_text(".banner")
 
 
@@ -163,7 +170,7 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, liv
     page.fill("#hours", "1")
     answer_all_factors(page)
     page.check("#worsening-no")
-    page.click("button[type=submit]")
+    submit(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     box = page.locator(".emergency").bounding_box()
     assert box is not None and box["y"] < 700
@@ -177,7 +184,8 @@ def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # 
     page.keyboard.type("redness:mild swelling pain:severe")
     page.fill("#hours", "30")
     page.check("#factor-diabetes")
-    page.press("#hours", "Enter")
+    with page.expect_navigation(wait_until="load"):
+        page.press("#hours", "Enter")
     note = page.input_value("#note")
     assert "Disposition: CONTACT CLINICIAN" in note
     assert f"Knowledge base version: {default_assessor().kb.version}" in note
@@ -211,7 +219,7 @@ def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no
     page.fill("#hours", "60")
     answer_all_factors(page)
     page.check("#worsening-no")
-    page.click("button[type=submit]")
+    submit(page)
     assert "Monitor" in page.inner_text(".banner")
 
 
@@ -222,7 +230,7 @@ def _fill_result(page: Any, live_server: str, symptom: str, hours: str) -> None:
     page.fill("#hours", hours)
     answer_all_factors(page)
     page.check("#worsening-no")
-    page.click("button[type=submit]")
+    submit(page)
 
 
 def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_source):  # type: ignore[no-untyped-def]
@@ -232,7 +240,7 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_s
     page.goto(live_server + "/")
     found["patient form"] = run_axe(page, axe_source)
 
-    page.click("button[type=submit]")  # empty form: the error state
+    submit(page)  # empty form: the error state
     found["form with errors"] = run_axe(page, axe_source)
 
     for name, symptom, hours in [
@@ -249,7 +257,8 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_s
     found["nurse console"] = run_axe(wide, axe_source)
     wide.fill("#symptoms", "redness:mild fever")
     wide.fill("#hours", "30")
-    wide.press("#hours", "Enter")
+    with wide.expect_navigation(wait_until="load"):
+        wide.press("#hours", "Enter")
     found["nurse console with answer"] = run_axe(wide, axe_source)
     wide.goto(live_server + "/api/docs")
     found["API docs"] = run_axe(wide, axe_source)
