@@ -113,9 +113,9 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     assert page.is_checked("#symptom-pain") and page.is_checked("#severity-pain-severe")
     assert page.is_checked("#factor-diabetes-yes")
     assert page.locator("#hours-error").is_visible()
+    page.screenshot(path=str(screenshots / "form-error.png"))
     summary.locator('a[href="#hours"]').click()
     assert page.evaluate("document.activeElement.id") == "hours"
-    page.screenshot(path=str(screenshots / "form-error.png"))
     # The only console message is the browser noting the 400 status of the re-shown form.
     assert [p for p in page.problems if "status of 400" not in p] == []
 
@@ -174,6 +174,13 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, liv
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     box = page.locator(".emergency").bounding_box()
     assert box is not None and box["y"] < 700
+    page.goto(live_server + "/nurse")
+    page.fill("#symptoms", "redness:mild pus spreading-redness")
+    page.fill("#hours", "30")
+    with page.expect_navigation(wait_until="load"):
+        page.press("#hours", "Enter")
+    assert "Disposition:" in page.input_value("#note")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll inside their box
 
 
 def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
