@@ -222,3 +222,21 @@ def test_every_symptom_and_factor_answer_matches_the_response_schema(client):  #
                 assert r.status_code == 200, (sid, severity, hours)
     everything = {"symptoms": [{"id": s} for s in kb.symptoms], "hours": 50, "factors": list(kb.factors)}
     assert post(client, {**everything, "worsening": True}).status_code == 200
+
+
+@pytest.mark.parametrize(("extra", "status"), [(0, 200), (1, 413), (17_000, 413)])
+def test_chunked_body_is_bounded_not_truncated(client, app, extra, status):  # type: ignore[no-untyped-def]
+    """No Content-Length (chunked): a body exactly at the limit is read whole; one byte more is 413."""
+    import io
+
+    good = json.dumps({"symptoms": [{"id": "redness"}], "hours": 3}).encode()
+    body = good + b" " * (app.config["MAX_CONTENT_LENGTH"] - len(good) + extra)
+    r = client.post(
+        URL,
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert r.status_code == status
+    assert r.mimetype == "application/json"

@@ -26,6 +26,7 @@ __all__ = ["ConfigError", "create_app"]
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
     from web import api, nurse, patient
+    from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
     from web.security import install_security_headers
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     default_assessor().assess(["redness"], 1)
 
     configure_logging(app)
+    install_body_limit(app)
     CSRFProtect(app).exempt(api.api)
 
     limiter = Limiter(get_remote_address, app=app, key_prefix="triage")
