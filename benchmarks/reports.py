@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 from triage.knowledge import SEVERITIES, KnowledgeBase
 from triage.model import Report
@@ -13,17 +14,24 @@ SEED = 20261125
 HOURS = (1, 2, 4, 6, 10, 12, 18, 20, 24, 30, 36, 40, 48, 50, 60, 72, 80, 96, 120, 150, 168, 200, 240, 336, 500)
 
 
-def report_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[tuple[list[str], float, list[str], bool]]:
+RawReport = tuple[list[str], float, list[str], bool]
+
+
+def report_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[RawReport]:
     """`n` raw reports (symptoms, hours, factors, worsening) as a caller would pass them to assess().
 
     The mix: 40% a single common symptom; 45% three to five common symptoms, usually with
     one or two risk factors; 15% reports that include a red flag (some of them emergencies).
     """
+    return list(iter_mix(kb, n, seed))
+
+
+def iter_mix(kb: KnowledgeBase, n: int, seed: int = SEED) -> Iterator[RawReport]:
+    """The same mix, generated lazily (the memory benchmark must not hold 100,000 reports)."""
     rng = random.Random(seed)
     common = [s.id for s in kb.symptoms.values() if s.window is not None]
     red = [s.id for s in kb.symptoms.values() if s.window is None]
     factors = list(kb.factors)
-    mix = []
     for _ in range(n):
         kind = rng.random()
         if kind < 0.40:
@@ -37,8 +45,7 @@ def report_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[tuple
             fs = rng.sample(factors, rng.choice((0, 1)))
         symptoms = [f"{sid}:{rng.choice(SEVERITIES)}" if rng.random() < 0.7 else sid for sid in ids]
         hours = float(rng.choice(HOURS)) if rng.random() < 0.8 else round(rng.uniform(0, 400), 1)
-        mix.append((symptoms, hours, fs, rng.random() < 0.25))
-    return mix
+        yield symptoms, hours, fs, rng.random() < 0.25
 
 
 def parsed_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[Report]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
@@ -69,7 +70,22 @@ class AnswerCache:
             return CacheInfo(self._hits, self._misses, len(self._data), self.maxsize)
 
 
-DEFAULT_CACHE_SIZE = 1024
+DEFAULT_CACHE_SIZE = 1024  # about 3 KB an answer: at most ~3 MB per process
+CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
+
+
+def cache_size_from_env() -> int:
+    """$TRIAGE_CACHE_SIZE (answers kept; 0 turns the cache off), else DEFAULT_CACHE_SIZE."""
+    raw = os.environ.get(CACHE_SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CACHE_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(f"{CACHE_SIZE_ENV} must be a whole number of answers (0 turns the cache off), got {raw!r}")
+    return size
 
 
 class Assessor:
@@ -217,12 +233,12 @@ _default_lock = threading.Lock()
 
 
 def default_assessor() -> Assessor:
-    """The assessor for the default knowledge base, built once per process."""
+    """The assessor for the default knowledge base, built once per process (cache size from the environment)."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
-                _default = Assessor(load_knowledge())
+                _default = Assessor(load_knowledge(), cache_size_from_env())
     return _default
 
 

@@ -1,0 +1,196 @@
+"""Run every benchmark and print one Markdown table: `python -m benchmarks` (see RESULTS.md).
+
+Options: --quick (a smoke run: fewer reports, decisions and seconds), --skip-http,
+--json PATH (also write the figures). Timings are not asserted anywhere: the figures go in
+benchmarks/RESULTS.md with the machine and date; the correctness check (CLIPS and experta
+agree) is also a test, tests/test_clips_agreement.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import http
+from benchmarks.latency import run_latency
+from triage.assess import DEFAULT_CACHE_SIZE
+from triage.knowledge import load_knowledge
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _python_module(module: str, *args: str) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, load average {load:.2f} at start"
+    )
+
+
+def _ok(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smoke run (small numbers, not for RESULTS.md)")
+    ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    o = ap.parse_args(argv)
+    reports, rounds, decisions, seconds = (300, 1, 5_000, 2) if o.quick else (2000, 3, 100_000, 10)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows: list[tuple[str, str, str]] = []  # (measure, figure, target)
+    figures: dict[str, Any] = {"date": started, "machine": machine()}
+    kb = load_knowledge()
+
+    # 1. In-process latency
+    lat = run_latency(kb, reports, rounds)
+    t = lat.timings
+    figures["latency"] = {k: dataclasses.asdict(v) for k, v in t.items()}
+    for name, tm in t.items():
+        rows.append(
+            (
+                f"{name}: p50 / p99 / mean per decision",
+                f"{tm.p50_us:,.0f} / {tm.p99_us:,.0f} / {tm.mean_us:,.0f} µs",
+                "",
+            )
+        )
+    if lat.clips_available:
+        rows.append(
+            (
+                "CLIPS agrees with experta (full answer)",
+                f"{lat.reports - lat.clips_disagreements}/{lat.reports} reports",
+                "all",
+            )
+        )
+        for label, a, b, target in (
+            ("experta/CLIPS p50, decision, both uncached", "experta decision, cold", "CLIPS decision, cold", True),
+            (
+                "experta/CLIPS p50, decision, both cached (hit)",
+                "experta decision, cached",
+                "CLIPS decision, cached",
+                True,
+            ),
+            ("experta/CLIPS p50, engine only, uncached", "experta engine only", "CLIPS engine only", True),
+            (
+                "context: experta with no rules / CLIPS, engine only",
+                "experta engine with no rules (floor)",
+                "CLIPS engine only",
+                False,
+            ),
+            (
+                "context: experta cached / CLIPS uncached (not like-for-like)",
+                "experta decision, cached",
+                "CLIPS decision, cold",
+                False,
+            ),
+        ):
+            ratio = t[a].p50_us / t[b].p50_us
+            figures.setdefault("ratios", {})[label] = ratio
+            rows.append((label, f"{ratio:.2f}×", f"≤ 3× → {_ok(ratio <= 3)}" if target else ""))
+    else:
+        rows.append(("CLIPS", "clipspy not installed: pip install -e '.[bench]'", ""))
+    if lat.oracle_available:
+        rows.append(
+            (
+                "plain-Python oracle agrees (disposition, emergency, re-check)",
+                f"{lat.reports - (lat.oracle_disagreements or 0)}/{lat.reports} reports",
+                "",
+            )
+        )
+        for label, a, b in (
+            ("experta/plain p50, decision, uncached", "experta decision, cold", "plain Python decision"),
+            ("experta/plain p50, engine only", "experta engine only", "plain Python engine only"),
+        ):
+            ratio = t[a].p50_us / t[b].p50_us
+            figures.setdefault("ratios", {})[label] = ratio
+            rows.append((label, f"{ratio:.1f}×", ""))
+    else:
+        rows.append(("plain Python", "tests/oracle.py not importable", ""))
+
+    # 2. HTTP
+    skip = "skipped (--skip-http)" if o.skip_http else http.why_skip()
+    if skip:
+        rows.append(("HTTP throughput", skip, ""))
+    else:
+        for label, cache in (("cache as shipped", None), ("cache off", "0")):
+            results = {r.name: r for r in http.run_http(kb, duration=seconds, cache_size=cache)}
+            figures.setdefault("http", {})[label] = {k: dataclasses.asdict(v) for k, v in results.items()}
+            for r in results.values():
+                rows.append(
+                    (
+                        f"{r.name} ({label}): requests/s, p99, non-2xx",
+                        f"{r.requests_per_s:,.0f}/s, {r.p99_ms:.1f} ms, {r.non_2xx} non-2xx of {r.requests:,}",
+                        "",
+                    )
+                )
+            ratio = results["POST /api/v1/assess"].requests_per_s / results["GET /healthz"].requests_per_s
+            figures["http"][label]["ratio"] = ratio
+            rows.append((f"assess/healthz throughput ({label})", f"{ratio:.2f}", f"≥ 0.70 → {_ok(ratio >= 0.70)}"))
+
+    # 3. Memory (fresh processes)
+    for label, size in (("cache as shipped", DEFAULT_CACHE_SIZE), ("cache off", 0)):
+        mem = _python_module("benchmarks.memory", str(decisions), str(size))
+        figures.setdefault("memory", {})[label] = mem
+        growth = mem["growth_kb"] / 1024
+        curve = ", ".join(f"{k / 1024:.1f}" for k in mem["growth_curve_kb"])
+        rows.append(
+            (
+                f"RSS growth over {decisions:,} decisions ({label}, {size} answers)",
+                f"{growth:.1f} MB (every tenth: {curve} MB)",
+                f"< 5 MB → {_ok(growth < 5)}",
+            )
+        )
+
+    # 4. Start-up (fresh processes, median of 5)
+    starts = [_python_module("benchmarks.startup") for _ in range(5)]
+    figures["startup"] = starts
+    med = {k: statistics.median(s[k] for s in starts) for k in starts[0]}
+    rows.append(
+        (
+            "knowledge load + engine build (median of 5 fresh processes)",
+            f"{med['load_build_ms']:.0f} ms (load {med['load_ms']:.0f}, rules {med['rules_ms']:.0f}, "
+            f"Rete network {med['network_ms']:.0f})",
+            f"< 300 ms → {_ok(med['load_build_ms'] < 300)}",
+        )
+    )
+    rows.append(
+        ("… including imports, to the first answer", f"{med['total_ms']:.0f} ms (imports {med['import_ms']:.0f})", "")
+    )
+
+    print(f"Benchmarks, {started}; {figures['machine']}\n")
+    print("| measure | figure | target |\n|---|---|---|")
+    for measure, figure, target in rows:
+        print(f"| {measure} | {figure} | {target} |")
+    if o.json:
+        o.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    return 0 if (not lat.clips_available or lat.clips_disagreements == 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
