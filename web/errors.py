@@ -7,7 +7,7 @@ import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 from web.logs import ERROR_LOGGER
 
@@ -80,5 +80,3 @@ def install_error_handlers(app: Flask) -> None:
         if request.blueprint == "nurse":
             return nurse.expired()
         return render_template("error.html", status=400, message=MESSAGES[400]), 400
-
-    _ = InternalServerError  # documented: 500s go through _crash

@@ -8,7 +8,6 @@ the fields. CSRF is checked before this, by Flask-WTF's CSRFProtect.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
@@ -58,7 +57,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Request:
+class Parsed:
     """Engine arguments read from a form."""
 
     symptoms: list[str]
@@ -145,7 +144,7 @@ def _timezone(entry: Entry) -> tzinfo:
     return zone(name)
 
 
-def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) -> tuple[Entry, Request | None]:
+def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) -> tuple[Entry, Parsed | None]:
     """Read the patient form: every question must be answered; nothing is assumed."""
     entry = Entry(MultiDict(form))
     chosen = [s for s in entry.getlist("symptom")]
@@ -187,10 +186,10 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
 
     if entry.errors or hours is None:
         return entry, None
-    return entry, Request(symptoms, hours, factors, worsening == "yes", tz)
+    return entry, Parsed(symptoms, hours, factors, worsening == "yes", tz)
 
 
-def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Request | None]:
+def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Parsed | None]:
     """Read the nurse console: symptoms typed as ids (id or id:severity), like the CLI."""
     entry = Entry(MultiDict(form))
     symptoms = [s for s in re.split(r"[\s,;]+", entry.get("symptoms")) if s]
@@ -204,7 +203,7 @@ def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Req
     worsening = entry.get("worsening") == "yes"
     if entry.errors or hours is None:
         return entry, None
-    return entry, Request(symptoms, hours, factors, worsening, tz)
+    return entry, Parsed(symptoms, hours, factors, worsening, tz)
 
 
 def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: KnowledgeBase) -> None:
@@ -228,10 +227,3 @@ def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: 
             entry.add("hours", "hours", p.message)
         else:
             entry.add(name, name, p.message)
-
-
-def checked(values: Mapping[str, str] | Entry, name: str, value: str) -> bool:
-    """Whether a radio or checkbox was chosen, for re-showing the form."""
-    if isinstance(values, Entry):
-        return value in values.getlist(name)
-    return values.get(name) == value
