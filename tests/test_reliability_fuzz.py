@@ -321,8 +321,12 @@ def assert_cli_contract(code: int, out: str, err: str) -> None:
         assert err.startswith("triage: ")
 
 
+# Line-breaking characters are left out of the free-form arguments here: click and the knowledge
+# loader echo some arguments unescaped (see test_cli_error_with_a_line_break_in_an_argument_*).
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+ONE_LINE_TEXT = st.text(st.characters(exclude_characters=LINE_BREAKS), max_size=30)
 ARG = st.one_of(
-    ANY_TEXT,
+    ONE_LINE_TEXT,
     valid_entry().map(str.strip),
     st.sampled_from(
         [
@@ -484,3 +488,18 @@ def test_non_list_factors_is_invalid(assessor: Assessor, factors: Any) -> None:
 )
 def test_cli_no_arguments_fails_in_one_line() -> None:
     assert_cli_contract(*run_cli([]))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG triage/cli.py main: some error messages echo an argument unescaped, so a line break in it "
+    "splits the one-line error: click's 'Got unexpected extra argument (a<newline>b)' and the "
+    "KnowledgeError path from --kb; main() should escape them (repr) like triage's own messages",
+)
+@pytest.mark.parametrize(
+    "argv",
+    [["symptoms", "a\nb"], ["validate", "a", "b\x1ec"], ["--kb", "a\nb", "check", "redness", "--hours", "1"]],
+    ids=["extra argument", "extra argument, record separator", "--kb path"],
+)
+def test_cli_error_with_a_line_break_in_an_argument_is_one_line(argv: list[str]) -> None:
+    assert_cli_contract(*run_cli(argv))
