@@ -27,10 +27,12 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
+    """$CHROMIUM when set (only it), else Debian's /usr/bin/chromium or chromium on PATH."""
+    if "CHROMIUM" in os.environ:
+        candidates = [os.environ["CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium") or ""]
+    return next((c for c in candidates if c and Path(c).exists()), None)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +57,10 @@ def live_server() -> Iterator[str]:
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)")
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)"
+            + (f"; $CHROMIUM={os.environ['CHROMIUM']} does not exist" if "CHROMIUM" in os.environ else "")
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
