@@ -218,6 +218,38 @@ def test_time_zone_is_filled_from_the_browser(browser, live_server):  # type: ig
     assert page.input_value("#timezone") == "Asia/Tokyo"
 
 
+def test_date_and_time_in_the_browsers_zone(browser, live_server):  # type: ignore[no-untyped-def]
+    """The script sets the zone from the browser; the server reads the date and time in it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    ended = datetime.now(ZoneInfo("America/Los_Angeles")) - timedelta(hours=10)
+    page = new_page(browser, timezone_id="America/Los_Angeles")
+    page.goto(live_server + "/")
+    page.check("#symptom-redness")
+    page.check("#severity-redness-mild")
+    page.fill("#ended_date", ended.strftime("%Y-%m-%d"))
+    page.fill("#ended_time", ended.strftime("%H:%M"))
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    submit(page)
+    assert "Expected" in page.inner_text(".banner")
+    recheck = page.inner_text(".recheck")  # about 38 hours left of the first 48
+    assert "America/Los Angeles time" in recheck
+    hours = float(recheck.split(", in ")[1].split(" hours")[0])
+    assert 37.9 <= hours <= 38.1, recheck
+
+    future = datetime.now(ZoneInfo("America/Los_Angeles")) + timedelta(hours=3)
+    page.goto(live_server + "/")
+    page.check("#symptom-redness")
+    page.check("#severity-redness-mild")
+    page.fill("#ended_date", future.strftime("%Y-%m-%d"))
+    page.fill("#ended_time", future.strftime("%H:%M"))
+    submit(page)
+    assert "That date and time is in the future" in page.inner_text("#error-summary")
+    assert page.input_value("#ended_time") == future.strftime("%H:%M")
+
+
 def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no-untyped-def]
     page = new_page(browser, java_script_enabled=False)
     page.goto(live_server + "/")
