@@ -20,7 +20,9 @@ def install_body_limit(app: Flask) -> None:
     def _bounded_stream() -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         environ = request.environ
-        if limit is None or request.content_length is not None or not environ.get("wsgi.input_terminated"):
+        if request.method in ("GET", "HEAD", "OPTIONS") or limit is None:
+            return
+        if request.content_length is not None or not environ.get("wsgi.input_terminated"):
             return
         raw = environ["wsgi.input"]
         data = bytearray()
