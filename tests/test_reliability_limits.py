@@ -137,6 +137,20 @@ def test_unusable_limiter_storage_stops_the_start(monkeypatch: pytest.MonkeyPatc
         create_app({"TESTING": True, "RATELIMIT_ENABLED": True})
 
 
+@pytest.mark.parametrize("path", ["/", "/nurse"])
+def test_form_posts_are_limited_per_client_even_with_forged_headers(path: str) -> None:
+    app = limited(RATELIMIT_FORM=f"{LIMIT} per minute", WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    codes = [
+        client.post(path, data={"hours": "5"}, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+        for i in range(LIMIT + 2)
+    ]
+    assert codes == [400] * LIMIT + [429, 429]  # an incomplete form is a 400 page, and still counts
+    assert client.get(path).status_code == 200  # reading the form is not limited
+    other = client.post(path, data={"hours": "5"}, environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    assert other.status_code == 400
+
+
 # --- body size -----------------------------------------------------------------------------------
 
 
