@@ -141,22 +141,30 @@ def validate(directory: str | None) -> None:
     )
 
 
+def _one_line(message: str) -> str:
+    """Escape line breaks and other unprintable characters, so an error is always one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one line on stderr and exit code 2 (knowledge errors: 3)."""
     try:
         cli.main(args=argv, prog_name="triage", standalone_mode=False)
     except InvalidReport as exc:
-        click.echo(f"triage: error: {exc}", err=True)
+        click.echo(f"triage: error: {_one_line(str(exc))}", err=True)
         return USAGE_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError:
+        click.echo("triage: error: give a command: check, symptoms or validate (see triage --help)", err=True)
+        return USAGE_ERROR
     except click.ClickException as exc:
-        click.echo(f"triage: error: {exc.format_message()}", err=True)
+        click.echo(f"triage: error: {_one_line(exc.format_message())}", err=True)
         return USAGE_ERROR
     except click.Abort:
         return 1
     except KnowledgeError as exc:
-        click.echo(f"triage: knowledge base error: {exc}", err=True)
+        click.echo(f"triage: knowledge base error: {_one_line(str(exc))}", err=True)
         return 3
     return 0
 

@@ -47,7 +47,10 @@ def parse_hours(value: Any) -> float:
     """Validate hours since the session: a finite number from 0 to 8760."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
-    hours = float(value)
+    try:
+        hours = float(value)
+    except OverflowError:  # an int beyond the float range
+        hours = math.inf
     if math.isnan(hours) or math.isinf(hours):
         raise InvalidReport(
             [Problem("hours", f"hours must be a finite number from 0 to {MAX_HOURS:g}, got {_shown(value)}")]
@@ -121,10 +124,13 @@ def parse_report(
 
     if isinstance(factors, str):
         factors = [factors]
+    if not isinstance(factors, list | tuple | set | frozenset):
+        problems.append(Problem("factors", f"factors must be a list of factor ids, got {factors!r}"))
+        factors = []
     present: set[str] = set()
     for i, factor in enumerate(factors):
-        fid = factor.strip().lower() if isinstance(factor, str) else factor
-        if fid not in kb.factors:
+        fid = factor.strip().lower() if isinstance(factor, str) else None
+        if fid is None or fid not in kb.factors:
             problems.append(
                 Problem(f"factors[{i}]", f"unknown factor {factor!r}; valid factors: {_listing(kb.factors)}")
             )
