@@ -124,15 +124,9 @@ def test_loaded_knowledge_cannot_be_changed_in_place(kb) -> None:
         kb.header = None  # type: ignore[misc]
 
 
-# --- bugs: damaged files that crash with another exception, or load and fail later -----------
+# --- damaged files that once crashed with another exception, or loaded and failed later -----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="BUG triage/knowledge.py _read: a knowledge file that is not UTF-8 raises UnicodeDecodeError "
-    "(naming no file) instead of KnowledgeError(file, 'file', 'not UTF-8 ...')",
-)
 @pytest.mark.parametrize("damage", [b"\xff\xfe", "R\xe9dness".encode("latin-1")], ids=["utf16-bom", "latin-1"])
 def test_file_not_utf8_is_rejected(kb_copy: Path, damage: bytes) -> None:
     prepend("symptoms.toml", b"# " + damage + b"\n")(kb_copy)
@@ -140,12 +134,6 @@ def test_file_not_utf8_is_rejected(kb_copy: Path, damage: bytes) -> None:
         load_knowledge(kb_copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IsADirectoryError,
-    reason="BUG triage/knowledge.py _read: an unreadable knowledge file (a directory, no permission, a "
-    "symlink loop) raises OSError instead of KnowledgeError naming the file",
-)
 def test_unreadable_file_is_rejected(kb_copy: Path) -> None:
     (kb_copy / "rules.toml").unlink()
     (kb_copy / "rules.toml").mkdir()
@@ -153,12 +141,6 @@ def test_unreadable_file_is_rejected(kb_copy: Path) -> None:
         load_knowledge(kb_copy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG triage/knowledge.py _check_placeholders: a format spec in a reason text "
-    "('{expected_until:d}') passes validation, then every answer using that text raises ValueError "
-    "at assess time (a 500 in the app); format specs and conversions should be refused at load",
-)
 def test_format_spec_in_a_reason_is_rejected_at_load(kb_copy: Path) -> None:
     replace_in("symptoms.toml", REDNESS_REASON, "for the first {expected_until:d}.")(kb_copy)
     try:
@@ -166,17 +148,11 @@ def test_format_spec_in_a_reason_is_rejected_at_load(kb_copy: Path) -> None:
     except KnowledgeError as exc:
         assert "symptom 'redness'" in str(exc)
         return
-    # Loaded: it must then at least answer. Today it raises ValueError here.
+    # Loaded: it must then at least answer.
     Assessor(kb).assess(["redness:mild"], 1)
     pytest.fail("a reason text with a format spec was accepted")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="BUG triage/knowledge.py _read: deeply nested TOML arrays raise RecursionError from tomllib "
-    "instead of KnowledgeError naming the file",
-)
 def test_deeply_nested_toml_is_rejected(kb_copy: Path) -> None:
     path = kb_copy / "kb.toml"
     path.write_text(path.read_text() + "\nx = " + "[" * 5000 + "]" * 5000 + "\n")

@@ -279,6 +279,12 @@ def _read(directory: Path, name: str) -> dict[str, Any]:
         raise KnowledgeError(str(path), "file", "not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise KnowledgeError(str(path), "file", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError(str(path), "file", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except RecursionError:
+        raise KnowledgeError(str(path), "file", "nested too deeply to read") from None
+    except OSError as exc:
+        raise KnowledgeError(str(path), "file", f"cannot be read: {exc.strerror or exc}") from None
 
 
 def _problem(exc: ValidationError) -> str:
@@ -318,9 +324,14 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
         if text is None:
             continue
         try:
-            names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
         except ValueError as exc:
             raise KnowledgeError(str(path), entry, f"bad placeholder in {text!r}: {exc}") from None
+        if any(spec or conv for _, spec, conv in fields):
+            raise KnowledgeError(
+                str(path), entry, f"placeholders take no format spec or conversion (write just {{name}}) in {text!r}"
+            )
+        names = {f for f, _, _ in fields}
         if bad := names - allowed:
             raise KnowledgeError(
                 str(path), entry, f"unknown placeholder {sorted(bad)} in {text!r}; allowed: {sorted(allowed)}"
