@@ -158,3 +158,23 @@ def test_deeply_nested_toml_is_rejected(kb_copy: Path) -> None:
     path.write_text(path.read_text() + "\nx = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(KnowledgeError, match=r"kb\.toml"):
         load_knowledge(kb_copy)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="BUG triage/knowledge.py (no coverage check) + triage/assess.py explain(): moving a rule's hour "
+    "bound (severe-after-24h after_hours 24 -> 5000) passes validation but leaves hours where a severe "
+    "symptom has no finding at all; every such report then raises ValueError 'max() arg is an empty "
+    "sequence' (a 500 in the app). Found by test_reliability_kb_fuzz.py. The loader should refuse a "
+    "knowledge base with a gap, or explain() should fail with a clear error, never a silent answer",
+)
+def test_rule_hours_leaving_a_gap_are_rejected_at_load(kb_copy: Path) -> None:
+    replace_in("rules.toml", "after_hours = 24\ndisposition", "after_hours = 5000\ndisposition")(kb_copy)
+    try:
+        kb = load_knowledge(kb_copy)
+    except KnowledgeError as exc:
+        assert "rules.toml" in exc.file
+        return
+    answer = Assessor(kb).assess(["redness:severe"], 30)  # today: ValueError, no finding at 30 h
+    assert answer.findings
