@@ -102,7 +102,7 @@ def edit(draw: st.DrawFn) -> tuple[str, str]:
     return name, "\n".join(lines) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(change=edit())
 def test_an_edited_knowledge_base_is_refused_or_answers_everything(change: tuple[str, str]) -> None:
     name, text = change
