@@ -164,8 +164,9 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
             continue
         chosen[sid] = max(chosen.get(sid, 0), SEVERITIES.index(sev))
     number = isinstance(hours, int | float) and not isinstance(hours, bool)
-    # an int beyond the float range is as invalid as an infinite float
-    in_range = number and abs(hours) <= 10**309 and math.isfinite(hours) and 0 <= hours <= MAX_HOURS
+    # NaN compares false and +-inf or an int beyond the float range is out of range, so the range
+    # check alone decides (math.isfinite() itself overflows on ints between 1.8e308 and 1e309).
+    in_range = number and 0 <= hours <= MAX_HOURS
     if not in_range:
         valid = False
     if isinstance(factors, str):
@@ -228,6 +229,7 @@ def outcome(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> Assessme
 @example(symptoms=["redness"], hours=math.nan, factors=[], worsening=False)
 @example(symptoms=["redness"], hours=-math.inf, factors=[], worsening=False)
 @example(symptoms=["redness"], hours=1e308, factors=[], worsening=False)
+@example(symptoms=["redness"], hours=2 * 10**308, factors=[], worsening=False)
 @example(symptoms=["redness"], hours=-1, factors=[], worsening=False)
 @example(symptoms=["redness"], hours=True, factors=[], worsening=False)
 @example(symptoms=["breathing-difficulty", "redness:mild"], hours=0, factors=["prp", "PRP "], worsening=True)
