@@ -32,10 +32,12 @@ REPORTS = [([f"{sid}:{sev}"], hours, []) for sid in KB.symptoms for sev in ("mil
 REPORTS += [(["redness", "swelling", "pain"], hours, [fid]) for fid in KB.factors for hours in (2, 50, 200)]
 REPORTS += [(list(KB.symptoms)[:10], 12, list(KB.factors))]
 
-# TOML values to put in place of a value. Reason texts with a format spec ("{hours:d}") are left
-# out: that known bug is pinned by test_reliability_knowledge.py::test_format_spec_in_a_reason_*.
+# TOML values to put in place of a value.
 LITERALS = st.sampled_from(
     [
+        '"{hours:d}"',
+        '"{name!r}"',
+        '"{name.upper}"',
         "0",
         "-1",
         "0.0001",
