@@ -1,4 +1,5 @@
-"""The real server: gunicorn with 2 worker processes on a free loopback port.
+"""The real server: gunicorn with 2 worker processes on a free loopback port (sync workers, and
+threaded workers with 4 threads each).
 
 Many client threads post different reports at once; every answer must equal the in-process,
 sequential answer for the same report (no mix-up between requests, workers or threads).
@@ -65,7 +66,9 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def start_gunicorn(log: Path, extra_env: dict[str, str] | None = None, wait: float = 60) -> Server:
+def start_gunicorn(
+    log: Path, extra_env: dict[str, str] | None = None, wait: float = 60, args: tuple[str, ...] = ()
+) -> Server:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     if gunicorn is None:
         pytest.skip("gunicorn is not installed in this environment")
@@ -74,7 +77,7 @@ def start_gunicorn(log: Path, extra_env: dict[str, str] | None = None, wait: flo
     env.update(ENV, PYTHONPATH=str(REPO), **(extra_env or {}))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60", "web:create_app()"],
+            [gunicorn, "-w", "2", *args, "-b", f"127.0.0.1:{port}", "--timeout", "60", "web:create_app()"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -95,10 +98,12 @@ def start_gunicorn(log: Path, extra_env: dict[str, str] | None = None, wait: flo
     pytest.skip(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="module", params=["sync", "gthread"], ids=["sync workers", "threaded workers"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """2 sync workers (one request at a time each), or 2 workers with 4 threads each (gthread)."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    srv = start_gunicorn(log)
+    args = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ()
+    srv = start_gunicorn(log, args=args)
     if srv.proc.poll() is not None:
         pytest.skip(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
     yield srv
