@@ -123,6 +123,7 @@ def _window_rules(kb: KnowledgeBase, out: _Rules) -> None:
                 phases: list[tuple[str, str, str, str, float | None, float | None, float | None]] = []
                 if w.expected_until:
                     phases.append(("expected", "expected", "within-expected", '~"severe"', None, low, low))
+                    phases.append(("expected-severe", "monitor", "within-expected", '"severe"', None, low, low))
                 if w.monitor_until > low:
                     phases.append(("monitor", "monitor", "past-expected", "", low, w.monitor_until, w.monitor_until))
                 phases.append(("contact", "contact clinician", "past-monitor", "", w.monitor_until, None, None))

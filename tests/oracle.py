@@ -37,15 +37,15 @@ class OracleAnswer:
     findings: frozenset[tuple[str | None, str, str]]  # (symptom or None, rule id, disposition)
 
 
-def _own_rule(kb: KnowledgeBase, sid: str, severity: str, report: Report) -> OracleFinding | None:
+def _own_rule(kb: KnowledgeBase, sid: str, severity: str, report: Report) -> OracleFinding:
     """A symptom's own rule from symptoms.toml: `always`, or its (factor-adjusted) window."""
     sym, h = kb.symptoms[sid], report.hours
     if sym.always is not None:
         return OracleFinding(sid, f"{sid}-always", sym.always, emergency=sym.emergency)
     w = kb.window(sid, report.factors)
     if w.expected_until is not None and h < w.expected_until:
-        if severity == "severe":  # expected only when mild or moderate; severe is left to the severity rules
-            return None
+        if severity == "severe":  # expected only when mild or moderate (kb.toml severe_within_expected)
+            return OracleFinding(sid, f"{sid}-expected-severe", "monitor", until=w.expected_until)
         return OracleFinding(sid, f"{sid}-expected", "expected", until=w.expected_until)
     if h < w.monitor_until:
         return OracleFinding(sid, f"{sid}-monitor", "monitor", until=w.monitor_until, past_expected=True)
@@ -91,7 +91,7 @@ def _subjects(rule: Rule, reported: dict[str, str], findings: set[OracleFinding]
 
 def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
     reported = dict(report.symptoms)
-    findings = {f for sid, sev in report.symptoms if (f := _own_rule(kb, sid, sev, report)) is not None}
+    findings = {_own_rule(kb, sid, sev, report) for sid, sev in report.symptoms}
     # Rules fire until nothing new appears (escalations act on findings, including other rules').
     while True:
         new = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections import OrderedDict
@@ -142,6 +143,8 @@ class Assessor:
             (self._finding(report, f, severity) for f in raw.findings),
             key=lambda f: (-f.disposition.rank, -f.emergency, order.get(f.symptom or "", -1), f.rule),
         )
+        if not findings:  # cannot happen for a validated report: every symptom has its own rule
+            raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")
         disposition = max((f.disposition for f in findings), key=lambda d: d.rank)
         emergency = any(f.emergency for f in findings)
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)
@@ -174,7 +177,10 @@ class Assessor:
         ends = [f.until for f in raw.findings if f.until is not None and f.until > report.hours]
         ends += [b for b in raw.boundaries if b > report.hours]
         waits = [end - report.hours for end in ends] + [f.cap for f in raw.findings if f.cap is not None]
-        return round(min(waits), 2) if waits else None
+        if not waits:
+            return None
+        # Shown to 0.01 h, rounded down (never after the change), and never 0 before it.
+        return max(math.floor(round(min(waits) * 100, 6)) / 100, 0.01)
 
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
         kb = self.kb
@@ -207,8 +213,9 @@ class Assessor:
                 urgent_if=symptom.urgent_if if symptom else None,
             )
         assert symptom is not None and raw.symptom is not None
-        phase = raw.rule.rsplit("-", 1)[1]
-        reason = getattr(symptom.reasons, phase).format(**values)
+        phase = raw.rule.removeprefix(f"{raw.symptom}-")
+        text = kb.header.severe_within_expected if phase == "expected-severe" else getattr(symptom.reasons, phase)
+        reason = text.format(**values)
         notes = [kb.factors[f].window_note for f in raw.factors]
         reason = " ".join([reason, *(n for n in notes if n)])
         return Finding(

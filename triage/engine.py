@@ -133,6 +133,7 @@ def _one_of_set(allowed: frozenset[str]) -> P:
 
 
 _NOT_SEVERE = P(lambda v: v != "severe")
+_SEVERE = P(lambda v: v == "severe")
 
 
 def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
@@ -165,7 +166,9 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                 low = w.expected_until or 0.0
                 phases: list[tuple[str, str, Any, Any, float | None]] = []
                 if w.expected_until:
+                    # expected only when mild or moderate; severe is `monitor` until the window ends
                     phases.append(("expected", "within-expected", _hours_below(low), _NOT_SEVERE, low))
+                    phases.append(("expected-severe", "within-expected", _hours_below(low), _SEVERE, low))
                 if w.monitor_until > low:
                     phases.append(
                         ("monitor", "past-expected", _hours_between(low, w.monitor_until), None, w.monitor_until)
@@ -177,7 +180,12 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                         if severity_test is not None
                         else SymptomFact(group=symptom.group, id=sid, hours=hours_test)
                     )
-                    disposition = {"expected": "expected", "monitor": "monitor", "contact": "contact clinician"}[phase]
+                    disposition = {
+                        "expected": "expected",
+                        "expected-severe": "monitor",
+                        "monitor": "monitor",
+                        "contact": "contact clinician",
+                    }[phase]
                     key = "+".join((f"{sid}-{phase}", *present))
                     rules[key] = Rule(symptom_pattern, *factor_patterns)(
                         _finding_action(

@@ -200,6 +200,7 @@ class Header(_Model):
     version: Annotated[str, Field(min_length=1, max_length=40)]
     title: Text
     disclaimer: Text
+    severe_within_expected: Text
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
     general_advice: Annotated[list[Advice], Field(min_length=1)]
@@ -358,6 +359,9 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         if bad := [k for k in keys if k not in refs]:
             raise KnowledgeError(str(path), entry, f"unknown reference {bad}; known: {sorted(refs)}")
 
+    _check_placeholders(
+        p["kb.toml"], "header", (header.severe_within_expected,), _PLACEHOLDERS["symptoms.toml"]
+    )
     for i, adv in enumerate(header.general_advice, 1):
         check_sources(p["kb.toml"], f"general_advice entry {i}", adv.source)
 
@@ -394,6 +398,7 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
             changes.setdefault(c.symptom, []).append((f.id, c))
 
     generated = {f"{s.id}-{phase}" for s in symptoms for phase in s.phases()}
+    generated |= {f"{s.id}-expected-severe" for s in symptoms if "expected" in s.phases()}
     for r in rules:
         entry = f"rule {r.id!r}"
         path = p["rules.toml"]

@@ -1,0 +1,108 @@
+"""Clinical edge cases of the engine that the public vignettes do not reach."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage import Disposition, assess
+
+
+def rules(answer) -> list[tuple[str | None, str, str]]:
+    return [(f.symptom, f.rule, f.disposition.value) for f in answer.findings]
+
+
+def test_severe_symptom_inside_its_expected_window_is_monitor_until_the_window_ends() -> None:
+    answer = assess(["numbness:severe"], 2)  # numbing cream: expected until 3 h, then nerve injury
+    assert answer.disposition is Disposition.MONITOR
+    assert ("numbness", "numbness-expected-severe", "monitor") in rules(answer)
+    assert answer.recheck_in_hours == 1  # at 3 h it becomes contact clinician, not in 12 h
+    assert assess(["numbness:severe"], 3).disposition is Disposition.CONTACT_CLINICIAN
+
+
+def test_severe_on_the_first_day_rechecks_within_12_hours() -> None:
+    answer = assess(["redness:severe"], 4)
+    assert answer.disposition is Disposition.MONITOR
+    assert answer.recheck_in_hours == 12
+    assert {"severe-first-day", "redness-expected-severe"} <= {f.rule for f in answer.findings}
+
+
+@pytest.mark.parametrize(("hours", "expected"), [(23.99, "monitor"), (24, "contact clinician")])
+def test_severe_after_24_hours_includes_24(hours: float, expected: str) -> None:
+    assert assess(["swelling:severe"], hours).disposition.value == expected
+
+
+def test_recheck_is_rounded_down_and_never_zero() -> None:
+    assert assess(["redness:mild"], 47.999).recheck_in_hours == 0.01
+    assert assess(["redness:mild"], 47.7).recheck_in_hours == 0.3  # 0.29999.. must not floor to 0.29
+
+
+def test_diabetes_brings_the_recheck_forward_to_48_hours() -> None:
+    answer = assess(["bruising"], 30, ["diabetes"])  # monitor until 336 h, but contact from 48 h
+    assert answer.disposition is Disposition.MONITOR
+    assert answer.recheck_in_hours == 18
+    assert assess(["bruising"], 48, ["diabetes"]).disposition is Disposition.CONTACT_CLINICIAN
+
+
+def test_worsening_before_48_hours_waits_for_48() -> None:
+    answer = assess(["redness"], 30, worsening=True)
+    assert answer.disposition is Disposition.EXPECTED
+    assert answer.recheck_in_hours == 18
+    worse = assess(["redness"], 48, worsening=True)
+    assert ("redness", "worsening-after-48h", "contact clinician") in rules(worse)
+
+
+def test_combination_finding_names_what_it_looked_at() -> None:
+    answer = assess(["fever", "pus", "redness:mild"], 30)
+    (combo,) = [f for f in answer.findings if f.rule == "infection-fever-local-signs"]
+    assert combo.symptom is None and combo.symptoms == ("fever", "pus")
+    assert "infection" in combo.advice
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "factors", "rule"),
+    [
+        (["fever", "spreading-redness", "pain:severe"], [], "spreading-infection"),
+        (["cold-sores", "fever"], [], "eczema-herpeticum"),
+        (["fever"], ["immunosuppressed"], "immunosuppressed-fever"),
+        (["hives", "lip-tongue-swelling"], [], "anaphylaxis-hives-airway"),
+    ],
+)
+def test_emergency_combinations(symptoms: list[str], factors: list[str], rule: str) -> None:
+    answer = assess(symptoms, 30, factors)
+    assert answer.emergency and answer.disposition is Disposition.CONTACT_CLINICIAN
+    assert any(f.rule == rule and f.emergency for f in answer.findings)
+    assert answer.advice[0].startswith("Call your local emergency number now")
+
+
+def test_spreading_infection_needs_severe_pain() -> None:
+    answer = assess(["fever", "spreading-redness", "pain:moderate"], 30)
+    assert answer.disposition is Disposition.CONTACT_CLINICIAN and not answer.emergency
+
+
+def test_shared_equipment_is_contact_whatever_the_symptoms() -> None:
+    answer = assess(["redness:mild"], 2, ["shared-equipment"])
+    (finding,) = [f for f in answer.findings if f.rule == "shared-equipment-testing"]
+    assert finding.symptom is None and finding.factors == ("shared-equipment",)
+    assert "HIV" in finding.advice
+    assert answer.recheck_in_hours is None
+
+
+def test_window_factors_combine_smallest_bound_then_scale() -> None:
+    both = assess(["swelling"], 100, ["prp", "rf-microneedling"])  # 72 / 168
+    assert both.disposition is Disposition.MONITOR and both.recheck_in_hours == 68
+    assert "Radiofrequency" in both.findings[0].reason and "Platelet-rich" in both.findings[0].reason
+    thinned = assess(["bruising"], 400, ["blood-thinners"])  # 336 doubled
+    assert thinned.disposition is Disposition.MONITOR and thinned.recheck_in_hours == 272
+
+
+def test_isotretinoin_escalates_only_past_the_expected_window() -> None:
+    assert assess(["redness"], 30, ["isotretinoin"]).disposition is Disposition.EXPECTED
+    assert assess(["redness"], 60, ["isotretinoin"]).disposition is Disposition.CONTACT_CLINICIAN
+    assert assess(["bruising"], 1, ["isotretinoin"]).disposition is Disposition.CONTACT_CLINICIAN
+
+
+def test_cold_sore_history_turns_early_tingling_into_monitor_and_blisters_into_antiviral_advice() -> None:
+    tingling = assess(["burning:mild"], 10, ["cold-sore-history"])
+    assert tingling.disposition is Disposition.MONITOR and tingling.recheck_in_hours == 14
+    blisters = assess(["blisters"], 10, ["cold-sore-history"])
+    assert any("antiviral" in a for a in blisters.advice)
