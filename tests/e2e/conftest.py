@@ -79,6 +79,9 @@ def axe_source() -> str:
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path: Path) -> Path:
+    """Where the e2e tests save their screenshots: docs/screenshots with UPDATE_SCREENSHOTS=1
+    (the README shows them), else a temporary folder, so a test run leaves the tree clean."""
+    target = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    return target
