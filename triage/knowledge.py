@@ -359,9 +359,7 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         if bad := [k for k in keys if k not in refs]:
             raise KnowledgeError(str(path), entry, f"unknown reference {bad}; known: {sorted(refs)}")
 
-    _check_placeholders(
-        p["kb.toml"], "header", (header.severe_within_expected,), _PLACEHOLDERS["symptoms.toml"]
-    )
+    _check_placeholders(p["kb.toml"], "header", (header.severe_within_expected,), _PLACEHOLDERS["symptoms.toml"])
     for i, adv in enumerate(header.general_advice, 1):
         check_sources(p["kb.toml"], f"general_advice entry {i}", adv.source)
 
