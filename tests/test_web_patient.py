@@ -192,3 +192,20 @@ def test_csrf_is_enforced_and_keeps_the_input(client):  # type: ignore[no-untype
     assert "banner-" not in page
     r = client.post("/", data={**patient_form({"redness": "mild"}), "csrf_token": "forged"})
     assert r.status_code == 400 and "banner-" not in text(r)
+
+
+def _section(page: str, title_id: str) -> str:
+    start = page.index(f'id="{title_id}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_result_says_what_to_do_once_and_each_thing_in_its_place(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"redness": "mild"}, hours="6", factors=("shared-equipment",))))
+    now = _section(page, "now-title")
+    assert "testing for HIV, hepatitis B and hepatitis C" in now  # the finding's action, not the banner again
+    assert "testing for HIV" not in _section(page, "care-title")
+
+    expected = text(submit(client, patient_form({"redness": "mild"}, hours="6")))
+    assert expected.count("Check again in") == 0  # the re-check is given once, as a clock time and hours
+    assert "in <strong>42 hours</strong>" in _section(expected, "recheck-title")
+    assert "Keep the skin cool" in _section(expected, "care-title")

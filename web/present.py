@@ -39,7 +39,8 @@ class ResultView:
     recheck_after_session: str | None  # "48 hours"
     timezone: str
     findings: tuple[FindingView, ...]
-    advice: tuple[str, ...]
+    actions: tuple[str, ...]  # what the findings say to do now (antiviral treatment, testing ...)
+    advice: tuple[str, ...]  # care advice not already shown elsewhere on the page
     assessed_at: datetime
 
 
@@ -57,7 +58,11 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
     text = kb.header.dispositions[key]  # type: ignore[index]
     emergency = kb.header.emergency.patient if answer.emergency else None
     recheck = answer.recheck_in_hours
-    shown = {answer.summary, kb.header.emergency.patient}
+    actions = tuple(dict.fromkeys(f.advice for f in answer.findings if f.advice))
+    # The banner shows the summary and emergency text, "What to do now" the actions, and "When
+    # to check again" the re-check time (the engine's "Check again in ..." line): care advice
+    # lists the rest once.
+    shown = {answer.summary, kb.header.emergency.patient, *actions}
     return ResultView(
         answer=answer,
         key=key,
@@ -80,7 +85,8 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
             )
             for f in answer.findings
         ),
-        advice=tuple(a for a in answer.advice if a not in shown),
+        actions=actions,
+        advice=tuple(a for a in answer.advice if a not in shown and not a.startswith("Check again in ")),
         assessed_at=at,
     )
 
