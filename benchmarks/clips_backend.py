@@ -14,7 +14,6 @@ asserting a boundary while they wait.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -94,57 +93,31 @@ def _hours(low: float | None, high: float | None) -> str:
 
 
 def _window_rules(kb: KnowledgeBase, out: _Rules) -> None:
-    for sid, symptom in kb.symptoms.items():
-        if symptom.window is None:
+    """Each symptom's own rule: one defrule per phase the knowledge base plans for it."""
+    severity = {True: ' (severity "severe")', False: ' (severity ~"severe")', None: ""}
+    for sid in kb.symptoms:
+        for ph in kb.symptom_phases(sid):
+            lhs = [f"(symptom (id {_str(sid)}){severity[ph.severe]})"]
+            if ph.start is not None or ph.end is not None:
+                lhs.append(f"(report (hours {_hours(ph.start, ph.end)}))")
+            lhs += [f"(factor (id {_str(f)}))" for f in ph.present]
+            lhs += [f"(not (factor (id {_str(f)})))" for f in ph.absent]
             out.add(
-                f"{sid}-always",
-                [f"(symptom (id {_str(sid)}))"],
+                "+".join((ph.rule, *ph.present)),
+                lhs,
                 _finding(
                     symptom=sid,
-                    rule=f"{sid}-always",
-                    disposition="contact clinician",
-                    emergency=symptom.emergency,
-                    phase=None,
-                    until=None,
+                    rule=ph.rule,
+                    disposition=ph.disposition,
+                    emergency=ph.emergency,
+                    phase=ph.phase,
+                    until=ph.until,
                     cap=None,
-                    expected_until=None,
-                    monitor_until=None,
-                    factors=(),
+                    expected_until=ph.expected_until,
+                    monitor_until=ph.monitor_until,
+                    factors=ph.factors,
                 ),
             )
-            continue
-        adjusting = kb.adjusting_factors(sid)
-        for n in range(len(adjusting) + 1):
-            for present in itertools.combinations(adjusting, n):
-                factors = [f"(factor (id {_str(f)}))" for f in present]
-                factors += [f"(not (factor (id {_str(f)})))" for f in adjusting if f not in present]
-                w = kb.window(sid, present)
-                low = w.expected_until or 0.0
-                phases: list[tuple[str, str, str, str, float | None, float | None, float | None]] = []
-                if w.expected_until:
-                    phases.append(("expected", "expected", "within-expected", '~"severe"', None, low, low))
-                    phases.append(("expected-severe", "monitor", "within-expected", '"severe"', None, low, low))
-                if w.monitor_until > low:
-                    phases.append(("monitor", "monitor", "past-expected", "", low, w.monitor_until, w.monitor_until))
-                phases.append(("contact", "contact clinician", "past-monitor", "", w.monitor_until, None, None))
-                for phase, disposition, phase_name, severity, start, end, until in phases:
-                    symptom_ce = f"(symptom (id {_str(sid)})" + (f" (severity {severity}))" if severity else ")")
-                    out.add(
-                        "+".join((f"{sid}-{phase}", *present)),
-                        [symptom_ce, f"(report (hours {_hours(start, end)}))", *factors],
-                        _finding(
-                            symptom=sid,
-                            rule=f"{sid}-{phase}",
-                            disposition=disposition,
-                            emergency=False,
-                            phase=phase_name,
-                            until=until,
-                            cap=None,
-                            expected_until=w.expected_until,
-                            monitor_until=w.monitor_until,
-                            factors=w.factors,
-                        ),
-                    )
 
 
 def _ref(ref: str) -> str:

@@ -19,7 +19,6 @@ None of this changes an answer. Figures: benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -137,71 +136,37 @@ _NOT_SEVERE = P(lambda v: v != "severe")
 _SEVERE = P(lambda v: v == "severe")
 
 
+def _hours_test(start: float | None, end: float | None) -> P | None:
+    if start is None:
+        return None if end is None else _hours_below(end)
+    return _hours_at_least(start) if end is None else _hours_between(start, end)
+
+
 def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
-    """Each windowed symptom: one rule per phase and per combination of window-changing factors."""
+    """Each symptom's own rule: one experta rule per phase the knowledge base plans for it."""
     rules: dict[str, Rule] = {}
     for sid, symptom in kb.symptoms.items():
-        if symptom.window is None:
-            rules[f"{sid}-always"] = Rule(SymptomFact(group=symptom.group, id=sid))(
+        for ph in kb.symptom_phases(sid):
+            constraints: dict[str, Any] = {"group": symptom.group, "id": sid}
+            if ph.severe is not None:
+                constraints["severity"] = _SEVERE if ph.severe else _NOT_SEVERE
+            if (hours := _hours_test(ph.start, ph.end)) is not None:
+                constraints["hours"] = hours
+            factor_patterns = [FactorFact(id=f) for f in ph.present] + [NOT(FactorFact(id=f)) for f in ph.absent]
+            rules["+".join((ph.rule, *ph.present))] = Rule(SymptomFact(**constraints), *factor_patterns)(
                 _finding_action(
                     symptom=sid,
-                    rule=f"{sid}-always",
-                    disposition="contact clinician",
-                    emergency=symptom.emergency,
-                    phase=None,
-                    until=None,
+                    rule=ph.rule,
+                    disposition=ph.disposition,
+                    emergency=ph.emergency,
+                    phase=ph.phase,
+                    until=ph.until,
                     cap=None,
-                    expected_until=None,
-                    monitor_until=None,
-                    factors=(),
+                    expected_until=ph.expected_until,
+                    monitor_until=ph.monitor_until,
+                    factors=ph.factors,
                 )
             )
-            continue
-        adjusting = kb.adjusting_factors(sid)
-        for n in range(len(adjusting) + 1):
-            for present in itertools.combinations(adjusting, n):
-                factor_patterns = [FactorFact(id=f) for f in present] + [
-                    NOT(FactorFact(id=f)) for f in adjusting if f not in present
-                ]
-                w = kb.window(sid, present)
-                low = w.expected_until or 0.0
-                phases: list[tuple[str, str, Any, Any, float | None]] = []
-                if w.expected_until:
-                    # expected only when mild or moderate; severe is `monitor` until the window ends
-                    phases.append(("expected", "within-expected", _hours_below(low), _NOT_SEVERE, low))
-                    phases.append(("expected-severe", "within-expected", _hours_below(low), _SEVERE, low))
-                if w.monitor_until > low:
-                    phases.append(
-                        ("monitor", "past-expected", _hours_between(low, w.monitor_until), None, w.monitor_until)
-                    )
-                phases.append(("contact", "past-monitor", _hours_at_least(w.monitor_until), None, None))
-                for phase, phase_name, hours_test, severity_test, until in phases:
-                    symptom_pattern = (
-                        SymptomFact(group=symptom.group, id=sid, severity=severity_test, hours=hours_test)
-                        if severity_test is not None
-                        else SymptomFact(group=symptom.group, id=sid, hours=hours_test)
-                    )
-                    disposition = {
-                        "expected": "expected",
-                        "expected-severe": "monitor",
-                        "monitor": "monitor",
-                        "contact": "contact clinician",
-                    }[phase]
-                    key = "+".join((f"{sid}-{phase}", *present))
-                    rules[key] = Rule(symptom_pattern, *factor_patterns)(
-                        _finding_action(
-                            symptom=sid,
-                            rule=f"{sid}-{phase}",
-                            disposition=disposition,
-                            emergency=False,
-                            phase=phase_name,
-                            until=until,
-                            cap=None,
-                            expected_until=w.expected_until,
-                            monitor_until=w.monitor_until,
-                            factors=w.factors,
-                        )
-                    )
     return rules
 
 

@@ -223,6 +223,28 @@ class EffectiveWindow:
 
 
 @dataclass(frozen=True)
+class SymptomPhase:
+    """One conclusion a symptom's own rule can reach, for one combination of the factors that
+    change its window: which severities and hours it covers and what it concludes. Every rule
+    backend (the experta engine, the benchmarks' CLIPS) compiles these same phases."""
+
+    symptom: str
+    rule: str  # "<id>-always", "<id>-expected", "<id>-expected-severe", "<id>-monitor", "<id>-contact"
+    phase: str | None  # within-expected, past-expected, past-monitor; None for `always`
+    disposition: str
+    emergency: bool
+    severe: bool | None  # True: severe only; False: mild or moderate only; None: any severity
+    start: float | None  # applies when hours >= start (None: from 0, untested)
+    end: float | None  # and hours < end (None: no end)
+    until: float | None  # when this phase ends (for the re-check)
+    present: tuple[str, ...]  # window-changing factors that must be present
+    absent: tuple[str, ...]  # and those that must be absent
+    expected_until: float | None
+    monitor_until: float | None
+    factors: tuple[str, ...]  # the present factors that changed the window
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     """The validated knowledge base; immutable so one copy serves every thread."""
 
@@ -262,6 +284,68 @@ class KnowledgeBase:
                 expected = None if expected is None else expected * c.scale
                 monitor = monitor * c.scale
         return EffectiveWindow(expected, monitor, tuple(f for f, _ in changes))
+
+    def symptom_phases(self, symptom: str) -> list[SymptomPhase]:
+        """Every phase of the symptom's own rule, for every combination of window-changing factors.
+
+        `always`: contact clinician at any hour. A window: below expected_until `expected` when
+        mild or moderate and `monitor` when severe; then `monitor` until monitor_until (none when
+        the bounds are equal); then `contact clinician`.
+        """
+        s = self.symptoms[symptom]
+        if s.window is None:
+            return [
+                SymptomPhase(
+                    symptom,
+                    f"{symptom}-always",
+                    None,
+                    "contact clinician",
+                    s.emergency,
+                    None,
+                    None,
+                    None,
+                    None,
+                    (),
+                    (),
+                    None,
+                    None,
+                    (),
+                )
+            ]
+        adjusting = self.adjusting_factors(symptom)
+        phases = []
+        for n in range(len(adjusting) + 1):
+            for present in itertools.combinations(adjusting, n):
+                absent = tuple(f for f in adjusting if f not in present)
+                w = self.window(symptom, present)
+                low = w.expected_until or 0.0
+                plan: list[tuple[str, str, str, bool | None, float | None, float | None, float | None]] = []
+                if w.expected_until:
+                    plan.append(("expected", "within-expected", "expected", False, None, low, low))
+                    plan.append(("expected-severe", "within-expected", "monitor", True, None, low, low))
+                if w.monitor_until > low:
+                    plan.append(("monitor", "past-expected", "monitor", None, low, w.monitor_until, w.monitor_until))
+                plan.append(("contact", "past-monitor", "contact clinician", None, w.monitor_until, None, None))
+                phases += [
+                    SymptomPhase(
+                        symptom,
+                        f"{symptom}-{name}",
+                        phase,
+                        disposition,
+                        False,
+                        severe,
+                        start,
+                        end,
+                        until,
+                        present,
+                        absent,
+                        w.expected_until,
+                        w.monitor_until,
+                        w.factors,
+                    )
+                    for name, phase, disposition, severe, start, end, until in plan
+                ]
+        return phases
 
 
 def default_dir() -> Path:
