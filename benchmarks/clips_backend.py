@@ -105,18 +105,7 @@ def _window_rules(kb: KnowledgeBase, out: _Rules) -> None:
             out.add(
                 "+".join((ph.rule, *ph.present)),
                 lhs,
-                _finding(
-                    symptom=sid,
-                    rule=ph.rule,
-                    disposition=ph.disposition,
-                    emergency=ph.emergency,
-                    phase=ph.phase,
-                    until=ph.until,
-                    cap=None,
-                    expected_until=ph.expected_until,
-                    monitor_until=ph.monitor_until,
-                    factors=ph.factors,
-                ),
+                _finding(**ph.finding()),
             )
 
 

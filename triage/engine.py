@@ -154,18 +154,7 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
                 constraints["hours"] = hours
             factor_patterns = [FactorFact(id=f) for f in ph.present] + [NOT(FactorFact(id=f)) for f in ph.absent]
             rules["+".join((ph.rule, *ph.present))] = Rule(SymptomFact(**constraints), *factor_patterns)(
-                _finding_action(
-                    symptom=sid,
-                    rule=ph.rule,
-                    disposition=ph.disposition,
-                    emergency=ph.emergency,
-                    phase=ph.phase,
-                    until=ph.until,
-                    cap=None,
-                    expected_until=ph.expected_until,
-                    monitor_until=ph.monitor_until,
-                    factors=ph.factors,
-                )
+                _finding_action(**ph.finding())
             )
     return rules
 

@@ -243,6 +243,21 @@ class SymptomPhase:
     monitor_until: float | None
     factors: tuple[str, ...]  # the present factors that changed the window
 
+    def finding(self) -> dict[str, Any]:
+        """What a backend's rule concludes for this phase (the fields of engine.RawFinding)."""
+        return {
+            "symptom": self.symptom,
+            "rule": self.rule,
+            "disposition": self.disposition,
+            "emergency": self.emergency,
+            "phase": self.phase,
+            "until": self.until,
+            "cap": None,
+            "expected_until": self.expected_until,
+            "monitor_until": self.monitor_until,
+            "factors": self.factors,
+        }
+
 
 @dataclass(frozen=True)
 class KnowledgeBase:
