@@ -104,7 +104,8 @@ def parse_report(
         sid, sep, severity = entry.strip().lower().partition(":")
         sid, severity = sid.strip(), severity.strip()
         if sid not in kb.symptoms:
-            problems.append(Problem(where, f"unknown symptom {entry!r}; valid symptoms: {valid_symptoms}"))
+            named = entry.partition(":")[0].strip()  # the id as given, without its severity
+            problems.append(Problem(where, f"unknown symptom {named!r}; valid symptoms: {valid_symptoms}"))
             continue
         if not sep:
             severity = DEFAULT_SEVERITY
