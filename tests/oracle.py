@@ -64,19 +64,21 @@ def _holds(rule: Rule, report: Report, reported: dict[str, str], *, timed: bool 
         all(_matches(r, reported) for r in rule.symptoms_all)
         and (not rule.symptoms_any or any(_matches(r, reported) for r in rule.symptoms_any))
         and set(rule.factors) <= set(report.factors)
-        and (not rule.worsening or report.worsening)
+        and (not rule.worsening or report.worsening or bool(report.worse))
         and (rule.before_hours is None or h < rule.before_hours)
         and (not timed or rule.after_hours is None or h >= rule.after_hours)
     )
 
 
-def _subjects(rule: Rule, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
+def _subjects(rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
     """What a rule fires for: the report (None), each matching symptom, or each matching finding's symptom."""
     if rule.for_each == "symptom":
         return [
             s
             for s, sev in reported.items()
-            if (not rule.symptoms or s in rule.symptoms) and (not rule.severity or sev in rule.severity)
+            if (not rule.symptoms or s in rule.symptoms)
+            and (not rule.severity or sev in rule.severity)
+            and (not rule.worsening or report.is_worse(s))
         ]
     if rule.for_each == "finding":
         # an escalation acts on the findings it makes more urgent
@@ -98,7 +100,7 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             OracleFinding(s, r.id, r.disposition, r.emergency, r.before_hours, recheck_within=r.recheck_within)
             for r in kb.rules.values()
             if _holds(r, report, reported)
-            for s in _subjects(r, reported, findings)
+            for s in _subjects(r, report, reported, findings)
         } - findings
         if not new:
             break
@@ -119,7 +121,7 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             if r.after_hours is not None
             and h < r.after_hours
             and _holds(r, report, reported, timed=False)
-            and _subjects(r, reported, findings)
+            and _subjects(r, report, reported, findings)
         ]
         caps = [f.recheck_within for f in findings if f.recheck_within is not None]
         recheck = min([e - h for e in ends] + caps)

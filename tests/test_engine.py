@@ -106,3 +106,27 @@ def test_cold_sore_history_turns_early_tingling_into_monitor_and_blisters_into_a
     assert tingling.disposition is Disposition.MONITOR and tingling.recheck_in_hours == 14
     blisters = assess(["blisters"], 10, ["cold-sore-history"])
     assert any("antiviral" in a for a in blisters.advice)
+
+
+def test_a_symptom_a_record_shows_worse_gets_the_worsening_rule_and_only_it(assessor) -> None:
+    """Records tell the engine which symptoms got worse; the tick box still covers all."""
+    answer = assessor.assess(["redness:severe", "flaking:mild"], 60, worse=["redness"])
+    by_rule = {(f.symptom, f.rule) for f in answer.findings}
+    assert ("redness", "worsening-after-48h") in by_rule
+    assert ("flaking", "worsening-after-48h") not in by_rule
+    assert answer.disposition.value == "contact clinician"
+    assert answer.report.to_dict()["worse_symptoms"] == ["redness"]
+    ticked = assessor.assess(["redness:severe", "flaking:mild"], 60, worsening=True)
+    assert {s for s, r in {(f.symptom, f.rule) for f in ticked.findings} if r == "worsening-after-48h"} == {
+        "redness",
+        "flaking",
+    }
+
+
+def test_worse_must_name_a_reported_symptom(assessor) -> None:
+    from triage import InvalidReport
+
+    with pytest.raises(InvalidReport) as err:
+        assessor.assess(["redness"], 60, worse=["swelling"])
+    assert "'swelling' cannot be getting worse" in str(err.value)
+    assert err.value.problems[0].field == "worse[0]"

@@ -245,3 +245,18 @@ def test_engine_agrees_with_oracle(
         assert got.recheck_in_hours == pytest.approx(expected.recheck_in_hours, abs=RECHECK_TOLERANCE)
         assert got.recheck_in_hours <= max(expected.recheck_in_hours, 0.01) + 1e-9  # never after the change
     assert {(f.symptom, f.rule, f.disposition.value) for f in got.findings} == expected.findings
+
+
+@settings(max_examples=500, deadline=None)
+@given(symptom_lists, hours, factor_lists, st.booleans(), st.data())
+def test_engine_agrees_with_oracle_when_a_record_says_which_symptoms_got_worse(
+    assessor: Assessor, symptoms: list[str], h: float, factors: list[str], worsening: bool, data: st.DataObject
+) -> None:
+    reported = list(dict.fromkeys(s.partition(":")[0] for s in symptoms))
+    worse = data.draw(st.lists(st.sampled_from(reported), unique=True), label="worse")
+    report = parse_report(KB, symptoms, h, factors, worsening, worse)
+    expected = evaluate(KB, report)
+    got = assessor.assess_report(report)
+    assert got.disposition.value == expected.disposition
+    assert got.emergency is expected.emergency
+    assert {(f.symptom, f.rule, f.disposition.value) for f in got.findings} == expected.findings

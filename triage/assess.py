@@ -111,9 +111,10 @@ class Assessor:
         hours: Any,
         factors: Iterable[str] = (),
         worsening: Any = False,
+        worse: Iterable[str] = (),
     ) -> Assessment:
         """Assess a report; raises InvalidReport naming every bad value and the valid ones."""
-        return self.assess_report(parse_report(self.kb, symptoms, hours, factors, worsening))
+        return self.assess_report(parse_report(self.kb, symptoms, hours, factors, worsening, worse))
 
     def assess_report(self, report: Report) -> Assessment:
         """The engine's answer for a validated report (from the cache when already given)."""
@@ -254,6 +255,7 @@ def assess(
     hours: Any,
     factors: Iterable[str] = (),
     worsening: Any = False,
+    worse: Iterable[str] = (),
 ) -> Assessment:
     """Assess a report against the default knowledge base.
 
@@ -261,4 +263,4 @@ def assess(
     `hours`: hours since the session ended (0 to 8760); `factors`: risk-factor ids.
     Raises InvalidReport (a ValueError) naming every bad value and the valid ones.
     """
-    return default_assessor().assess(symptoms, hours, factors, worsening)
+    return default_assessor().assess(symptoms, hours, factors, worsening, worse)

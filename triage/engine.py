@@ -323,10 +323,10 @@ class RuleEngine:
         groups = self._groups
         try:
             engine.declare(
-                ReportFact(hours=report.hours, worsening=report.worsening),
+                ReportFact(hours=report.hours, worsening=report.worsening or bool(report.worse)),
                 *(
                     SymptomFact(
-                        group=groups[sid], id=sid, severity=severity, hours=report.hours, worsening=report.worsening
+                        group=groups[sid], id=sid, severity=severity, hours=report.hours, worsening=report.is_worse(sid)
                     )
                     for sid, severity in report.symptoms
                 ),

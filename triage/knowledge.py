@@ -63,6 +63,14 @@ class Reasons(_Model):
     always: Text | None = None
 
 
+class Snomed(_Model):
+    """A SNOMED CT concept for a symptom, so exports (FHIR) carry a code a receiving system
+    understands; only concepts whose id and fully specified name were checked are given."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9]{6,18}$")]  # an SCTID: 6 to 18 digits
+    display: Text
+
+
 class Symptom(_Model):
     id: Id
     name: Text
@@ -77,6 +85,7 @@ class Symptom(_Model):
     care: Text
     urgent_if: Text
     source: Sources
+    snomed: Snomed | None = None  # optional; without it exports give the symptom as text only
 
     @model_validator(mode="after")
     def _window_or_always(self) -> Symptom:

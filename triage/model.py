@@ -34,7 +34,13 @@ class Report:
     symptoms: tuple[tuple[str, str], ...]  # (id, severity) in vocabulary order, no duplicates
     hours: float
     factors: tuple[str, ...]  # sorted, no duplicates
-    worsening: bool
+    worsening: bool  # the person says the symptoms are getting worse (applies to every symptom)
+    # Symptoms a record shows are more severe than at the previous report (triage records).
+    worse: tuple[str, ...] = ()
+
+    def is_worse(self, symptom: str) -> bool:
+        """Whether the getting-worse rules apply to this symptom."""
+        return self.worsening or symptom in self.worse
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +48,7 @@ class Report:
             "hours": self.hours,
             "factors": list(self.factors),
             "worsening": self.worsening,
+            "worse_symptoms": list(self.worse),
         }
 
 

@@ -74,8 +74,13 @@ def parse_report(
     hours: Any,
     factors: Iterable[str] = (),
     worsening: Any = False,
+    worse: Iterable[str] = (),
 ) -> Report:
-    """Validate every part of a report and collect all problems before raising."""
+    """Validate every part of a report and collect all problems before raising.
+
+    `worse` names reported symptoms known (from a record's earlier report) to be more severe
+    now; the getting-worse rules then apply to them even when `worsening` is false.
+    """
     problems: list[Problem] = []
     valid_symptoms = _listing(kb.symptoms)
 
@@ -141,6 +146,18 @@ def parse_report(
     if not isinstance(worsening, bool):
         problems.append(Problem("worsening", f"worsening must be true or false, got {worsening!r}"))
 
+    worse_ids: set[str] = set()
+    for i, sid in enumerate([worse] if isinstance(worse, str) else worse):
+        wid = sid.strip().lower() if isinstance(sid, str) else None
+        if wid is None or wid not in chosen:
+            problems.append(
+                Problem(
+                    f"worse[{i}]", f"{sid!r} cannot be getting worse: it is not a reported symptom ({_listing(chosen)})"
+                )
+            )
+        else:
+            worse_ids.add(wid)
+
     if problems:
         raise InvalidReport(problems)
     order = list(kb.symptoms)
@@ -149,4 +166,5 @@ def parse_report(
         hours=parsed_hours,
         factors=tuple(sorted(present)),
         worsening=bool(worsening),
+        worse=tuple(sorted(worse_ids, key=order.index)),
     )

@@ -61,6 +61,9 @@ class ReportOut(BaseModel):
     hours: float
     factors: list[str]
     worsening: bool
+    worse_symptoms: list[str] = Field(
+        description="Symptoms a triage record shows are more severe than at its previous report"
+    )
 
 
 class FindingOut(BaseModel):
