@@ -1,0 +1,126 @@
+"""The record's tables: who may see it (Nurse), the record (Record), each assessment in it
+(Entry), a nurse's different disposition (Override) and the append-only trail (AuditEvent).
+
+No table holds a name, birth date or contact detail: a record is found by its reference code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+CHANNELS = ("patient-form", "nurse-console", "api")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which stores naive text) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Nurse(Base):
+    __tablename__ = "nurses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Record(Base):
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(7), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the last assessment was added: retention counts from here.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    entries: Mapped[list[Entry]] = relationship(
+        back_populates="record", order_by="Entry.seq", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Entry(Base):
+    """One assessment in a record: the report and the engine's full answer, stored together."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("record_id", "seq", name="uq_entries_record_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in the order they were added
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))
+    nurse_id: Mapped[int | None] = mapped_column(ForeignKey("nurses.id"), nullable=True)
+    hours: Mapped[float] = mapped_column(Float)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)  # Report.to_dict()
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)  # Assessment.to_dict(), as the person saw it
+    disposition: Mapped[str] = mapped_column(String(32))
+    emergency: Mapped[bool] = mapped_column(Boolean)
+    kb_version: Mapped[str] = mapped_column(String(64))
+
+    record: Mapped[Record] = relationship(back_populates="entries")
+    nurse: Mapped[Nurse | None] = relationship()
+    overrides: Mapped[list[Override]] = relationship(
+        back_populates="entry", order_by="Override.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Override(Base):
+    """A nurse's disposition that differs from the engine's; the engine's answer stays in Entry."""
+
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    nurse_id: Mapped[int] = mapped_column(ForeignKey("nurses.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disposition: Mapped[str] = mapped_column(String(32))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+
+    entry: Mapped[Entry] = relationship(back_populates="overrides")
+    nurse: Mapped[Nurse] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when. Append-only: the database refuses UPDATE and DELETE.
+
+    It names the record by reference code, not by key, so it outlives the record's deletion
+    under the retention period; it holds no symptoms.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))  # "nurse:alice", "patient-form", "api", "cli"
+    action: Mapped[str] = mapped_column(String(40))  # create, view, add-entry, override, export ...
+    reference: Mapped[str | None] = mapped_column(String(7), index=True, nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,364 @@
+"""What can be done to a record, each in the caller's transaction, each leaving an audit event.
+
+The web layer and the CLI call these; nothing here knows about HTTP. Every change and every
+view of a record writes an AuditEvent in the same transaction, so an action and its trail
+are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from records.codes import new_code, normalize_code
+from records.models import CHANNELS, AuditEvent, Entry, Nurse, Override, Record, utcnow
+from triage import Assessment, Disposition
+from triage.knowledge import SEVERITIES
+
+MIN_PASSWORD = 12
+MAX_REASON = 2000
+_CODE_ATTEMPTS = 20
+# A hash to check against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class RecordError(ValueError):
+    """A request about a record that cannot be carried out, with a message for the person."""
+
+
+def actor_name(nurse: Nurse | None, channel: str) -> str:
+    return f"nurse:{nurse.username}" if nurse is not None else channel
+
+
+def audit(session: Session, actor: str, action: str, reference: str | None = None, detail: str | None = None) -> None:
+    """Append one event to the audit trail (no symptoms: who, what, which record, when)."""
+    session.add(AuditEvent(at=utcnow(), actor=actor, action=action, reference=reference, detail=detail))
+
+
+# --- nurses -------------------------------------------------------------------------------
+
+
+def create_nurse(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
+    """A nurse account; the password is stored only as a salted scrypt hash."""
+    username = username.strip().lower()
+    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
+        raise RecordError("username must be 1 to 64 letters, digits, dots or dashes")
+    if len(password) < MIN_PASSWORD:
+        raise RecordError(f"password must be at least {MIN_PASSWORD} characters")
+    if session.scalar(select(Nurse).where(Nurse.username == username)) is not None:
+        raise RecordError(f"a nurse account {username!r} already exists")
+    nurse = Nurse(username=username, password_hash=generate_password_hash(password), active=True, created_at=utcnow())
+    session.add(nurse)
+    audit(session, actor, "create-nurse", detail=username)
+    return nurse
+
+
+def check_login(session: Session, username: str, password: str) -> Nurse | None:
+    """The active nurse with these credentials, or None; audited either way."""
+    nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
+    ok = check_password_hash(nurse.password_hash if nurse else _DUMMY_HASH, password)
+    if nurse is None or not ok or not nurse.active:
+        audit(session, "anonymous", "login-failed", detail=username.strip().lower()[:64])
+        return None
+    audit(session, actor_name(nurse, ""), "login")
+    return nurse
+
+
+# --- records and entries ------------------------------------------------------------------
+
+
+def _entry(record: Record, seq: int, answer: Assessment, channel: str, nurse: Nurse | None) -> Entry:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; valid channels: {', '.join(CHANNELS)}")
+    return Entry(
+        record=record,
+        seq=seq,
+        created_at=utcnow(),
+        channel=channel,
+        nurse=nurse,
+        hours=answer.report.hours,
+        report=answer.report.to_dict(),
+        answer=answer.to_dict(),
+        disposition=answer.disposition.value,
+        emergency=answer.emergency,
+        kb_version=answer.kb_version,
+    )
+
+
+def create_record(session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None) -> Record:
+    """A new record holding this first assessment, under a fresh unique reference code."""
+    for _ in range(_CODE_ATTEMPTS):
+        code = new_code()
+        if session.scalar(select(Record.id).where(Record.reference == code)) is not None:
+            continue
+        now = utcnow()
+        record = Record(reference=code, created_at=now, updated_at=now)
+        try:
+            with session.begin_nested():  # a code taken meanwhile by another process: try another
+                session.add(record)
+                session.add(_entry(record, 1, answer, channel, nurse))
+        except IntegrityError:
+            continue
+        audit(session, actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
+        return record
+    raise RecordError("could not find a free reference code")  # 1 in 10^50 with 24^6 codes
+
+
+def find_record(session: Session, reference: str, actor: str, *, audited_as: str = "view") -> Record | None:
+    """The record with this code (typed in any case, with or without the dash), or None.
+
+    The look-up is audited whether or not the code exists, so guessing shows in the trail.
+    """
+    code = normalize_code(reference)
+    record = None
+    if code is not None:
+        record = session.scalar(
+            select(Record)
+            .where(Record.reference == code)
+            .options(selectinload(Record.entries).selectinload(Entry.overrides).selectinload(Override.nurse))
+        )
+    if record is None:
+        audit(session, actor, "not-found", None, (reference or "")[:20])
+        return None
+    if audited_as:
+        audit(session, actor, audited_as, record.reference)
+    return record
+
+
+def lock_record(session: Session, record: Record) -> None:
+    """Serialise writers to one record (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE does it)."""
+    session.execute(select(Record.id).where(Record.id == record.id).with_for_update())
+
+
+def add_entry(session: Session, record: Record, answer: Assessment, channel: str, nurse: Nurse | None) -> Entry:
+    """Add a call-back assessment; entries are numbered in the order they are stored."""
+    lock_record(session, record)
+    last = session.scalar(select(func.max(Entry.seq)).where(Entry.record_id == record.id)) or 0
+    entry = _entry(record, last + 1, answer, channel, nurse)
+    session.add(entry)
+    record.updated_at = entry.created_at
+    audit(session, actor_name(nurse, channel), "add-entry", record.reference, f"entry {entry.seq} via {channel}")
+    session.flush()
+    return entry
+
+
+def latest_symptoms(session: Session, record: Record) -> dict[str, str]:
+    """Symptom -> severity at the record's latest stored entry (read under the record lock)."""
+    report = session.scalar(select(Entry.report).where(Entry.record_id == record.id).order_by(Entry.seq.desc()))
+    if not report:
+        return {}
+    return {s["id"]: s["severity"] for s in report.get("symptoms", [])}
+
+
+def worse_than_before(before: Mapping[str, str], now: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """Symptoms present before and now more severe: what the record itself says got worse."""
+    rank = {severity: i for i, severity in enumerate(SEVERITIES)}
+    return tuple(sid for sid, severity in now if sid in before and rank[severity] > rank.get(before[sid], 99))
+
+
+# --- overrides ----------------------------------------------------------------------------
+
+
+def add_override(
+    session: Session, entry: Entry, nurse: Nurse, disposition: str, reason: str, emergency: bool = False
+) -> Override:
+    """Record the nurse's disposition beside the engine's; a reason is required."""
+    try:
+        chosen = Disposition(disposition)
+    except ValueError:
+        valid = ", ".join(d.value for d in Disposition)
+        raise RecordError(f"unknown disposition {disposition!r}; valid dispositions: {valid}") from None
+    reason = (reason or "").strip()
+    if not reason:
+        raise RecordError("give the reason for the override; it is reviewed to improve the knowledge base")
+    if len(reason) > MAX_REASON:
+        raise RecordError(f"the reason must be at most {MAX_REASON} characters, got {len(reason)}")
+    if emergency and chosen is not Disposition.CONTACT_CLINICIAN:
+        raise RecordError("the emergency flag goes only with 'contact clinician'")
+    if chosen.value == entry.disposition and emergency == entry.emergency:
+        raise RecordError(f"the engine already answered {chosen.value!r}; an override must differ from it")
+    override = Override(
+        entry=entry, nurse=nurse, created_at=utcnow(), disposition=chosen.value, emergency=emergency, reason=reason
+    )
+    session.add(override)
+    audit(
+        session,
+        actor_name(nurse, ""),
+        "override",
+        entry.record.reference,
+        f"entry {entry.seq}: {entry.disposition} -> {chosen.value}",
+    )
+    session.flush()
+    return override
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    """One override as clinical review sees it: what the engine said, what the nurse chose, why."""
+
+    at: datetime
+    reference: str
+    seq: int
+    nurse: str
+    hours: float
+    symptoms: str  # "redness:severe, fever:moderate"
+    factors: str
+    engine: str
+    engine_emergency: bool
+    override: str
+    override_emergency: bool
+    reason: str
+    rules: str  # the engine's rule ids
+    kb_version: str
+
+
+def override_rows(session: Session, limit: int | None = None) -> list[OverrideRow]:
+    """Every override, newest first."""
+    query = (
+        select(Override)
+        .options(selectinload(Override.entry).selectinload(Entry.record), selectinload(Override.nurse))
+        .order_by(Override.created_at.desc(), Override.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = []
+    for o in session.scalars(query):
+        report, answer = o.entry.report, o.entry.answer
+        rows.append(
+            OverrideRow(
+                at=o.created_at,
+                reference=o.entry.record.reference,
+                seq=o.entry.seq,
+                nurse=o.nurse.username,
+                hours=o.entry.hours,
+                symptoms=", ".join(f"{s['id']}:{s['severity']}" for s in report.get("symptoms", [])),
+                factors=", ".join(report.get("factors", [])),
+                engine=o.entry.disposition,
+                engine_emergency=o.entry.emergency,
+                override=o.disposition,
+                override_emergency=o.emergency,
+                reason=o.reason,
+                rules=", ".join(dict.fromkeys(f["rule"] for f in answer.get("findings", []))),
+                kb_version=o.entry.kb_version,
+            )
+        )
+    return rows
+
+
+CSV_COLUMNS = (
+    "at",
+    "reference",
+    "seq",
+    "nurse",
+    "hours",
+    "symptoms",
+    "factors",
+    "engine",
+    "engine_emergency",
+    "override",
+    "override_emergency",
+    "reason",
+    "rules",
+    "kb_version",
+)
+
+
+def _cell(value: Any) -> str:
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: keep it text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def overrides_csv(rows: Sequence[OverrideRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(_cell(getattr(row, c)) for c in CSV_COLUMNS)
+    return out.getvalue()
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineCell:
+    severity: str
+    disposition: str  # the most urgent finding about this symptom in that entry
+    worse: bool  # more severe than at the entry before
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    seq: int
+    hours: float
+    at: datetime
+    channel: str
+    disposition: str  # the entry's overall answer
+    emergency: bool
+    override: str | None
+    cells: Mapping[str, TimelineCell]  # symptom id -> cell; absent symptoms are not keys
+
+
+@dataclass(frozen=True)
+class Timeline:
+    symptoms: tuple[str, ...]  # in order of first appearance
+    points: tuple[TimelinePoint, ...]  # in the order the entries were added
+
+
+def timeline(record: Record) -> Timeline:
+    """The course: per entry, hours since treatment and each symptom's severity and disposition."""
+    order: dict[str, None] = {}
+    points = []
+    previous: dict[str, str] = {}
+    for e in record.entries:
+        by_symptom: dict[str, Disposition] = {}
+        for f in e.answer.get("findings", []):
+            for sid in [f["symptom"]] if f.get("symptom") else f.get("symptoms", []):
+                d = Disposition(f["disposition"])
+                if sid not in by_symptom or d.rank > by_symptom[sid].rank:
+                    by_symptom[sid] = d
+        current = {s["id"]: s["severity"] for s in e.report.get("symptoms", [])}
+        worse = set(worse_than_before(previous, current.items())) | set(e.report.get("worse_symptoms", []))
+        cells = {}
+        for sid, severity in current.items():
+            order.setdefault(sid)
+            shown = by_symptom.get(sid, Disposition(e.disposition))
+            cells[sid] = TimelineCell(severity=severity, disposition=shown.value, worse=sid in worse)
+        last = e.overrides[-1] if e.overrides else None
+        points.append(
+            TimelinePoint(
+                seq=e.seq,
+                hours=e.hours,
+                at=e.created_at,
+                channel=e.channel,
+                disposition=e.disposition,
+                emergency=e.emergency,
+                override=last.disposition if last else None,
+                cells=cells,
+            )
+        )
+        previous = current
+    return Timeline(symptoms=tuple(order), points=tuple(points))
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def purge(session: Session, before: datetime, actor: str = "cli") -> int:
+    """Delete every record not added to since `before` (entries and overrides go with it)."""
+    # One statement; the foreign keys' ON DELETE CASCADE takes the entries and overrides with
+    # it, so a record added to meanwhile is either kept whole or deleted whole.
+    deleted = session.execute(delete(Record).where(Record.updated_at < before))
+    count = int(getattr(deleted, "rowcount", 0) or 0)
+    audit(session, actor, "purge", None, f"{count} records not updated since {before.isoformat()}")
+    return count
