@@ -61,12 +61,20 @@ def edit_kb(kb_copy: Path) -> Callable[[str, str, str], Path]:
 
 
 @pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    """The web app in testing mode; the rate limit is off unless a test turns it on."""
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite records database for one test."""
+    return f"sqlite:///{tmp_path / 'records.sqlite3'}"
+
+
+@pytest.fixture
+def app(database_url: str):  # type: ignore[no-untyped-def]
+    """The web app in testing mode, on its own records database; the rate limit is off
+    unless a test turns it on."""
     from web import create_app
 
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": True})
+    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": True, "DATABASE_URL": database_url})
     yield app
+    app.extensions["triage_db"].dispose()
 
 
 @pytest.fixture
@@ -77,3 +85,24 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+NURSE = ("nurse.jones", "correct horse battery")
+
+
+@pytest.fixture
+def nurse_account(app):  # type: ignore[no-untyped-def]
+    """A nurse account (username, password) made with the CLI command a clinic would use."""
+    result = app.test_cli_runner().invoke(args=["nurse", "create", NURSE[0], "--password-stdin"], input=NURSE[1] + "\n")
+    assert result.exit_code == 0, result.output
+    return NURSE
+
+
+@pytest.fixture
+def nurse_client(app, nurse_account):  # type: ignore[no-untyped-def]
+    """A test client signed in as a nurse."""
+    client = app.test_client()
+    from tests.web_helpers import sign_in
+
+    sign_in(client, *nurse_account)
+    return client

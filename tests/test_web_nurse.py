@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.web_helpers import csrf_token
 from triage import assess, default_assessor
 
@@ -78,3 +80,19 @@ def test_console_csrf(client):  # type: ignore[no-untyped-def]
     assert r.status_code == 400
     page = r.get_data(as_text=True)
     assert "expired" in page and 'value="redness"' in page and "Disposition:" not in page
+
+
+@pytest.fixture
+def client(nurse_client):  # type: ignore[no-untyped-def]
+    """The console needs a signed-in nurse: every test here runs as one."""
+    return nurse_client
+
+
+def test_console_needs_sign_in(app):  # type: ignore[no-untyped-def]
+    anonymous = app.test_client()
+    token = csrf_token(anonymous, "/")  # a valid form token is still not a sign-in
+    posted = anonymous.post("/nurse", data={"symptoms": "redness", "hours": "3", "csrf_token": token})
+    for response in (anonymous.get("/nurse"), posted):
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/nurse/login?next=")
+    assert anonymous.get("/").status_code == 200  # the patient form needs no account

@@ -15,6 +15,13 @@ def csrf_token(client: Any, path: str = "/") -> str:
     return match.group(1)
 
 
+def sign_in(client: Any, username: str, password: str) -> None:
+    """Sign a test client in as a nurse through the login form."""
+    token = csrf_token(client, "/nurse/login")
+    response = client.post("/nurse/login", data={"csrf_token": token, "username": username, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
 def patient_form(
     symptoms: dict[str, str], hours: str = "30", factors: tuple[str, ...] = (), worsening: str = "no", **extra: str
 ) -> dict[str, Any]:

@@ -25,7 +25,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, nurse, patient
+    from web import api, auth, db, nurse, patient
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
@@ -43,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     default_assessor().assess(["redness"], 1)
 
     configure_logging(app)
+    db.init_app(app)  # creates or migrates the records database before the first request
+    auth.init_app(app)
     install_body_limit(app)
     CSRFProtect(app).exempt(api.api)
 
@@ -50,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.limit(lambda: app.config["RATELIMIT_API"])(api.api)
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
+    limiter.limit(lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"])(auth.bp)
     app.extensions["triage_limiter"] = limiter
 
     app.register_blueprint(patient.bp)

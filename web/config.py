@@ -80,12 +80,19 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_API": env.get("RATELIMIT_API") or "120 per minute",
         "RATELIMIT_FORM": env.get("RATELIMIT_FORM") or "30 per minute",
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
         # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # The time zone assumed for dates and clock times when the browser does not tell us.
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE") or "UTC",
         "LOG_FORMAT": env.get("LOG_FORMAT") or ("json" if production else "text"),
         "LOG_REQUESTS": _flag(env, "LOG_REQUESTS", name != "testing"),
+        # Records: None means an SQLite file in the instance folder, made on first start.
+        "DATABASE_URL": env.get("DATABASE_URL") or None,
+        # Records not added to for this many days are deleted by `flask records purge`.
+        "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
+        # A nurse's login lasts one shift.
+        "PERMANENT_SESSION_LIFETIME": _int(env, "NURSE_SESSION_HOURS", 10) * 3600,
     }
     config.update(overrides)
     # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.

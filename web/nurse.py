@@ -6,11 +6,13 @@ from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, default_assessor
+from web.auth import require_login
 from web.clock import now, zone, zone_name, zones
 from web.forms import Entry, engine_problems, read_nurse
 from web.present import ResultView, note, view
 
 bp = Blueprint("nurse", __name__, url_prefix="/nurse")
+bp.before_request(require_login)
 
 
 def _page(

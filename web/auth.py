@@ -1,0 +1,106 @@
+"""Nurse sign-in (Flask-Login). The nurse console and the records need it; the patient form does not.
+
+Passwords are checked against salted scrypt hashes (records.store); failed and successful
+sign-ins are audited. The session lasts one shift (PERMANENT_SESSION_LIFETIME).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from sqlalchemy import select
+
+from records import store
+from records.models import Nurse
+from web.db import database
+
+bp = Blueprint("auth", __name__, url_prefix="/nurse")
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to use the nurse console and the records."
+login_manager.session_protection = "strong"
+
+
+@dataclass(frozen=True)
+class NurseUser(UserMixin):  # type: ignore[misc]
+    """The signed-in nurse: only what requests need, not a live database object."""
+
+    id: int
+    username: str
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def actor(self) -> str:
+        return f"nurse:{self.username}"
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> NurseUser | None:
+    if not user_id.isdigit():
+        return None
+    with database().sessions() as db_session:
+        nurse = db_session.scalar(select(Nurse).where(Nurse.id == int(user_id), Nurse.active.is_(True)))
+        return NurseUser(nurse.id, nurse.username) if nurse else None
+
+
+def signed_in_nurse() -> NurseUser:
+    """The current nurse (only call behind require_login)."""
+    user: NurseUser = current_user._get_current_object()
+    return user
+
+
+def require_login() -> ResponseReturnValue | None:
+    """A before_request hook for blueprints that only nurses may use."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never send a nurse to another host after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("nurse.console")
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", username="", error=None, next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+def login_post() -> ResponseReturnValue:
+    username = request.form.get("username", "")
+    password = request.form.get("password", "")
+    target = request.form.get("next", "")
+    with database().transaction() as db_session:
+        nurse = store.check_login(db_session, username, password)
+        user = NurseUser(nurse.id, nurse.username) if nurse else None
+    if user is None:
+        error = "The username or password is not right. Check them and try again."
+        return render_template("login.html", username=username, error=error, next=target), 401
+    session.clear()  # a fresh session on sign-in: no fixation
+    session.permanent = True
+    login_user(user)
+    return redirect(_safe_next(target))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
