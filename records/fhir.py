@@ -1,0 +1,252 @@
+"""FHIR R4 export of a triage record: one Bundle of QuestionnaireResponse + RiskAssessment pairs.
+
+Pure data in, plain JSON-ready dicts out (no Flask, no database, no fhir.resources at run
+time), so the web layer and the store can both call it and the tests can validate the output
+with the `fhir.resources` R4B models (structurally the same as R4 for these three resources).
+
+Choices, and why:
+- A record holds no patient data by design, but R4 makes `RiskAssessment.subject` 1..1: the
+  subject is a logical Reference (our reference code as identifier, display "Anonymous patient,
+  record ...") that points at no Patient resource.
+- Entries use `urn:uuid:` fullUrls made with uuid5 from the reference and sequence number, so
+  exporting the same record twice gives the same ids (stable diffs, idempotent imports).
+- The engine's answer is exported as it was given; a nurse override is added beside it (a note
+  and a meta tag), never written over it, so the audit trail shows both.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from triage.knowledge import KnowledgeBase
+
+REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
+NURSE_SYSTEM = "urn:microneedling-triage:nurse"
+CHANNEL_SYSTEM = "urn:microneedling-triage:channel"
+FLAG_SYSTEM = "urn:microneedling-triage:flag"
+FACTOR_SYSTEM = "urn:microneedling-triage:factor"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+RISK_PROBABILITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/risk-probability"
+CHANNELS = ("patient-form", "nurse-console", "api")
+
+# Fixed namespace for the uuid5 ids; changing it changes every exported id.
+_NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
+
+# Disposition -> HL7 risk-probability code: how urgent the finding is, in FHIR's own words.
+_QUALITATIVE = {"expected": "low", "monitor": "moderate", "contact clinician": "high"}
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """One assessment in a record, as the store hands it to the export."""
+
+    seq: int
+    created_at: datetime  # aware, UTC
+    channel: str  # "patient-form" | "nurse-console" | "api"
+    answer: dict[str, Any]  # exactly Assessment.to_dict()
+    override: dict[str, Any] | None = None  # {"disposition", "reason", "nurse", "at": datetime}
+    author: str | None = None  # nurse username, or None for the patient form and API
+
+
+def record_bundle(
+    reference: str, entries: Sequence[ExportEntry], kb: KnowledgeBase, exported_at: datetime
+) -> dict[str, Any]:
+    """A FHIR R4 Bundle (type collection) holding, per entry, the report as a
+    QuestionnaireResponse and the engine's answer as a RiskAssessment based on it."""
+    if not reference:
+        raise ValueError("reference must not be empty")
+    bundle_entries: list[dict[str, Any]] = []
+    for entry in sorted(entries, key=lambda e: e.seq):
+        if entry.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {entry.channel!r}; valid: {', '.join(CHANNELS)}")
+        qr_url = _urn(reference, entry.seq, "questionnaire-response")
+        ra_url = _urn(reference, entry.seq, "risk-assessment")
+        bundle_entries.append({"fullUrl": qr_url, "resource": _questionnaire_response(reference, entry, kb)})
+        bundle_entries.append({"fullUrl": ra_url, "resource": _risk_assessment(reference, entry, kb, qr_url)})
+    return {
+        "resourceType": "Bundle",
+        "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
+        "type": "collection",
+        "timestamp": _instant(exported_at),
+        "entry": bundle_entries,
+    }
+
+
+def _urn(reference: str, seq: int, kind: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{reference}/{seq}/{kind}')}"
+
+
+def _instant(value: datetime | str) -> str:
+    """An R4 instant/dateTime in UTC; naive datetimes are refused (R4 needs the offset)."""
+    if isinstance(value, str):  # already serialised by the caller
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"datetime {value!r} has no time zone; give an aware (UTC) datetime")
+    return value.astimezone(UTC).isoformat()
+
+
+def _entry_identifier(reference: str, seq: int) -> dict[str, str]:
+    return {"system": REFERENCE_SYSTEM, "value": f"{reference}/{seq}"}
+
+
+def _symptom_name(kb: KnowledgeBase, sid: str) -> str:
+    s = kb.symptoms.get(sid)
+    return s.name if s is not None else sid  # a record older than the KB keeps its id
+
+
+def snomed_coding(kb: KnowledgeBase, sid: str) -> dict[str, str] | None:
+    """The symptom's SNOMED CT Coding, or None when the KB has no checked code for it."""
+    s = kb.symptoms.get(sid)
+    if s is None or s.snomed is None:
+        return None
+    return {"system": SNOMED_SYSTEM, "code": s.snomed.code, "display": s.snomed.display}
+
+
+def _symptom_answer(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
+    coding = snomed_coding(kb, sid)
+    return {"valueCoding": coding} if coding is not None else {"valueString": _symptom_name(kb, sid)}
+
+
+def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBase) -> dict[str, Any]:
+    report: Mapping[str, Any] = entry.answer["report"]
+    items: list[dict[str, Any]] = [
+        {
+            "linkId": "hours",
+            "text": "Hours since the end of the microneedling session",
+            "answer": [{"valueDecimal": float(report["hours"])}],
+        }
+    ]
+    for s in report["symptoms"]:
+        sid, severity = s["id"], s["severity"]
+        # R4 qrs-1: an item has either answers or child items, so the severity hangs off the answer.
+        answer = _symptom_answer(kb, sid)
+        answer["item"] = [
+            {"linkId": f"symptom-{sid}-severity", "text": "Severity", "answer": [{"valueString": severity}]}
+        ]
+        items.append({"linkId": f"symptom-{sid}", "text": _symptom_name(kb, sid), "answer": [answer]})
+    if factors := list(report.get("factors", [])):
+        items.append(
+            {
+                "linkId": "factors",
+                "text": "Risk factors reported",
+                "answer": [
+                    {
+                        "valueCoding": {
+                            "system": FACTOR_SYSTEM,
+                            "code": f,
+                            "display": kb.factors[f].label if f in kb.factors else f,
+                        }
+                    }
+                    for f in factors
+                ],
+            }
+        )
+    items.append(
+        {"linkId": "worsening", "text": "Getting worse", "answer": [{"valueBoolean": bool(report["worsening"])}]}
+    )
+    if worse := list(report.get("worse_symptoms") or []):
+        items.append(
+            {
+                "linkId": "worse-symptoms",
+                "text": "Symptoms getting worse",
+                "answer": [_symptom_answer(kb, sid) for sid in worse],
+            }
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "meta": {"tag": [{"system": CHANNEL_SYSTEM, "code": entry.channel}]},
+        "identifier": _entry_identifier(reference, entry.seq),
+        "status": "completed",
+        "authored": _instant(entry.created_at),
+        "item": items,
+    }
+    if entry.author:
+        resource["author"] = _nurse(entry.author)
+    return resource
+
+
+def _nurse(username: str) -> dict[str, Any]:
+    return {"identifier": {"system": NURSE_SYSTEM, "value": username}, "display": f"Nurse {username}"}
+
+
+def _qualitative(disposition: str, emergency: bool) -> dict[str, Any]:
+    """The finding's urgency on HL7's risk-probability scale; the text keeps our own words."""
+    code = _QUALITATIVE.get(disposition, "high")
+    return {
+        "coding": [{"system": RISK_PROBABILITY_SYSTEM, "code": code, "display": f"{code.capitalize()} likelihood"}],
+        "text": f"{code} ({disposition}{', EMERGENCY' if emergency else ''})",
+    }
+
+
+def _prediction(kb: KnowledgeBase, finding: Mapping[str, Any]) -> dict[str, Any]:
+    disposition, sid = finding["disposition"], finding.get("symptom")
+    outcome: dict[str, Any] = {"text": disposition}
+    if sid is not None:
+        # The text leads with the disposition and names the symptom the coding stands for.
+        outcome["text"] = f"{disposition}: {_symptom_name(kb, sid)}"
+        if (coding := snomed_coding(kb, sid)) is not None:
+            outcome["coding"] = [coding]
+    emergency = bool(finding.get("emergency"))
+    rationale = f"{finding['reason']} (rule {finding['rule']}; source: {finding['source']})"
+    if emergency:
+        rationale = f"EMERGENCY. {rationale}"
+    return {"outcome": outcome, "qualitativeRisk": _qualitative(disposition, emergency), "rationale": rationale}
+
+
+def _rules(findings: Iterable[Mapping[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(f["rule"] for f in findings))
+
+
+def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basis_url: str) -> dict[str, Any]:
+    answer = entry.answer
+    findings: list[Mapping[str, Any]] = answer["findings"]
+    version = answer["kb_version"]
+    emergency = bool(answer["emergency"])
+    recheck = answer.get("recheck_in_hours")
+    engine = (
+        f"Engine answer: {answer['disposition']}"
+        + (" with EMERGENCY flag" if emergency else "")
+        + (f"; re-check in {recheck:g} h" if recheck is not None else "")
+        + f"; knowledge base {version}; rules: {', '.join(_rules(findings))}."
+    )
+    notes: list[dict[str, Any]] = [{"text": engine}]
+    tags = [{"system": CHANNEL_SYSTEM, "code": entry.channel}]
+    if emergency:
+        notes.append({"text": f"EMERGENCY: {kb.header.emergency.nurse}"})
+        tags.append({"system": FLAG_SYSTEM, "code": "emergency", "display": "Emergency"})
+    if entry.override is not None:
+        o = entry.override
+        notes.append(
+            {
+                "authorString": f"Nurse {o['nurse']}",
+                "time": _instant(o["at"]),
+                "text": (
+                    f"NURSE OVERRIDE: disposition {o['disposition']} (engine answer {answer['disposition']} "
+                    f"kept above) by nurse {o['nurse']} at {_instant(o['at'])}. Reason: {o['reason']}"
+                ),
+            }
+        )
+        tags.append({"system": FLAG_SYSTEM, "code": "nurse-override", "display": "Nurse override"})
+    resource: dict[str, Any] = {
+        "resourceType": "RiskAssessment",
+        "meta": {"tag": tags},
+        "identifier": [_entry_identifier(reference, entry.seq)],
+        "status": "final",
+        "method": {"text": f"microneedling-triage knowledge base {version}"},
+        "code": {"text": "Microneedling side-effect triage"},
+        "subject": {
+            "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
+            "display": f"Anonymous patient, record {reference}",
+        },
+        "occurrenceDateTime": _instant(entry.created_at),
+        "basis": [{"reference": basis_url}],
+        "prediction": [_prediction(kb, f) for f in findings],
+        "note": notes,
+    }
+    if answer.get("advice"):
+        resource["mitigation"] = "\n".join(answer["advice"])
+    return resource

@@ -1,0 +1,255 @@
+"""FHIR R4 export (records/fhir.py): the Bundle validates against the fhir.resources R4B models
+(the same structure as R4 for Bundle, QuestionnaireResponse and RiskAssessment), carries SNOMED
+codes, rule ids and the KB version, keeps a nurse override beside the engine's answer, shows an
+emergency, is deterministic and holds no patient data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from records.fhir import SNOMED_SYSTEM, ExportEntry, record_bundle
+from triage import KnowledgeError, assess, load_knowledge
+
+
+@pytest.fixture(scope="module")
+def r4b() -> Any:
+    """The fhir.resources R4B models (test extra); only the validation tests need them, so the
+    others still run where the package is missing."""
+    return pytest.importorskip("fhir.resources.R4B", reason="fhir.resources (test extra) validates the export")
+
+
+def _models(r4b: Any) -> tuple[Any, Any, Any]:
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    from fhir.resources.R4B.riskassessment import RiskAssessment
+
+    return Bundle, QuestionnaireResponse, RiskAssessment
+
+
+REFERENCE = "K7M-4QX"
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+EXPECTED_SNOMED = {
+    "redness": "247441003",
+    "swelling": "267038008",
+    "pain": "22253000",
+    "itching": "418290006",
+    "fever": "386661006",
+}
+
+
+def _entries() -> list[ExportEntry]:
+    common = assess(["redness:mild", "swelling", "pain", "itching", "rash"], 30, factors=["prp"]).to_dict()
+    common["report"]["worse_symptoms"] = ["swelling", "rash"]  # the lead's coming report key
+    infected = assess(["fever", "pain:severe"], 60, worsening=True).to_dict()
+    emergency = assess(["breathing-difficulty", "hives"], 2).to_dict()
+    override = {"disposition": "contact clinician", "reason": "Spreading on the photo", "nurse": "sam", "at": T0}
+    return [
+        ExportEntry(1, T0, "patient-form", common, None, None),
+        ExportEntry(2, T0 + timedelta(hours=1), "nurse-console", infected, override, "sam"),
+        ExportEntry(3, T0 + timedelta(hours=2), "api", emergency, None, None),
+    ]
+
+
+@pytest.fixture(scope="module")
+def bundle(kb) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return record_bundle(REFERENCE, _entries(), kb, T0 + timedelta(days=1))
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _walk(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k, v
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def test_bundle_validates_as_fhir_r4(bundle, r4b) -> None:
+    Bundle, QuestionnaireResponse, RiskAssessment = _models(r4b)
+    parsed = Bundle.model_validate(bundle)
+    assert parsed.type == "collection"
+    assert parsed.identifier.system == "urn:microneedling-triage:reference"
+    assert parsed.identifier.value == REFERENCE
+    assert [type(e.resource) for e in parsed.entry] == [QuestionnaireResponse, RiskAssessment] * 3
+    for entry in bundle["entry"]:
+        cls = {"QuestionnaireResponse": QuestionnaireResponse, "RiskAssessment": RiskAssessment}
+        cls[entry["resource"]["resourceType"]].model_validate(entry["resource"])
+        assert entry["fullUrl"].startswith("urn:uuid:")
+    json.dumps(bundle)  # plain JSON, nothing left to serialise
+
+
+def test_required_elements_are_enforced_by_the_validator(bundle, r4b) -> None:
+    """The R4 cardinalities the export relies on: RiskAssessment.status and .subject 1..1,
+    QuestionnaireResponse.status 1..1 (so the validation above is not vacuous)."""
+    _, QuestionnaireResponse, RiskAssessment = _models(r4b)
+    ra = _resources(bundle, "RiskAssessment")[0]
+    qr = _resources(bundle, "QuestionnaireResponse")[0]
+    for resource, cls, key in (
+        (ra, RiskAssessment, "status"),
+        (ra, RiskAssessment, "subject"),
+        (qr, QuestionnaireResponse, "status"),
+    ):
+        broken = {k: v for k, v in resource.items() if k != key}
+        with pytest.raises(ValueError, match=key):
+            cls.model_validate(broken)
+
+
+def test_basis_references_the_questionnaire_response_in_the_bundle(bundle) -> None:
+    urls = [e["fullUrl"] for e in bundle["entry"]]
+    for i in range(0, len(urls), 2):
+        ra = bundle["entry"][i + 1]["resource"]
+        assert ra["basis"] == [{"reference": urls[i]}]
+        assert ra["subject"]["display"] == f"Anonymous patient, record {REFERENCE}"
+        assert ra["subject"]["identifier"]["value"] == REFERENCE
+        assert "reference" not in ra["subject"]  # there is no Patient resource to point at
+
+
+def test_snomed_codes_for_the_coded_symptoms(bundle, kb) -> None:
+    codings = {}
+    for qr in _resources(bundle, "QuestionnaireResponse"):
+        for item in qr["item"]:
+            if item["linkId"].startswith("symptom-"):
+                sid = item["linkId"].removeprefix("symptom-")
+                assert item["text"] == kb.symptoms[sid].name
+                codings[sid] = item["answer"][0].get("valueCoding")
+                severity = item["answer"][0]["item"][0]
+                assert severity["linkId"] == f"symptom-{sid}-severity"
+                assert severity["answer"][0]["valueString"] in ("mild", "moderate", "severe")
+    for sid, code in EXPECTED_SNOMED.items():
+        assert codings[sid] == {"system": SNOMED_SYSTEM, "code": code, "display": kb.symptoms[sid].snomed.display}
+    assert codings["rash"] is None  # no checked code: text only
+    outcome_codes = {
+        c["code"]
+        for ra in _resources(bundle, "RiskAssessment")
+        for p in ra["prediction"]
+        for c in p["outcome"].get("coding", [])
+    }
+    assert set(EXPECTED_SNOMED.values()) <= outcome_codes
+
+
+def test_report_items(bundle) -> None:
+    first = {i["linkId"]: i for i in _resources(bundle, "QuestionnaireResponse")[0]["item"]}
+    assert first["hours"]["answer"] == [{"valueDecimal": 30.0}]
+    assert first["worsening"]["answer"] == [{"valueBoolean": False}]
+    assert [a["valueCoding"]["code"] for a in first["factors"]["answer"]] == ["prp"]
+    assert first["worse-symptoms"]["answer"] == [
+        {"valueCoding": {"system": SNOMED_SYSTEM, "code": "267038008", "display": "Edema"}},
+        {"valueString": "Rash"},
+    ]
+    second = {i["linkId"] for i in _resources(bundle, "QuestionnaireResponse")[1]["item"]}
+    assert "worse-symptoms" not in second and "factors" not in second  # absent keys, no empty items
+
+
+def test_kb_version_and_rule_ids(bundle) -> None:
+    for entry, ra in zip(_entries(), _resources(bundle, "RiskAssessment"), strict=True):
+        version = entry.answer["kb_version"]
+        assert ra["method"]["text"] == f"microneedling-triage knowledge base {version}"
+        notes = " ".join(n["text"] for n in ra["note"])
+        assert version in notes
+        assert len(ra["prediction"]) == len(entry.answer["findings"])
+        for finding, prediction in zip(entry.answer["findings"], ra["prediction"], strict=True):
+            assert finding["rule"] in notes
+            assert f"rule {finding['rule']}" in prediction["rationale"]
+            assert finding["source"] in prediction["rationale"]
+            assert prediction["outcome"]["text"].startswith(finding["disposition"])
+
+
+def test_override_is_kept_beside_the_engine_answer(bundle) -> None:
+    ra = _resources(bundle, "RiskAssessment")[1]
+    engine = _entries()[1].answer
+    assert engine["disposition"] == "contact clinician"
+    notes = [n for n in ra["note"] if n["text"].startswith("NURSE OVERRIDE")]
+    assert len(notes) == 1
+    note = notes[0]
+    assert note["authorString"] == "Nurse sam" and note["time"] == T0.isoformat()
+    assert "Spreading on the photo" in note["text"] and "contact clinician" in note["text"]
+    assert f"Engine answer: {engine['disposition']}" in ra["note"][0]["text"]
+    assert [p["outcome"]["text"].split(":")[0] for p in ra["prediction"]] == [
+        f["disposition"] for f in engine["findings"]
+    ]
+    assert {"system": "urn:microneedling-triage:flag", "code": "nurse-override", "display": "Nurse override"} in ra[
+        "meta"
+    ]["tag"]
+    qr = _resources(bundle, "QuestionnaireResponse")[1]
+    assert qr["author"]["display"] == "Nurse sam"
+    others = _resources(bundle, "RiskAssessment")[0::2]
+    assert not any(n["text"].startswith("NURSE OVERRIDE") for ra in others for n in ra["note"])
+
+
+def test_emergency_is_visible(bundle, kb) -> None:
+    ra = _resources(bundle, "RiskAssessment")[2]
+    assert _entries()[2].answer["emergency"] is True
+    assert any(n["text"] == f"EMERGENCY: {kb.header.emergency.nurse}" for n in ra["note"])
+    assert any(t["code"] == "emergency" for t in ra["meta"]["tag"])
+    emergency = [p for p in ra["prediction"] if "EMERGENCY" in p["qualitativeRisk"]["text"]]
+    assert emergency and all(p["qualitativeRisk"]["coding"][0]["code"] == "high" for p in emergency)
+    assert all(p["rationale"].startswith("EMERGENCY.") for p in emergency)
+    calm = _resources(bundle, "RiskAssessment")[0]
+    assert not any("EMERGENCY" in n["text"] for n in calm["note"])
+
+
+def test_export_is_deterministic(kb) -> None:
+    exported = T0 + timedelta(days=1)
+    one = record_bundle(REFERENCE, _entries(), kb, exported)
+    two = record_bundle(REFERENCE, list(reversed(_entries())), kb, exported)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    other = record_bundle("ACD-EFG", _entries(), kb, exported)
+    assert {e["fullUrl"] for e in one["entry"]}.isdisjoint(e["fullUrl"] for e in other["entry"])
+
+
+def test_times_are_utc_and_naive_times_refused(kb) -> None:
+    entry = _entries()[0]
+    local = ExportEntry(1, T0.astimezone(timezone(timedelta(hours=2))), "api", entry.answer)
+    ra = record_bundle(REFERENCE, [local], kb, T0)["entry"][1]["resource"]
+    assert ra["occurrenceDateTime"] == "2026-11-25T09:00:00+00:00"
+    with pytest.raises(ValueError, match="time zone"):
+        record_bundle(REFERENCE, [entry], kb, datetime(2026, 11, 25, 9, 0))
+    with pytest.raises(ValueError, match="channel"):
+        record_bundle(REFERENCE, [ExportEntry(1, T0, "fax", entry.answer)], kb, T0)
+
+
+def test_no_patient_identifying_data(bundle) -> None:
+    keys = {k for k, _ in _walk(bundle)}
+    assert not keys & {"name", "birthDate", "gender", "telecom", "address", "photo", "contact"}
+    assert not [
+        v
+        for k, v in _walk(bundle)
+        if k == "resourceType" and v not in ("Bundle", "QuestionnaireResponse", "RiskAssessment")
+    ]
+
+
+def test_bad_snomed_code_is_rejected_naming_file_and_entry(edit_kb) -> None:
+    directory = edit_kb("symptoms.toml", 'code = "247441003"', 'code = "24744100X"')
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(directory)
+    message = str(info.value)
+    assert str(directory / "symptoms.toml") in message
+    assert "symptom 'redness'" in message and "snomed.code" in message
+
+
+@pytest.mark.parametrize("code", ["12345", "1" * 19, ""])
+def test_snomed_code_length_is_checked(edit_kb, code: str) -> None:
+    directory = edit_kb("symptoms.toml", 'code = "22253000"', f'code = "{code}"')
+    with pytest.raises(KnowledgeError, match=r"symptom 'pain'.*snomed\.code"):
+        load_knowledge(directory)
+
+
+def test_unknown_snomed_key_is_rejected(edit_kb) -> None:
+    directory = edit_kb("symptoms.toml", 'code = "22253000", display', 'code = "22253000", system = "x", display')
+    with pytest.raises(KnowledgeError, match=r"symptom 'pain'.*snomed\.system.*Extra inputs"):
+        load_knowledge(directory)
+
+
+def test_snomed_codes_in_the_shipped_knowledge_base(kb) -> None:
+    coded = {sid: s.snomed.code for sid, s in kb.symptoms.items() if s.snomed is not None}
+    assert {sid: coded[sid] for sid in EXPECTED_SNOMED} == EXPECTED_SNOMED
