@@ -1,0 +1,1 @@
+"""Triage records: storage, reference codes and exports."""
