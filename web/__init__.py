@@ -46,10 +46,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)  # creates or migrates the records database before the first request
     auth.init_app(app)
     install_body_limit(app)
-    CSRFProtect(app).exempt(api.api)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.api)
+    csrf.exempt(api.cds)
 
     limiter = Limiter(get_remote_address, app=app, key_prefix="triage")
     limiter.limit(lambda: app.config["RATELIMIT_API"])(api.api)
+    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.cds)
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
     limiter.limit(lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"])(auth.bp)
@@ -59,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(nurse.bp)
     app.register_blueprint(api.api)
     app.register_blueprint(api.meta)
+    app.register_blueprint(api.cds)
 
     install_error_handlers(app)
     install_security_headers(app)

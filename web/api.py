@@ -16,13 +16,16 @@ from spectree import Response as Responses
 from spectree import SpecTree
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from triage import InvalidReport, Problem, default_assessor
+from records.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
+from triage import Assessment, InvalidReport, Problem, default_assessor
 from triage.knowledge import SEVERITIES
 from triage.report import DEFAULT_SEVERITY, MAX_HOURS, MAX_SYMPTOMS
+from web.db import store_new_record
 from web.logs import ERROR_LOGGER
 from web.schemas import (
     AssessmentOut,
     AssessRequest,
+    CdsHooksResponse,
     ErrorResponse,
     Health,
     KnowledgeOut,
@@ -142,13 +145,42 @@ def assess() -> Response:
     factor id the knowledge base does not know is a 422 naming the valid ids.
     """
     body: AssessRequest = request.context.json  # type: ignore[attr-defined]
+    answer = _answer(body)
+    if isinstance(answer, Response):
+        return answer
+    data = answer.to_dict()
+    if body.record:
+        data["reference"] = store_new_record(answer, "api")
+        if data["reference"] is None:
+            data["record_error"] = "the answer was not stored, so no reference code could be issued"
+    return jsonify(data)
+
+
+@api.post("/assess/cds-hooks")
+@spec.validate(json=AssessRequest, resp=Responses(HTTP_200=CdsHooksResponse, **ERRORS), tags=["triage"])
+def assess_cds_hooks() -> Response:
+    """Assess a report and return the answer as a CDS Hooks card.
+
+    The card's indicator is info, warning or critical for expected, monitor or contact
+    clinician (critical also for an emergency); its detail lists every finding's rule, reason
+    and source. With `record: true` the card also names the record's reference code.
+    """
+    body: AssessRequest = request.context.json  # type: ignore[attr-defined]
+    answer = _answer(body)
+    if isinstance(answer, Response):
+        return answer
+    reference = store_new_record(answer, "api") if body.record else None
+    return jsonify(cds_hooks_response(answer.to_dict(), default_assessor().kb, reference))
+
+
+def _answer(body: AssessRequest) -> Assessment | Response:
+    """The engine's answer, or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
-        answer = default_assessor().assess(
+        return default_assessor().assess(
             [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours + 0.0, body.factors, body.worsening
         )
     except InvalidReport as exc:
         return problems_response([_engine_problem(p) for p in exc.problems])
-    return jsonify(answer.to_dict())
 
 
 def _engine_problem(problem: Problem) -> dict[str, str]:
@@ -206,3 +238,38 @@ def docs() -> str:
     """A self-contained API reference rendered from the OpenAPI document (no scripts, no CDN)."""
     document = spec.spec
     return render_template("api_docs.html", spec=document, pretty=lambda v: json.dumps(v, indent=2))
+
+
+# --- CDS Hooks service (EHR integration) ------------------------------------------------------
+
+cds = Blueprint("cds", __name__, url_prefix="/cds-services")
+cds.before_request(_json_body)
+
+
+@cds.get("")
+def cds_discovery() -> Response:
+    """CDS Hooks discovery: the one service this app offers."""
+    return jsonify(discovery())
+
+
+@cds.post(f"/{SERVICE_ID}")
+def cds_service() -> Response:
+    """A CDS Hooks call: the report rides in the request's extension (see the discovery document)."""
+    call = request.get_json(silent=True)
+    if not isinstance(call, dict) or not isinstance(call.get("hook"), str) or not call.get("hookInstance"):
+        raise BadRequest("a CDS Hooks request is a JSON object with 'hook' and 'hookInstance'")
+    extension = call.get("extension")
+    report = extension.get(REPORT_EXTENSION) if isinstance(extension, dict) else None
+    if report is None:
+        raise BadRequest(f"put the symptom report in the request's extension under {REPORT_EXTENSION!r}")
+    try:
+        body = AssessRequest.model_validate(report)
+    except ValidationError as exc:
+        return problems_response(
+            [{"field": f"extension.{_field(tuple(e['loc']))}", "message": _message(dict(e))} for e in exc.errors()]
+        )
+    answer = _answer(body)
+    if isinstance(answer, Response):
+        return answer
+    reference = store_new_record(answer, "api") if body.record else None
+    return jsonify(cds_hooks_response(answer.to_dict(), default_assessor().kb, reference))

@@ -40,13 +40,15 @@ class NurseUser(UserMixin):  # type: ignore[misc]
         return f"nurse:{self.username}"
 
 
-@login_manager.user_loader
 def _load(user_id: str) -> NurseUser | None:
     if not user_id.isdigit():
         return None
     with database().sessions() as db_session:
         nurse = db_session.scalar(select(Nurse).where(Nurse.id == int(user_id), Nurse.active.is_(True)))
         return NurseUser(nurse.id, nurse.username) if nurse else None
+
+
+login_manager.user_loader(_load)
 
 
 def signed_in_nurse() -> NurseUser:
@@ -58,7 +60,8 @@ def signed_in_nurse() -> NurseUser:
 def require_login() -> ResponseReturnValue | None:
     """A before_request hook for blueprints that only nurses may use."""
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        response: ResponseReturnValue = login_manager.unauthorized()
+        return response
     return None
 
 

@@ -7,6 +7,7 @@ flask --app web records purge [--days N]       # delete records past the retenti
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,10 +15,13 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from records import store
 from records.db import Database, sqlite_url
-from records.models import utcnow
+from records.models import Nurse, utcnow
+from triage import Assessment
+from web.logs import ERROR_LOGGER
 
 EXTENSION = "triage_db"
 
@@ -44,6 +48,22 @@ def init_app(app: Flask) -> None:
 def database() -> Database:
     db: Database = current_app.extensions[EXTENSION]
     return db
+
+
+def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None) -> str | None:
+    """Store the report and its answer as a new record, in one transaction; its reference
+    code, or None when it could not be stored (the caller still shows the answer)."""
+    try:
+        with database().transaction() as session:
+            nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
+            return store.create_record(session, answer, channel, nurse).reference
+    except (SQLAlchemyError, OSError, store.RecordError) as exc:
+        # The type only: the message could quote the report.
+        logging.getLogger(ERROR_LOGGER).error(
+            "record not stored",
+            extra={"fields": {"event": "record not stored", "channel": channel, "error": type(exc).__name__}},
+        )
+        return None
 
 
 db_cli = AppGroup("db", help="The records database schema (Alembic migrations).")

@@ -25,7 +25,7 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith(("/api/", "/cds-services")) or request.path == "/healthz"
 
 
 def _json(status: int, name: str, message: str) -> Response:

@@ -6,8 +6,9 @@ from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, default_assessor
-from web.auth import require_login
+from web.auth import require_login, signed_in_nurse
 from web.clock import now, zone, zone_name, zones
+from web.db import store_new_record
 from web.forms import Entry, engine_problems, read_nurse
 from web.present import ResultView, note, view
 
@@ -16,7 +17,11 @@ bp.before_request(require_login)
 
 
 def _page(
-    entry: Entry, result: ResultView | None = None, text: str | None = None, status: int = 200
+    entry: Entry,
+    result: ResultView | None = None,
+    text: str | None = None,
+    status: int = 200,
+    reference: str | None = None,
 ) -> tuple[str, int]:
     kb = default_assessor().kb
     return (
@@ -25,6 +30,7 @@ def _page(
             entry=entry,
             result=result,
             note=text,
+            reference=reference,
             symptoms=list(kb.symptoms.values()),
             factors=list(kb.factors.values()),
             zones=zones(),
@@ -51,8 +57,12 @@ def assess() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "nurse", assessor.kb)
         return _page(entry, status=400)
+    reference = store_new_record(answer, "nurse-console", signed_in_nurse().id)
     result = view(assessor.kb, answer, at, parsed.tz)
-    return _page(entry, result, note(assessor.kb, result, parsed.tz))
+    text = note(assessor.kb, result, parsed.tz)
+    if reference:
+        text = f"Reference: {reference}\n{text}"
+    return _page(entry, result, text, reference=reference)
 
 
 def expired() -> tuple[str, int]:

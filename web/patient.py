@@ -7,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, default_assessor
 from web.clock import now, zone, zone_name, zones
+from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.present import view
 
@@ -52,7 +53,9 @@ def result() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
         return _form(entry, 400)
-    return render_template("patient_result.html", result=view(assessor.kb, answer, at, parsed.tz)), 200
+    reference = store_new_record(answer, "patient-form")
+    result = view(assessor.kb, answer, at, parsed.tz)
+    return render_template("patient_result.html", result=result, reference=reference), 200
 
 
 def expired() -> tuple[str, int]:

@@ -45,6 +45,13 @@ class AssessRequest(_Strict):
     worsening: Annotated[bool, Field(strict=True)] = Field(
         False, description="True when the symptoms are getting worse rather than settling."
     )
+    record: Annotated[bool, Field(strict=True)] = Field(
+        False,
+        description=(
+            "True to store the report and answer as a triage record: the answer then carries its "
+            "`reference` code, which a nurse can open. No name or contact details are stored."
+        ),
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -94,6 +101,31 @@ class AssessmentOut(BaseModel):
     kb_version: str
     summary: str
     report: ReportOut
+    reference: str | None = Field(
+        None, description="Only with `record: true`: the record's reference code, or null if it could not be stored"
+    )
+    record_error: str | None = Field(None, description="Only when `record: true` could not be stored: why")
+
+
+class CdsCardSource(BaseModel):
+    label: str
+    url: str | None = None
+
+
+class CdsCard(BaseModel):
+    """A CDS Hooks 2.0 card."""
+
+    uuid: str | None = None
+    summary: str = Field(max_length=140)
+    indicator: Literal["info", "warning", "critical"]
+    detail: str | None = None
+    source: CdsCardSource
+
+
+class CdsHooksResponse(BaseModel):
+    """The answer as CDS Hooks cards (indicator info / warning / critical), for EHR integration."""
+
+    cards: list[CdsCard]
 
 
 class Problem(BaseModel):
