@@ -59,6 +59,7 @@ def create_nurse(session: Session, username: str, password: str, actor: str = "c
     nurse = Nurse(username=username, password_hash=generate_password_hash(password), active=True, created_at=utcnow())
     session.add(nurse)
     audit(session, actor, "create-nurse", detail=username)
+    session.flush()
     return nurse
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import tomllib
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +14,12 @@ import pytest
 
 from triage import Assessor, KnowledgeBase, load_knowledge
 from triage.knowledge import default_dir
+
+# DATABASE_URL, when set, names a PostgreSQL server for the records tests (tests/test_records.py
+# runs each test there too, in a schema of its own). Every app the tests build otherwise uses
+# SQLite: a fresh file per test (the `app` fixture), or this session's shared file.
+POSTGRES_URL = os.environ.pop("DATABASE_URL", None)
+os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='triage-tests-')) / 'shared.sqlite3'}"
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -55,6 +64,44 @@ def edit_kb(kb_copy: Path) -> Callable[[str, str, str], Path]:
         return kb_copy
 
     return edit
+
+
+# --- Records database ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def records_db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A migrated, empty records Database: SQLite always, PostgreSQL when DATABASE_URL names one."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from records.db import Database, normalize_url
+
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'records.sqlite3'}")
+        db.upgrade()
+        yield db
+        db.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("DATABASE_URL is not set: set it to a PostgreSQL server to run the records tests there too")
+    url = make_url(normalize_url(POSTGRES_URL))
+    if url.get_backend_name() != "postgresql":
+        pytest.skip(f"DATABASE_URL is not PostgreSQL ({url.get_backend_name()})")
+    schema = f"triage_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    db = Database(scoped.render_as_string(hide_password=False))
+    try:
+        db.upgrade()
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 # --- Flask fixtures (flaskr style) -----------------------------------------------------------
