@@ -7,6 +7,7 @@ dates, clock times, time zones and free text, which is where parsing code breaks
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.web_helpers import signed_in_client
 from triage import default_assessor
 from web import create_app
 
@@ -28,6 +30,14 @@ APP = create_app(
     }
 )
 KB = default_assessor().kb
+
+
+@functools.cache
+def _nurse_client() -> Any:
+    """One signed-in nurse client for every example (signing in hashes a password: slow)."""
+    return signed_in_client(APP)
+
+
 SYMPTOMS, FACTORS = list(KB.symptoms), list(KB.factors)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -168,4 +178,4 @@ def test_answered_patient_form_gives_a_result_page(data: dict[str, Any]) -> None
 @FUZZ
 @given(data=nurse_form())
 def test_nurse_console_never_fails(data: dict[str, Any]) -> None:
-    assert_page(APP.test_client().post("/nurse", data=data))
+    assert_page(_nurse_client().post("/nurse", data=data))

@@ -190,6 +190,7 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
         "hours": float(hours),
         "factors": sorted(present),
         "worsening": worsening,
+        "worse_symptoms": [],
     }
 
 

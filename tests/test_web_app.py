@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tests.web_helpers import csrf_token, patient_form
+from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from web import create_app
 from web.config import ConfigError, load_config
 from web.logs import ACCESS_LOGGER, ERROR_LOGGER, JsonFormatter
@@ -167,7 +167,7 @@ def access_log():
     logger.removeHandler(handler)
 
 
-def test_one_log_line_per_request_with_only_method_path_status_duration(client, access_log, caplog):
+def test_one_log_line_per_request_with_only_method_path_status_duration(app, client, access_log, caplog):
     caplog.set_level(logging.DEBUG)
     client.post("/api/v1/assess?symptom=lip-tongue-swelling", json={**GOOD, "symptoms": [{"id": "hives"}]})
     client.post("/api/v1/assess", json={"symptoms": [{"id": "secret-glitter"}], "hours": 31.4159})
@@ -175,7 +175,10 @@ def test_one_log_line_per_request_with_only_method_path_status_duration(client, 
     data = patient_form({"fever": "severe"}, hours="77.777")
     data["csrf_token"] = csrf_token(client)
     client.post("/", data=data)
-    client.post("/nurse", data={"symptoms": "unknown-thing-qq", "hours": "5"})
+    nurse = signed_in_client(app)
+    token = csrf_token(nurse, "/nurse")
+    nurse.post("/nurse", data={"symptoms": "unknown-thing-qq", "hours": "5", "csrf_token": token})
+    nurse.post("/nurse", data={"symptoms": "hives:severe", "hours": "31.4159", "csrf_token": token})
 
     fields = [r.fields for r in access_log.records]  # type: ignore[attr-defined]
     assert all(set(f) == {"method", "path", "status", "duration_ms"} for f in fields)
@@ -279,15 +282,15 @@ def test_html_404(client):
 
 def test_every_route_answers_without_a_server_error(app):
     """Each rule in the URL map, with each method it accepts and an empty request: never a 500."""
-    client = app.test_client()
     rules = [r for r in app.url_map.iter_rules() if "<" not in r.rule or r.endpoint == "static"]
     seen = set()
-    for rule in rules:
-        path = rule.rule if rule.endpoint != "static" else "/static/style.css"
-        for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
-            r = client.open(path, method=method)
-            assert r.status_code < 500, (method, path, r.status_code)
-            seen.add(path)
+    for client in (app.test_client(), signed_in_client(app)):  # anonymous, then as a nurse
+        for rule in rules:
+            path = rule.rule if rule.endpoint != "static" else "/static/style.css"
+            for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
+                r = client.open(path, method=method)
+                assert r.status_code < 500, (method, path, r.status_code)
+                seen.add(path)
     assert {"/", "/nurse", "/api/v1/assess", "/api/v1/knowledge", "/api/openapi.json", "/api/docs", "/healthz"} <= seen
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_knowledge import NEW_SYMPTOM
-from tests.web_helpers import csrf_token
+from tests.web_helpers import csrf_token, signed_in_client
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 
 
@@ -22,7 +22,7 @@ def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
         fh.write(NEW_SYMPTOM)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))
     monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
-    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False}).test_client()
+    return signed_in_client(create_app({"TESTING": True, "RATELIMIT_ENABLED": False}))
 
 
 def test_added_symptom_reaches_form_console_and_api(edited_client) -> None:  # type: ignore[no-untyped-def]
