@@ -25,7 +25,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, auth, db, nurse, patient
+    from web import api, auth, db, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
@@ -60,6 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)
+    app.register_blueprint(records.bp)
+    app.register_blueprint(records.review)
     app.register_blueprint(api.api)
     app.register_blueprint(api.meta)
     app.register_blueprint(api.cds)
