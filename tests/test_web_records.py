@@ -371,3 +371,26 @@ def test_nurse_console_links_to_records(nurse_client: Any) -> None:
     page = text(nurse_client.get("/nurse"))
     assert 'href="/nurse/records"' in page and 'href="/nurse/overrides"' in page
     assert 'action="/nurse/logout"' in page
+
+
+def test_expired_form_keeps_input_and_adds_nothing(nurse_client: Any, app: Any, code: str) -> None:
+    response = nurse_client.post(f"/nurse/records/{code}/entries", data={"symptoms": "redness:severe", "hours": "60"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "The page had expired; nothing was added" in page and 'value="redness:severe"' in page
+    response = nurse_client.post(
+        f"/nurse/records/{code}/entries/1/override", data={"disposition": "monitor", "reason": "kept text"}
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "nothing was recorded" in page and ">kept text</textarea>" in page
+    assert len(entries(app, code)) == 1 and count(app, Override) == 0
+
+
+def test_expired_form_shows_nothing_to_anonymous(app: Any, code: str) -> None:
+    anonymous = app.test_client()
+    for path in (f"/nurse/records/{code}/entries", f"/nurse/records/{code}/entries/1/override"):
+        response = anonymous.post(path, data={"symptoms": "redness", "hours": "60", "reason": "x"})
+        assert response.status_code == 302 and response.headers["Location"].startswith("/nurse/login?next=")
+        assert f"Record {code}" not in response.get_data(as_text=True)
+    assert [a for _, a, _ in audit_events(app)] == ["create"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -461,6 +462,32 @@ def override(code: str, seq: int) -> ResponseReturnValue:
             return _record_page(found, override=form, override_seq=seq, status=400)
         target = url_for("records.record", code=found.reference, _anchor=f"entry-{seq}")
     return redirect(target, 303)
+
+
+@bp.errorhandler(CSRFError)
+def expired(exc: CSRFError) -> ResponseReturnValue:
+    """An expired or missing form token: show the record again with what was typed kept.
+
+    CSRF is checked before sign-in, so sign-in is checked here before any record is shown.
+    """
+    if (denied := require_login()) is not None:
+        return denied
+    seq = (request.view_args or {}).get("seq")
+    code = str((request.view_args or {}).get("code", ""))
+    if request.endpoint not in ("records.add_entry", "records.override") or not code:
+        return render_template("error.html", status=400, message="The request could not be read."), 400
+    form = FormEntry(MultiDict(request.form))
+    with database().transaction() as session:
+        found = store.find_record(session, code, signed_in_nurse().actor)
+        if found is None:
+            return _not_found(code)
+        if request.endpoint == "records.add_entry":
+            form.add("csrf", "symptoms", "The page had expired; nothing was added. Press the button again.")
+            return _record_page(found, report=form, status=400)
+        form.add(
+            "csrf", f"override-{seq}-reason", "The page had expired; nothing was recorded. Press the button again."
+        )
+        return _record_page(found, override=form, override_seq=seq, status=400)
 
 
 @bp.get("/<code>/fhir.json")
