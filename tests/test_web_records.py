@@ -394,3 +394,22 @@ def test_expired_form_shows_nothing_to_anonymous(app: Any, code: str) -> None:
         assert response.status_code == 302 and response.headers["Location"].startswith("/nurse/login?next=")
         assert f"Record {code}" not in response.get_data(as_text=True)
     assert [a for _, a, _ in audit_events(app)] == ["create"]
+
+
+def test_record_from_the_patient_form(app: Any, nurse_client: Any) -> None:
+    """End to end: the patient's code, read out on the phone, opens what the patient saw."""
+    from tests.web_helpers import patient_form
+
+    patient = app.test_client()
+    data = patient_form({"redness": "mild", "pain": "severe"}, hours="30", factors=("diabetes",))
+    data["csrf_token"] = csrf_token(patient, "/")
+    result = text(patient.post("/", data=data))
+    match = re.search(r'id="reference-code"[^>]*>([A-Z0-9]{3}-[A-Z0-9]{3})<', result)
+    assert match, "no reference code on the result page"
+    spoken = match.group(1).lower().replace("-", " ")
+    opened = nurse_client.get("/nurse/records/open", query_string={"code": spoken})
+    assert opened.status_code == 303
+    page = text(nurse_client.get(opened.headers["Location"]))
+    answer = assess(["redness:mild", "pain:severe"], 30, ["diabetes"])
+    assert answer.summary in page and all(f"<code>{f.rule}</code>" in page for f in answer.findings)
+    assert "patient form · patient" in page and "Diabetes" in page
