@@ -35,14 +35,24 @@ def chromium_path() -> str | None:
     return next((c for c in candidates if c and Path(c).exists()), None)
 
 
+NURSE = ("nurse.e2e", "a long enough password")
+
+
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The app served by werkzeug on a free local port, in a background thread."""
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served by werkzeug on a free local port, in a background thread, on its own
+    records database with one nurse account (NURSE)."""
     from werkzeug.serving import make_server
 
+    from records import store
     from web import create_app
 
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False})
+    database = tmp_path_factory.mktemp("records") / "records.sqlite3"
+    app = create_app(
+        {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False, "DATABASE_URL": f"sqlite:///{database}"}
+    )
+    with app.extensions["triage_db"].transaction() as session:
+        store.create_nurse(session, *NURSE)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import NURSE
 from triage import assess, default_assessor
 
 pytestmark = pytest.mark.e2e
@@ -24,6 +25,16 @@ def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> 
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
     page.on("pageerror", lambda e: page.problems.append(str(e)))
     return page
+
+
+def sign_in(page: Any, live_server: str) -> None:
+    """Sign the page's browser context in as the test nurse, through the login form."""
+    page.goto(live_server + "/nurse/login")
+    page.fill("#username", NURSE[0])
+    page.fill("#password", NURSE[1])
+    with page.expect_navigation(wait_until="load"):
+        page.press("#password", "Enter")
+    assert "/nurse/login" not in page.url, "sign-in failed"
 
 
 def submit(page: Any) -> None:
@@ -160,7 +171,8 @@ def test_keyboard_only(browser, live_server):  # type: ignore[no-untyped-def]
 def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, live_server, width):  # type: ignore[no-untyped-def]
     """320 px is the narrowest phone; 640 px is a 1280 px window at 200 % zoom."""
     page = new_page(browser, {"width": width, "height": 700})
-    for path in ("/", "/nurse", "/api/docs"):
+    sign_in(page, live_server)
+    for path in ("/", "/nurse/login", "/nurse", "/api/docs"):
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     page.goto(live_server + "/")
@@ -185,6 +197,7 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, liv
 def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser, {"width": 1366, "height": 900})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    sign_in(page, live_server)
     page.goto(live_server + "/nurse")
     assert page.evaluate("document.activeElement.id") == "symptoms"  # type straight away
     page.keyboard.type("redness:mild swelling pain:severe")
@@ -291,6 +304,9 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_s
         found[name] = run_axe(page, axe_source)
 
     wide = new_page(browser, {"width": 1366, "height": 900})
+    wide.goto(live_server + "/nurse/login")
+    found["nurse sign-in"] = run_axe(wide, axe_source)
+    sign_in(wide, live_server)
     wide.goto(live_server + "/nurse")
     found["nurse console"] = run_axe(wide, axe_source)
     wide.fill("#symptoms", "redness:mild fever")
