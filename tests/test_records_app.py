@@ -1,0 +1,138 @@
+"""Records through the app: the patient gets a code (or a note when storing fails), the
+console stores with the nurse, and the db / nurse / records CLI commands."""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import sys
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from records.codes import normalize_code
+from records.models import AuditEvent, Entry, Record, utcnow
+from tests.web_helpers import csrf_token, patient_form
+
+
+def _db(app):  # type: ignore[no-untyped-def]
+    return app.extensions["triage_db"]
+
+
+def _post_patient(client, symptoms, hours="30"):  # type: ignore[no-untyped-def]
+    data = patient_form(symptoms, hours=hours)
+    data["csrf_token"] = csrf_token(client)
+    return client.post("/", data=data)
+
+
+def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": None})
+    assert _db(app).url.startswith("sqlite:///") and _db(app).url.endswith("/triage.sqlite3")
+    instance = tmp_path / "instance"
+    app = create_app({"TESTING": True, "DATABASE_URL": None})
+    app.instance_path = str(instance)  # the default location, moved to a fresh folder
+    from web.db import database_url
+
+    assert database_url(app) == f"sqlite:///{instance / 'triage.sqlite3'}" and instance.is_dir()
+
+
+def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_saw(app, client) -> None:  # type: ignore[no-untyped-def]
+    response = _post_patient(client, {"redness": "mild", "swelling": "moderate"})
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    code = page.split('id="reference-code"', 1)[1].split(">", 1)[1].split("<", 1)[0].strip()
+    assert normalize_code(code) == code
+    assert "Give this code to the nurse if you call" in page
+    with _db(app).transaction() as s:
+        record = s.scalar(select(Record).where(Record.reference == code))
+        (entry,) = record.entries
+        assert entry.channel == "patient-form" and entry.nurse_id is None
+        assert [x["id"] for x in entry.report["symptoms"]] == ["redness", "swelling"]
+        assert entry.answer["disposition"] == "expected" and entry.hours == 30.0
+        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [("patient-form", "create")]
+
+
+def test_a_failure_to_store_still_shows_the_answer_with_a_note(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT INTO records", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("records.store.create_record", broken)
+    response = _post_patient(client, {"pus": "moderate"}, hours="60")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "Contact your clinic" in page or "Contact clinician" in page or "contact" in page.lower()
+    assert "no reference code could be issued" in page
+    assert 'id="reference-code"' not in page
+
+
+def test_console_assessment_is_stored_with_the_nurse(app, nurse_client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_token(nurse_client, "/nurse")
+    page = nurse_client.post("/nurse", data={"symptoms": "redness:mild", "hours": "6", "csrf_token": token})
+    text = html.unescape(page.get_data(as_text=True))
+    with _db(app).transaction() as s:
+        entry = s.scalar(select(Entry))
+        assert entry.channel == "nurse-console" and entry.nurse.username == "nurse.jones"
+        code = entry.record.reference
+    assert f"Reference: {code}" in text  # in the documentation note
+
+
+def test_nurse_create_cli(app, runner) -> None:  # type: ignore[no-untyped-def]
+    ok = runner.invoke(args=["nurse", "create", "Alice", "--password-stdin"], input="a long password here\n")
+    assert ok.exit_code == 0 and "nurse account 'alice' created" in ok.output
+    again = runner.invoke(args=["nurse", "create", "alice", "--password-stdin"], input="a long password here\n")
+    assert again.exit_code == 2 and "already exists" in again.output
+    short = runner.invoke(args=["nurse", "create", "bob", "--password-stdin"], input="short\n")
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
+    prompted = runner.invoke(args=["nurse", "create", "carol"], input="another long password\nanother long password\n")
+    assert prompted.exit_code == 0, prompted.output
+
+
+def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, runner) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        _post_patient(client, {"redness": "mild"})
+    with _db(app).transaction() as s:
+        old = list(s.scalars(select(Record).order_by(Record.id)))[:2]
+        for r in old:
+            r.updated_at = utcnow() - timedelta(days=40)
+    result = runner.invoke(args=["records", "purge", "--days", "60"])
+    assert result.exit_code == 0 and "deleted 0 records" in result.output
+    result = runner.invoke(args=["records", "purge", "--days", "30"])
+    assert result.exit_code == 0 and "deleted 2 records not updated in the last 30 days" in result.output
+    app.config["RETENTION_DAYS"] = 1
+    result = runner.invoke(args=["records", "purge"])
+    assert "deleted 0 records not updated in the last 1 days" in result.output
+    with _db(app).transaction() as s:
+        assert len(s.scalars(select(Record)).all()) == 1
+    assert runner.invoke(args=["records", "purge", "--days", "0"]).exit_code == 2
+
+
+def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no-untyped-def]
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0001"
+    down = runner.invoke(args=["db", "downgrade", "base"])
+    assert down.exit_code == 0 and "base" in down.output
+    assert _db(app).tables() <= {"alembic_version"}
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0 and "0001" in up.output
+
+
+MIGRATE = """
+import sys
+from records.db import Database
+Database(sys.argv[1]).upgrade()
+"""
+
+
+def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """gunicorn workers each migrate at start; on a new database they must not collide."""
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    from records.db import Database
+
+    db = Database(url)
+    assert db.current() == "0001"
+    db.dispose()
