@@ -48,7 +48,8 @@ class ExportEntry:
     created_at: datetime  # aware, UTC
     channel: str  # "patient-form" | "nurse-console" | "api"
     answer: dict[str, Any]  # exactly Assessment.to_dict()
-    override: dict[str, Any] | None = None  # {"disposition", "reason", "nurse", "at": datetime}
+    # Each nurse override, oldest first: {"disposition", "emergency", "reason", "nurse", "at": datetime}
+    overrides: tuple[dict[str, Any], ...] = ()
     author: str | None = None  # nurse username, or None for the patient form and API
 
 
@@ -218,18 +219,19 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
     if emergency:
         notes.append({"text": f"EMERGENCY: {kb.header.emergency.nurse}"})
         tags.append({"system": FLAG_SYSTEM, "code": "emergency", "display": "Emergency"})
-    if entry.override is not None:
-        o = entry.override
+    for o in entry.overrides:
+        flag = " with EMERGENCY flag" if o.get("emergency") else ""
         notes.append(
             {
                 "authorString": f"Nurse {o['nurse']}",
                 "time": _instant(o["at"]),
                 "text": (
-                    f"NURSE OVERRIDE: disposition {o['disposition']} (engine answer {answer['disposition']} "
+                    f"NURSE OVERRIDE: disposition {o['disposition']}{flag} (engine answer {answer['disposition']} "
                     f"kept above) by nurse {o['nurse']} at {_instant(o['at'])}. Reason: {o['reason']}"
                 ),
             }
         )
+    if entry.overrides:
         tags.append({"system": FLAG_SYSTEM, "code": "nurse-override", "display": "Nurse override"})
     resource: dict[str, Any] = {
         "resourceType": "RiskAssessment",

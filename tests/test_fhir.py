@@ -49,9 +49,9 @@ def _entries() -> list[ExportEntry]:
     emergency = assess(["breathing-difficulty", "hives"], 2).to_dict()
     override = {"disposition": "contact clinician", "reason": "Spreading on the photo", "nurse": "sam", "at": T0}
     return [
-        ExportEntry(1, T0, "patient-form", common, None, None),
-        ExportEntry(2, T0 + timedelta(hours=1), "nurse-console", infected, override, "sam"),
-        ExportEntry(3, T0 + timedelta(hours=2), "api", emergency, None, None),
+        ExportEntry(1, T0, "patient-form", common, (), None),
+        ExportEntry(2, T0 + timedelta(hours=1), "nurse-console", infected, (override,), "sam"),
+        ExportEntry(3, T0 + timedelta(hours=2), "api", emergency, (), None),
     ]
 
 
@@ -253,3 +253,15 @@ def test_unknown_snomed_key_is_rejected(edit_kb) -> None:
 def test_snomed_codes_in_the_shipped_knowledge_base(kb) -> None:
     coded = {sid: s.snomed.code for sid, s in kb.symptoms.items() if s.snomed is not None}
     assert {sid: coded[sid] for sid in EXPECTED_SNOMED} == EXPECTED_SNOMED
+
+
+def test_every_override_of_an_entry_is_exported_in_order(kb) -> None:
+    answer = assess(["redness:mild"], 10).to_dict()
+    first = {"disposition": "monitor", "reason": "photo looks worse", "nurse": "sam", "at": T0}
+    second = {"disposition": "contact clinician", "emergency": True, "reason": "now wheezy", "nurse": "ann", "at": T0}
+    entry = ExportEntry(1, T0, "patient-form", answer, (first, second), None)
+    (ra,) = _resources(record_bundle(REFERENCE, [entry], kb, T0), "RiskAssessment")
+    notes = [n["text"] for n in ra["note"] if n["text"].startswith("NURSE OVERRIDE")]
+    assert len(notes) == 2
+    assert "monitor" in notes[0] and "photo looks worse" in notes[0]
+    assert "contact clinician with EMERGENCY flag" in notes[1] and "now wheezy" in notes[1]

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web_helpers import signed_in_client
+from tests.web_helpers import csrf_token, signed_in_client
 from triage import default_assessor
 from triage.report import MAX_SYMPTOMS
 from web import create_app
@@ -223,3 +223,18 @@ def test_id_length_boundary(open_client: FlaskClient) -> None:
     r = open_client.post(URL, json={"symptoms": [{"id": "x" * 10_000}], "hours": 3})
     assert r.status_code == 422
     assert "x" * 100 not in r.get_data(as_text=True)  # a long value is not echoed back in full
+
+
+def test_sign_in_and_record_look_ups_are_limited() -> None:
+    app = limited(RATELIMIT_LOGIN=f"{LIMIT} per minute", RATELIMIT_RECORDS=f"{LIMIT} per minute")
+    guesser = app.test_client()
+    token = csrf_token(guesser, "/nurse/login")
+    form = {"username": "nurse.jones", "password": "guess", "csrf_token": token}
+    codes = [
+        guesser.post("/nurse/login", data=form, headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
+        for i in range(LIMIT + 2)
+    ]
+    assert codes == [401] * LIMIT + [429, 429]  # wrong password, then the limit, whatever the header says
+    nurse = signed_in_client(limited(RATELIMIT_RECORDS=f"{LIMIT} per minute"))
+    looked = [nurse.get(f"/nurse/records/open?code=YYY-YY{c}").status_code for c in "ACDEFGH"[: LIMIT + 2]]
+    assert looked[:LIMIT] == [404] * LIMIT and looked[LIMIT:] == [429, 429]

@@ -56,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
     limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
     limiter.limit(lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"])(auth.bp)
+    # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
+    limiter.limit(lambda: app.config["RATELIMIT_RECORDS"])(records.bp)
     app.extensions["triage_limiter"] = limiter
 
     app.register_blueprint(patient.bp)

@@ -81,6 +81,7 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "RATELIMIT_API": env.get("RATELIMIT_API") or "120 per minute",
         "RATELIMIT_FORM": env.get("RATELIMIT_FORM") or "30 per minute",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
+        "RATELIMIT_RECORDS": env.get("RATELIMIT_RECORDS") or "60 per minute",
         # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # The time zone assumed for dates and clock times when the browser does not tell us.

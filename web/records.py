@@ -501,26 +501,18 @@ def fhir(code: str) -> ResponseReturnValue:
             return _not_found(code)
         entries = []
         for e in found.entries:
-            last = e.overrides[-1] if e.overrides else None
-            entries.append(
-                ExportEntry(
-                    seq=e.seq,
-                    created_at=e.created_at,
-                    channel=e.channel,
-                    answer=e.answer,
-                    override=(
-                        {
-                            "disposition": last.disposition,
-                            "reason": last.reason,
-                            "nurse": last.nurse.username,
-                            "at": last.created_at,
-                        }
-                        if last is not None
-                        else None
-                    ),
-                    author=e.nurse.username if e.nurse is not None else None,
-                )
+            overrides = tuple(
+                {
+                    "disposition": o.disposition,
+                    "emergency": o.emergency,
+                    "reason": o.reason,
+                    "nurse": o.nurse.username,
+                    "at": o.created_at,
+                }
+                for o in e.overrides
             )
+            author = e.nurse.username if e.nurse is not None else None
+            entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
         bundle = record_bundle(found.reference, entries, default_assessor().kb, now())
         reference = found.reference
     response = Response(
