@@ -1,0 +1,98 @@
+"""The records journey in Chromium: a patient gets a code; a nurse signs in, opens it, adds a
+call-back report, overrides with a reason and exports the record as FHIR."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_browser import PHONE, answer_all_factors, new_page, run_axe, sign_in, submit
+
+pytestmark = pytest.mark.e2e
+
+
+def _patient_code(browser: Any, live_server: str) -> str:
+    page = new_page(browser, PHONE)
+    page.goto(live_server + "/")
+    page.check("#symptom-redness")
+    page.check("#severity-redness-mild")
+    page.fill("#hours", "30")
+    answer_all_factors(page)
+    page.check("#worsening-no")
+    submit(page)
+    assert "Give this code to the nurse if you call" in page.inner_text(".reference")
+    code = page.inner_text("#reference-code").strip()
+    assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}", code)
+    assert page.problems == []
+    page.context.close()
+    return code
+
+
+def test_patient_code_to_nurse_call_back_override_and_export(  # type: ignore[no-untyped-def]
+    browser, live_server, axe_source, screenshots, tmp_path: Path
+):
+    code = _patient_code(browser, live_server)
+
+    page = new_page(browser, {"width": 1366, "height": 900})
+    page.goto(live_server + f"/nurse/records/{code}")
+    assert "/nurse/login" in page.url  # records need a signed-in nurse
+    sign_in(page, live_server)
+
+    # Open the record as a patient would read the code out: lower case, no dash.
+    page.goto(live_server + "/nurse/records")
+    page.fill("#code", code.replace("-", " ").lower())
+    with page.expect_navigation(wait_until="load"):
+        page.press("#code", "Enter")
+    assert page.url.endswith(f"/nurse/records/{code}")
+    first = page.inner_text("#entry-1")
+    assert "redness-expected" in first and "Expected" in first
+
+    # The patient calls back at 60 h: redness is now severe; the box "getting worse" stays empty.
+    page.fill("#symptoms", "redness:severe")
+    page.fill("#hours", "60")
+    with page.expect_navigation(wait_until="load"):
+        page.press("#hours", "Enter")
+    second = page.inner_text("#entry-2")
+    assert "worsening-after-48h" in second
+    assert "mild → severe" in second
+    course = page.inner_text("table", timeout=5000)
+    assert "60" in course
+
+    # Override entry 1: refused without a reason, then recorded with one.
+    page.click("#entry-1 details.override-form summary")
+    page.check("#override-1-monitor")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#override-1 button[type=submit]")
+    assert "give the reason" in page.inner_text("#entry-1").lower()
+    page.fill("#override-1-reason", "Photo shows redness beyond the treated area")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#override-1 button[type=submit]")
+    overrides = page.inner_text("#entry-1 .entry-overrides")
+    assert "Photo shows redness beyond the treated area" in overrides and "nurse.e2e" in overrides
+    assert "redness-expected" in page.inner_text("#entry-1")  # the engine's answer is still there
+    page.screenshot(path=str(screenshots / "nurse-record.png"), full_page=True)
+    assert run_axe(page, axe_source) == [], "record page"
+
+    # Export as FHIR.
+    with page.expect_download() as download:
+        page.click("text=Download as FHIR (JSON)")
+    target = tmp_path / "record.json"
+    download.value.save_as(target)
+    bundle = json.loads(target.read_text())
+    assert bundle["resourceType"] == "Bundle"
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds.count("QuestionnaireResponse") == 2 and kinds.count("RiskAssessment") == 2
+    notes = json.dumps(bundle)
+    assert "NURSE OVERRIDE" in notes and "worsening-after-48h" in notes
+
+    # The override is listed for clinical review.
+    page.goto(live_server + "/nurse/overrides")
+    review = page.inner_text("main")
+    assert code in review and "Photo shows redness beyond the treated area" in review
+    assert run_axe(page, axe_source) == [], "overrides page"
+    # The refused override was a 400 page (the browser logs that); nothing else went wrong.
+    assert [p for p in page.problems if "status of 400" not in p] == []
