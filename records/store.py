@@ -114,19 +114,23 @@ def create_record(session: Session, answer: Assessment, channel: str, nurse: Nur
     raise RecordError("could not find a free reference code")  # 1 in 10^50 with 24^6 codes
 
 
-def find_record(session: Session, reference: str, actor: str, *, audited_as: str = "view") -> Record | None:
+def find_record(
+    session: Session, reference: str, actor: str, *, audited_as: str = "view", entries: bool = True
+) -> Record | None:
     """The record with this code (typed in any case, with or without the dash), or None.
 
     The look-up is audited whether or not the code exists, so guessing shows in the trail.
+    `entries=False` skips loading every entry up front (adding a call-back needs none of them).
     """
     code = normalize_code(reference)
     record = None
     if code is not None:
-        record = session.scalar(
-            select(Record)
-            .where(Record.reference == code)
-            .options(selectinload(Record.entries).selectinload(Entry.overrides).selectinload(Override.nurse))
-        )
+        query = select(Record).where(Record.reference == code)
+        if entries:
+            query = query.options(
+                selectinload(Record.entries).selectinload(Entry.overrides).selectinload(Override.nurse)
+            )
+        record = session.scalar(query)
     if record is None:
         audit(session, actor, "not-found", None, (reference or "")[:20])
         return None

@@ -410,7 +410,7 @@ def add_entry(code: str) -> ResponseReturnValue:
     actor = signed_in_nurse().actor
     form, parsed, report = _parse(request.form, assessor.kb)
     with database().transaction() as session:
-        found = store.find_record(session, code, actor, audited_as="")
+        found = store.find_record(session, code, actor, audited_as="", entries=parsed is None or report is None)
         if found is None:
             page = _not_found(code)
         elif parsed is None or report is None:
