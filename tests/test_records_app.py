@@ -136,3 +136,44 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     db = Database(url)
     assert db.current() == "0001"
     db.dispose()
+
+
+def test_two_nurses_posting_call_backs_at_once_both_land_in_order(app, client) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from records import store
+    from tests.web_helpers import sign_in
+
+    _post_patient(client, {"redness": "mild"})
+    with _db(app).transaction() as s:
+        code = s.scalar(select(Record.reference))
+        for name in ("ann", "ben"):
+            store.create_nurse(s, name, "a long enough password")
+    nurses = []
+    for name in ("ann", "ben"):
+        c = app.test_client()
+        sign_in(c, name, "a long enough password")
+        nurses.append((c, csrf_token(c, f"/nurse/records/{code}")))
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def call_back(c, token, hours):  # type: ignore[no-untyped-def]
+        barrier.wait(timeout=10)
+        data = {"symptoms": "redness:moderate", "hours": hours, "csrf_token": token}
+        statuses.append(c.post(f"/nurse/records/{code}/entries", data=data).status_code)
+
+    for round_ in range(3):
+        threads = [
+            threading.Thread(target=call_back, args=(c, t, str(40 + 2 * round_ + i))) for i, (c, t) in enumerate(nurses)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    assert statuses == [303] * 6
+    with _db(app).transaction() as s:
+        entries = s.scalar(select(Record).where(Record.reference == code)).entries
+        assert [e.seq for e in entries] == list(range(1, 8))
+        assert sorted(e.nurse.username for e in entries[1:]) == ["ann"] * 3 + ["ben"] * 3
+        # each compared with the entry stored just before it: redness was worse only once (mild -> moderate)
+        assert [bool(e.report["worse_symptoms"]) for e in entries] == [False, True, False, False, False, False, False]
