@@ -29,14 +29,14 @@ def _post_patient(client, symptoms, hours="30"):  # type: ignore[no-untyped-def]
 def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from web import create_app
 
-    app = create_app({"TESTING": True, "DATABASE_URL": None})
-    assert _db(app).url.startswith("sqlite:///") and _db(app).url.endswith("/triage.sqlite3")
     instance = tmp_path / "instance"
-    app = create_app({"TESTING": True, "DATABASE_URL": None})
-    app.instance_path = str(instance)  # the default location, moved to a fresh folder
-    from web.db import database_url
-
-    assert database_url(app) == f"sqlite:///{instance / 'triage.sqlite3'}" and instance.is_dir()
+    app = create_app({"TESTING": True, "DATABASE_URL": None, "INSTANCE_PATH": str(instance)})
+    assert app.instance_path == str(instance)
+    assert _db(app).url == f"sqlite:///{instance / 'triage.sqlite3'}"
+    assert (instance / "triage.sqlite3").is_file()
+    assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
+    assert _db(app).current() == "0001"
+    _db(app).dispose()
 
 
 def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_saw(app, client) -> None:  # type: ignore[no-untyped-def]

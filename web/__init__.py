@@ -31,8 +31,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.logs import configure_logging
     from web.security import install_security_headers
 
-    app = Flask(__name__)
-    app.config.from_mapping(load_config(config))
+    settings = load_config(config)
+    # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.from_mapping(settings)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

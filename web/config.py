@@ -90,6 +90,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "LOG_REQUESTS": _flag(env, "LOG_REQUESTS", name != "testing"),
         # Records: None means an SQLite file in the instance folder, made on first start.
         "DATABASE_URL": env.get("DATABASE_URL") or None,
+        # Where the instance folder is (None: Flask's default, `instance/` beside the package).
+        "INSTANCE_PATH": env.get("INSTANCE_PATH") or None,
         # Records not added to for this many days are deleted by `flask records purge`.
         "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
         # A nurse's login lasts one shift.
