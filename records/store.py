@@ -63,6 +63,17 @@ def create_nurse(session: Session, username: str, password: str, actor: str = "c
     return nurse
 
 
+def set_nurse_active(session: Session, username: str, active: bool, actor: str = "cli") -> Nurse:
+    """Disable (or enable again) an account; a disabled nurse cannot sign in, and a session
+    already open ends at its next request. Records keep the name of who did what."""
+    nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
+    if nurse is None:
+        raise RecordError(f"no nurse account {username.strip().lower()!r}")
+    nurse.active = active
+    audit(session, actor, "enable-nurse" if active else "disable-nurse", detail=nurse.username)
+    return nurse
+
+
 def check_login(session: Session, username: str, password: str) -> Nurse | None:
     """The active nurse with these credentials, or None; audited either way."""
     nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))

@@ -67,7 +67,10 @@ def require_login() -> ResponseReturnValue | None:
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never send a nurse to another host after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    target = target or ""
+    # Browsers read "/\\host" as "//host": refuse backslashes and control characters too.
+    plain = not any(c == "\\" or ord(c) < 32 for c in target)
+    if plain and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
     return url_for("nurse.console")
 

@@ -109,6 +109,30 @@ def nurse_create(username: str, password_stdin: bool) -> None:
     click.echo(f"nurse account {username.strip().lower()!r} created")
 
 
+@nurse_cli.command("disable")
+@click.argument("username")
+def nurse_disable(username: str) -> None:
+    """Disable an account: no more sign-ins, and an open session ends at its next request."""
+    _set_active(username, False)
+
+
+@nurse_cli.command("enable")
+@click.argument("username")
+def nurse_enable(username: str) -> None:
+    """Enable a disabled account again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    try:
+        with database().transaction() as session:
+            nurse = store.set_nurse_active(session, username, active)
+            name = nurse.username
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"nurse account {name!r} {'enabled' if active else 'disabled'}")
+
+
 @records_cli.command("purge")
 @click.option(
     "--days", type=click.IntRange(min=1), default=None, help="Retention period in days (default: RETENTION_DAYS)."
