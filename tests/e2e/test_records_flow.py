@@ -44,6 +44,7 @@ def test_patient_code_to_nurse_call_back_override_and_export(  # type: ignore[no
 
     # Open the record as a patient would read the code out: lower case, no dash.
     page.goto(live_server + "/nurse/records")
+    assert run_axe(page, axe_source) == [], "open-a-record page"
     page.fill("#code", code.replace("-", " ").lower())
     with page.expect_navigation(wait_until="load"):
         page.press("#code", "Enter")
