@@ -117,7 +117,8 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     summary = page.locator("#error-summary")
     assert summary.is_visible()
     # The script moves focus to the summary, for screen readers and keyboard users.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
+    # (a selector, not wait_for_function: its polling evaluates a string, which our CSP forbids)
+    page.wait_for_selector("#error-summary:focus", timeout=5000)
     assert 'You entered "yesterday"' in summary.inner_text()
     assert page.input_value("#hours") == "yesterday"
     assert page.is_checked("#symptom-pain") and page.is_checked("#severity-pain-severe")
@@ -215,7 +216,7 @@ def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # 
         assert f.rule in table and f.reason in table and f.source in table
         assert f"(rule {f.rule})" in note
     page.click("#copy-note")
-    page.wait_for_function("document.getElementById('copy-status').textContent.length > 0")
+    page.wait_for_selector("#copy-status:not(:empty)", timeout=5000)
     assert page.inner_text("#copy-status") in ("Note copied.", "Press Ctrl+C to copy the selected note.")
     if page.inner_text("#copy-status") == "Note copied.":
         assert page.evaluate("navigator.clipboard.readText()") == note
