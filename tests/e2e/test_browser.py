@@ -275,10 +275,11 @@ def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no
     assert "Monitor" in page.inner_text(".banner")
 
 
-def _fill_result(page: Any, live_server: str, symptom: str, hours: str) -> None:
+def fill_result(page: Any, live_server: str, symptom: str, hours: str, severity: str = "moderate") -> None:
+    """Answer the patient form with one symptom and no risk factors, and send it."""
     page.goto(live_server + "/")
     page.check(f"#symptom-{symptom}")
-    page.check(f"#severity-{symptom}-moderate")
+    page.check(f"#severity-{symptom}-{severity}")
     page.fill("#hours", hours)
     answer_all_factors(page)
     page.check("#worsening-no")
@@ -301,7 +302,7 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_s
         ("contact result", "pus", "60"),
         ("emergency result", "lip-tongue-swelling", "1"),
     ]:
-        _fill_result(page, live_server, symptom, hours)
+        fill_result(page, live_server, symptom, hours)
         found[name] = run_axe(page, axe_source)
 
     wide = new_page(browser, {"width": 1366, "height": 900})

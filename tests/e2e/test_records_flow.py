@@ -10,20 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import PHONE, answer_all_factors, new_page, run_axe, sign_in, submit
+from tests.e2e.test_browser import PHONE, fill_result, new_page, run_axe, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
 def _patient_code(browser: Any, live_server: str) -> str:
     page = new_page(browser, PHONE)
-    page.goto(live_server + "/")
-    page.check("#symptom-redness")
-    page.check("#severity-redness-mild")
-    page.fill("#hours", "30")
-    answer_all_factors(page)
-    page.check("#worsening-no")
-    submit(page)
+    fill_result(page, live_server, "redness", "30", "mild")
     assert "Give this code to the nurse if you call" in page.inner_text(".reference")
     code = page.inner_text("#reference-code").strip()
     assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}", code)
