@@ -29,7 +29,7 @@ def indicator(answer: Mapping[str, Any]) -> str:
 
 def _names(answer: Mapping[str, Any], kb: KnowledgeBase) -> list[str]:
     ids = [s["id"] for s in answer["report"]["symptoms"]]
-    return [kb.symptoms[i].name if i in kb.symptoms else i for i in ids]
+    return [kb.symptom_name(i) for i in ids]
 
 
 def _label(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
@@ -71,17 +71,17 @@ def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None =
     for f in answer["findings"]:
         sid = f.get("symptom")
         if sid is None:  # a finding about a combination or the whole report: name what it looked at
-            looked = [kb.symptoms[x].name if x in kb.symptoms else x for x in f.get("symptoms", [])]
+            looked = [kb.symptom_name(x) for x in f.get("symptoms", [])]
             what = "Whole report" + (f" ({', '.join(looked)})" if looked else "")
         else:
-            what = kb.symptoms[sid].name if sid in kb.symptoms else sid
+            what = kb.symptom_name(sid)
         sev = f" ({_md(f['severity'])})" if f.get("severity") else ""
         flag = ", emergency" if f.get("emergency") else ""
         lines.append(
             f"- **{_md(what)}**{sev}: {_md(f['disposition'])}{flag}; rule `{f['rule']}`. "
             f"{_md(f['reason'])} Source: {_md(f['source'])}."
         )
-    factors = ", ".join(kb.factors[x].label if x in kb.factors else x for x in report.get("factors", [])) or "none"
+    factors = ", ".join(kb.factor_label(x) for x in report.get("factors", [])) or "none"
     recheck = answer.get("recheck_in_hours")
     lines += [
         "",

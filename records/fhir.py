@@ -94,11 +94,6 @@ def _entry_identifier(reference: str, seq: int) -> dict[str, str]:
     return {"system": REFERENCE_SYSTEM, "value": f"{reference}/{seq}"}
 
 
-def _symptom_name(kb: KnowledgeBase, sid: str) -> str:
-    s = kb.symptoms.get(sid)
-    return s.name if s is not None else sid  # a record older than the KB keeps its id
-
-
 def snomed_coding(kb: KnowledgeBase, sid: str) -> dict[str, str] | None:
     """The symptom's SNOMED CT Coding, or None when the KB has no checked code for it."""
     s = kb.symptoms.get(sid)
@@ -109,7 +104,7 @@ def snomed_coding(kb: KnowledgeBase, sid: str) -> dict[str, str] | None:
 
 def _symptom_answer(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
     coding = snomed_coding(kb, sid)
-    return {"valueCoding": coding} if coding is not None else {"valueString": _symptom_name(kb, sid)}
+    return {"valueCoding": coding} if coding is not None else {"valueString": kb.symptom_name(sid)}
 
 
 def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBase) -> dict[str, Any]:
@@ -128,7 +123,7 @@ def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBas
         answer["item"] = [
             {"linkId": f"symptom-{sid}-severity", "text": "Severity", "answer": [{"valueString": severity}]}
         ]
-        items.append({"linkId": f"symptom-{sid}", "text": _symptom_name(kb, sid), "answer": [answer]})
+        items.append({"linkId": f"symptom-{sid}", "text": kb.symptom_name(sid), "answer": [answer]})
     if factors := list(report.get("factors", [])):
         items.append(
             {
@@ -139,7 +134,7 @@ def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBas
                         "valueCoding": {
                             "system": FACTOR_SYSTEM,
                             "code": f,
-                            "display": kb.factors[f].label if f in kb.factors else f,
+                            "display": kb.factor_label(f),
                         }
                     }
                     for f in factors
@@ -188,7 +183,7 @@ def _prediction(kb: KnowledgeBase, finding: Mapping[str, Any]) -> dict[str, Any]
     outcome: dict[str, Any] = {"text": disposition}
     if sid is not None:
         # The text leads with the disposition and names the symptom the coding stands for.
-        outcome["text"] = f"{disposition}: {_symptom_name(kb, sid)}"
+        outcome["text"] = f"{disposition}: {kb.symptom_name(sid)}"
         if (coding := snomed_coding(kb, sid)) is not None:
             outcome["coding"] = [coding]
     emergency = bool(finding.get("emergency"))

@@ -283,6 +283,17 @@ class KnowledgeBase:
     def version(self) -> str:
         return self.header.version
 
+    def symptom_name(self, symptom: str) -> str:
+        """The symptom's name; an id this knowledge base does not know (a stored record older
+        than an edit) is shown as the id rather than failing."""
+        s = self.symptoms.get(symptom)
+        return s.name if s is not None else symptom
+
+    def factor_label(self, factor: str) -> str:
+        """The factor's label, or the id when this knowledge base does not know it."""
+        f = self.factors.get(factor)
+        return f.label if f is not None else factor
+
     def citation(self, keys: Iterable[str]) -> str:
         """Short citations of reference keys, joined for display."""
         return "; ".join(self.header.reference[k].short for k in keys)

@@ -144,17 +144,11 @@ def label(kb: KnowledgeBase, disposition: str) -> Label:
     return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
 
 
-def symptom_name(kb: KnowledgeBase, sid: str) -> str:
-    """The symptom's name; a record older than the knowledge base keeps its id."""
-    s = kb.symptoms.get(sid)
-    return s.name if s is not None else sid
-
-
 def _about(kb: KnowledgeBase, f: Finding) -> str:
     if f.symptom:
-        return symptom_name(kb, f.symptom)
-    names = [symptom_name(kb, s) for s in f.symptoms]
-    names += [kb.factors[x].label if x in kb.factors else x for x in f.factors]
+        return kb.symptom_name(f.symptom)
+    names = [kb.symptom_name(s) for s in f.symptoms]
+    names += [kb.factor_label(x) for x in f.factors]
     return " + ".join(names) or "The whole report"
 
 
@@ -193,7 +187,7 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
     before = {s["id"]: s["severity"] for s in previous.report.get("symptoms", [])} if previous else {}
     current = {s["id"]: s["severity"] for s in report.get("symptoms", [])}
     worse = tuple(
-        WorseView(symptom_name(kb, sid), sid, before.get(sid), current.get(sid, "?"))
+        WorseView(kb.symptom_name(sid), sid, before.get(sid), current.get(sid, "?"))
         for sid in report.get("worse_symptoms", [])
     )
     return EntryView(
@@ -202,8 +196,8 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         channel=CHANNEL_LABELS.get(entry.channel, entry.channel),
         who=f"nurse {entry.nurse.username}" if entry.nurse is not None else "patient",
         hours=f"{entry.hours:g} h",
-        symptoms=tuple((symptom_name(kb, sid), sid, sev) for sid, sev in current.items()),
-        factors=tuple(kb.factors[f].label if f in kb.factors else f for f in report.get("factors", [])),
+        symptoms=tuple((kb.symptom_name(sid), sid, sev) for sid, sev in current.items()),
+        factors=tuple(kb.factor_label(f) for f in report.get("factors", [])),
         worsening=bool(report.get("worsening")),
         worse=worse,
         answer=answer_view(kb, entry.answer, entry.created_at),
@@ -284,7 +278,7 @@ def chart(kb: KnowledgeBase, t: store.Timeline) -> Chart:
     n = len(t.symptoms)
     for i, sid in enumerate(t.symptoms):
         offset = (i - (n - 1) / 2) * 4  # lines that share a level stay apart
-        name = symptom_name(kb, sid)
+        name = kb.symptom_name(sid)
         points = tuple(
             ChartPoint(
                 x(p.hours),
@@ -302,7 +296,7 @@ def chart(kb: KnowledgeBase, t: store.Timeline) -> Chart:
 
 def timeline_rows(kb: KnowledgeBase, t: store.Timeline) -> tuple[TimelineRow, ...]:
     return tuple(
-        TimelineRow(sid, symptom_name(kb, sid), tuple(p.cells.get(sid) for p in t.points)) for sid in t.symptoms
+        TimelineRow(sid, kb.symptom_name(sid), tuple(p.cells.get(sid) for p in t.points)) for sid in t.symptoms
     )
 
 
