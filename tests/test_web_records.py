@@ -18,9 +18,8 @@ from records import store
 from records.models import AuditEvent, Entry, Override, Record
 from tests.conftest import NURSE
 from tests.web_helpers import csrf_token
-from triage import assess, default_assessor
+from triage import Assessment, assess, default_assessor
 from web.db import database
-from web.records import assessment_from_dict
 
 ACTOR = f"nurse:{NURSE[0]}"
 
@@ -176,8 +175,8 @@ def test_assessment_from_dict_round_trip() -> None:
         (["breathing-difficulty"], 1, [], False, ()),
     ):
         answer = default_assessor().assess(*args[:4], worse=args[4])
-        assert assessment_from_dict(answer.to_dict()).to_dict() == answer.to_dict()
-        assert assessment_from_dict(json.loads(json.dumps(answer.to_dict()))) == answer
+        assert Assessment.from_dict(answer.to_dict()).to_dict() == answer.to_dict()
+        assert Assessment.from_dict(json.loads(json.dumps(answer.to_dict()))) == answer
 
 
 # --- call-back reports ---------------------------------------------------------------------

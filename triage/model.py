@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,17 @@ class Report:
         """Whether the getting-worse rules apply to this symptom."""
         return self.worsening or symptom in self.worse
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """The inverse of to_dict (a stored report; not validated: it was valid when stored)."""
+        return cls(
+            symptoms=tuple((s["id"], s["severity"]) for s in data.get("symptoms", ())),
+            hours=data["hours"],
+            factors=tuple(data.get("factors", ())),
+            worsening=bool(data.get("worsening", False)),
+            worse=tuple(data.get("worse_symptoms", ())),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "symptoms": [{"id": s, "severity": sev} for s, sev in self.symptoms],
@@ -69,6 +81,25 @@ class Finding:
     until_hours: float | None = None  # when this finding's current window ends
     advice: str | None = None
     urgent_if: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """The inverse of to_dict."""
+        return cls(
+            symptom=data.get("symptom"),
+            severity=data.get("severity"),
+            disposition=Disposition(data["disposition"]),
+            rule=data["rule"],
+            reason=data["reason"],
+            source=data["source"],
+            emergency=bool(data.get("emergency", False)),
+            kind=data.get("kind", "window"),
+            symptoms=tuple(data.get("symptoms", ())),
+            factors=tuple(data.get("factors", ())),
+            until_hours=data.get("until_hours"),
+            advice=data.get("advice"),
+            urgent_if=data.get("urgent_if"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +135,20 @@ class Assessment:
     @property
     def hours_since_treatment(self) -> float:
         return self.report.hours
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Assessment:
+        """The answer a person was shown, rebuilt from its stored to_dict() form (triage records)."""
+        return cls(
+            disposition=Disposition(data["disposition"]),
+            emergency=bool(data["emergency"]),
+            report=Report.from_dict(data["report"]),
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+            advice=tuple(data.get("advice", ())),
+            recheck_in_hours=data.get("recheck_in_hours"),
+            kb_version=str(data["kb_version"]),
+            summary=str(data.get("summary", "")),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -47,8 +47,7 @@ class ResultView:
 def _about(kb: KnowledgeBase, f: Finding) -> str:
     if f.symptom:
         return kb.symptom_name(f.symptom)
-    names = [kb.symptoms[s].name for s in f.symptoms if s in kb.symptoms]
-    names += [kb.factors[x].label for x in f.factors if x in kb.factors]
+    names = [kb.symptom_name(s) for s in f.symptoms] + [kb.factor_label(x) for x in f.factors]
     return " + ".join(names) or "Your report"
 
 

@@ -9,10 +9,8 @@ same transaction as the work itself. Symptoms are never logged.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,15 +22,14 @@ from records import store
 from records.codes import normalize_code
 from records.models import Entry as RecordEntry
 from records.models import Nurse, Record
-from triage import Assessment, Disposition, Finding, InvalidReport, KnowledgeBase, Report, default_assessor
-from triage.assess import duration
+from triage import Assessment, Disposition, InvalidReport, KnowledgeBase, Report, default_assessor
 from triage.report import parse_report
 from web.auth import require_login, signed_in_nurse
-from web.clock import clock, now
+from web.clock import now
 from web.db import database
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
-from web.present import ICONS, FindingView
+from web.present import ICONS, ResultView, view
 
 bp = Blueprint("records", __name__, url_prefix="/nurse/records")
 bp.before_request(require_login)
@@ -44,49 +41,6 @@ CHANNEL_LABELS = {"patient-form": "patient form", "nurse-console": "nurse consol
 OVERRIDES_SHOWN = 500  # the page shows the newest ones; the CSV has every override
 
 
-# --- the stored answer, rebuilt ----------------------------------------------------------
-
-
-def assessment_from_dict(data: Mapping[str, Any]) -> Assessment:
-    """The Assessment a person was shown, rebuilt from its stored Assessment.to_dict() form."""
-    r = data["report"]
-    report = Report(
-        symptoms=tuple((s["id"], s["severity"]) for s in r.get("symptoms", ())),
-        hours=r["hours"],
-        factors=tuple(r.get("factors", ())),
-        worsening=bool(r.get("worsening", False)),
-        worse=tuple(r.get("worse_symptoms", ())),
-    )
-    findings = tuple(
-        Finding(
-            symptom=f.get("symptom"),
-            severity=f.get("severity"),
-            disposition=Disposition(f["disposition"]),
-            rule=f["rule"],
-            reason=f["reason"],
-            source=f["source"],
-            emergency=bool(f.get("emergency", False)),
-            kind=f.get("kind", "window"),
-            symptoms=tuple(f.get("symptoms", ())),
-            factors=tuple(f.get("factors", ())),
-            until_hours=f.get("until_hours"),
-            advice=f.get("advice"),
-            urgent_if=f.get("urgent_if"),
-        )
-        for f in data.get("findings", ())
-    )
-    return Assessment(
-        disposition=Disposition(data["disposition"]),
-        emergency=bool(data["emergency"]),
-        report=report,
-        findings=findings,
-        advice=tuple(data.get("advice", ())),
-        recheck_in_hours=data.get("recheck_in_hours"),
-        kb_version=str(data["kb_version"]),
-        summary=str(data.get("summary", "")),
-    )
-
-
 # --- what the pages show -----------------------------------------------------------------
 
 
@@ -95,16 +49,6 @@ class Label:
     key: str  # css key: expected, monitor, contact-clinician
     text: str  # "Monitor"
     icon: str  # shape: check, eye, phone
-
-
-@dataclass(frozen=True)
-class AnswerView:
-    answer: Assessment
-    label: Label
-    nurse_text: str
-    emergency_nurse: str | None
-    recheck: str | None  # "in 18 hours, at 14:30 on Wednesday 25 November (UTC); 48 hours after the session"
-    findings: tuple[FindingView, ...]
 
 
 @dataclass(frozen=True)
@@ -135,7 +79,7 @@ class EntryView:
     factors: tuple[str, ...]
     worsening: bool
     worse: tuple[WorseView, ...]
-    answer: AnswerView
+    answer: ResultView  # the stored answer, worded as the console words a fresh one (times in UTC)
     overrides: tuple[OverrideView, ...]
 
 
@@ -144,42 +88,8 @@ def label(kb: KnowledgeBase, disposition: str) -> Label:
     return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
 
 
-def _about(kb: KnowledgeBase, f: Finding) -> str:
-    if f.symptom:
-        return kb.symptom_name(f.symptom)
-    names = [kb.symptom_name(s) for s in f.symptoms]
-    names += [kb.factor_label(x) for x in f.factors]
-    return " + ".join(names) or "The whole report"
-
-
 def _when(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def answer_view(kb: KnowledgeBase, data: Mapping[str, Any], at: datetime) -> AnswerView:
-    """The stored answer, worded as the nurse console words a fresh one (times in UTC)."""
-    answer = assessment_from_dict(data)
-    lab = label(kb, answer.disposition.value)
-    recheck = None
-    if answer.recheck_in_hours is not None:
-        hours = answer.recheck_in_hours
-        recheck = (
-            f"in {duration(hours)}, at {clock(at + timedelta(hours=hours), UTC)} (UTC); "
-            f"{duration(answer.report.hours + hours)} after the session"
-        )
-    return AnswerView(
-        answer=answer,
-        label=lab,
-        nurse_text=kb.header.dispositions[lab.key].nurse,  # type: ignore[index]
-        emergency_nurse=kb.header.emergency.nurse if answer.emergency else None,
-        recheck=recheck,
-        findings=tuple(
-            FindingView(
-                about=_about(kb, f), disposition=label(kb, f.disposition.value).text, key=f.disposition.key, finding=f
-            )
-            for f in answer.findings
-        ),
-    )
 
 
 def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | None) -> EntryView:
@@ -200,7 +110,7 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         factors=tuple(kb.factor_label(f) for f in report.get("factors", [])),
         worsening=bool(report.get("worsening")),
         worse=worse,
-        answer=answer_view(kb, entry.answer, entry.created_at),
+        answer=view(kb, Assessment.from_dict(entry.answer), entry.created_at, UTC),
         overrides=tuple(
             OverrideView(label(kb, o.disposition), o.emergency, o.nurse.username, _when(o.created_at), o.reason)
             for o in entry.overrides
