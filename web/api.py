@@ -165,7 +165,11 @@ def assess_cds_hooks() -> Response:
     clinician (critical also for an emergency); its detail lists every finding's rule, reason
     and source. With `record: true` the card also names the record's reference code.
     """
-    body: AssessRequest = request.context.json  # type: ignore[attr-defined]
+    return _cards(request.context.json)  # type: ignore[attr-defined]
+
+
+def _cards(body: AssessRequest) -> Response:
+    """The answer as CDS Hooks cards (stored first when the body asks), or the 422."""
     answer = _answer(body)
     if isinstance(answer, Response):
         return answer
@@ -268,8 +272,4 @@ def cds_service() -> Response:
         return problems_response(
             [{"field": f"extension.{_field(tuple(e['loc']))}", "message": _message(dict(e))} for e in exc.errors()]
         )
-    answer = _answer(body)
-    if isinstance(answer, Response):
-        return answer
-    reference = store_new_record(answer, "api") if body.record else None
-    return jsonify(cds_hooks_response(answer.to_dict(), default_assessor().kb, reference))
+    return _cards(body)
