@@ -14,17 +14,14 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from records import store
-from records.db import Database, normalize_url
+from records.db import Database, scratch_database
 from records.fhir import ExportEntry, record_bundle
 from records.models import Nurse, Record, utcnow
 from triage import default_assessor
@@ -45,23 +42,6 @@ def _timed(n: int, work: Callable[[int], object]) -> list[float]:
         work(i)
         out.append(time.perf_counter() - start)
     return out
-
-
-@contextmanager
-def _postgres(url: str) -> Iterator[Database]:
-    base = make_url(normalize_url(url))
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False))
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def measure(db: Database, n: int) -> dict[str, str]:
@@ -159,7 +139,7 @@ def main() -> None:
         results["SQLite (file, WAL)"] = measure(db, args.n)
         db.dispose()
     if args.postgres:
-        with _postgres(args.postgres) as pg:
+        with scratch_database(args.postgres) as pg:
             results["PostgreSQL 127.0.0.1"] = measure(pg, args.n)
     names = list(results)
     print("| measure | " + " | ".join(names) + " |")

@@ -6,6 +6,7 @@ creates the file with no manual step and several workers starting at once migrat
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,3 +98,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[Database]:
+    """A Database in a new schema of its own on a PostgreSQL server, dropped on exit: tests and
+    benchmarks share one server (CI's `test` database) without seeing each other's tables."""
+    from sqlalchemy import text
+
+    base = make_url(normalize_url(url))
+    schema = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    db = Database(base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False))
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -6,7 +6,6 @@ import os
 import shutil
 import tempfile
 import tomllib
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,10 +71,9 @@ def edit_kb(kb_copy: Path) -> Callable[[str, str, str], Path]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def records_db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A migrated, empty records Database: SQLite always, PostgreSQL when DATABASE_URL names one."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from records.db import Database, normalize_url
+    from records.db import Database, normalize_url, scratch_database
 
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'records.sqlite3'}")
@@ -88,20 +86,9 @@ def records_db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
     url = make_url(normalize_url(POSTGRES_URL))
     if url.get_backend_name() != "postgresql":
         pytest.skip(f"DATABASE_URL is not PostgreSQL ({url.get_backend_name()})")
-    schema = f"triage_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    db = Database(scoped.render_as_string(hide_password=False))
-    try:
+    with scratch_database(POSTGRES_URL) as db:
         db.upgrade()
         yield db
-    finally:
-        db.dispose()
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 # --- Flask fixtures (flaskr style) -----------------------------------------------------------
