@@ -8,6 +8,7 @@ are stored together or not at all.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,16 +28,26 @@ from triage.knowledge import SEVERITIES
 MIN_PASSWORD = 12
 MAX_REASON = 2000
 _CODE_ATTEMPTS = 20
-# A hash to check against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so timing does not tell (made
+    once, at the first failed sign-in, not at import: scrypt takes about 70 ms)."""
+    return generate_password_hash("not-a-real-password")
 
 
 class RecordError(ValueError):
     """A request about a record that cannot be carried out, with a message for the person."""
 
 
+def nurse_actor(username: str) -> str:
+    """How the audit trail names a nurse."""
+    return f"nurse:{username}"
+
+
 def actor_name(nurse: Nurse | None, channel: str) -> str:
-    return f"nurse:{nurse.username}" if nurse is not None else channel
+    return nurse_actor(nurse.username) if nurse is not None else channel
 
 
 def audit(session: Session, actor: str, action: str, reference: str | None = None, detail: str | None = None) -> None:
@@ -77,11 +88,11 @@ def set_nurse_active(session: Session, username: str, active: bool, actor: str =
 def check_login(session: Session, username: str, password: str) -> Nurse | None:
     """The active nurse with these credentials, or None; audited either way."""
     nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
-    ok = check_password_hash(nurse.password_hash if nurse else _DUMMY_HASH, password)
+    ok = check_password_hash(nurse.password_hash if nurse else _dummy_hash(), password)
     if nurse is None or not ok or not nurse.active:
         audit(session, "anonymous", "login-failed", detail=username.strip().lower()[:64])
         return None
-    audit(session, actor_name(nurse, ""), "login")
+    audit(session, nurse_actor(nurse.username), "login")
     return nurse
 
 
@@ -208,7 +219,7 @@ def add_override(
     session.add(override)
     audit(
         session,
-        actor_name(nurse, ""),
+        nurse_actor(nurse.username),
         "override",
         entry.record.reference,
         f"entry {entry.seq}: {entry.disposition} -> {chosen.value}",

@@ -37,7 +37,7 @@ class NurseUser(UserMixin):  # type: ignore[misc]
 
     @property
     def actor(self) -> str:
-        return f"nurse:{self.username}"
+        return store.nurse_actor(self.username)
 
 
 def _load(user_id: str) -> NurseUser | None:
