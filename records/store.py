@@ -321,7 +321,7 @@ def overrides_csv(rows: Sequence[OverrideRow]) -> str:
 class TimelineCell:
     severity: str
     disposition: str  # the most urgent finding about this symptom in that entry
-    worse: bool  # more severe than at the entry before
+    worse: bool  # more severe than at the entry before (as the engine was told when it was stored)
 
 
 @dataclass(frozen=True)
@@ -346,7 +346,6 @@ def timeline(record: Record) -> Timeline:
     """The course: per entry, hours since treatment and each symptom's severity and disposition."""
     order: dict[str, None] = {}
     points = []
-    previous: dict[str, str] = {}
     for e in record.entries:
         by_symptom: dict[str, Disposition] = {}
         for f in e.answer.get("findings", []):
@@ -355,7 +354,7 @@ def timeline(record: Record) -> Timeline:
                 if sid not in by_symptom or d.rank > by_symptom[sid].rank:
                     by_symptom[sid] = d
         current = {s["id"]: s["severity"] for s in e.report.get("symptoms", [])}
-        worse = set(worse_than_before(previous, current.items())) | set(e.report.get("worse_symptoms", []))
+        worse = set(e.report.get("worse_symptoms", []))  # what the engine was told, when it was added
         cells = {}
         for sid, severity in current.items():
             order.setdefault(sid)
@@ -374,7 +373,6 @@ def timeline(record: Record) -> Timeline:
                 cells=cells,
             )
         )
-        previous = current
     return Timeline(symptoms=tuple(order), points=tuple(points))
 
 
