@@ -27,7 +27,7 @@ from triage.model import Report
 
 TEMPLATES = """
 (deftemplate report (slot hours) (slot worsening))
-(deftemplate symptom (slot id) (slot severity))
+(deftemplate symptom (slot id) (slot severity) (slot worsening))
 (deftemplate factor (slot id))
 (deftemplate finding (slot symptom) (slot rule) (slot disposition) (slot emergency) (slot phase)
   (slot until) (slot cap) (slot expected_until) (slot monitor_until) (multislot factors))
@@ -114,17 +114,19 @@ def _ref(ref: str) -> str:
     return f"(symptom (id {_str(sid)})" + (f" (severity {_str(severity)}))" if severity else ")")
 
 
-def _kb_rule(rule: KbRule, out: _Rules) -> None:
+def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
     lhs: list[str] = []
+    sid = _one_of("?sid", kb.rule_symptoms(rule)) if rule.symptoms or rule.onset else "?sid"
     if rule.for_each == "symptom":
-        sid = _one_of("?sid", rule.symptoms) if rule.symptoms else "?sid"
         severity = f" (severity {_one_of('?sev', rule.severity)})" if rule.severity else ""
-        lhs.append(f"(symptom (id {sid}){severity})")
+        worse = " (worsening TRUE)" if rule.worsening else ""  # per symptom: a record may mark only some
+        lhs.append(f"(symptom (id {sid}){severity}{worse})")
+        if rule.phase:
+            lhs.append(f"(finding (symptom ?sid) (phase {_one_of('?ph', rule.phase)}))")
     elif rule.for_each == "finding":
         slot, value = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[
             rule.finding or ""
         ]
-        sid = _one_of("?sid", rule.symptoms) if rule.symptoms else "?sid"
         lhs.append(f"(finding ({slot} {_str(value)}) (symptom {sid}))")
     lhs += [_ref(ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
@@ -133,7 +135,7 @@ def _kb_rule(rule: KbRule, out: _Rules) -> None:
 
     def report(low: float | None, high: float | None) -> list[str]:
         slots = []
-        if rule.worsening:
+        if rule.worsening and rule.for_each != "symptom":
             slots.append("(worsening TRUE)")
         if low is not None or high is not None:
             slots.append(f"(hours {_hours(low, high)})")
@@ -146,7 +148,7 @@ def _kb_rule(rule: KbRule, out: _Rules) -> None:
         emergency=rule.emergency,
         phase=None,
         until=rule.before_hours,
-        cap=rule.recheck_within,
+        cap=kb.recheck_cap(rule),
         expected_until=None,
         monitor_until=None,
         factors=tuple(rule.factors),
@@ -165,7 +167,7 @@ def clips_source(kb: KnowledgeBase) -> str:
     out = _Rules()
     _window_rules(kb, out)
     for rule in kb.rules.values():
-        _kb_rule(rule, out)
+        _kb_rule(kb, rule, out)
     return TEMPLATES + "\n".join(out.text) + "\n"
 
 
@@ -177,8 +179,9 @@ IO = """
 (deffunction put-report (?hours ?worsening ?symptoms $?items)
   (assert (report (hours ?hours) (worsening ?worsening)))
   (loop-for-count (?i 1 ?symptoms)
-    (assert (symptom (id (nth$ (- (* 2 ?i) 1) ?items)) (severity (nth$ (* 2 ?i) ?items)))))
-  (loop-for-count (?i (+ (* 2 ?symptoms) 1) (length$ ?items))
+    (assert (symptom (id (nth$ (- (* 3 ?i) 2) ?items)) (severity (nth$ (- (* 3 ?i) 1) ?items))
+                     (worsening (nth$ (* 3 ?i) ?items)))))
+  (loop-for-count (?i (+ (* 3 ?symptoms) 1) (length$ ?items))
     (assert (factor (id (nth$ ?i ?items))))))
 
 (deffunction collect ()
@@ -241,10 +244,10 @@ class ClipsEngine:
 
     def run(self, report: Report) -> RawResult:
         try:
-            items = [value for symptom in report.symptoms for value in symptom]
-            self._put(
-                float(report.hours), self._bool[bool(report.worsening)], len(report.symptoms), *items, *report.factors
-            )
+            worse = self._bool
+            items = [v for sid, sev in report.symptoms for v in (sid, sev, worse[report.is_worse(sid)])]
+            any_worse = worse[report.worsening or bool(report.worse)]
+            self._put(float(report.hours), any_worse, len(report.symptoms), *items, *report.factors)
             self.env.run()
             return _parse(str(self._collect()))
         finally:

@@ -23,14 +23,20 @@ os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='triage-t
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 VIGNETTES = SHARED / "vignettes" / "public.toml"
+# Version 2 of the policy added 15 cases (P38-P52); tests/vignettes/public-v2.toml is a copy of
+# ../shared/vignettes/public-v2.toml (the clinical ground truth; copied unchanged).
+VIGNETTES_V2 = REPO / "tests" / "vignettes" / "public-v2.toml"
 
 
 def load_vignettes() -> list[dict]:
-    """The public vignettes; the suite must run every one of them."""
-    if not VIGNETTES.exists():
-        pytest.fail(f"public vignettes not found at {VIGNETTES} (../shared must sit beside the repository)")
-    with VIGNETTES.open("rb") as fh:
-        return tomllib.load(fh)["case"]
+    """The public vignettes of both policy versions (52); the suite must run every one of them."""
+    cases: list[dict] = []
+    for path in (VIGNETTES, VIGNETTES_V2):
+        if not path.exists():
+            pytest.fail(f"public vignettes not found at {path} (../shared must sit beside the repository)")
+        with path.open("rb") as fh:
+            cases += tomllib.load(fh)["case"]
+    return cases
 
 
 @pytest.fixture(scope="session")

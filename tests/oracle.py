@@ -27,6 +27,7 @@ class OracleFinding:
     until: float | None = None  # when this finding's current window ends (hours since session)
     past_expected: bool = False  # a window finding past its expected window
     recheck_within: float | None = None
+    phase: str | None = None  # a window finding: within-expected, past-expected or past-monitor
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,32 @@ def _own_rule(kb: KnowledgeBase, sid: str, severity: str, report: Report) -> Ora
     sym, h = kb.symptoms[sid], report.hours
     if sym.always is not None:
         return OracleFinding(sid, f"{sid}-always", sym.always, emergency=sym.emergency)
+    assert sym.window is not None
+    # every monitor finding re-checks within its window's cap, else the knowledge base's default
+    cap = sym.window.recheck_within or kb.header.monitor_recheck_within
     w = kb.window(sid, report.factors)
     if w.expected_until is not None and h < w.expected_until:
         if severity == "severe":  # expected only when mild or moderate (kb.toml severe_within_expected)
-            return OracleFinding(sid, f"{sid}-expected-severe", "monitor", until=w.expected_until)
-        return OracleFinding(sid, f"{sid}-expected", "expected", until=w.expected_until)
+            return OracleFinding(
+                sid,
+                f"{sid}-expected-severe",
+                "monitor",
+                until=w.expected_until,
+                recheck_within=cap,
+                phase="within-expected",
+            )
+        return OracleFinding(sid, f"{sid}-expected", "expected", until=w.expected_until, phase="within-expected")
     if h < w.monitor_until:
-        return OracleFinding(sid, f"{sid}-monitor", "monitor", until=w.monitor_until, past_expected=True)
-    return OracleFinding(sid, f"{sid}-contact", CONTACT, past_expected=True)
+        return OracleFinding(
+            sid,
+            f"{sid}-monitor",
+            "monitor",
+            until=w.monitor_until,
+            past_expected=True,
+            recheck_within=cap,
+            phase="past-expected",
+        )
+    return OracleFinding(sid, f"{sid}-contact", CONTACT, past_expected=True, phase="past-monitor")
 
 
 def _matches(ref: str, reported: dict[str, str]) -> bool:
@@ -70,13 +89,18 @@ def _holds(rule: Rule, report: Report, reported: dict[str, str], *, timed: bool 
     )
 
 
-def _subjects(rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
+def _subjects(
+    kb: KnowledgeBase, rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]
+) -> list[str | None]:
     """What a rule fires for: the report (None), each matching symptom, or each matching finding's symptom."""
     if rule.for_each == "symptom":
+        own_phase = {f.symptom: f.phase for f in findings if f.phase is not None}
         return [
             s
             for s, sev in reported.items()
             if (not rule.symptoms or s in rule.symptoms)
+            and (not rule.onset or (kb.symptoms[s].onset or "none") in rule.onset)
+            and (not rule.phase or own_phase.get(s) in rule.phase)
             and (not rule.severity or sev in rule.severity)
             and (not rule.worsening or report.is_worse(s))
         ]
@@ -91,16 +115,23 @@ def _subjects(rule: Rule, report: Report, reported: dict[str, str], findings: se
     return [None]
 
 
+def _cap(kb: KnowledgeBase, rule: Rule) -> float | None:
+    """A rule's re-check cap: its own, else the default every monitor finding has (policy v2)."""
+    if rule.recheck_within is not None:
+        return rule.recheck_within
+    return kb.header.monitor_recheck_within if rule.disposition == "monitor" else None
+
+
 def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
     reported = dict(report.symptoms)
     findings = {_own_rule(kb, sid, sev, report) for sid, sev in report.symptoms}
     # Rules fire until nothing new appears (escalations act on findings, including other rules').
     while True:
         new = {
-            OracleFinding(s, r.id, r.disposition, r.emergency, r.before_hours, recheck_within=r.recheck_within)
+            OracleFinding(s, r.id, r.disposition, r.emergency, r.before_hours, recheck_within=_cap(kb, r))
             for r in kb.rules.values()
             if _holds(r, report, reported)
-            for s in _subjects(r, report, reported, findings)
+            for s in _subjects(kb, r, report, reported, findings)
         } - findings
         if not new:
             break
@@ -121,7 +152,7 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             if r.after_hours is not None
             and h < r.after_hours
             and _holds(r, report, reported, timed=False)
-            and _subjects(r, report, reported, findings)
+            and _subjects(kb, r, report, reported, findings)
         ]
         caps = [f.recheck_within for f in findings if f.recheck_within is not None]
         recheck = min([e - h for e in ends] + caps)

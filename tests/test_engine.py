@@ -43,12 +43,26 @@ def test_diabetes_brings_the_recheck_forward_to_48_hours() -> None:
     assert assess(["bruising"], 48, ["diabetes"]).disposition is Disposition.CONTACT_CLINICIAN
 
 
-def test_worsening_before_48_hours_waits_for_48() -> None:
-    answer = assess(["redness"], 30, worsening=True)
-    assert answer.disposition is Disposition.EXPECTED
-    assert answer.recheck_in_hours == 18
+def test_getting_worse_counts_from_24_hours_and_is_contact_from_48() -> None:
+    """Policy v2: before 24 h it changes nothing (re-check when it starts to count); on day 2
+    an immediate-onset symptom is monitor with a 12 h re-check; from 48 h contact clinician."""
+    early = assess(["redness:mild"], 12, worsening=True)
+    assert early.disposition is Disposition.EXPECTED and early.recheck_in_hours == 12
+    day2 = assess(["redness"], 30, worsening=True)
+    assert day2.disposition is Disposition.MONITOR and day2.recheck_in_hours == 12
+    assert ("redness", "worsening-day-2", "monitor") in rules(day2)
     worse = assess(["redness"], 48, worsening=True)
     assert ("redness", "worsening-after-48h", "contact clinician") in rules(worse)
+
+
+def test_getting_worse_spares_delayed_onset_symptoms_inside_their_window() -> None:
+    inside = assess(["flaking"], 60, worsening=True)  # flaking builds from day 2 (P46)
+    assert inside.disposition is Disposition.EXPECTED and inside.recheck_in_hours == 108
+    day2 = assess(["itching"], 30, worsening=True)  # delayed onset: not monitor on day 2 either
+    assert day2.disposition is Disposition.EXPECTED
+    past = assess(["crusting"], 100, worsening=True)  # past its 72 h window: escalated
+    assert ("crusting", "worsening-after-48h-delayed", "contact clinician") in rules(past)
+    assert assess(["bruising"], 60, worsening=True).disposition is Disposition.CONTACT_CLINICIAN  # no onset
 
 
 def test_combination_finding_names_what_it_looked_at() -> None:
@@ -81,18 +95,36 @@ def test_spreading_infection_needs_severe_pain() -> None:
 
 def test_shared_equipment_is_contact_whatever_the_symptoms() -> None:
     answer = assess(["redness:mild"], 2, ["shared-equipment"])
-    (finding,) = [f for f in answer.findings if f.rule == "shared-equipment-testing"]
+    (finding,) = [f for f in answer.findings if f.rule == "shared-equipment-pep"]
     assert finding.symptom is None and finding.factors == ("shared-equipment",)
-    assert "HIV" in finding.advice
+    assert "HIV" in finding.advice and "72 hours" in finding.advice and "PEP" in finding.advice
     assert answer.recheck_in_hours is None
+
+
+@pytest.mark.parametrize(
+    ("hours", "rule", "words"), [(10, "shared-equipment-pep", "72 hours"), (72, "shared-equipment-testing", "6 weeks")]
+)
+def test_shared_equipment_is_answered_without_symptoms(hours: float, rule: str, words: str) -> None:
+    answer = assess([], hours, ["shared-equipment"])
+    assert answer.disposition is Disposition.CONTACT_CLINICIAN and not answer.emergency
+    (finding,) = answer.findings
+    assert finding.rule == rule and words in (finding.advice or "")
+
+
+def test_no_symptoms_without_such_a_factor_is_refused() -> None:
+    from triage import InvalidReport
+
+    with pytest.raises(InvalidReport, match="give at least one symptom .*shared-equipment"):
+        assess([], 10, ["diabetes"])
 
 
 def test_window_factors_combine_smallest_bound_then_scale() -> None:
     both = assess(["swelling"], 100, ["prp", "rf-microneedling"])  # 72 / 168
     assert both.disposition is Disposition.MONITOR and both.recheck_in_hours == 68
-    assert "Radiofrequency" in both.findings[0].reason and "Platelet-rich" in both.findings[0].reason
+    assert "radiofrequency" in both.findings[0].reason and "PRP" in both.findings[0].reason
     thinned = assess(["bruising"], 400, ["blood-thinners"])  # 336 doubled
-    assert thinned.disposition is Disposition.MONITOR and thinned.recheck_in_hours == 272
+    assert thinned.disposition is Disposition.MONITOR and thinned.recheck_in_hours == 72  # capped (v2)
+    assert thinned.findings[0].until_hours == 672
 
 
 def test_isotretinoin_escalates_only_past_the_expected_window() -> None:
@@ -105,7 +137,8 @@ def test_cold_sore_history_turns_early_tingling_into_monitor_and_blisters_into_a
     tingling = assess(["burning:mild"], 10, ["cold-sore-history"])
     assert tingling.disposition is Disposition.MONITOR and tingling.recheck_in_hours == 14
     blisters = assess(["blisters"], 10, ["cold-sore-history"])
-    assert any("antiviral" in a for a in blisters.advice)
+    assert any("aciclovir" in a for a in blisters.advice)
+    assert any("antiviral" in f.nurse_reason for f in blisters.findings)  # the clinical word is the nurse's
 
 
 def test_a_symptom_a_record_shows_worse_gets_the_worsening_rule_and_only_it(assessor) -> None:
@@ -117,10 +150,10 @@ def test_a_symptom_a_record_shows_worse_gets_the_worsening_rule_and_only_it(asse
     assert answer.disposition.value == "contact clinician"
     assert answer.report.to_dict()["worse_symptoms"] == ["redness"]
     ticked = assessor.assess(["redness:severe", "flaking:mild"], 60, worsening=True)
-    assert {s for s, r in {(f.symptom, f.rule) for f in ticked.findings} if r == "worsening-after-48h"} == {
-        "redness",
-        "flaking",
-    }
+    # the tick box covers every symptom, but flaking (delayed onset) is inside its window (v2)
+    assert {s for s, r in {(f.symptom, f.rule) for f in ticked.findings} if r.startswith("worsening-")} == {"redness"}
+    late = assessor.assess(["redness", "flaking:mild"], 200, worsening=True)
+    assert {f.symptom for f in late.findings if f.rule.startswith("worsening-after-48h")} == {"redness", "flaking"}
 
 
 def test_worse_must_name_a_reported_symptom(assessor) -> None:

@@ -21,10 +21,15 @@ name = "Puffy eyes"
 description = "Swelling around the eyes"
 group = "common"
 likelihood = "common"
+onset = "immediate"
+typical_duration = "Usually goes down within {expected_until}."
 window = { expected_until = 36, monitor_until = 96 }
 reasons.expected = "Puffy eyes in the first {expected_until} are common."
 reasons.monitor = "Puffy eyes beyond {expected_until} are longer than usual."
 reasons.contact = "Puffy eyes lasting {monitor_until} need a clinician."
+nurse_reasons.expected = "Periorbital oedema within {expected_until}: expected."
+nurse_reasons.monitor = "Periorbital oedema beyond {expected_until}: prolonged."
+nurse_reasons.contact = "Periorbital oedema for {monitor_until} or more: review."
 care = "Sleep with your head raised."
 urgent_if = "Contact the clinic if you cannot open your eyes."
 source = ["chu-2021"]
@@ -33,7 +38,7 @@ source = ["chu-2021"]
 
 def test_shipped_knowledge_base_loads(kb) -> None:
     assert kb.version
-    assert len(kb.symptoms) == 27 and len(kb.factors) == 9
+    assert len(kb.symptoms) == 33 and len(kb.factors) == 11
     assert all(kb.citation(s.source) for s in kb.symptoms.values())
 
 
@@ -115,8 +120,8 @@ BROKEN = {
     ),
     "rule names an unknown symptom": (
         "rules.toml",
-        'symptoms_all = ["cold-sores", "fever"]',
-        'symptoms_all = ["cold-sore", "fever"]',
+        'symptoms_any = ["cold-sores", "blisters"]',
+        'symptoms_any = ["cold-sore", "blisters"]',
         ["rules.toml", "rule 'eczema-herpeticum'", "unknown symptom 'cold-sore'"],
     ),
     "rule names an unknown severity": (
@@ -129,7 +134,7 @@ BROKEN = {
         "rules.toml",
         'factors = ["darker-skin"]',
         'factors = ["dark-skin"]',
-        ["rules.toml", "rule 'darker-skin-darkening'", "unknown factor", "dark-skin"],
+        ["rules.toml", "rule 'darker-skin-pigment'", "unknown factor", "dark-skin"],
     ),
     "rule disposition outside the set": (
         "rules.toml",
@@ -236,6 +241,53 @@ def test_cli_validate_reports_a_broken_knowledge_base(edit_kb) -> None:
     directory = edit_kb("symptoms.toml", 'likelihood = "very common"', 'likelihood = "often"')
     done = _cli("validate", str(directory))
     assert done.returncode == 3 and done.stdout == ""
-    assert "symptoms.toml: symptom 'redness' (entry 1): likelihood" in done.stderr
+    line = (directory / "symptoms.toml").read_text().splitlines().index('likelihood = "often"') + 1
+    assert f"symptoms.toml:{line}: symptom 'redness' (entry 1): likelihood" in done.stderr
     ok = _cli("validate")
     assert ok.returncode == 0 and ok.stdout.startswith("ok: knowledge base ")
+
+
+# (file, text to replace, replacement, the line the error must point at contains this)
+BAD_VALUES = {
+    "a window bound": (
+        "symptoms.toml",
+        "window = { expected_until = 48, monitor_until = 120 }",
+        'window = { expected_until = "48", monitor_until = 120 }',
+        'expected_until = "48"',
+    ),
+    "a reason placeholder": (
+        "symptoms.toml",
+        'nurse_reasons.monitor = "Oedema persisting beyond {expected_until}',
+        'nurse_reasons.monitor = "Oedema persisting beyond {expected}',
+        "{expected}",
+    ),
+    "an onset": ("symptoms.toml", 'onset = "delayed"', 'onset = "later"', 'onset = "later"'),
+    "a rule's onset": ("rules.toml", 'onset = ["delayed"]', 'onset = ["late"]', 'onset = ["late"]'),
+    "a reference": ("rules.toml", 'source = ["vascular-occlusion"]', 'source = ["vasc"]', 'source = ["vasc"]'),
+    "a factor in a rule": ("rules.toml", 'factors = ["eczema"]', 'factors = ["eczma"]', 'factors = ["eczma"]'),
+    "a likelihood band": ("kb.toml", '"rare" = "between', '"rar" = "between', "[likelihood]"),
+    "a cap": ("kb.toml", "monitor_recheck_within = 72", "monitor_recheck_within = -1", "monitor_recheck_within"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES), ids=list(BAD_VALUES))
+def test_a_bad_value_is_reported_with_its_line(case: str, edit_kb) -> None:
+    """`triage validate` names the file, the entry and the line of a bad value."""
+    file, old, new, on_line = BAD_VALUES[case]
+    directory = edit_kb(file, old, new)
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(directory)
+    line = info.value.line
+    assert line is not None, str(info.value)
+    assert on_line in (directory / file).read_text().splitlines()[line - 1], str(info.value)
+    assert f"{file}:{line}: " in str(info.value)
+
+
+def test_reports_without_symptoms_must_be_answered_at_every_hour(edit_kb) -> None:
+    directory = edit_kb(
+        "rules.toml",
+        "after_hours = 72\nanswers_without_symptoms = true",
+        "after_hours = 96\nanswers_without_symptoms = true",
+    )
+    with pytest.raises(KnowledgeError, match="leave hours from 72 unanswered"):
+        load_knowledge(directory)

@@ -164,7 +164,13 @@ def test_red_flag_is_always_contact_clinician(
 def test_vocabulary_has_red_flags_and_emergencies() -> None:
     # guards the two tests above against an empty sampled set (policy: "Always contact clinician")
     assert {"pus", "fever", "blisters", "hives"} <= set(RED_FLAGS)
-    assert set(EMERGENCIES) == {"breathing-difficulty", "lip-tongue-swelling"}
+    assert set(EMERGENCIES) == {
+        "breathing-difficulty",
+        "lip-tongue-swelling",
+        "vision-change",
+        "face-droop",
+        "pale-or-dusky-skin",
+    }
 
 
 # --- Determinism and explanation ------------------------------------------------------------------------
@@ -231,6 +237,15 @@ def test_oracle_matches_public_vignettes(kb: KnowledgeBase, case: dict) -> None:
 @example(["swelling", "redness"], 71.5, ["prp", "rf-microneedling"], False)  # two factors set one bound
 @example(["swollen-glands", "pus"], 0.0, ["immunosuppressed"], False)
 @example(["fever", "spreading-redness", "pain:mild"], 10.0, [], False)  # not the emergency: pain must be severe
+@example(["flaking"], 60.0, [], True)  # delayed onset inside its expected window: not escalated (v2)
+@example(["crusting"], 100.0, [], True)  # delayed onset past its expected window: escalated (v2)
+@example(["redness", "tightness"], 30.0, [], True)  # getting worse on day 2: immediate onset only, 12 h (v2)
+@example(["redness:mild"], 12.0, [], True)  # re-check at 24 h, when getting worse starts to count (v2)
+@example(["darkening"], 10.0, [], False)  # pigment cap 336 h (v2)
+@example(["bruising"], 24.0, [], False)  # monitor cap 72 h (v2)
+@example(["numbness"], 4.0, ["rf-microneedling"], False)  # RF numbness window 6 h (v2)
+@example([], 10.0, ["shared-equipment"], False)  # no symptoms, a factor with a rule for that (v2)
+@example([], 80.0, ["shared-equipment", "diabetes"], True)
 def test_engine_agrees_with_oracle(
     assessor: Assessor, symptoms: list[str], h: float, factors: list[str], worsening: bool
 ) -> None:

@@ -186,16 +186,21 @@ class Assessor:
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
         kb = self.kb
         symptom = kb.symptoms[raw.symptom] if raw.symptom else None
-        name = symptom.name if symptom else ""
         values = {
-            "name": name,
+            "name": symptom.name if symptom else "",
             "hours": duration(report.hours),
             "expected_until": duration(raw.expected_until) if raw.expected_until else "",
             "monitor_until": duration(raw.monitor_until) if raw.monitor_until else "",
         }
+        about: dict[str, Any] = {}
+        if symptom is not None and raw.symptom is not None:
+            about = {
+                "likelihood": kb.likelihood(raw.symptom, report.factors),
+                "typical_duration": symptom.typical_duration.format(**self._window_values(raw.symptom, report)),
+                "urgent_if": symptom.urgent_if,
+            }
         if raw.rule in kb.rules:
             rule = kb.rules[raw.rule]
-            reason = rule.reason.format(**values)
             involved = [ref.partition(":")[0] for ref in rule.symptoms_all]
             involved += [s for s in (ref.partition(":")[0] for ref in rule.symptoms_any) if s in severity]
             return Finding(
@@ -203,7 +208,8 @@ class Assessor:
                 severity=severity.get(raw.symptom) if raw.symptom else None,
                 disposition=Disposition(raw.disposition),
                 rule=raw.rule,
-                reason=reason,
+                reason=rule.reason.format(**values),
+                nurse_reason=rule.nurse_reason.format(**values),
                 source=kb.citation(rule.source),
                 emergency=raw.emergency,
                 kind=rule.kind,
@@ -211,20 +217,22 @@ class Assessor:
                 factors=tuple(rule.factors),
                 until_hours=raw.until,
                 advice=rule.advice,
-                urgent_if=symptom.urgent_if if symptom else None,
+                **about,
             )
         assert symptom is not None and raw.symptom is not None
         phase = raw.rule.removeprefix(f"{raw.symptom}-")
-        text = kb.header.severe_within_expected if phase == "expected-severe" else getattr(symptom.reasons, phase)
-        reason = text.format(**values)
-        notes = [kb.factors[f].window_note for f in raw.factors]
-        reason = " ".join([reason, *(n for n in notes if n)])
+        if phase == "expected-severe":
+            patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
+        else:
+            patient, nurse = getattr(symptom.reasons, phase), getattr(symptom.nurse_reasons, phase)
+        notes = [n for n in (kb.factors[f].note_for(raw.symptom) for f in raw.factors) if n]
         return Finding(
             symptom=raw.symptom,
             severity=severity[raw.symptom],
             disposition=Disposition(raw.disposition),
             rule=raw.rule,
-            reason=reason,
+            reason=" ".join([patient.format(**values), *notes]),
+            nurse_reason=" ".join([nurse.format(**values), *notes]),
             source=kb.citation(symptom.source),
             emergency=raw.emergency,
             kind="red flag" if phase == "always" else "window",
@@ -232,8 +240,20 @@ class Assessor:
             factors=raw.factors,
             until_hours=raw.until,
             advice=None,
-            urgent_if=symptom.urgent_if,
+            **about,
         )
+
+    def _window_values(self, sid: str, report: Report) -> dict[str, str]:
+        """Placeholder values from the symptom's window in force for this report (for texts
+        that describe the symptom rather than one rule's conclusion)."""
+        values = {"name": self.kb.symptoms[sid].name, "hours": duration(report.hours)}
+        if self.kb.symptoms[sid].window is None:
+            return values | {"expected_until": "", "monitor_until": ""}
+        w = self.kb.window(sid, report.factors)
+        return values | {
+            "expected_until": duration(w.expected_until) if w.expected_until else "",
+            "monitor_until": duration(w.monitor_until),
+        }
 
 
 _default: Assessor | None = None

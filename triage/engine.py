@@ -173,13 +173,16 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
     """
     symptom: dict[str, Any] | None = None
     patterns: list[Any] = []
+    narrowed = rule.symptoms or rule.onset
+    sid_constraint = MATCH.sid & _one_of(kb.rule_symptoms(rule)) if narrowed else MATCH.sid
     if rule.for_each == "symptom":
-        symptom = {"id": MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid}
+        symptom = {"id": sid_constraint}
         if rule.severity:
             symptom["severity"] = _one_of(rule.severity)
+        if rule.phase:  # the symptom's own window finding is in one of these phases
+            patterns.append(FindingFact(symptom=MATCH.sid, phase=_one_of(rule.phase)))
     elif rule.for_each == "finding":
         field = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[rule.finding or ""]
-        sid_constraint = MATCH.sid & _one_of(rule.symptoms) if rule.symptoms else MATCH.sid
         patterns.append(FindingFact(**{field[0]: field[1], "symptom": sid_constraint}))
     patterns += [_symptom_pattern(kb, ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
@@ -204,7 +207,7 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
         emergency=rule.emergency,
         phase=None,
         until=rule.before_hours,
-        cap=rule.recheck_within,
+        cap=kb.recheck_cap(rule),
         expected_until=None,
         monitor_until=None,
         factors=tuple(rule.factors),

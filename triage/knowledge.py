@@ -8,6 +8,7 @@ file, the entry and the problem) instead of giving a wrong answer later.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import string
 import tomllib
@@ -15,13 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DISPOSITIONS = ("expected", "monitor", "contact clinician")
 SEVERITIES = ("mild", "moderate", "severe")
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
+ONSETS = ("immediate", "delayed")
+PHASES = ("within-expected", "past-expected", "past-monitor")
 FILES = ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml")
 KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
 
@@ -34,9 +37,10 @@ Sources = Annotated[list[Id], Field(min_length=1)]
 class KnowledgeError(Exception):
     """A knowledge file is malformed; the message names the file, entry and problem."""
 
-    def __init__(self, file: str, entry: str, problem: str) -> None:
-        self.file, self.entry, self.problem = file, entry, problem
-        super().__init__(f"{file}: {entry}: {problem}")
+    def __init__(self, file: str, entry: str, problem: str, line: int | None = None) -> None:
+        self.file, self.entry, self.problem, self.line = file, entry, problem, line
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {entry}: {problem}")
 
 
 class _Model(BaseModel):
@@ -46,6 +50,9 @@ class _Model(BaseModel):
 class Window(_Model):
     expected_until: Hours | None = None
     monitor_until: Hours
+    # A `monitor` finding from this window re-checks within this many hours at the latest
+    # (default: kb.toml `monitor_recheck_within`), so no answer sits unchecked for weeks.
+    recheck_within: Hours | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -71,17 +78,28 @@ class Snomed(_Model):
     display: Text
 
 
+Likelihood = Literal["very common", "common", "uncommon", "rare", "very rare"]
+Onset = Literal["immediate", "delayed"]
+
+
 class Symptom(_Model):
     id: Id
     name: Text
     description: Text
     group: Literal["common", "warning"]
-    likelihood: Literal["very common", "common", "uncommon", "rare", "very rare"]
+    likelihood: Likelihood
     likelihood_note: Text | None = None
+    # A band that replaces `likelihood` while a factor is present (darkening: common in darker skin).
+    likelihood_with: dict[Id, Likelihood] = {}
+    # When the effect normally starts: on the day (`immediate`) or on day 2 to 5 (`delayed`);
+    # the getting-worse rules select symptoms by it. Left out for effects with no usual start.
+    onset: Onset | None = None
+    typical_duration: Text  # plain words; may use the window placeholders
     window: Window | None = None
     always: Literal["contact clinician"] | None = None
     emergency: bool = False
-    reasons: Reasons
+    reasons: Reasons  # the patient's words
+    nurse_reasons: Reasons  # the same conclusions in clinical words, for the nurse
     care: Text
     urgent_if: Text
     source: Sources
@@ -94,11 +112,14 @@ class Symptom(_Model):
         if self.emergency and self.always is None:
             raise ValueError("'emergency = true' needs 'always'")
         wanted = set(self.phases())
-        given = {k for k, v in self.reasons.model_dump().items() if v is not None}
-        if missing := wanted - given:
-            raise ValueError(f"reasons: missing {sorted(missing)}")
-        if extra := given - wanted:
-            raise ValueError(f"reasons: {sorted(extra)} cannot happen for this symptom")
+        for table, texts in (("reasons", self.reasons), ("nurse_reasons", self.nurse_reasons)):
+            given = {k for k, v in texts.model_dump().items() if v is not None}
+            if missing := wanted - given:
+                raise ValueError(f"{table}: missing {sorted(missing)}")
+            if extra := given - wanted:
+                raise ValueError(f"{table}: {sorted(extra)} cannot happen for this symptom")
+        if self.window is not None and self.window.recheck_within is not None and "monitor" not in wanted:
+            raise ValueError("window.recheck_within needs a monitor phase (expected_until below monitor_until)")
         return self
 
     def phases(self) -> tuple[str, ...]:
@@ -115,6 +136,7 @@ class Symptom(_Model):
 
 class WindowChange(_Model):
     symptom: Id
+    note: Text | None = None  # why this window changes; default: the factor's window_note
     expected_until: Hours | None = None
     monitor_until: Hours | None = None
     scale: Annotated[float, Field(gt=0, le=10)] | None = None
@@ -136,9 +158,16 @@ class Factor(_Model):
 
     @model_validator(mode="after")
     def _note_with_windows(self) -> Factor:
-        if self.windows and self.window_note is None:
-            raise ValueError("'windows' needs a 'window_note' explaining the change")
+        if any(c.note is None for c in self.windows) and self.window_note is None:
+            raise ValueError("'windows' needs a 'window_note' (or a 'note' on each change) explaining the change")
         return self
+
+    def note_for(self, symptom: str) -> str | None:
+        """Why this factor changes the symptom's window, in the patient's words."""
+        for change in self.windows:
+            if change.symptom == symptom:
+                return change.note or self.window_note
+        return None
 
 
 class Rule(_Model):
@@ -148,6 +177,8 @@ class Rule(_Model):
     symptoms_all: list[str] = []
     symptoms_any: list[str] = []
     symptoms: list[Id] = []
+    onset: list[Literal["immediate", "delayed", "none"]] = []
+    phase: list[Literal["within-expected", "past-expected", "past-monitor"]] = []
     severity: list[Literal["mild", "moderate", "severe"]] = []
     finding: Literal["monitor", "past-expected"] | None = None
     factors: list[Id] = []
@@ -157,7 +188,9 @@ class Rule(_Model):
     disposition: Literal["expected", "monitor", "contact clinician"]
     emergency: bool = False
     recheck_within: Hours | None = None
-    reason: Text
+    answers_without_symptoms: bool = False
+    reason: Text  # the patient's words
+    nurse_reason: Text  # clinical words: what it may be, what to ask, what to arrange
     advice: Text | None = None
     source: Sources
     note: Text | None = None
@@ -167,8 +200,14 @@ class Rule(_Model):
         each, report_level = self.for_each, self.symptoms_all or self.symptoms_any
         if each is not None and report_level:
             raise ValueError("symptoms_all/symptoms_any are for report rules; use 'symptoms'")
-        if each is None and (self.symptoms or self.severity):
-            raise ValueError("'symptoms' and 'severity' need for_each")
+        if each is None and (self.symptoms or self.severity or self.onset):
+            raise ValueError("'symptoms', 'onset' and 'severity' need for_each")
+        if self.phase and each != "symptom":
+            raise ValueError("'phase' goes with for_each = \"symptom\"")
+        if self.answers_without_symptoms and (each is not None or report_level or self.worsening or not self.factors):
+            raise ValueError(
+                "'answers_without_symptoms' is for a report rule whose only conditions are factors and hours"
+            )
         if (each == "finding") != (self.finding is not None):
             raise ValueError("'finding' goes with for_each = \"finding\" and is required there")
         if each == "finding" and self.severity:
@@ -205,11 +244,25 @@ class Reference(_Model):
     full: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+class RecordWorsening(_Model):
+    """When a record's repeat report marks a symptom as getting worse without the tick box."""
+
+    more_severe: bool  # more severe than in the previous report
+    new_with_onset: list[Onset]  # a symptom not in the previous report, of these onsets,
+    new_from_hours: Hours  # in a report at this hour or later
+    more_severe_why: Text  # the record's words for each case
+    new_why: Text
+
+
 class Header(_Model):
     version: Annotated[str, Field(min_length=1, max_length=40)]
     title: Text
     disclaimer: Text
     severe_within_expected: Text
+    severe_within_expected_nurse: Text
+    monitor_recheck_within: Hours  # every monitor finding re-checks within this, unless it says sooner
+    likelihood: dict[Likelihood, Text]  # each band in plain words
+    record_worsening: RecordWorsening
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
     general_advice: Annotated[list[Advice], Field(min_length=1)]
@@ -219,6 +272,8 @@ class Header(_Model):
     def _all_dispositions(self) -> Header:
         if missing := {"expected", "monitor", "contact-clinician"} - set(self.dispositions):
             raise ValueError(f"dispositions: missing {sorted(missing)}")
+        if missing := set(LIKELIHOODS) - set(self.likelihood):
+            raise ValueError(f"likelihood: missing {sorted(missing)}")
         return self
 
 
@@ -251,6 +306,7 @@ class SymptomPhase:
     expected_until: float | None
     monitor_until: float | None
     factors: tuple[str, ...]  # the present factors that changed the window
+    cap: float | None = None  # a monitor phase re-checks within this many hours at the latest
 
     def finding(self) -> dict[str, Any]:
         """What a backend's rule concludes for this phase (the fields of engine.RawFinding)."""
@@ -261,7 +317,7 @@ class SymptomPhase:
             "emergency": self.emergency,
             "phase": self.phase,
             "until": self.until,
-            "cap": None,
+            "cap": self.cap,
             "expected_until": self.expected_until,
             "monitor_until": self.monitor_until,
             "factors": self.factors,
@@ -293,6 +349,33 @@ class KnowledgeBase:
         """The factor's label, or the id when this knowledge base does not know it."""
         f = self.factors.get(factor)
         return f.label if f is not None else factor
+
+    def rule_symptoms(self, rule: Rule) -> tuple[str, ...]:
+        """The symptoms a `for_each = "symptom"` rule may fire for: its `symptoms` (else every
+        symptom), narrowed to its `onset` list ("none": symptoms with no onset given)."""
+        ids = rule.symptoms or list(self.symptoms)
+        if rule.onset:
+            ids = [s for s in ids if (self.symptoms[s].onset or "none") in rule.onset]
+        return tuple(ids)
+
+    def recheck_cap(self, rule: Rule) -> float | None:
+        """A rule finding's re-check cap: its own `recheck_within`, else the monitor default."""
+        if rule.recheck_within is not None:
+            return rule.recheck_within
+        return self.header.monitor_recheck_within if rule.disposition == "monitor" else None
+
+    def answered_without_symptoms(self, factors: Iterable[str]) -> bool:
+        """Whether a report with these factors and no symptoms has a rule that answers it."""
+        present = set(factors)
+        return any(r.answers_without_symptoms and set(r.factors) <= present for r in self.rules.values())
+
+    def likelihood(self, symptom: str, factors: Iterable[str] = ()) -> str:
+        """How often the effect happens, as the band and its plain words (and the note)."""
+        s = self.symptoms[symptom]
+        present = set(factors)
+        band = next((b for f, b in s.likelihood_with.items() if f in present), s.likelihood)
+        text = f"{band}: {self.header.likelihood[band]}"
+        return f"{text} ({s.likelihood_note})" if s.likelihood_note and band == s.likelihood else text
 
     def citation(self, keys: Iterable[str]) -> str:
         """Short citations of reference keys, joined for display."""
@@ -353,6 +436,7 @@ class KnowledgeBase:
             for present in itertools.combinations(adjusting, n):
                 absent = tuple(f for f in adjusting if f not in present)
                 w = self.window(symptom, present)
+                cap = s.window.recheck_within or self.header.monitor_recheck_within
                 low = w.expected_until or 0.0
                 plan: list[tuple[str, str, str, bool | None, float | None, float | None, float | None]] = []
                 if w.expected_until:
@@ -377,6 +461,7 @@ class KnowledgeBase:
                         w.expected_until,
                         w.monitor_until,
                         w.factors,
+                        cap if disposition == "monitor" else None,
                     )
                     for name, phase, disposition, severe, start, end, until in plan
                 ]
@@ -416,8 +501,58 @@ def _problem(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _first_key(exc: ValidationError) -> tuple[str, ...]:
+    """The key path of the first problem (e.g. ("window", "expected_until")), for its line."""
+    errors = exc.errors()
+    return tuple(str(p) for p in errors[0]["loc"] if not isinstance(p, int)) if errors else ()
+
+
+def line_of(path: Path, table: str | None, index: int | None, keys: Iterable[str] = ()) -> int | None:
+    """The line (1-based) of a key in a knowledge file, so an error points at the bad value.
+
+    `table`/`index`: the index-th (1-based) `[[table]]` entry, or the top level when None.
+    `keys`: the key path; the deepest key written on its own line wins (`reasons.expected = `,
+    then `reasons`; `[dispositions.monitor]` then `patient =`). Falls back to the entry's
+    header line; None when the file cannot be read.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    begin, stop = 0, len(lines)
+    if table is not None and index is not None:
+        headers = [n for n, text in enumerate(lines) if text.strip().startswith(f"[[{table}]]")]
+        if index > len(headers):
+            return None
+        begin = headers[index - 1]
+        later = [n for n, text in enumerate(lines) if n > begin and text.lstrip().startswith("[")]
+        stop = later[0] if later else len(lines)
+    keys = tuple(keys)
+    for depth in range(len(keys), 0, -1):
+        dotted = ".".join(keys[:depth])
+        for n in range(begin, stop):
+            text = lines[n].strip()
+            if text.startswith((f"{dotted} =", f"{dotted}=", f"{dotted}.", f"[{dotted}]", f"[{dotted}.")):
+                if text.startswith("[") and depth < len(keys):
+                    found = line_of_in(lines, n + 1, keys[depth])
+                    return found if found is not None else n + 1
+                return n + 1
+    return begin + 1 if table is not None else None
+
+
+def line_of_in(lines: list[str], begin: int, key: str) -> int | None:
+    """The line of `key =` in the table that starts at `begin` (before the next header)."""
+    for n in range(begin, len(lines)):
+        text = lines[n].strip()
+        if text.startswith("["):
+            return None
+        if text.startswith((f"{key} =", f"{key}=")):
+            return n + 1
+    return None
+
+
 def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) -> list[Any]:
-    """Validate each [[table]] entry, naming the entry (its id, else its position) on error."""
+    """Validate each [[table]] entry, naming the entry (its id, else its position) and line on error."""
     if unknown := set(data) - {table}:
         raise KnowledgeError(str(path), "file", f"unknown top-level keys {sorted(unknown)}")
     raw = data.get(table)
@@ -429,7 +564,7 @@ def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) 
         try:
             out.append(model.model_validate(entry))
         except ValidationError as exc:
-            raise KnowledgeError(str(path), name, _problem(exc)) from None
+            raise KnowledgeError(str(path), name, _problem(exc), line_of(path, table, i, _first_key(exc))) from None
     return out
 
 
@@ -459,7 +594,8 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
 
 
 def load_knowledge(directory: str | os.PathLike[str] | None = None) -> KnowledgeBase:
-    """Read and validate every knowledge file; raise KnowledgeError on the first problem."""
+    """Read and validate every knowledge file; raise KnowledgeError on the first problem,
+    naming the file, the entry, the line of the bad value (where it can) and the problem."""
     d = Path(directory) if directory is not None else default_dir()
     p = {name: d / name for name in FILES}
 
@@ -467,72 +603,105 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
     try:
         header = Header.model_validate(raw_header)
     except ValidationError as exc:
-        raise KnowledgeError(str(p["kb.toml"]), "header", _problem(exc)) from None
+        raise KnowledgeError(
+            str(p["kb.toml"]), "header", _problem(exc), line_of(p["kb.toml"], None, None, _first_key(exc))
+        ) from None
     refs = set(header.reference)
 
     symptoms = _entries(p["symptoms.toml"], _read(d, "symptoms.toml"), "symptom", Symptom)
     factors = _entries(p["factors.toml"], _read(d, "factors.toml"), "factor", Factor)
     rules = _entries(p["rules.toml"], _read(d, "rules.toml"), "rule", Rule)
+    tables = {"symptoms.toml": "symptom", "factors.toml": "factor", "rules.toml": "rule"}
 
-    def check_sources(path: Path, entry: str, keys: Iterable[str]) -> None:
+    def fail(file: str, index: int, entry: str, problem: str, *key: str) -> NoReturn:
+        raise KnowledgeError(
+            str(p[file]), f"{entry} (entry {index})", problem, line_of(p[file], tables[file], index, key)
+        )
+
+    def check_sources(file: str, index: int, entry: str, keys: Iterable[str]) -> None:
         if bad := [k for k in keys if k not in refs]:
-            raise KnowledgeError(str(path), entry, f"unknown reference {bad}; known: {sorted(refs)}")
+            fail(file, index, entry, f"unknown reference {bad}; known: {sorted(refs)}", "source")
 
-    _check_placeholders(p["kb.toml"], "header", (header.severe_within_expected,), _PLACEHOLDERS["symptoms.toml"])
+    def check_texts(file: str, index: int, entry: str, texts: Mapping[str, str | None], allowed: set[str]) -> None:
+        for key, text in texts.items():
+            try:
+                _check_placeholders(p[file], entry, (text,), allowed)
+            except KnowledgeError as exc:
+                fail(file, index, entry, exc.problem, *key.split("."))
+
+    _check_placeholders(
+        p["kb.toml"],
+        "header",
+        (header.severe_within_expected, header.severe_within_expected_nurse),
+        _PLACEHOLDERS["symptoms.toml"],
+    )
     for i, adv in enumerate(header.general_advice, 1):
-        check_sources(p["kb.toml"], f"general_advice entry {i}", adv.source)
+        if bad := [k for k in adv.source if k not in refs]:
+            raise KnowledgeError(
+                str(p["kb.toml"]),
+                f"general_advice entry {i}",
+                f"unknown reference {bad}; known: {sorted(refs)}",
+                line_of(p["kb.toml"], "general_advice", i, ("source",)),
+            )
 
-    def unique(path: Path, kind: str, ids: list[str]) -> None:
+    def unique(file: str, kind: str, ids: list[str]) -> None:
         seen: set[str] = set()
         for i, ident in enumerate(ids, 1):
             if ident in seen:
-                raise KnowledgeError(str(path), f"{kind} {ident!r} (entry {i})", "duplicate id")
+                fail(file, i, f"{kind} {ident!r}", "duplicate id", "id")
             seen.add(ident)
 
-    unique(p["symptoms.toml"], "symptom", [s.id for s in symptoms])
-    unique(p["factors.toml"], "factor", [f.id for f in factors])
-    unique(p["rules.toml"], "rule", [r.id for r in rules])
+    unique("symptoms.toml", "symptom", [s.id for s in symptoms])
+    unique("factors.toml", "factor", [f.id for f in factors])
+    unique("rules.toml", "rule", [r.id for r in rules])
     symptom_ids = {s.id: s for s in symptoms}
     factor_ids = {f.id for f in factors}
 
-    for s in symptoms:
+    for i, s in enumerate(symptoms, 1):
         entry = f"symptom {s.id!r}"
-        check_sources(p["symptoms.toml"], entry, s.source)
-        _check_placeholders(p["symptoms.toml"], entry, s.reasons.model_dump().values(), _PLACEHOLDERS["symptoms.toml"])
+        check_sources("symptoms.toml", i, entry, s.source)
+        texts = {f"reasons.{k}": v for k, v in s.reasons.model_dump().items()}
+        texts |= {f"nurse_reasons.{k}": v for k, v in s.nurse_reasons.model_dump().items()}
+        texts["typical_duration"] = s.typical_duration
+        check_texts("symptoms.toml", i, entry, texts, _PLACEHOLDERS["symptoms.toml"])
+        if bad := sorted(set(s.likelihood_with) - factor_ids):
+            fail("symptoms.toml", i, entry, f"likelihood_with: unknown factor {bad}", "likelihood_with")
 
     changes: dict[str, list[tuple[str, WindowChange]]] = {}
-    for f in factors:
+    for i, f in enumerate(factors, 1):
         entry = f"factor {f.id!r}"
-        check_sources(p["factors.toml"], entry, f.source)
+        check_sources("factors.toml", i, entry, f.source)
         for c in f.windows:
             target = symptom_ids.get(c.symptom)
             if target is None:
-                raise KnowledgeError(str(p["factors.toml"]), entry, f"windows: unknown symptom {c.symptom!r}")
+                fail("factors.toml", i, entry, f"windows: unknown symptom {c.symptom!r}", "windows")
             if target.window is None:
-                raise KnowledgeError(
-                    str(p["factors.toml"]), entry, f"windows: symptom {c.symptom!r} has no window to change"
-                )
+                fail("factors.toml", i, entry, f"windows: symptom {c.symptom!r} has no window to change", "windows")
             changes.setdefault(c.symptom, []).append((f.id, c))
 
     generated = {f"{s.id}-{phase}" for s in symptoms for phase in s.phases()}
     generated |= {f"{s.id}-expected-severe" for s in symptoms if "expected" in s.phases()}
-    for r in rules:
+    for i, r in enumerate(rules, 1):
         entry = f"rule {r.id!r}"
-        path = p["rules.toml"]
         if r.id in generated:
-            raise KnowledgeError(str(path), entry, "id clashes with a symptom's own rule id")
-        check_sources(path, entry, r.source)
-        _check_placeholders(path, entry, (r.reason,), _PLACEHOLDERS["rules.toml"])
-        for ref in (*r.symptoms_all, *r.symptoms_any):
-            sid, _, sev = ref.partition(":")
-            if sid not in symptom_ids:
-                raise KnowledgeError(str(path), entry, f"unknown symptom {sid!r}")
-            if sev and sev not in SEVERITIES:
-                raise KnowledgeError(str(path), entry, f"unknown severity {sev!r} in {ref!r}; valid: {SEVERITIES}")
+            fail("rules.toml", i, entry, "id clashes with a symptom's own rule id", "id")
+        check_sources("rules.toml", i, entry, r.source)
+        check_texts(
+            "rules.toml", i, entry, {"reason": r.reason, "nurse_reason": r.nurse_reason}, _PLACEHOLDERS["rules.toml"]
+        )
+        for key, refs_ in (("symptoms_all", r.symptoms_all), ("symptoms_any", r.symptoms_any)):
+            for ref in refs_:
+                sid, _, sev = ref.partition(":")
+                if sid not in symptom_ids:
+                    fail("rules.toml", i, entry, f"unknown symptom {sid!r}", key)
+                if sev and sev not in SEVERITIES:
+                    fail("rules.toml", i, entry, f"unknown severity {sev!r} in {ref!r}; valid: {SEVERITIES}", key)
         if bad := [s for s in r.symptoms if s not in symptom_ids]:
-            raise KnowledgeError(str(path), entry, f"unknown symptom {bad}")
+            fail("rules.toml", i, entry, f"unknown symptom {bad}", "symptoms")
         if bad := [f for f in r.factors if f not in factor_ids]:
-            raise KnowledgeError(str(path), entry, f"unknown factor {bad}")
+            fail("rules.toml", i, entry, f"unknown factor {bad}", "factors")
+        if r.phase and r.symptoms and (windowless := [s for s in r.symptoms if symptom_ids[s].window is None]):
+            fail("rules.toml", i, entry, f"'phase' needs symptoms with a window; {windowless} have none", "phase")
 
     kb = KnowledgeBase(
         header=header,
@@ -542,21 +711,57 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         source_dir=str(d),
         window_changes={k: tuple(v) for k, v in changes.items()},
     )
+    for i, r in enumerate(rules, 1):
+        if r.for_each == "symptom" and not kb.rule_symptoms(r):
+            fail("rules.toml", i, f"rule {r.id!r}", "no symptom matches its 'symptoms' and 'onset'", "onset")
+    _check_without_symptoms(kb, p["rules.toml"], rules)
     # Every combination of window-changing factors must keep the bounds in order.
+    factor_index = {f.id: i for i, f in enumerate(factors, 1)}
     for sid, sym_changes in kb.window_changes.items():
         ids = [f for f, _ in sym_changes]
         for n in range(1, len(ids) + 1):
             for combo in itertools.combinations(ids, n):
                 w = kb.window(sid, combo)
+                last = combo[-1]
                 if w.expected_until is not None and w.expected_until > w.monitor_until:
-                    raise KnowledgeError(
-                        str(p["factors.toml"]),
-                        f"factor {combo[-1]!r}",
+                    fail(
+                        "factors.toml",
+                        factor_index[last],
+                        f"factor {last!r}",
                         f"with {list(combo)} the window of {sid!r} becomes expected_until "
                         f"{w.expected_until:g} > monitor_until {w.monitor_until:g}",
+                        "windows",
                     )
                 if w.monitor_until > 8760:
-                    raise KnowledgeError(
-                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds 8760 h"
+                    fail(
+                        "factors.toml",
+                        factor_index[last],
+                        f"factor {last!r}",
+                        f"window of {sid!r} exceeds 8760 h",
+                        "windows",
                     )
     return kb
+
+
+def _check_without_symptoms(kb: KnowledgeBase, path: Path, rules: list[Rule]) -> None:
+    """Rules that answer a report with no symptoms must, for each set of factors they name,
+    cover every hour from 0 (a report they let through must always get an answer)."""
+    groups: dict[frozenset[str], list[Rule]] = {}
+    for r in rules:
+        if r.answers_without_symptoms:
+            groups.setdefault(frozenset(r.factors), []).append(r)
+    for factor_set, group in groups.items():
+        reach = 0.0
+        for r in sorted(group, key=lambda r: r.after_hours or 0.0):
+            if (r.after_hours or 0.0) > reach:
+                break
+            reach = max(reach, math.inf if r.before_hours is None else r.before_hours)
+        if reach != math.inf:
+            index = rules.index(group[0]) + 1
+            raise KnowledgeError(
+                str(path),
+                f"rule {group[0].id!r} (entry {index})",
+                f"rules answering reports without symptoms for factors {sorted(factor_set)} "
+                f"leave hours from {reach:g} unanswered",
+                line_of(path, "rule", index, ("answers_without_symptoms",)),
+            )

@@ -81,6 +81,9 @@ class Finding:
     until_hours: float | None = None  # when this finding's current window ends
     advice: str | None = None
     urgent_if: str | None = None
+    nurse_reason: str = ""  # the same conclusion in clinical words (nurse console, note, exports)
+    likelihood: str | None = None  # findings about a symptom: its band in plain words
+    typical_duration: str | None = None  # and how long it usually lasts, in plain words
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
@@ -99,6 +102,9 @@ class Finding:
             until_hours=data.get("until_hours"),
             advice=data.get("advice"),
             urgent_if=data.get("urgent_if"),
+            nurse_reason=data.get("nurse_reason") or data["reason"],  # answers stored before it existed
+            likelihood=data.get("likelihood"),
+            typical_duration=data.get("typical_duration"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +114,7 @@ class Finding:
             "disposition": self.disposition.value,
             "rule": self.rule,
             "reason": self.reason,
+            "nurse_reason": self.nurse_reason,
             "source": self.source,
             "emergency": self.emergency,
             "kind": self.kind,
@@ -116,6 +123,8 @@ class Finding:
             "until_hours": self.until_hours,
             "advice": self.advice,
             "urgent_if": self.urgent_if,
+            "likelihood": self.likelihood,
+            "typical_duration": self.typical_duration,
         }
 
 

@@ -91,8 +91,7 @@ def parse_report(
     except TypeError:
         entries = []
         problems.append(Problem("symptoms", f"symptoms must be a list of strings, got {symptoms!r}"))
-    if not entries and not problems:
-        problems.append(Problem("symptoms", f"give at least one symptom; valid symptoms: {valid_symptoms}"))
+    no_symptoms = not entries and not problems
     if len(entries) > MAX_SYMPTOMS:
         problems.append(Problem("symptoms", f"at most {MAX_SYMPTOMS} symptoms per report, got {len(entries)}"))
         entries = []
@@ -142,6 +141,18 @@ def parse_report(
             )
         else:
             present.add(fid)
+
+    if no_symptoms and not kb.answered_without_symptoms(present):
+        alone = sorted({f for r in kb.rules.values() if r.answers_without_symptoms for f in r.factors})
+        problems.insert(
+            0,
+            Problem(
+                "symptoms",
+                "give at least one symptom"
+                + (f" (or a risk factor answered without symptoms: {_listing(alone)})" if alone else "")
+                + f"; valid symptoms: {valid_symptoms}",
+            ),
+        )
 
     if not isinstance(worsening, bool):
         problems.append(Problem("worsening", f"worsening must be true or false, got {worsening!r}"))
