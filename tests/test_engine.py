@@ -114,7 +114,7 @@ def test_shared_equipment_is_answered_without_symptoms(hours: float, rule: str, 
 def test_no_symptoms_without_such_a_factor_is_refused() -> None:
     from triage import InvalidReport
 
-    with pytest.raises(InvalidReport, match="give at least one symptom .*shared-equipment"):
+    with pytest.raises(InvalidReport, match=r"give at least one symptom .*shared-equipment"):
         assess([], 10, ["diabetes"])
 
 

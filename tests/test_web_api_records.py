@@ -96,6 +96,11 @@ def test_cds_service_errors_are_json(client):  # type: ignore[no-untyped-def]
     bad = {"hook": "patient-view", "hookInstance": "x", "extension": {REPORT_EXTENSION: {"symptoms": [], "hours": -1}}}
     r = client.post(f"/cds-services/{SERVICE_ID}", json=bad)
     assert r.status_code == 422
-    assert {p["field"] for p in r.get_json()["problems"]} == {"extension.symptoms", "extension.hours"}
+    assert {p["field"] for p in r.get_json()["problems"]} == {"extension.hours"}
+    # no symptoms is refused unless a factor is answered without symptoms (policy v2: shared equipment)
+    bad["extension"][REPORT_EXTENSION]["hours"] = 5
+    r = client.post(f"/cds-services/{SERVICE_ID}", json=bad)
+    assert r.status_code == 422
+    assert {p["field"] for p in r.get_json()["problems"]} == {"extension.symptoms"}
     r = client.post(f"/cds-services/{SERVICE_ID}", data="x", content_type="text/plain")
     assert r.status_code == 415 and r.is_json

@@ -32,7 +32,7 @@ def test_console_answer_and_note(client, app):  # type: ignore[no-untyped-def]
     page = html.unescape(r.get_data(as_text=True))
     answer = assess(["redness:mild", "pain:severe"], 30, ["diabetes"], True)
     for f in answer.findings:
-        assert f.rule in page and f.reason in page and f.source in page
+        assert f.rule in page and f.nurse_reason in page and f.source in page
     assert answer.kb_version in page
     note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
     assert "Time of assessment: 2026-11-25 09:30 UTC" in note

@@ -147,7 +147,7 @@ def test_record_page_shows_the_patients_answer(nurse_client: Any, app: Any, code
     answer = assess(["redness:mild", "swelling"], 30)
     assert answer.findings
     for f in answer.findings:
-        assert f"<code>{f.rule}</code>" in page and f.reason in page and f.source in page
+        assert f"<code>{f.rule}</code>" in page and f.nurse_reason in page and f.source in page
     assert answer.summary in page and answer.kb_version in page
     assert "patient form · patient" in page  # channel and who
     assert "Entry 1: 30 h since treatment" in page

@@ -28,7 +28,12 @@ JARGON = ("anaphylaxis", "dermatitis", "granuloma", "biopsy", "post-inflammatory
 JARGON_PHRASES = ("eczema herpeticum",)
 EXPLAINED = {"milia": "tiny white bumps"}
 
-SAMPLE = {"name": "Redness", "hours": "30 hours", "expected_until": "2 days (48 hours)", "monitor_until": "7 days (168 hours)"}
+SAMPLE = {
+    "name": "Redness",
+    "hours": "30 hours",
+    "expected_until": "2 days (48 hours)",
+    "monitor_until": "7 days (168 hours)",
+}
 
 
 def _filled(text: str) -> str:

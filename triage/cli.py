@@ -66,7 +66,7 @@ def render(answer: Assessment, assessor: Assessor) -> str:
         lines.insert(0, f"!!! EMERGENCY: {kb.header.emergency.nurse}")
     lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
     report = answer.report
-    described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms)
+    described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms) or "no symptoms"
     lines.append(
         f"Report: {described}; {report.hours:g} h since the session"
         + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
@@ -78,7 +78,9 @@ def render(answer: Assessment, assessor: Assessor) -> str:
         about = f.symptom or " + ".join(f.symptoms) or "report"
         flag = " EMERGENCY" if f.emergency else ""
         lines.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
-        lines.append(f"      {f.reason}")
+        lines.append(f"      {f.nurse_reason or f.reason}")
+        if f.likelihood:
+            lines.append(f"      how common: {f.likelihood}; usual course: {f.typical_duration}")
         if f.until_hours is not None and f.until_hours > report.hours:
             lines.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
         if f.urgent_if and f.disposition is not Disposition.CONTACT_CLINICIAN:

@@ -168,30 +168,31 @@ def assess_cds_hooks() -> Response:
     return _cards(request.context.json)  # type: ignore[attr-defined]
 
 
-def _cards(body: AssessRequest) -> Response:
-    """The answer as CDS Hooks cards (stored first when the body asks), or the 422."""
-    answer = _answer(body)
+def _cards(body: AssessRequest, where: str = "") -> Response:
+    """The answer as CDS Hooks cards (stored first when the body asks), or the 422 (fields
+    prefixed with `where`, e.g. "extension." for a CDS Hooks call)."""
+    answer = _answer(body, where)
     if isinstance(answer, Response):
         return answer
     reference = store_new_record(answer, "api") if body.record else None
     return jsonify(cds_hooks_response(answer.to_dict(), default_assessor().kb, reference))
 
 
-def _answer(body: AssessRequest) -> Assessment | Response:
+def _answer(body: AssessRequest, where: str = "") -> Assessment | Response:
     """The engine's answer, or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
         return default_assessor().assess(
             [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours + 0.0, body.factors, body.worsening
         )
     except InvalidReport as exc:
-        return problems_response([_engine_problem(p) for p in exc.problems])
+        return problems_response([_engine_problem(p, where) for p in exc.problems])
 
 
-def _engine_problem(problem: Problem) -> dict[str, str]:
+def _engine_problem(problem: Problem, where: str = "") -> dict[str, str]:
     field = problem.field
     if field.startswith("symptoms["):
         field += ".id"
-    return {"field": field, "message": problem.message}
+    return {"field": where + field, "message": problem.message}
 
 
 @api.get("/knowledge")
@@ -272,4 +273,4 @@ def cds_service() -> Response:
         return problems_response(
             [{"field": f"extension.{_field(tuple(e['loc']))}", "message": _message(dict(e))} for e in exc.errors()]
         )
-    return _cards(body)
+    return _cards(body, "extension.")

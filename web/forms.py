@@ -148,13 +148,6 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
     """Read the patient form: every question must be answered; nothing is assumed."""
     entry = Entry(MultiDict(form))
     chosen = [s for s in entry.getlist("symptom")]
-    if not chosen:
-        first = next(iter(kb.symptoms))
-        entry.add(
-            "symptom",
-            f"symptom-{first}",
-            "Choose at least one symptom. If none of them describes what you have, contact your clinic.",
-        )
     symptoms = []
     for sid in chosen:
         if sid not in kb.symptoms:
@@ -179,6 +172,13 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
             entry.add(f"factor-{fid}", f"factor-{fid}-yes", f"Answer yes or no: {factor.question}")
         elif answer == "yes":
             factors.append(fid)
+    # No symptom is an answer only for a factor the knowledge base answers on its own (shared equipment).
+    if not chosen and not kb.answered_without_symptoms(factors):
+        entry.add(
+            "symptom",
+            f"symptom-{next(iter(kb.symptoms))}",
+            "Choose at least one symptom. If none of them describes what you have, contact your clinic.",
+        )
 
     worsening = entry.get("worsening")
     if worsening not in YES_NO:
@@ -193,7 +193,7 @@ def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Par
     """Read the nurse console: symptoms typed as ids (id or id:severity), like the CLI."""
     entry = Entry(MultiDict(form))
     symptoms = [s for s in re.split(r"[\s,;]+", entry.get("symptoms")) if s]
-    if not symptoms:
+    if not symptoms and not kb.answered_without_symptoms(entry.getlist("factor")):
         entry.add("symptoms", "symptoms", "Type at least one symptom id, e.g. redness:mild swelling.")
     tz = _timezone(entry)
     hours = _hours_field(entry, "hours", "hours") if entry.get("hours").strip() else None

@@ -93,7 +93,7 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
 def report_line(kb: KnowledgeBase, answer: Assessment) -> str:
     """The report in one line, as a nurse documents it."""
     r = answer.report
-    symptoms = ", ".join(f"{kb.symptoms[s].name.lower()} [{s}] ({sev})" for s, sev in r.symptoms)
+    symptoms = ", ".join(f"{kb.symptom_name(s).lower()} [{s}] ({sev})" for s, sev in r.symptoms) or "no symptoms"
     factors = ", ".join(f"{kb.factors[f].label} [{f}]" for f in r.factors) or "none"
     return (
         f"{symptoms}; {duration(r.hours)} since the session ended; risk factors: {factors}; "
@@ -119,7 +119,12 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo) -> str:
     lines.append("Reasons:")
     for f in result.findings:
         flag = ", emergency" if f.finding.emergency else ""
-        lines.append(f"- [{f.finding.disposition.value}{flag}] {f.about} (rule {f.finding.rule}): {f.finding.reason}")
+        lines.append(
+            f"- [{f.finding.disposition.value}{flag}] {f.about} (rule {f.finding.rule}): "
+            f"{f.finding.nurse_reason or f.finding.reason}"
+        )
+        if f.finding.likelihood:
+            lines.append(f"  How common: {f.finding.likelihood}. Usual course: {f.finding.typical_duration}")
         lines.append(f"  Source: {f.finding.source}")
     lines.append("Advice given:")
     lines += [f"- {line}" for line in a.advice]

@@ -37,7 +37,13 @@ class SymptomIn(_Strict):
 class AssessRequest(_Strict):
     """A report: what the person has, how long since the session ended, and their risk factors."""
 
-    symptoms: list[SymptomIn] = Field(min_length=1, max_length=MAX_SYMPTOMS)
+    symptoms: list[SymptomIn] = Field(
+        max_length=MAX_SYMPTOMS,
+        description=(
+            "At least one, unless a factor is answered without symptoms (the knowledge base's "
+            "`answers_without_symptoms` rules, e.g. shared-equipment); otherwise 422."
+        ),
+    )
     hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] = Field(
         description="Hours since the microneedling session ended (0 to 8760).", examples=[30]
     )
@@ -87,6 +93,13 @@ class FindingOut(BaseModel):
     until_hours: float | None
     advice: str | None
     urgent_if: str | None
+    nurse_reason: str = Field(description="The same conclusion in clinical words, for a nurse")
+    likelihood: str | None = Field(
+        description='Findings about a symptom: how common it is, e.g. "very common: more than 1 in 10 people"'
+    )
+    typical_duration: str | None = Field(
+        description='Findings about a symptom: how long it usually lasts, e.g. "Usually fades within 2 days."'
+    )
 
 
 class AssessmentOut(BaseModel):

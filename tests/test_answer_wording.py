@@ -1,0 +1,93 @@
+"""What each reader sees of a finding (policy v2): the patient's reason on the patient pages,
+the nurse's reason on the console, the note and the CLI; how common the effect is and how long it
+usually lasts everywhere; and a report with no symptoms where a factor is answered on its own."""
+
+from __future__ import annotations
+
+import html
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+from tests.web_helpers import csrf_token, patient_form
+from triage import assess
+
+
+def test_every_finding_about_a_symptom_says_how_common_and_how_long() -> None:
+    answer = assess(["redness:mild", "darkening", "fever"], 10)
+    by_symptom = {f.symptom: f for f in answer.findings if f.symptom}
+    assert by_symptom["redness"].likelihood == "very common: more than 1 in 10 people"
+    assert by_symptom["redness"].typical_duration == "Usually fades within 2 days (48 hours)."
+    assert by_symptom["darkening"].likelihood.startswith("uncommon: ")
+    assert by_symptom["fever"].likelihood.startswith("rare: ")
+    dark = assess(["darkening"], 10, ["darker-skin"])  # "uncommon; common in darker skin"
+    assert dark.findings[0].likelihood.startswith("common: ")
+    rf = assess(["redness"], 10, ["rf-microneedling"])  # the window after risk factors
+    assert rf.findings[0].typical_duration == "Usually fades within 3 days (72 hours)."
+    combo = assess(["fever", "pus"], 10)
+    assert all(f.likelihood is None for f in combo.findings if f.symptom is None)
+    data = answer.to_dict()["findings"][0]
+    assert {"likelihood", "typical_duration", "nurse_reason", "reason"} <= set(data)
+
+
+def test_api_answer_carries_both_wordings(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/assess", json={"symptoms": [{"id": "itching", "severity": "mild"}], "hours": 100})
+    assert r.status_code == 200
+    (finding,) = r.get_json()["findings"]
+    assert finding["reason"].startswith("Itching past")
+    assert "Pruritus" in finding["nurse_reason"]
+    assert finding["likelihood"].startswith("common: ") and finding["typical_duration"]
+
+
+def test_patient_page_shows_patient_words_and_how_common(client) -> None:  # type: ignore[no-untyped-def]
+    data = {**patient_form({"itching": "mild"}, hours="100"), "csrf_token": csrf_token(client)}
+    page = html.unescape(client.post("/", data=data).get_data(as_text=True))
+    finding = assess(["itching:mild"], 100).findings[0]
+    assert finding.reason in page and finding.nurse_reason not in page
+    assert f"How common: {finding.likelihood}." in page and finding.typical_duration in page
+
+
+def test_console_and_note_show_nurse_words_and_how_common(nurse_client) -> None:  # type: ignore[no-untyped-def]
+    client = nurse_client
+    data = {"symptoms": "itching:mild", "hours": "100", "timezone": "UTC", "csrf_token": csrf_token(client, "/nurse")}
+    page = html.unescape(client.post("/nurse", data=data).get_data(as_text=True))
+    finding = assess(["itching:mild"], 100).findings[0]
+    note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
+    for shown in (page, note):
+        assert finding.nurse_reason in shown and finding.likelihood in shown and finding.typical_duration in shown
+    assert finding.reason not in note
+
+
+def test_cli_text_is_the_nurse_wording() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "triage", "check", "itching:mild", "--hours", "100"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    finding = assess(["itching:mild"], 100).findings[0]
+    assert done.returncode == 0 and finding.nurse_reason in done.stdout and finding.likelihood in done.stdout
+
+
+def test_no_symptoms_with_shared_equipment_is_answered_everywhere(client) -> None:  # type: ignore[no-untyped-def]
+    api = client.post("/api/v1/assess", json={"symptoms": [], "hours": 10, "factors": ["shared-equipment"]})
+    assert api.status_code == 200 and api.get_json()["disposition"] == "contact clinician"
+    refused = client.post("/api/v1/assess", json={"symptoms": [], "hours": 10, "factors": ["diabetes"]})
+    assert refused.status_code == 422
+    data = {**patient_form({}, hours="10", factors=("shared-equipment",)), "csrf_token": csrf_token(client)}
+    page = html.unescape(client.post("/", data=data).get_data(as_text=True))
+    assert "Contact your clinic today." in page and "72 hours" in page
+    empty = {**patient_form({}, hours="10"), "csrf_token": csrf_token(client)}
+    assert "Choose at least one symptom" in html.unescape(client.post("/", data=empty).get_data(as_text=True))
+    cli = subprocess.run(
+        [sys.executable, "-m", "triage", "check", "--hours", "80", "--factor", "shared-equipment", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 0 and "6 weeks" in json.loads(cli.stdout)["findings"][0]["advice"]
