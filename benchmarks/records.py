@@ -62,7 +62,8 @@ def measure(db: Database, n: int) -> dict[str, str]:
             record = store.find_record(s, codes[0], "nurse:bench", audited_as="", entries=False)
             assert record is not None
             store.lock_record(s, record)
-            store.worse_than_before(store.latest_symptoms(s, record), answers[1].report.symptoms)
+            report = answers[1].report
+            store.worse_than_before(assessor.kb, store.latest_symptoms(s, record), report.symptoms, report.hours)
             store.add_entry(s, record, answers[i % 3], "nurse-console", s.get(Nurse, nurse_id))
 
     def open_ten(i: int) -> None:

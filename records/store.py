@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from records.codes import new_code, normalize_code
 from records.models import CHANNELS, AuditEvent, Entry, Nurse, Override, Record, utcnow
-from triage import Assessment, Disposition
+from triage import Assessment, Disposition, KnowledgeBase
 from triage.knowledge import SEVERITIES
 
 MIN_PASSWORD = 12
@@ -186,10 +186,29 @@ def latest_symptoms(session: Session, record: Record) -> dict[str, str]:
     return {s["id"]: s["severity"] for s in report.get("symptoms", [])}
 
 
-def worse_than_before(before: Mapping[str, str], now: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """Symptoms present before and now more severe: what the record itself says got worse."""
+def worse_than_before(
+    kb: KnowledgeBase, before: Mapping[str, str], now: Iterable[tuple[str, str]], hours: float
+) -> tuple[str, ...]:
+    """What the record itself says got worse since the report before (kb.toml `record_worsening`):
+    a symptom more severe than then, or a new one of a listed onset (`immediate`: a late start
+    points to infection or a cold-sore flare) in a report at `new_from_hours` or later."""
+    rule = kb.header.record_worsening
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
-    return tuple(sid for sid, severity in now if sid in before and rank[severity] > rank.get(before[sid], 99))
+
+    def worse(sid: str, severity: str) -> bool:
+        if sid in before:
+            return rule.more_severe and rank[severity] > rank.get(before[sid], 99)
+        symptom = kb.symptoms.get(sid)
+        onset = symptom.onset if symptom is not None else None
+        return onset in rule.new_with_onset and hours >= rule.new_from_hours
+
+    return tuple(sid for sid, severity in now if worse(sid, severity))
+
+
+def why_worse(kb: KnowledgeBase, before: Mapping[str, str], sid: str) -> str:
+    """Why the record marked a symptom as getting worse, in the knowledge base's words."""
+    rule = kb.header.record_worsening
+    return rule.more_severe_why if sid in before else rule.new_why
 
 
 # --- overrides ----------------------------------------------------------------------------

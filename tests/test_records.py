@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from records import codes, store
 from records.models import AuditEvent, Base, Entry, Nurse, Override, Record, utcnow
-from triage import assess
+from triage import assess, default_assessor
 
 PASSWORD = "correct horse battery"
 
@@ -144,8 +144,8 @@ def test_entries_are_numbered_in_order_and_worsening_is_derived(records_db) -> N
         before = store.latest_symptoms(s, record)
         assert before == {"redness": "mild", "swelling": "moderate"}
         now = [("redness", "severe"), ("swelling", "mild"), ("fever", "moderate")]
-        worse = store.worse_than_before(before, now)
-        assert worse == ("redness",)  # swelling eased, fever is new
+        worse = store.worse_than_before(default_assessor().kb, before, now, 60)
+        assert worse == ("redness",)  # swelling eased, fever is new (no usual onset: not counted)
         answer = assess([f"{sid}:{sev}" for sid, sev in now[:2]], 60, worse=worse)
         entry = store.add_entry(s, record, answer, "nurse-console", nurse)
         assert entry.seq == 2
@@ -297,3 +297,15 @@ def test_purge_deletes_old_records_whole_and_keeps_recent_ones(records_db) -> No
     trail = _audit(records_db)
     assert ("patient-form", "create", old) in trail  # the trail outlives the record
     assert [a for a in trail if a[1] == "purge"] == [("cli", "purge", None)] * 2
+
+
+def test_a_new_immediate_onset_symptom_at_48_hours_or_later_counts_as_getting_worse() -> None:
+    """Policy v2: a late start points to infection or a cold-sore flare; delayed effects start late anyway."""
+    kb = default_assessor().kb
+    before = {"redness": "mild"}
+    now = [("redness", "mild"), ("pain", "mild"), ("itching", "mild"), ("bruising", "mild")]
+    assert store.worse_than_before(kb, before, now, 48) == ("pain",)
+    assert store.worse_than_before(kb, before, now, 47.9) == ()
+    assert store.worse_than_before(kb, {}, [("burning", "mild")], 72) == ("burning",)  # before: no symptoms
+    assert store.why_worse(kb, before, "pain") == kb.header.record_worsening.new_why
+    assert store.why_worse(kb, before, "redness") == kb.header.record_worsening.more_severe_why

@@ -214,6 +214,18 @@ def test_call_back_report_derives_worse_from_the_record(nurse_client: Any, app: 
     assert (ACTOR, "add-entry", code) in audit_events(app)
 
 
+def test_call_back_with_a_new_immediate_onset_symptom_late_is_worse(nurse_client: Any, app: Any) -> None:
+    """Policy v2: a symptom that normally starts on the day, new at 48 h or later, counts as getting worse."""
+    code = make_record(app, ["redness:mild"], 30)
+    assert add_report(nurse_client, code, symptoms="redness:mild pain:mild itching:mild", hours="60").status_code == 303
+    latest = entries(app, code)[-1]
+    assert latest.report["worse_symptoms"] == ["pain"]  # itching (delayed onset) normally starts late
+    assert any(f["rule"] == "worsening-after-48h" and f["symptom"] == "pain" for f in latest.answer["findings"])
+    page = text(nurse_client.get(f"/nurse/records/{code}"))
+    why = default_assessor().kb.header.record_worsening.new_why
+    assert f"<code>pain</code>: not reported → mild ({why})" in page
+
+
 def test_call_back_without_change_is_not_worse(nurse_client: Any, app: Any, code: str) -> None:
     assert add_report(nurse_client, code, symptoms="redness:mild swelling:mild", hours="40").status_code == 303
     latest = entries(app, code)[-1]

@@ -53,8 +53,6 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         yield f"kb.toml general_advice {i}", a.text
     for band, words in h.likelihood.items():
         yield f"kb.toml likelihood {band}", words
-    yield "kb.toml record_worsening.more_severe_why", h.record_worsening.more_severe_why
-    yield "kb.toml record_worsening.new_why", h.record_worsening.new_why
     for s in kb.symptoms.values():
         where = f"symptoms.toml {s.id}"
         yield f"{where} name", s.name

@@ -57,6 +57,7 @@ class WorseView:
     symptom: str
     before: str | None  # severity at the previous report (None: not in it)
     now: str
+    why: str  # why the record counts it as getting worse (more severe, or new and late)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
     before = {s["id"]: s["severity"] for s in previous.report.get("symptoms", [])} if previous else {}
     current = {s["id"]: s["severity"] for s in report.get("symptoms", [])}
     worse = tuple(
-        WorseView(kb.symptom_name(sid), sid, before.get(sid), current.get(sid, "?"))
+        WorseView(kb.symptom_name(sid), sid, before.get(sid), current.get(sid, "?"), store.why_worse(kb, before, sid))
         for sid in report.get("worse_symptoms", [])
     )
     return EntryView(
@@ -258,6 +259,7 @@ def _record_page(
             override_seq=override_seq,
             factors=list(kb.factors.values()),
             dispositions=[(d.value, label(kb, d.value)) for d in Disposition],
+            worse_rule=kb.header.record_worsening,
         ),
         status,
     )
@@ -324,7 +326,8 @@ def add_entry(code: str) -> ResponseReturnValue:
             # The lock first, then the latest report: two nurses adding at once are serialised,
             # and each compares with the entry the other stored.
             store.lock_record(session, found)
-            worse = store.worse_than_before(store.latest_symptoms(session, found), report.symptoms)
+            before = store.latest_symptoms(session, found)
+            worse = store.worse_than_before(assessor.kb, before, report.symptoms, report.hours)
             answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening, worse=worse)
             added = store.add_entry(session, found, answer, "nurse-console", _nurse(session))
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
