@@ -79,7 +79,7 @@ def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None =
         flag = ", emergency" if f.get("emergency") else ""
         lines.append(
             f"- **{_md(what)}**{sev}: {_md(f['disposition'])}{flag}; rule `{f['rule']}`. "
-            f"{_md(f['reason'])} Source: {_md(f['source'])}."
+            f"{_md(f.get('nurse_reason') or f['reason'])} Source: {_md(f['source'])}."
         )
     factors = ", ".join(kb.factor_label(x) for x in report.get("factors", [])) or "none"
     recheck = answer.get("recheck_in_hours")

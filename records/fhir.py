@@ -1,8 +1,18 @@
-"""FHIR R4 export of a triage record: one Bundle of QuestionnaireResponse + RiskAssessment pairs.
+"""FHIR R4 export of a triage record: a Bundle of the Questionnaire the reports answer, then
+QuestionnaireResponse + RiskAssessment pairs.
 
-Pure data in, plain JSON-ready dicts out (no Flask, no database, no fhir.resources at run
-time), so the web layer and the store can both call it and the tests can validate the output
-with the `fhir.resources` R4B models (structurally the same as R4 for these three resources).
+Pure data in, plain JSON-ready dicts out (no Flask, no database, no FHIR library at run time),
+so the web layer and the store can both call it; the tests validate the output against R4
+(SMART's `fhirclient` models, generated from FHIR 4.0.1) and the `fhir.resources` R4B models.
+
+What it means (policy v2 review):
+- The QuestionnaireResponse holds what the person reported: each symptom (SNOMED CT coded
+  where the knowledge base has a checked code) with its severity (SNOMED CT qualifier values),
+  the hours, the risk factors and "getting worse"; the Questionnaire defines every linkId.
+- The RiskAssessment predicts the outcomes that matter, not the symptoms: the need for
+  clinician review (low for `expected`, moderate for `monitor`, high for `contact clinician`)
+  and the need for emergency care (high only with the emergency flag). Its `basis` is the
+  QuestionnaireResponse; each rationale gives the findings in the nurse's words, rule and source.
 
 Choices, and why:
 - A record holds no patient data by design, but R4 makes `RiskAssessment.subject` 1..1: the
@@ -32,12 +42,15 @@ FACTOR_SYSTEM = "urn:microneedling-triage:factor"
 SNOMED_SYSTEM = "http://snomed.info/sct"
 RISK_PROBABILITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/risk-probability"
 CHANNELS = ("patient-form", "nurse-console", "api")
+QUESTIONNAIRE_URL = "urn:microneedling-triage:questionnaire"
 
 # Fixed namespace for the uuid5 ids; changing it changes every exported id.
 _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
 
-# Disposition -> HL7 risk-probability code: how urgent the finding is, in FHIR's own words.
-_QUALITATIVE = {"expected": "low", "monitor": "moderate", "contact clinician": "high"}
+# Disposition -> how likely the person needs a clinician's review, on HL7's risk-probability scale.
+_REVIEW_RISK = {"expected": "low", "monitor": "moderate", "contact clinician": "high"}
+REVIEW_OUTCOME = "Needs same-day clinician review"
+EMERGENCY_OUTCOME = "Needs emergency care"
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,11 @@ def record_bundle(
     QuestionnaireResponse and the engine's answer as a RiskAssessment based on it."""
     if not reference:
         raise ValueError("reference must not be empty")
-    bundle_entries: list[dict[str, Any]] = []
-    for entry in sorted(entries, key=lambda e: e.seq):
+    ordered = sorted(entries, key=lambda e: e.seq)
+    bundle_entries: list[dict[str, Any]] = [
+        {"fullUrl": _urn(reference, 0, "questionnaire"), "resource": questionnaire(kb)}
+    ]
+    for entry in ordered:
         if entry.channel not in CHANNELS:
             raise ValueError(f"unknown channel {entry.channel!r}; valid: {', '.join(CHANNELS)}")
         qr_url = _urn(reference, entry.seq, "questionnaire-response")
@@ -107,6 +123,75 @@ def _symptom_answer(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
     return {"valueCoding": coding} if coding is not None else {"valueString": kb.symptom_name(sid)}
 
 
+def _severity_answer(kb: KnowledgeBase, severity: str) -> dict[str, Any]:
+    coded = kb.header.severity_snomed.get(severity)  # type: ignore[call-overload]
+    if coded is None:
+        return {"valueString": severity}
+    return {"valueCoding": {"system": SNOMED_SYSTEM, "code": coded.code, "display": coded.display}}
+
+
+def _symptom_option(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
+    coding = snomed_coding(kb, sid)
+    return {"valueCoding": coding} if coding is not None else {"valueString": kb.symptom_name(sid)}
+
+
+def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
+    """The Questionnaire whose linkIds the QuestionnaireResponses use (one per knowledge base)."""
+    severity_options = [_severity_answer(kb, s) for s in ("mild", "moderate", "severe")]
+    symptom_items = [
+        {
+            "linkId": f"symptom-{sid}",
+            "text": s.name,
+            "type": "open-choice",  # SNOMED coded where a code was checked, else the name as text
+            "answerOption": [_symptom_option(kb, sid)],
+            "item": [
+                {
+                    "linkId": f"symptom-{sid}-severity",
+                    "text": "Severity",
+                    "type": "choice" if kb.header.severity_snomed else "string",
+                    **({"answerOption": severity_options} if kb.header.severity_snomed else {}),
+                }
+            ],
+        }
+        for sid, s in kb.symptoms.items()
+    ]
+    return {
+        "resourceType": "Questionnaire",
+        "url": QUESTIONNAIRE_URL,
+        "version": kb.version,
+        "title": "Symptoms after a microneedling session",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "item": [
+            {
+                "linkId": "hours",
+                "text": "Hours since the end of the microneedling session",
+                "type": "decimal",
+                "required": True,
+            },
+            *symptom_items,
+            {
+                "linkId": "factors",
+                "text": "Risk factors reported",
+                "type": "choice",
+                "repeats": True,
+                "answerOption": [
+                    {"valueCoding": {"system": FACTOR_SYSTEM, "code": f, "display": kb.factor_label(f)}}
+                    for f in kb.factors
+                ],
+            },
+            {"linkId": "worsening", "text": "Getting worse", "type": "boolean", "required": True},
+            {
+                "linkId": "worse-symptoms",
+                "text": "Symptoms getting worse",
+                "type": "open-choice",
+                "repeats": True,
+                "answerOption": [_symptom_option(kb, sid) for sid in kb.symptoms],
+            },
+        ],
+    }
+
+
 def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBase) -> dict[str, Any]:
     report: Mapping[str, Any] = entry.answer["report"]
     items: list[dict[str, Any]] = [
@@ -121,7 +206,7 @@ def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBas
         # R4 qrs-1: an item has either answers or child items, so the severity hangs off the answer.
         answer = _symptom_answer(kb, sid)
         answer["item"] = [
-            {"linkId": f"symptom-{sid}-severity", "text": "Severity", "answer": [{"valueString": severity}]}
+            {"linkId": f"symptom-{sid}-severity", "text": "Severity", "answer": [_severity_answer(kb, severity)]}
         ]
         items.append({"linkId": f"symptom-{sid}", "text": kb.symptom_name(sid), "answer": [answer]})
     if factors := list(report.get("factors", [])):
@@ -156,6 +241,7 @@ def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBas
         "resourceType": "QuestionnaireResponse",
         "meta": {"tag": [{"system": CHANNEL_SYSTEM, "code": entry.channel}]},
         "identifier": _entry_identifier(reference, entry.seq),
+        "questionnaire": f"{QUESTIONNAIRE_URL}|{entry.answer['kb_version']}",
         "status": "completed",
         "authored": _instant(entry.created_at),
         "item": items,
@@ -169,28 +255,50 @@ def _nurse(username: str) -> dict[str, Any]:
     return {"identifier": {"system": NURSE_SYSTEM, "value": username}, "display": f"Nurse {username}"}
 
 
-def _qualitative(disposition: str, emergency: bool) -> dict[str, Any]:
-    """The finding's urgency on HL7's risk-probability scale; the text keeps our own words."""
-    code = _QUALITATIVE.get(disposition, "high")
+def _risk(code: str, words: str) -> dict[str, Any]:
     return {
         "coding": [{"system": RISK_PROBABILITY_SYSTEM, "code": code, "display": f"{code.capitalize()} likelihood"}],
-        "text": f"{code} ({disposition}{', EMERGENCY' if emergency else ''})",
+        "text": f"{code} ({words})",
     }
 
 
-def _prediction(kb: KnowledgeBase, finding: Mapping[str, Any]) -> dict[str, Any]:
-    disposition, sid = finding["disposition"], finding.get("symptom")
-    outcome: dict[str, Any] = {"text": disposition}
-    if sid is not None:
-        # The text leads with the disposition and names the symptom the coding stands for.
-        outcome["text"] = f"{disposition}: {kb.symptom_name(sid)}"
-        if (coding := snomed_coding(kb, sid)) is not None:
-            outcome["coding"] = [coding]
-    emergency = bool(finding.get("emergency"))
-    rationale = f"{finding['reason']} (rule {finding['rule']}; source: {finding['source']})"
-    if emergency:
-        rationale = f"EMERGENCY. {rationale}"
-    return {"outcome": outcome, "qualitativeRisk": _qualitative(disposition, emergency), "rationale": rationale}
+def _about(kb: KnowledgeBase, finding: Mapping[str, Any]) -> str:
+    if sid := finding.get("symptom"):
+        return kb.symptom_name(sid)
+    return " + ".join(kb.symptom_name(x) for x in finding.get("symptoms", [])) or "Whole report"
+
+
+def _explained(kb: KnowledgeBase, finding: Mapping[str, Any]) -> str:
+    """One finding in the nurse's words, with its rule and source."""
+    reason = finding.get("nurse_reason") or finding["reason"]
+    flag = ", EMERGENCY" if finding.get("emergency") else ""
+    return (
+        f"[{finding['disposition']}{flag}] {_about(kb, finding)}: {reason} "
+        f"(rule {finding['rule']}; source: {finding['source']})"
+    )
+
+
+def _predictions(kb: KnowledgeBase, answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the answer predicts: the need for clinician review and for emergency care (not the
+    symptoms, which the QuestionnaireResponse in `basis` holds)."""
+    disposition, emergency = answer["disposition"], bool(answer["emergency"])
+    findings: list[Mapping[str, Any]] = answer["findings"]
+    review = {
+        "outcome": {"text": REVIEW_OUTCOME},
+        "qualitativeRisk": _risk(_REVIEW_RISK.get(disposition, "high"), f"triage answer: {disposition}"),
+        "rationale": " ".join(_explained(kb, f) for f in findings),
+    }
+    urgent = [f for f in findings if f.get("emergency")]
+    emergency_care = {
+        "outcome": {"text": EMERGENCY_OUTCOME},
+        "qualitativeRisk": _risk("high", "EMERGENCY flag") if emergency else _risk("low", "no emergency sign reported"),
+        "rationale": (
+            "EMERGENCY. " + " ".join(_explained(kb, f) for f in urgent)
+            if emergency
+            else "No finding of the report is an emergency sign."
+        ),
+    }
+    return [review, emergency_care]
 
 
 def _rules(findings: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -241,7 +349,7 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
         },
         "occurrenceDateTime": _instant(entry.created_at),
         "basis": [{"reference": basis_url}],
-        "prediction": [_prediction(kb, f) for f in findings],
+        "prediction": _predictions(kb, answer),
         "note": notes,
     }
     if answer.get("advice"):

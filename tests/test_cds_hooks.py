@@ -108,13 +108,13 @@ def test_detail_names_rule_reason_and_source(kb) -> None:
     for f in answer["findings"]:
         assert f"rule `{f['rule']}`" in detail
         assert f["source"].split(";")[0] in detail
-        assert f["reason"].split(" (")[0].split(",")[0] in detail
+        assert f["nurse_reason"].split(" (")[0].split(",")[0] in detail
     assert kb.version in detail and "Platelet-rich plasma" in detail
 
 
 def test_markdown_in_knowledge_texts_is_escaped(kb) -> None:
     answer = assess(["redness:mild"], 6).to_dict()
-    answer["findings"][0]["reason"] = "A *bold* claim with a [link](http://x) and <b>html</b> | pipe"
+    answer["findings"][0]["nurse_reason"] = "A *bold* claim with a [link](http://x) and <b>html</b> | pipe"
     detail = _card(answer, kb).detail
     assert detail is not None
     assert r"\*bold\*" in detail and r"\[link\]" in detail and r"\<b\>" in detail and r"\|" in detail

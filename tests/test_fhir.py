@@ -1,6 +1,8 @@
-"""FHIR R4 export (records/fhir.py): the Bundle validates against the fhir.resources R4B models
-(the same structure as R4 for Bundle, QuestionnaireResponse and RiskAssessment), carries SNOMED
-codes, rule ids and the KB version, keeps a nurse override beside the engine's answer, shows an
+"""FHIR R4 export (records/fhir.py): the Bundle validates against R4 (SMART's fhirclient models,
+generated from FHIR 4.0.1) and the fhir.resources R4B models; the RiskAssessment predicts the need
+for clinician review and emergency care (not the symptoms, which the QuestionnaireResponse holds,
+SNOMED coded with coded severities, against an exported Questionnaire); it carries rule ids, the
+nurse's wording and the KB version, keeps a nurse override beside the engine's answer, shows an
 emergency, is deterministic and holds no patient data."""
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from records.fhir import SNOMED_SYSTEM, ExportEntry, record_bundle
+from records.fhir import EMERGENCY_OUTCOME, REVIEW_OUTCOME, SNOMED_SYSTEM, ExportEntry, record_bundle
 from triage import KnowledgeError, assess, load_knowledge
 
 
@@ -23,15 +25,24 @@ def r4b() -> Any:
     return pytest.importorskip("fhir.resources.R4B", reason="fhir.resources (test extra) validates the export")
 
 
-def _models(r4b: Any) -> tuple[Any, Any, Any]:
+def _models(r4b: Any) -> tuple[Any, Any, Any, Any]:
     from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.questionnaire import Questionnaire
     from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
     from fhir.resources.R4B.riskassessment import RiskAssessment
 
-    return Bundle, QuestionnaireResponse, RiskAssessment
+    return Bundle, QuestionnaireResponse, RiskAssessment, Questionnaire
+
+
+@pytest.fixture(scope="module")
+def r4() -> Any:
+    """SMART's fhirclient models: FHIR R4 (4.0.1), strict (unknown keys, wrong types and
+    missing required elements raise)."""
+    return pytest.importorskip("fhirclient.models.bundle", reason="fhirclient (test extra) validates against R4")
 
 
 REFERENCE = "K7M-4QX"
+REFERENCE_KB = load_knowledge()
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 EXPECTED_SNOMED = {
     "redness": "247441003",
@@ -39,7 +50,9 @@ EXPECTED_SNOMED = {
     "pain": "22253000",
     "itching": "418290006",
     "fever": "386661006",
+    "hives": "247472004",  # Weal (finding): what the patient has, not the disorder urticaria
 }
+SEVERITY_SNOMED = {"mild": "255604002", "moderate": "6736007", "severe": "24484000"}
 
 
 def _entries() -> list[ExportEntry]:
@@ -74,16 +87,37 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
             yield from _walk(v)
 
 
-def test_bundle_validates_as_fhir_r4(bundle, r4b) -> None:
-    Bundle, QuestionnaireResponse, RiskAssessment = _models(r4b)
+def test_bundle_validates_as_fhir_r4(bundle, r4) -> None:
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+    from fhirclient.models.questionnaire import Questionnaire
+    from fhirclient.models.questionnaireresponse import QuestionnaireResponse
+    from fhirclient.models.riskassessment import RiskAssessment
+
+    parsed = r4.Bundle(bundle, strict=True)
+    assert parsed.type == "collection" and parsed.identifier.value == REFERENCE
+    kinds = [type(e.resource) for e in parsed.entry]
+    assert kinds == [Questionnaire] + [QuestionnaireResponse, RiskAssessment] * 3
+    assert parsed.as_json()["entry"][2]["resource"]["prediction"][0]["outcome"]["text"] == REVIEW_OUTCOME
+    broken = json.loads(json.dumps(bundle))
+    del broken["entry"][2]["resource"]["status"]  # RiskAssessment.status is 1..1 in R4
+    with pytest.raises(FHIRValidationError, match="status"):
+        r4.Bundle(broken, strict=True)
+    broken = json.loads(json.dumps(bundle))
+    broken["entry"][2]["resource"]["prediction"][0]["probabilityDecimal"] = "likely"  # not a decimal
+    with pytest.raises(FHIRValidationError):
+        r4.Bundle(broken, strict=True)
+
+
+def test_bundle_validates_as_fhir_r4b(bundle, r4b) -> None:
+    Bundle, QuestionnaireResponse, RiskAssessment, Questionnaire = _models(r4b)
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "collection"
     assert parsed.identifier.system == "urn:microneedling-triage:reference"
     assert parsed.identifier.value == REFERENCE
-    assert [type(e.resource) for e in parsed.entry] == [QuestionnaireResponse, RiskAssessment] * 3
+    assert [type(e.resource) for e in parsed.entry] == [Questionnaire] + [QuestionnaireResponse, RiskAssessment] * 3
     for entry in bundle["entry"]:
         cls = {"QuestionnaireResponse": QuestionnaireResponse, "RiskAssessment": RiskAssessment}
-        cls[entry["resource"]["resourceType"]].model_validate(entry["resource"])
+        cls.get(entry["resource"]["resourceType"], Questionnaire).model_validate(entry["resource"])
         assert entry["fullUrl"].startswith("urn:uuid:")
     json.dumps(bundle)  # plain JSON, nothing left to serialise
 
@@ -91,7 +125,7 @@ def test_bundle_validates_as_fhir_r4(bundle, r4b) -> None:
 def test_required_elements_are_enforced_by_the_validator(bundle, r4b) -> None:
     """The R4 cardinalities the export relies on: RiskAssessment.status and .subject 1..1,
     QuestionnaireResponse.status 1..1 (so the validation above is not vacuous)."""
-    _, QuestionnaireResponse, RiskAssessment = _models(r4b)
+    _, QuestionnaireResponse, RiskAssessment, _ = _models(r4b)
     ra = _resources(bundle, "RiskAssessment")[0]
     qr = _resources(bundle, "QuestionnaireResponse")[0]
     for resource, cls, key in (
@@ -106,7 +140,7 @@ def test_required_elements_are_enforced_by_the_validator(bundle, r4b) -> None:
 
 def test_basis_references_the_questionnaire_response_in_the_bundle(bundle) -> None:
     urls = [e["fullUrl"] for e in bundle["entry"]]
-    for i in range(0, len(urls), 2):
+    for i in range(1, len(urls), 2):
         ra = bundle["entry"][i + 1]["resource"]
         assert ra["basis"] == [{"reference": urls[i]}]
         assert ra["subject"]["display"] == f"Anonymous patient, record {REFERENCE}"
@@ -124,17 +158,61 @@ def test_snomed_codes_for_the_coded_symptoms(bundle, kb) -> None:
                 codings[sid] = item["answer"][0].get("valueCoding")
                 severity = item["answer"][0]["item"][0]
                 assert severity["linkId"] == f"symptom-{sid}-severity"
-                assert severity["answer"][0]["valueString"] in ("mild", "moderate", "severe")
+                assert severity["answer"][0]["valueCoding"]["system"] == SNOMED_SYSTEM
+                assert severity["answer"][0]["valueCoding"]["code"] in SEVERITY_SNOMED.values()
     for sid, code in EXPECTED_SNOMED.items():
         assert codings[sid] == {"system": SNOMED_SYSTEM, "code": code, "display": kb.symptoms[sid].snomed.display}
     assert codings["rash"] is None  # no checked code: text only
-    outcome_codes = {
-        c["code"]
+    # the symptoms are what was reported, not a prediction: no RiskAssessment outcome codes a symptom
+    assert not [p for ra in _resources(bundle, "RiskAssessment") for p in ra["prediction"] if "coding" in p["outcome"]]
+
+
+def test_severities_are_coded(bundle) -> None:
+    first = {i["linkId"]: i for i in _resources(bundle, "QuestionnaireResponse")[0]["item"]}
+    mild = first["symptom-redness"]["answer"][0]["item"][0]["answer"][0]["valueCoding"]
+    moderate = first["symptom-swelling"]["answer"][0]["item"][0]["answer"][0]["valueCoding"]
+    assert (mild["code"], moderate["code"]) == (SEVERITY_SNOMED["mild"], SEVERITY_SNOMED["moderate"])
+    second = {i["linkId"]: i for i in _resources(bundle, "QuestionnaireResponse")[1]["item"]}
+    severe = second["symptom-pain"]["answer"][0]["item"][0]["answer"][0]["valueCoding"]
+    assert severe == {"system": SNOMED_SYSTEM, "code": SEVERITY_SNOMED["severe"], "display": "Severe"}
+
+
+def test_questionnaire_defines_every_link_id_the_responses_use(bundle, kb) -> None:
+    (q,) = _resources(bundle, "Questionnaire")
+
+    def ids(items: list[dict[str, Any]]) -> set[str]:
+        out: set[str] = set()
+        for item in items:
+            out.add(item["linkId"])
+            out |= ids(item.get("item", []))
+            for answer in item.get("answer", []):
+                out |= ids(answer.get("item", []))
+        return out
+
+    defined = ids(q["item"])
+    for qr in _resources(bundle, "QuestionnaireResponse"):
+        assert ids(qr["item"]) <= defined
+        assert qr["questionnaire"] == f"{q['url']}|{q['version']}"
+    assert {f"symptom-{sid}" for sid in kb.symptoms} <= defined and q["status"] == "active"
+
+
+def test_risk_assessment_predicts_the_need_for_review_and_emergency_care(bundle) -> None:
+    """An `expected` answer says the person is unlikely to need review, not unlikely to have redness."""
+    expected = record_bundle(
+        REFERENCE, [ExportEntry(1, T0, "api", assess(["redness:mild"], 6).to_dict())], REFERENCE_KB, T0
+    )
+    (ra,) = _resources(expected, "RiskAssessment")
+    review, emergency = ra["prediction"]
+    assert (review["outcome"]["text"], review["qualitativeRisk"]["coding"][0]["code"]) == (REVIEW_OUTCOME, "low")
+    assert (emergency["outcome"]["text"], emergency["qualitativeRisk"]["coding"][0]["code"]) == (
+        EMERGENCY_OUTCOME,
+        "low",
+    )
+    risks = [
+        [p["qualitativeRisk"]["coding"][0]["code"] for p in ra["prediction"]]
         for ra in _resources(bundle, "RiskAssessment")
-        for p in ra["prediction"]
-        for c in p["outcome"].get("coding", [])
-    }
-    assert set(EXPECTED_SNOMED.values()) <= outcome_codes
+    ]
+    assert risks == [["high", "low"], ["high", "low"], ["high", "high"]]
 
 
 def test_report_items(bundle) -> None:
@@ -156,12 +234,13 @@ def test_kb_version_and_rule_ids(bundle) -> None:
         assert ra["method"]["text"] == f"microneedling-triage knowledge base {version}"
         notes = " ".join(n["text"] for n in ra["note"])
         assert version in notes
-        assert len(ra["prediction"]) == len(entry.answer["findings"])
-        for finding, prediction in zip(entry.answer["findings"], ra["prediction"], strict=True):
+        review = ra["prediction"][0]
+        for finding in entry.answer["findings"]:
             assert finding["rule"] in notes
-            assert f"rule {finding['rule']}" in prediction["rationale"]
-            assert finding["source"] in prediction["rationale"]
-            assert prediction["outcome"]["text"].startswith(finding["disposition"])
+            assert f"rule {finding['rule']}" in review["rationale"]
+            assert finding["source"] in review["rationale"]
+            assert finding["nurse_reason"] in review["rationale"]  # the nurse's wording
+            assert finding["reason"] not in review["rationale"]
 
 
 def test_override_is_kept_beside_the_engine_answer(bundle) -> None:
@@ -174,9 +253,8 @@ def test_override_is_kept_beside_the_engine_answer(bundle) -> None:
     assert note["authorString"] == "Nurse sam" and note["time"] == T0.isoformat()
     assert "Spreading on the photo" in note["text"] and "contact clinician" in note["text"]
     assert f"Engine answer: {engine['disposition']}" in ra["note"][0]["text"]
-    assert [p["outcome"]["text"].split(":")[0] for p in ra["prediction"]] == [
-        f["disposition"] for f in engine["findings"]
-    ]
+    assert [p["outcome"]["text"] for p in ra["prediction"]] == [REVIEW_OUTCOME, EMERGENCY_OUTCOME]
+    assert ra["prediction"][0]["qualitativeRisk"]["text"] == "high (triage answer: contact clinician)"
     assert {"system": "urn:microneedling-triage:flag", "code": "nurse-override", "display": "Nurse override"} in ra[
         "meta"
     ]["tag"]
@@ -191,9 +269,10 @@ def test_emergency_is_visible(bundle, kb) -> None:
     assert _entries()[2].answer["emergency"] is True
     assert any(n["text"] == f"EMERGENCY: {kb.header.emergency.nurse}" for n in ra["note"])
     assert any(t["code"] == "emergency" for t in ra["meta"]["tag"])
-    emergency = [p for p in ra["prediction"] if "EMERGENCY" in p["qualitativeRisk"]["text"]]
-    assert emergency and all(p["qualitativeRisk"]["coding"][0]["code"] == "high" for p in emergency)
-    assert all(p["rationale"].startswith("EMERGENCY.") for p in emergency)
+    emergency = ra["prediction"][1]
+    assert emergency["outcome"]["text"] == EMERGENCY_OUTCOME
+    assert emergency["qualitativeRisk"]["coding"][0]["code"] == "high"
+    assert emergency["rationale"].startswith("EMERGENCY.") and "breathing-difficulty-always" in emergency["rationale"]
     calm = _resources(bundle, "RiskAssessment")[0]
     assert not any("EMERGENCY" in n["text"] for n in calm["note"])
 
@@ -210,7 +289,7 @@ def test_export_is_deterministic(kb) -> None:
 def test_times_are_utc_and_naive_times_refused(kb) -> None:
     entry = _entries()[0]
     local = ExportEntry(1, T0.astimezone(timezone(timedelta(hours=2))), "api", entry.answer)
-    ra = record_bundle(REFERENCE, [local], kb, T0)["entry"][1]["resource"]
+    ra = record_bundle(REFERENCE, [local], kb, T0)["entry"][2]["resource"]
     assert ra["occurrenceDateTime"] == "2026-11-25T09:00:00+00:00"
     with pytest.raises(ValueError, match="time zone"):
         record_bundle(REFERENCE, [entry], kb, datetime(2026, 11, 25, 9, 0))
@@ -224,7 +303,7 @@ def test_no_patient_identifying_data(bundle) -> None:
     assert not [
         v
         for k, v in _walk(bundle)
-        if k == "resourceType" and v not in ("Bundle", "QuestionnaireResponse", "RiskAssessment")
+        if k == "resourceType" and v not in ("Bundle", "Questionnaire", "QuestionnaireResponse", "RiskAssessment")
     ]
 
 

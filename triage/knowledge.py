@@ -263,6 +263,8 @@ class Header(_Model):
     monitor_recheck_within: Hours  # every monitor finding re-checks within this, unless it says sooner
     likelihood: dict[Likelihood, Text]  # each band in plain words
     record_worsening: RecordWorsening
+    # SNOMED CT qualifier values for the severities, so exports code them (FHIR)
+    severity_snomed: dict[Literal["mild", "moderate", "severe"], Snomed] = {}
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
     general_advice: Annotated[list[Advice], Field(min_length=1)]
@@ -274,6 +276,8 @@ class Header(_Model):
             raise ValueError(f"dispositions: missing {sorted(missing)}")
         if missing := set(LIKELIHOODS) - set(self.likelihood):
             raise ValueError(f"likelihood: missing {sorted(missing)}")
+        if self.severity_snomed and (missing := set(SEVERITIES) - set(self.severity_snomed)):
+            raise ValueError(f"severity_snomed: missing {sorted(missing)}")
         return self
 
 
