@@ -191,7 +191,8 @@ def worse_than_before(
 ) -> tuple[str, ...]:
     """What the record itself says got worse since the report before (kb.toml `record_worsening`):
     a symptom more severe than then, or a new one of a listed onset (`immediate`: a late start
-    points to infection or a cold-sore flare) in a report at `new_from_hours` or later."""
+    points to infection or a cold-sore flare; "none": no usual start) in a report at
+    `new_from_hours` or later."""
     rule = kb.header.record_worsening
     rank = {severity: i for i, severity in enumerate(SEVERITIES)}
 
@@ -199,7 +200,7 @@ def worse_than_before(
         if sid in before:
             return rule.more_severe and rank[severity] > rank.get(before[sid], 99)
         symptom = kb.symptoms.get(sid)
-        onset = symptom.onset if symptom is not None else None
+        onset = (symptom.onset if symptom is not None else None) or "none"
         return onset in rule.new_with_onset and hours >= rule.new_from_hours
 
     return tuple(sid for sid, severity in now if worse(sid, severity))

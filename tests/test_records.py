@@ -143,9 +143,9 @@ def test_entries_are_numbered_in_order_and_worsening_is_derived(records_db) -> N
         store.lock_record(s, record)
         before = store.latest_symptoms(s, record)
         assert before == {"redness": "mild", "swelling": "moderate"}
-        now = [("redness", "severe"), ("swelling", "mild"), ("fever", "moderate")]
+        now = [("redness", "severe"), ("swelling", "mild"), ("itching", "moderate")]
         worse = store.worse_than_before(default_assessor().kb, before, now, 60)
-        assert worse == ("redness",)  # swelling eased, fever is new (no usual onset: not counted)
+        assert worse == ("redness",)  # swelling eased, itching is new but normally starts late
         answer = assess([f"{sid}:{sev}" for sid, sev in now[:2]], 60, worse=worse)
         entry = store.add_entry(s, record, answer, "nurse-console", nurse)
         assert entry.seq == 2
@@ -304,7 +304,7 @@ def test_a_new_immediate_onset_symptom_at_48_hours_or_later_counts_as_getting_wo
     kb = default_assessor().kb
     before = {"redness": "mild"}
     now = [("redness", "mild"), ("pain", "mild"), ("itching", "mild"), ("bruising", "mild")]
-    assert store.worse_than_before(kb, before, now, 48) == ("pain",)
+    assert store.worse_than_before(kb, before, now, 48) == ("pain", "bruising")  # bruising: no onset, counted
     assert store.worse_than_before(kb, before, now, 47.9) == ()
     assert store.worse_than_before(kb, {}, [("burning", "mild")], 72) == ("burning",)  # before: no symptoms
     assert store.why_worse(kb, before, "pain") == kb.header.record_worsening.new_why

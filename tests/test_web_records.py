@@ -368,12 +368,12 @@ def test_fhir_export(nurse_client: Any, app: Any, code: str) -> None:
     bundle = response.get_json(force=True)
     assert bundle["resourceType"] == "Bundle" and bundle["identifier"]["value"] == code
     resources = [e["resource"] for e in bundle["entry"]]
-    assert [r["resourceType"] for r in resources] == ["QuestionnaireResponse", "RiskAssessment"] * 2
-    risk = resources[3]
+    assert [r["resourceType"] for r in resources] == ["Questionnaire"] + ["QuestionnaireResponse", "RiskAssessment"] * 2
+    risk = resources[4]
     notes = " ".join(n["text"] for n in risk["note"])
     assert "NURSE OVERRIDE: disposition monitor" in notes and "photo looks calm" in notes
     assert "Engine answer: contact clinician" in notes
-    assert resources[2]["author"]["identifier"]["value"] == NURSE[0]
+    assert resources[3]["author"]["identifier"]["value"] == NURSE[0]
     assert (ACTOR, "export-fhir", code) in audit_events(app)
     assert nurse_client.get("/nurse/records/XXX-XXX/fhir.json").status_code == 404
 

@@ -248,7 +248,8 @@ class RecordWorsening(_Model):
     """When a record's repeat report marks a symptom as getting worse without the tick box."""
 
     more_severe: bool  # more severe than in the previous report
-    new_with_onset: list[Onset]  # a symptom not in the previous report, of these onsets,
+    # a symptom not in the previous report, of these onsets ("none": no onset given),
+    new_with_onset: list[Literal["immediate", "delayed", "none"]]
     new_from_hours: Hours  # in a report at this hour or later
     more_severe_why: Text  # the record's words for each case
     new_why: Text

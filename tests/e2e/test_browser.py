@@ -213,7 +213,7 @@ def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # 
     table = page.inner_text(".findings-table")
     answer = assess(["redness:mild", "swelling", "pain:severe"], 30, ["diabetes"])
     for f in answer.findings:
-        assert f.rule in table and f.reason in table and f.source in table
+        assert f.rule in table and f.nurse_reason in table and f.source in table
         assert f"(rule {f.rule})" in note
     page.click("#copy-note")
     page.wait_for_selector("#copy-status:not(:empty)", timeout=5000)
