@@ -43,6 +43,9 @@ def summary(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
     head = "EMERGENCY, call emergency services now" if answer["emergency"] else _label(answer, kb)
     tail = f", {answer['hours_since_treatment']:g} h after microneedling"
     names = _names(answer, kb)
+    if not names:  # a report answered on its factors alone (e.g. shared equipment)
+        factors = ", ".join(kb.factor_label(f) for f in answer["report"].get("factors", []))
+        return f"{head}: no symptoms; {factors}{tail}"[:SUMMARY_MAX]
     for shown in range(len(names), 0, -1):
         listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if shown < len(names) else "")
         text = f"{head}: {listed}{tail}"

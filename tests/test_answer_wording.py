@@ -91,3 +91,5 @@ def test_no_symptoms_with_shared_equipment_is_answered_everywhere(client) -> Non
         check=False,
     )
     assert cli.returncode == 0 and "6 weeks" in json.loads(cli.stdout)["findings"][0]["advice"]
+    card = client.post("/api/v1/assess/cds-hooks", json={"symptoms": [], "hours": 10, "factors": ["shared-equipment"]})
+    assert card.get_json()["cards"][0]["summary"].startswith("Contact clinician: no symptoms; Non-sterile")
