@@ -109,7 +109,8 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
         data = {
             "kb_version": kb.version,
             "symptoms": [
-                s.model_dump(include={"id", "name", "description", "group", "likelihood"}) for s in kb.symptoms.values()
+                s.model_dump(include={"id", "name", "description", "group", "likelihood", "onset"})
+                for s in kb.symptoms.values()
             ],
             "factors": [f.model_dump(include={"id", "label", "question"}) for f in kb.factors.values()],
             "severities": ["mild", "moderate", "severe"],
@@ -125,7 +126,8 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
             when = (
                 f"expected < {w.expected_until:g} h, " if w.expected_until else ""
             ) + f"contact >= {w.monitor_until:g} h"
-        click.echo(f"  {s.id:<22} {s.description} [{s.likelihood}; {when}]")
+        onset = f"; {s.onset} onset" if s.onset else ""
+        click.echo(f"  {s.id:<22} {s.description} [{s.likelihood}{onset}; {when}]")
     click.echo("Risk factors (--factor):")
     for f in kb.factors.values():
         click.echo(f"  {f.id:<22} {f.label}")
