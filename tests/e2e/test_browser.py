@@ -82,7 +82,7 @@ def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, scree
     assert "Expected" in banner.inner_text()
     assert page.locator(".banner svg.icon").count() == 1  # an icon as well as words
     assert "in 18 hours" in page.inner_text(".recheck")
-    assert "supports, and does not replace" in page.inner_text("body")
+    assert default_assessor().kb.header.disclaimer in page.inner_text("body")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(screenshots / "result-expected.png"), full_page=True)
     assert page.problems == []
