@@ -539,13 +539,13 @@ def line_of(path: Path, table: str | None, index: int | None, keys: Iterable[str
             text = lines[n].strip()
             if text.startswith((f"{dotted} =", f"{dotted}=", f"{dotted}.", f"[{dotted}]", f"[{dotted}.")):
                 if text.startswith("[") and depth < len(keys):
-                    found = line_of_in(lines, n + 1, keys[depth])
+                    found = _line_in_table(lines, n + 1, keys[depth])
                     return found if found is not None else n + 1
                 return n + 1
     return begin + 1 if table is not None else None
 
 
-def line_of_in(lines: list[str], begin: int, key: str) -> int | None:
+def _line_in_table(lines: list[str], begin: int, key: str) -> int | None:
     """The line of `key =` in the table that starts at `begin` (before the next header)."""
     for n in range(begin, len(lines)):
         text = lines[n].strip()
