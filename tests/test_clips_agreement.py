@@ -60,3 +60,26 @@ def test_clips_agrees_with_experta_on_the_vignettes(
     via_clips = uncached.explain(report, clips_engine.run(report))
     assert via_clips.to_dict() == uncached.assess_uncached(report).to_dict()
     assert via_clips.disposition.value == case["expect"]
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "hours", "worse"),
+    [
+        (["redness:severe", "flaking:mild"], 60, ["redness"]),  # a record marks only redness
+        (["redness", "pain"], 30, ["pain"]),  # day 2: only the marked symptom is monitor
+        (["crusting", "bruising"], 100, ["crusting", "bruising"]),
+        ([], 10, []),  # no symptoms, answered on a factor alone (below)
+    ],
+)
+def test_clips_agrees_when_a_record_marks_single_symptoms_worse(
+    kb: KnowledgeBase,
+    clips_engine: ClipsEngine,
+    uncached: Assessor,
+    symptoms: list[str],
+    hours: float,
+    worse: list[str],
+) -> None:
+    factors = [] if symptoms else ["shared-equipment"]
+    report = parse_report(kb, symptoms, hours, factors, False, worse)
+    via_clips = uncached.explain(report, clips_engine.run(report))
+    assert via_clips.to_dict() == uncached.assess_uncached(report).to_dict()
