@@ -255,7 +255,7 @@ def test_gunicorn_log_stream_has_no_health_data(server: Server, kb: KnowledgeBas
     assert request_lines
     for line in request_lines:
         entry = json.loads(line)
-        assert set(entry) == {"time", "level", "logger", "method", "path", "status", "duration_ms"}
+        assert set(entry) == {"time", "level", "logger", "method", "route", "status", "duration_ms"}
     for word in [*kb.symptoms, *kb.factors, "secret-glitter", "31.4159", "contact clinician"]:
         assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text), word
 
