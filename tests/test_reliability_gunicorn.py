@@ -4,7 +4,8 @@ threaded workers with 4 threads each).
 Many client threads post different reports at once; every answer must equal the in-process,
 sequential answer for the same report (no mix-up between requests, workers or threads).
 Also: bodies without Content-Length, a lying Content-Length, the production log stream,
-and no start at all on a broken knowledge base. Skips, saying why, if gunicorn cannot start.
+and no start at all on a broken knowledge base. A gunicorn that does not start is a failure.
+(The production configuration, gunicorn.conf.py, is tried in tests/test_reliability_serving.py.)
 """
 
 from __future__ import annotations
@@ -67,17 +68,22 @@ class Server:
 
 
 def start_gunicorn(
-    log: Path, extra_env: dict[str, str] | None = None, wait: float = 60, args: tuple[str, ...] = ()
+    log: Path,
+    extra_env: dict[str, str] | None = None,
+    wait: float = 60,
+    args: tuple[str, ...] = ("-w", "2", "--timeout", "60"),
 ) -> Server:
+    """gunicorn in the repository root, so it reads gunicorn.conf.py; `args` override it."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     if gunicorn is None:
-        pytest.skip("gunicorn is not installed in this environment")
+        pytest.fail("gunicorn is not installed in this environment (it is in setup.cfg's install_requires)")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_", "RATELIMIT_", "LOG_"))}
+    inherited = ("TRIAGE_", "RATELIMIT_", "LOG_", "WEB_CONCURRENCY", "REQUEST_BODY_TIMEOUT", "GUNICORN_CMD_ARGS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     env.update(ENV, PYTHONPATH=str(REPO), **(extra_env or {}))
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [gunicorn, "-w", "2", *args, "-b", f"127.0.0.1:{port}", "--timeout", "60", "web:create_app()"],
+            [gunicorn, *args, "-b", f"127.0.0.1:{port}", "web:create_app()"],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -95,17 +101,17 @@ def start_gunicorn(
         except (OSError, urllib.error.URLError):
             time.sleep(0.2)
     server.stop()
-    pytest.skip(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
+    pytest.fail(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
 
 
 @pytest.fixture(scope="module", params=["sync", "gthread"], ids=["sync workers", "threaded workers"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """2 sync workers (one request at a time each), or 2 workers with 4 threads each (gthread)."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    args = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ()
-    srv = start_gunicorn(log, args=args)
+    kind = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ("-k", "sync")
+    srv = start_gunicorn(log, args=("-w", "2", "--timeout", "60", *kind))
     if srv.proc.poll() is not None:
-        pytest.skip(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
+        pytest.fail(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
     yield srv
     srv.stop()
 

@@ -25,6 +25,15 @@ def test_production_refuses_to_start_without_secret_key():
         load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": ""})
 
 
+def test_production_refuses_a_short_secret_key():
+    """`SECRET_KEY=a` started production before: a key anyone can guess signs every session."""
+    for short in ("a", "k" * 31, "é" * 15):
+        with pytest.raises(ConfigError, match="at least 32 random bytes"):
+            load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": short})
+    assert load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+    assert load_config(env={"TRIAGE_ENV": "development", "SECRET_KEY": "a"})["SECRET_KEY"] == "a"  # local use
+
+
 def test_development_and_testing_do_not_need_a_secret_key():
     dev = load_config(env={"FLASK_RUN_FROM_CLI": "true"})  # what `flask --app web run` sets
     assert dev["TRIAGE_ENV"] == "development" and len(dev["SECRET_KEY"]) >= 32

@@ -9,6 +9,7 @@ to be a 500).
 from __future__ import annotations
 
 import html
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,3 +270,65 @@ def test_behind_a_proxy_the_audit_trail_holds_the_forwarded_address(database_url
     sign_in(client, *NURSE)
     assert [(e.action, e.client) for e in events(app)][-1] == ("login", "198.51.100.7")
     database_of(app).dispose()
+
+
+# --- error answers the app gives: JSON on the API, with the security headers everywhere ----
+
+
+class Stalled(io.BytesIO):
+    """A request body that stops arriving (what the server's socket timeout raises)."""
+
+    def read(self, *_: Any) -> bytes:
+        raise TimeoutError("timed out")
+
+
+def send(client: FlaskClient, method: str, path: str, kwargs: dict[str, Any]) -> Any:
+    if not kwargs.get("stalled"):
+        return client.open(path, method=method, **kwargs)
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, method=method, content_type=kwargs["stalled"]).get_environ()
+    environ.update({"wsgi.input": Stalled(), "CONTENT_LENGTH": "100"})  # 100 bytes promised, none come
+    return client.application.response_class.from_app(client.application, environ, buffered=True)
+
+
+ERRORS = [
+    ("GET", "/api/v1/nope", {}, 404),
+    ("DELETE", "/api/v1/assess", {}, 405),
+    ("POST", "/api/v1/assess", {"data": "{", "content_type": "application/json"}, 400),
+    ("POST", "/api/v1/assess", {"data": "{}", "content_type": "text/plain"}, 415),
+    ("POST", "/api/v1/assess", {"json": {"symptoms": []}}, 422),
+    ("POST", "/api/v1/assess", {"data": "x" * 20_000, "content_type": "application/json"}, 413),
+    ("POST", "/api/v1/assess", {"stalled": "application/json"}, 408),
+    ("POST", "/cds-services/nope", {"json": {}}, 404),
+    ("GET", "/healthz?x=" + "y" * 3000, {}, 200),  # a long address the app can still serve
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status"), ERRORS, ids=[f"{s} {p[:30]}" for _, p, _, s in ERRORS])
+def test_api_errors_are_json_with_the_security_headers(
+    client: FlaskClient, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    response = send(client, method, path, kwargs)
+    assert response.status_code == status
+    assert response.is_json, response.get_data(as_text=True)[:200]
+    if status >= 400:
+        assert "error" in response.get_json()
+    assert all(response.headers.get(h) for h in SECURITY_HEADERS)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/nope", {}, 404),
+        ("DELETE", "/", {}, 405),
+        ("POST", "/", {"data": {"notes": "x" * 20_000}}, 413),
+        ("POST", "/", {"stalled": "application/x-www-form-urlencoded"}, 408),
+    ],
+)
+def test_page_errors_have_the_security_headers(
+    client: FlaskClient, method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    response = send(client, method, path, kwargs)
+    assert response.status_code == status and "text/html" in response.content_type
+    assert all(response.headers.get(h) for h in SECURITY_HEADERS)

@@ -58,4 +58,3 @@ def install_body_limit(app: Flask) -> None:
             raise ClientDisconnected()  # the body ended before its Content-Length
         environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))
-        environ.pop("wsgi.input_terminated", None)
