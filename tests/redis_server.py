@@ -34,14 +34,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get(REDIS_URL_ENV)
-    if given:
-        if not _answers(given):
-            pytest.fail(f"{REDIS_URL_ENV}={given} does not answer PING")
-        yield given
-        return
+def redis_server_binary() -> str:
+    """Where redis-server is; else skip saying why, or under CI (CI=true) fail."""
     binary = shutil.which("redis-server")
     if binary is None:
         reason = (
@@ -51,6 +45,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}; CI must run the shared rate-limit tests (.ci/run installs redis-server)")
         pytest.skip(reason)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get(REDIS_URL_ENV)
+    if given:
+        if not _answers(given):
+            pytest.fail(f"{REDIS_URL_ENV}={given} does not answer PING")
+        yield given
+        return
+    binary = redis_server_binary()
     port = _free_port()
     folder = tmp_path_factory.mktemp("redis")
     log = (folder / "redis.log").open("wb")

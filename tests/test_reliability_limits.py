@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.redis_server import fresh_prefix, redis_url  # noqa: F401  (a fixture)
+from tests.redis_server import fresh_prefix, redis_server_binary, redis_url  # noqa: F401  (a fixture)
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import default_assessor
 from triage.report import MAX_SYMPTOMS
@@ -228,6 +229,18 @@ def test_two_apps_on_one_redis_share_one_budget(redis_url: str) -> None:  # noqa
     assert first.post(URL, json=GOOD, environ_base={"REMOTE_ADDR": "192.0.2.44"}).status_code == 200
     other = limited(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=fresh_prefix()).test_client()
     assert other.post(URL, json=GOOD).status_code == 200
+
+
+def test_without_redis_server_the_redis_tests_skip_saying_why_but_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *_args, **_kw: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install redis-server.*CI must run"):
+        redis_server_binary()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        redis_server_binary()
 
 
 # --- body size -----------------------------------------------------------------------------------
