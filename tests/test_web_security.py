@@ -180,6 +180,10 @@ def test_a_nul_in_the_username_is_refused_and_audited(secure_app: Flask) -> None
     failed = [e for e in events(secure_app) if e.action == "login-failed"]
     assert [(e.actor, e.detail) for e in failed] == [("anonymous", "alice\ufffd")]
     assert client.get("/nurse").status_code == 302  # not signed in
+    # The password is never stored, only hashed: a NUL in it is just a wrong password.
+    token = csrf_token(client, "/nurse/login")
+    wrong = client.post("/nurse/login", data={"csrf_token": token, "username": NURSE[0], "password": "x\x00y"})
+    assert wrong.status_code == 401
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ the limit" from "over it".
 
 Time: a client that sends the headers and then stalls would hold a server thread for as long
 as it likes. Under gunicorn each read waits at most REQUEST_BODY_TIMEOUT seconds; then the
-answer is 408 and the thread is free (web.errors). A client that trickles a byte at a time is
+answer is 408 and the thread is free. A client that trickles a byte at a time is
 bounded by the server's thread count instead; a buffering reverse proxy takes both off us.
 """
 
@@ -17,7 +17,7 @@ import io
 import socket
 
 from flask import Flask, request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
 
 
 def _read(raw: io.RawIOBase, want: int) -> bytes:
@@ -46,9 +46,11 @@ def install_body_limit(app: Flask) -> None:
             return  # werkzeug answers 413 without reading it
         client: socket.socket | None = environ.get("gunicorn.socket")
         if client is not None:
-            client.settimeout(app.config["REQUEST_BODY_TIMEOUT"] or None)  # TimeoutError: 408
+            client.settimeout(app.config["REQUEST_BODY_TIMEOUT"] or None)
         try:
             data = _read(environ["wsgi.input"], limit + 1 if declared is None else declared)
+        except TimeoutError:
+            raise RequestTimeout() from None
         finally:
             if client is not None:
                 client.settimeout(None)  # as gunicorn left it, for writing the answer

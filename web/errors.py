@@ -80,13 +80,6 @@ def install_error_handlers(app: Flask) -> None:
             return _json(500, "internal server error", MESSAGES[500])
         return render_template("error.html", status=500, message=MESSAGES[500]), 500
 
-    @app.errorhandler(TimeoutError)
-    def _stalled(exc: TimeoutError) -> Response | tuple[str, int]:
-        # The body did not arrive within REQUEST_BODY_TIMEOUT (web.body): the thread is free again.
-        response = app.make_response(bad_input(MESSAGES[408], 408))
-        response.headers["Connection"] = "close"
-        return response
-
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
         if wants_json():
             return _json(400, "bad request", exc.description or "CSRF check failed")

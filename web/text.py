@@ -17,6 +17,7 @@ from records import store
 from web.errors import bad_input
 
 LABELS = {"code": "The reference code", "username": "The username", "reason": "The reason", "next": "The address"}
+NEVER_STORED = frozenset({"password"})  # only its hash is, whatever characters it has
 
 
 def _fields() -> Iterable[tuple[str, str]]:
@@ -25,7 +26,7 @@ def _fields() -> Iterable[tuple[str, str]]:
             yield name, value
     yield from request.args.items(multi=True)
     if request.method == "POST":
-        yield from request.form.items(multi=True)
+        yield from ((k, v) for k, v in request.form.items(multi=True) if k not in NEVER_STORED)
 
 
 def unstorable_field() -> str | None:
