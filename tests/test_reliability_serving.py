@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.gunicorn_server import Server, start_gunicorn, worker_pids
 from tests.redis_server import fresh_prefix, redis_url  # noqa: F401  (a fixture)
-from tests.test_reliability_gunicorn import Server, start_gunicorn, worker_pids
 
 BODY_TIMEOUT = 6
 LIMIT = 6

@@ -18,37 +18,27 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from records import store
-from records.models import AuditEvent
-from tests.conftest import NURSE, POSTGRES_URL
+from tests.support import NURSE
 from tests.web_helpers import csrf_token, sign_in
-from triage import default_assessor
 from web import create_app
+from web.assessor import current_assessor
 from web.db import database
+from web.storage import store
+from web.storage.models import AuditEvent
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def secure_app(request: pytest.FixtureRequest, database_url: str) -> Iterator[Flask]:
-    """The app, on SQLite or on PostgreSQL (a schema of its own), with a nurse account and a record."""
-    config: dict[str, Any] = {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False}
-    if request.param == "sqlite":
-        app = create_app(config | {"DATABASE_URL": database_url})
-        yield from _with_account(app)
-        return
-    if not POSTGRES_URL:
-        pytest.skip("DATABASE_URL is not set: set it to a PostgreSQL server to run these tests there too")
-    from records.db import scratch_database
-
-    with scratch_database(POSTGRES_URL) as db:
-        yield from _with_account(create_app(config | {"DATABASE_URL": db.url}))
-
-
-def _with_account(app: Flask) -> Iterator[Flask]:
+@pytest.fixture
+def secure_app(records_db: Any) -> Iterator[Flask]:
+    """The app on SQLite or on PostgreSQL (a schema of its own: records_db), with a nurse
+    account and a record."""
+    app = create_app(
+        {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False, "DATABASE_URL": records_db.url}
+    )
     with app.app_context(), database().transaction() as session:
         store.create_nurse(session, *NURSE)
-        answer = default_assessor().assess(["redness:mild"], 30)
+        answer = current_assessor().assess(["redness:mild"], 30)
         app.config["TEST_CODE"] = store.create_record(session, answer, "patient-form").reference
     yield app
     database_of(app).dispose()

@@ -15,7 +15,6 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage import default_assessor
 from web.config import ConfigError, load_config
 
 __all__ = ["ConfigError", "create_app"]
@@ -23,7 +22,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, auth, db, nurse, patient, records
+    from web import api, assessor, auth, db, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
@@ -39,10 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    # Build the knowledge base and rule engine now, once per process (gunicorn: per worker),
-    # so no request ever pays for it and a broken knowledge base stops the start-up. One
-    # assessment also builds this thread's engine instance (a sync worker serves from it).
-    default_assessor().assess(["redness"], 1)
+    # The knowledge base and rule engine, once per app (gunicorn: per worker), so no request
+    # ever pays for them and a broken knowledge base stops the start-up.
+    assessor.init_app(app)
 
     configure_logging(app)
     db.init_app(app)  # creates or migrates the records database before the first request
@@ -77,5 +75,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     install_error_handlers(app)
     install_security_headers(app)
-    app.jinja_env.globals["kb"] = default_assessor().kb
     return app

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 
-from records import store
 from web.errors import bad_input
+from web.storage import store
 
 LABELS = {"code": "The reference code", "username": "The username", "reason": "The reason", "next": "The address"}
 NEVER_STORED = frozenset({"password"})  # only its hash is, whatever characters it has
