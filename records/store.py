@@ -246,6 +246,7 @@ class OverrideRow:
     reason: str
     rules: str  # the engine's rule ids
     kb_version: str
+    kb_digest: str  # the knowledge content's digest, from the stored answer ("" before digests)
 
 
 def override_rows(session: Session, limit: int | None = None) -> list[OverrideRow]:
@@ -276,6 +277,7 @@ def override_rows(session: Session, limit: int | None = None) -> list[OverrideRo
                 reason=o.reason,
                 rules=", ".join(dict.fromkeys(f["rule"] for f in answer.get("findings", []))),
                 kb_version=o.entry.kb_version,
+                kb_digest=str(answer.get("kb_digest") or ""),
             )
         )
     return rows
@@ -296,6 +298,7 @@ CSV_COLUMNS = (
     "reason",
     "rules",
     "kb_version",
+    "kb_digest",
 )
 
 

@@ -228,4 +228,3 @@ RENDERERS: dict[str, Callable[[KnowledgeDiff], str]] = {
     "json": render_json,
     "html": render_html,
 }
-

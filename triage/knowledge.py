@@ -573,6 +573,12 @@ def load_knowledge(
                     raise KnowledgeError(
                         str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds 8760 h"
                     )
-    if kb.unreleased and (production_requested() if require_release is None else require_release):
-        raise KnowledgeError(str(p["kb.toml"]), "digest", kb.unreleased)
+    if production_requested() if require_release is None else require_release:
+        refuse_unreleased(kb)
     return kb
+
+
+def refuse_unreleased(kb: KnowledgeBase) -> None:
+    """Raise KnowledgeError when the content is not what its version was released as (production)."""
+    if kb.unreleased:
+        raise KnowledgeError(str(Path(kb.source_dir) / "kb.toml"), "digest", kb.unreleased)

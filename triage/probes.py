@@ -155,9 +155,7 @@ def boundary_probes(old: KnowledgeBase, new: KnowledgeBase) -> list[Probe]:
     return sorted(probes)
 
 
-def _combination_probes(
-    rule: _RuleView, rules: Iterable[_RuleView], kbs: tuple[KnowledgeBase, ...]
-) -> Iterator[Probe]:
+def _combination_probes(rule: _RuleView, rules: Iterable[_RuleView], kbs: tuple[KnowledgeBase, ...]) -> Iterator[Probe]:
     """Every set of symptoms a combination rule names (all of symptoms_all with each of
     symptoms_any), around the rule's hours, its symptoms' window bounds and the hours of
     every rule that touches them."""

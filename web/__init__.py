@@ -18,6 +18,8 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from triage import default_assessor
+from triage.digest import short
+from triage.knowledge import refuse_unreleased
 from web.config import ConfigError, load_config
 
 __all__ = ["ConfigError", "create_app"]
@@ -43,8 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # so no request ever pays for it and a broken knowledge base stops the start-up. One
     # assessment also builds this thread's engine instance (a sync worker serves from it).
     default_assessor().assess(["redness"], 1)
+    kb = default_assessor().kb
+    if settings["TRIAGE_ENV"] == "production":
+        refuse_unreleased(kb)  # content that is not what its version was released as never serves
 
     configure_logging(app)
+    if kb.unreleased:
+        app.logger.warning("knowledge base not released: %s", kb.unreleased)
     db.init_app(app)  # creates or migrates the records database before the first request
     auth.init_app(app)
     install_body_limit(app)
@@ -72,5 +79,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     install_error_handlers(app)
     install_security_headers(app)
-    app.jinja_env.globals["kb"] = default_assessor().kb
+    app.jinja_env.globals["kb"] = kb
+    app.jinja_env.filters["digest"] = short
     return app

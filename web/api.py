@@ -201,6 +201,7 @@ def knowledge() -> Response:
     kb = default_assessor().kb
     data = {
         "kb_version": kb.version,
+        "kb_digest": kb.digest,
         "title": kb.header.title,
         "disclaimer": kb.header.disclaimer,
         "severities": list(SEVERITIES),
@@ -226,7 +227,8 @@ def knowledge() -> Response:
 @spec.validate(resp=Responses(HTTP_200=Health), tags=["operations"])
 def healthz() -> Response:
     """Liveness for load balancers: the knowledge base is loaded and its engine built."""
-    response = jsonify({"status": "ok", "kb_version": default_assessor().kb.version})
+    kb = default_assessor().kb
+    response = jsonify({"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -99,6 +99,7 @@ class AssessmentOut(BaseModel):
     advice: list[str]
     recheck_in_hours: float | None
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")
     summary: str
     report: ReportOut
     reference: str | None = Field(
@@ -173,6 +174,7 @@ class KnowledgeOut(BaseModel):
     """The vocabulary a client app needs to build its own form."""
 
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")
     title: str
     disclaimer: str
     severities: list[Severity]
@@ -187,3 +189,4 @@ class KnowledgeOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")
