@@ -56,8 +56,9 @@ class Outcome:
         return Disposition(self.disposition).rank if self.disposition else -1
 
     def decision(self) -> tuple[Any, ...]:
-        """What the diff compares: disposition, emergency, re-check, rules fired, refusal."""
-        return (self.disposition, self.emergency, self.recheck_in_hours, self.rules, self.refused)
+        """What the diff compares: disposition, emergency, re-check, rules fired, or refused (why
+        does not count: a refusal lists the vocabulary, which an added symptom changes)."""
+        return (self.disposition, self.emergency, self.recheck_in_hours, self.rules, self.refused is not None)
 
     def headline(self) -> str:
         """'monitor, re-check in 12 h' / 'contact clinician, EMERGENCY' / 'refused: ...'."""
