@@ -26,6 +26,8 @@ LESS_URGENT = "less urgent"
 NEWLY_ANSWERED = "newly answered"
 SAME_URGENCY = "same urgency"
 DIRECTIONS = (LESS_URGENT, MORE_URGENT, NEWLY_ANSWERED, SAME_URGENCY)  # the order they are listed in
+# Why a change needs sign-off, most serious first.
+SIGN_OFF_REASONS = ("emergency removed", "no longer answered", "less urgent disposition", "later re-check")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from triage.diff import DIRECTIONS, Change, KnowledgeDiff, Outcome
+from triage.diff import DIRECTIONS, SIGN_OFF_REASONS, Change, KnowledgeDiff, Outcome
 from triage.digest import short
 
 FORMATS = ("text", "markdown", "json", "html")
@@ -60,7 +60,12 @@ def rows(diff: KnowledgeDiff, group: str) -> list[Row]:
         if c.group == group:
             merged.setdefault(_alike(c), []).append(c)
     out = [Row(tuple(sorted(cs, key=lambda c: c.probe.hours))) for cs in merged.values()]
-    return sorted(out, key=lambda r: (DIRECTIONS.index(r.first.direction), r.first.probe))
+    return sorted(out, key=lambda r: (DIRECTIONS.index(r.first.direction), _gravity(r.first), r.first.probe))
+
+
+def _gravity(c: Change) -> int:
+    """The most serious reason for sign-off first: an emergency removed before a later re-check."""
+    return min((SIGN_OFF_REASONS.index(r) for r in c.sign_off), default=len(SIGN_OFF_REASONS))
 
 
 def _counts(counter: dict[str, int]) -> str:
@@ -159,14 +164,20 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def _html_answer(o: Outcome) -> str:
+def _items(texts: tuple[str, ...], other: tuple[str, ...]) -> str:
+    """A list in which what the other answer does not say is marked."""
+    items = (f"<li><mark>{_e(t)}</mark></li>" if t not in other else f"<li>{_e(t)}</li>" for t in texts)
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _html_answer(o: Outcome, other: Outcome) -> str:
     parts = [f"<strong>{_e(o.headline())}</strong>"]
     if o.rules:
         parts.append(f"<div>Rules: {_e(', '.join(o.rules))}</div>")
     if o.reasons:
-        parts.append("<div>Why:</div><ul>" + "".join(f"<li>{_e(r)}</li>" for r in o.reasons) + "</ul>")
+        parts.append("<div>Why:</div>" + _items(o.reasons, other.reasons))
     if o.advice:
-        parts.append("<div>Advice:</div><ul>" + "".join(f"<li>{_e(a)}</li>" for a in o.advice) + "</ul>")
+        parts.append("<div>Advice:</div>" + _items(o.advice, other.advice))
     return "".join(parts)
 
 
@@ -187,7 +198,8 @@ def render_html(diff: KnowledgeDiff) -> str:
         f"<tr><th>Folder</th><td>{_e(diff.old.directory)}</td><td>{_e(diff.new.directory)}</td></tr></table>",
         f"<p>Reports compared: {diff.compared} (every boundary of both knowledge bases"
         + (f", and {diff.case_count} vignette cases)" if diff.case_count else ")")
-        + ". Changes marked <span class='flag'>sign-off</span> make an answer less urgent.</p>",
+        + ". Changes marked <span class='flag'>sign-off</span> make an answer less urgent; "
+        "<mark>marked</mark> texts are said by one answer and not the other.</p>",
     ]
     out += [f"<p>Note: {_e(n)}</p>" for n in diff.notes]
     if diff.groups():
@@ -203,7 +215,7 @@ def render_html(diff: KnowledgeDiff) -> str:
             out.append(
                 f'<table class="{css}"><tr><th colspan="2">{flag}{_e(c.direction)}: {_e(row.report())}</th></tr>'
                 f"<tr><th>Old answer (at {c.probe.hours:g} h)</th><th>New answer (at {c.probe.hours:g} h)</th></tr>"
-                f"<tr><td>{_html_answer(c.old)}</td><td>{_html_answer(c.new)}</td></tr></table>"
+                f"<tr><td>{_html_answer(c.old, c.new)}</td><td>{_html_answer(c.new, c.old)}</td></tr></table>"
             )
     if diff.wordings:
         out.append(f"<h2>Patient wordings changed ({len(diff.wordings)})</h2>")
