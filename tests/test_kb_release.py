@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,11 @@ def test_validate_says_what_changed_and_how_to_release(
     assert "symptoms.toml: symptom 'redness' changed" in out
     assert f"triage diff {kb_copy / RELEASED_DIR} {kb_copy}" in out and "release NEW_VERSION" in out
 
+    assert main(["--kb", str(kb_copy), "check", "redness:mild", "--hours", "50", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["kb_digest"] == load_knowledge(kb_copy).digest
+    assert err.startswith("triage: note: answering from unreleased content") and err.count("\n") == 1
+
 
 def test_release_sets_version_and_digest_and_writes_the_change_report(
     edit_kb: Callable[[str, str, str], Path], capsys: pytest.CaptureFixture[str]
@@ -126,3 +132,19 @@ def test_release_sets_version_and_digest_and_writes_the_change_report(
     assert "names the previous release" in capsys.readouterr().err
     assert main(["--kb", str(kb_copy), "release", 'bad "version']) == 2
     assert "must be 1 to 40 letters" in capsys.readouterr().err
+
+
+def test_release_after_a_knowledge_format_change_needs_no_diff(
+    edit_kb: Callable[[str, str, str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb_copy = edit_kb("symptoms.toml", REDNESS_WINDOW, WIDER_REDNESS)
+    previous = kb_copy / RELEASED_DIR / "symptoms.toml"  # a format this software no longer reads
+    previous.write_text(previous.read_text().replace(REDNESS_WINDOW, REDNESS_WINDOW + '\nonset = "later"', 1))
+
+    assert main(["--kb", str(kb_copy), "release", "2099.02.01-1"]) == 2
+    assert "cannot be read by this version of the software" in capsys.readouterr().err
+    assert load_knowledge(kb_copy).unreleased  # nothing was changed
+
+    assert main(["--kb", str(kb_copy), "release", "2099.02.01-1", "--no-diff"]) == 0
+    assert "No comparison: the previous release cannot be read" in capsys.readouterr().out
+    assert load_knowledge(kb_copy, require_release=True).version == "2099.02.01-1"

@@ -223,8 +223,14 @@ def _kb_dir(name: str) -> str:
     type=click.Path(dir_okay=False),
     help="Vignette file(s) for the change report (default: the shipped public vignettes).",
 )
+@click.option(
+    "--no-diff",
+    is_flag=True,
+    help="Release without a change report when this software cannot read the previous release "
+    "(a knowledge-format change: review it with the previous software first).",
+)
 @click.pass_context
-def release_command(ctx: click.Context, version: str, case_files: tuple[str, ...]) -> None:
+def release_command(ctx: click.Context, version: str, case_files: tuple[str, ...], no_diff: bool) -> None:
     """Release the reviewed knowledge (--kb DIR, default the shipped one) as VERSION.
 
     Writes the change report against the previous release (DIR/released/) to
@@ -232,7 +238,7 @@ def release_command(ctx: click.Context, version: str, case_files: tuple[str, ...
     """
     directory = ctx.find_root().params.get("kb") or str(default_dir())
     try:
-        done = release(directory, version, _cases(case_files, []))
+        done = release(directory, version, _cases(case_files, []), diff=not no_diff)
     except (ReleaseError, CaseFileError) as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"released {done.version} (digest {done.digest}); previous: {done.previous or 'none'}")

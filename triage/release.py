@@ -17,7 +17,7 @@ from pathlib import Path
 from triage.diff import compare
 from triage.diff_report import render_markdown
 from triage.digest import RELEASED_DIR, short
-from triage.knowledge import FILES, KnowledgeError, load_knowledge
+from triage.knowledge import FILES, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.probes import Case
 
 CHANGES_DIR = "changes"
@@ -49,8 +49,28 @@ def _set_version(kb_toml: Path, version: str, digest: str) -> None:
     kb_toml.write_text(_VERSION_LINE.sub(lambda _: line, text, count=1), encoding="utf-8")
 
 
-def release(directory: str | Path, version: str, cases: Sequence[Case] = ()) -> Released:
-    """Release the knowledge in `directory` as `version` (see the module docstring)."""
+def _previous(baseline: Path, compare_with_it: bool) -> tuple[KnowledgeBase | None, str | None]:
+    """The previous release, or None and why there is no comparison with it."""
+    if not baseline.is_dir():
+        return None, "First release: no previous release was kept to compare with."
+    try:
+        return load_knowledge(baseline, require_release=False), None
+    except KnowledgeError as exc:
+        if compare_with_it:
+            raise ReleaseError(
+                f"the previous release in {baseline} cannot be read by this version of the software ({exc}); "
+                "if the knowledge format changed, review the change with the previous software, "
+                "then release with --no-diff"
+            ) from None
+        return None, f"No comparison: the previous release cannot be read by this software ({exc})."
+
+
+def release(directory: str | Path, version: str, cases: Sequence[Case] = (), *, diff: bool = True) -> Released:
+    """Release the knowledge in `directory` as `version` (see the module docstring).
+
+    `diff=False` releases without comparing with a previous release this software cannot read
+    (a change of knowledge format); the report then says so.
+    """
     d = Path(directory)
     if not VERSION_PATTERN.match(version):
         raise ReleaseError(
@@ -58,7 +78,7 @@ def release(directory: str | Path, version: str, cases: Sequence[Case] = ()) -> 
         )
     new = load_knowledge(d, require_release=False)
     baseline = d / RELEASED_DIR
-    old = load_knowledge(baseline, require_release=False) if baseline.is_dir() else None
+    old, why_not = _previous(baseline, diff)
     if old is not None and old.digest == new.digest and new.unreleased is None:
         raise ReleaseError(f"nothing to release: the content is release {new.version} ({short(new.digest)})")
     if old is not None and version == old.version:
@@ -68,11 +88,11 @@ def release(directory: str | Path, version: str, cases: Sequence[Case] = ()) -> 
     reports.mkdir(exist_ok=True)
     report = reports / f"{version}.md"
     if old is not None:
-        diff = compare(old, new, cases)
-        summary = diff.summary()
-        text = render_markdown(diff)
+        changes = compare(old, new, cases)
+        summary = changes.summary()
+        text = render_markdown(changes)
     else:
-        summary = "First release: no previous release was kept to compare with."
+        summary = why_not or ""
         text = f"# Knowledge-base release {version}\n\n{summary}\n"
     header = (
         f"<!-- Change report written by `triage release {version}`: "
