@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VIGNETTES
+from tests.kb_samples import NEW_SYMPTOM
 from triage import KnowledgeBase, load_knowledge
 from triage.cli import _cases, main
 from triage.diff import LESS_URGENT, MORE_URGENT, compare
 from triage.diff_report import render_html, render_markdown, render_text, rows
 from triage.probes import EPSILON, Probe, boundary_probes, default_case_files, load_cases
 from triage.wording import wording_changes
+from verification.vignettes import VIGNETTE_DIR
 
 REDNESS_WINDOW = "window = { expected_until = 48, monitor_until = 168 }"
 ECZEMA_HERPETICUM = 'symptoms_all = ["cold-sores", "fever"]\ndisposition = "contact clinician"\nemergency = true\n'
@@ -159,8 +160,6 @@ def test_patient_wordings_are_compared_side_by_side(kb: KnowledgeBase, kb_copy: 
 
 
 def test_added_symptom_is_newly_answered_and_its_texts_are_listed(kb: KnowledgeBase, kb_copy: Path) -> None:
-    from tests.test_knowledge import NEW_SYMPTOM
-
     with (kb_copy / "symptoms.toml").open("a") as fh:
         fh.write(NEW_SYMPTOM)
     added = load_knowledge(kb_copy)
@@ -175,9 +174,7 @@ def test_vignettes_ship_with_the_package_and_a_missing_default_is_noted(monkeypa
     shipped = {p.name: p.read_bytes() for p in default_case_files()}
     assert set(shipped) == {"public.toml", "public-v2.toml"}
     for name, data in shipped.items():  # the package's copies are the public vignettes
-        assert (VIGNETTES.parent / name).read_bytes() == data, (
-            f"triage/vignettes/{name} differs from {VIGNETTES.parent}"
-        )
+        assert (VIGNETTE_DIR / name).read_bytes() == data, f"triage/vignettes/{name} differs from {VIGNETTE_DIR}"
     assert len(load_cases(default_case_files()[0])) == 37
 
     monkeypatch.setattr("triage.cli.default_case_files", lambda: [])

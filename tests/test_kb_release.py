@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from triage import Assessor, KnowledgeError, load_knowledge
 from triage.cli import main
 from triage.digest import RELEASED_DIR, changed_entries, read_files
-from triage.knowledge import KNOWLEDGE_DIR_ENV, default_dir
+from triage.knowledge import default_dir
 
 REDNESS_WINDOW = "window = { expected_until = 48, monitor_until = 168 }"
 WIDER_REDNESS = "window = { expected_until = 60, monitor_until = 168 }"
@@ -73,13 +72,10 @@ def test_production_app_will_not_start_on_unreleased_knowledge(
     from web import create_app
 
     kb_copy = edit_kb("symptoms.toml", REDNESS_WINDOW, WIDER_REDNESS)
-    monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))
-    monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
     monkeypatch.delenv("TRIAGE_ENV", raising=False)  # outside `flask run` the app is production
     with pytest.raises(KnowledgeError, match="digest"):
-        create_app({"SECRET_KEY": "x" * 32})
-    monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
-    app = create_app({"TESTING": True})
+        create_app({"SECRET_KEY": "x" * 32, "KNOWLEDGE_DIR": str(kb_copy)})
+    app = create_app({"TESTING": True, "KNOWLEDGE_DIR": str(kb_copy)})
     assert app.test_client().get("/healthz").get_json()["kb_digest"] == load_knowledge(kb_copy).digest
 
 

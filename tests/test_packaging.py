@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,16 @@ def test_wheel_ships_knowledge_files_and_console_script(wheel: Path) -> None:
     assert "triage/vignettes/public.toml" in names and "triage/vignettes/public-v2.toml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "triage = triage.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_wheel_installs_only_the_projects_own_packages(wheel: Path) -> None:
+    """No top-level name an unrelated PyPI package owns (the old `records`), and nothing the
+    product does not ship: tests, benchmarks and the verification tools stay in the checkout."""
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"triage", "knowledge", "web"}
+    assert "web/storage/migrations/env.py" in names
+    assert any(n.startswith("web/storage/migrations/versions/") for n in names)
 
 
 def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_path: Path) -> None:

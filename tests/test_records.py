@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from records import codes, store
-from records.models import AuditEvent, Base, Entry, Nurse, Override, Record, utcnow
 from triage import assess, load_knowledge
+from web.storage import codes, store
+from web.storage.models import AuditEvent, Base, Entry, Nurse, Override, Record, utcnow
 
 PASSWORD = "correct horse battery"
 

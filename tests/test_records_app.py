@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from records.codes import normalize_code
-from records.models import AuditEvent, Entry, Record, utcnow
 from tests.web_helpers import csrf_token, patient_form
+from web.storage.codes import normalize_code
+from web.storage.models import AuditEvent, Entry, Record, utcnow
 
 
 def _db(app):  # type: ignore[no-untyped-def]
@@ -59,7 +59,7 @@ def test_a_failure_to_store_still_shows_the_answer_with_a_note(app, client, monk
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT INTO records", {}, Exception("database is locked"))
 
-    monkeypatch.setattr("records.store.create_record", broken)
+    monkeypatch.setattr("web.storage.store.create_record", broken)
     response = _post_patient(client, {"pus": "moderate"}, hours="60")
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 200
@@ -120,7 +120,7 @@ def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no
 
 MIGRATE = """
 import sys
-from records.db import Database
+from web.storage.database import Database
 Database(sys.argv[1]).upgrade()
 """
 
@@ -131,7 +131,7 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errors
-    from records.db import Database
+    from web.storage.database import Database
 
     db = Database(url)
     assert db.current() == "0001"
@@ -141,8 +141,8 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
 def test_two_nurses_posting_call_backs_at_once_both_land_in_order(app, client) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from records import store
     from tests.web_helpers import sign_in
+    from web.storage import store
 
     _post_patient(client, {"redness": "mild"})
     with _db(app).transaction() as s:

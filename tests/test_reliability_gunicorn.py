@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 from triage import Assessor, KnowledgeBase
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 
@@ -71,7 +71,7 @@ def start_gunicorn(
 ) -> Server:
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     if gunicorn is None:
-        pytest.skip("gunicorn is not installed in this environment")
+        pytest.fail("gunicorn is not installed in this environment (it is a dependency of the app)")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_", "RATELIMIT_", "LOG_"))}
     env.update(ENV, PYTHONPATH=str(REPO), **(extra_env or {}))
@@ -95,7 +95,7 @@ def start_gunicorn(
         except (OSError, urllib.error.URLError):
             time.sleep(0.2)
     server.stop()
-    pytest.skip(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
+    pytest.fail(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
 
 
 @pytest.fixture(scope="module", params=["sync", "gthread"], ids=["sync workers", "threaded workers"])
@@ -105,7 +105,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     args = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ()
     srv = start_gunicorn(log, args=args)
     if srv.proc.poll() is not None:
-        pytest.skip(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
+        pytest.fail(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
     yield srv
     srv.stop()
 

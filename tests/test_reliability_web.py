@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
-from tests.test_knowledge import BROKEN
+from tests.kb_samples import BROKEN
+from tests.support import REPO
 from triage import KnowledgeError, default_assessor
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 from web import create_app
@@ -178,7 +178,6 @@ def test_production_error_log_is_json_without_the_message() -> None:
     """An unhandled error is one JSON line (type and frames), not the message, which can echo input."""
     code = """
         import json
-        import web.api
         from flask import request
         from web import create_app
         app = create_app()
@@ -186,7 +185,11 @@ def test_production_error_log_is_json_without_the_message() -> None:
         def broken(*args, **kwargs):
             raise RuntimeError(json.dumps(request.get_json()))  # a message that echoes the report
 
-        web.api.default_assessor = broken
+        class Broken:
+            def __getattr__(self, name):
+                return broken
+
+        app.extensions["triage_assessor"] = Broken()
         r = app.test_client().post("/api/v1/assess", json={"symptoms": [{"id": "hives"}], "hours": 2})
         assert r.status_code == 500
     """

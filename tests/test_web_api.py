@@ -176,7 +176,7 @@ def test_docs_page_renders_without_scripts(client):  # type: ignore[no-untyped-d
 
 
 def test_every_public_vignette_through_the_api(client):  # type: ignore[no-untyped-def]
-    from tests.conftest import load_vignettes
+    from verification.vignettes import load_vignettes
 
     for case in load_vignettes():
         symptoms = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -250,21 +251,20 @@ def test_rate_limit_can_be_turned_off():
 
 
 def test_unexpected_error_is_500_json_on_the_api_and_html_elsewhere(app, monkeypatch):
-    import web.api
-    import web.patient
-
     secret = "-".join(["boom", "redness", "in", "the", "message"])
 
-    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise RuntimeError(secret)
+    class Boom:
+        """An assessor that fails on any use, with a message that quotes a symptom."""
 
-    monkeypatch.setattr(web.api, "default_assessor", boom)
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError(secret)
+
+    monkeypatch.setitem(app.extensions, "triage_assessor", Boom())
     errors = Collect()
     logging.getLogger(ERROR_LOGGER).addHandler(errors)
     client = app.test_client()
     r = client.post("/api/v1/assess", json=GOOD)
     assert r.status_code == 500 and r.get_json()["status"] == 500
-    monkeypatch.setattr(web.patient, "default_assessor", boom)
     r = client.get("/")
     assert r.status_code == 500 and "text/html" in r.content_type
     logging.getLogger(ERROR_LOGGER).removeHandler(errors)

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from records import store
-from records.models import AuditEvent, Entry, Override, Record
-from tests.conftest import NURSE
+from tests.support import NURSE
 from tests.web_helpers import csrf_token
 from triage import Assessment, assess, default_assessor
 from web.db import database
+from web.storage import store
+from web.storage.models import AuditEvent, Entry, Override, Record
 
 ACTOR = f"nurse:{NURSE[0]}"
 

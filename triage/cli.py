@@ -21,6 +21,7 @@ from triage.model import Assessment, Disposition
 from triage.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.release import ReleaseError, release
 from triage.report import InvalidReport, Problem
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 USAGE_ERROR = 2
 
@@ -38,7 +39,7 @@ def cli(kb: str | None) -> None:
 
 @cli.command()
 @click.argument("symptoms", nargs=-1)
-@click.option("--hours", "hours_text", metavar="H", help="Hours since the session ended (0 to 8760).")
+@click.option("--hours", "hours_text", metavar="H", help=f"Hours since the session ended (0 to {MAX_HOURS:g}).")
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
 @click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
@@ -54,7 +55,9 @@ def check(
     """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
     assessor = _assessor(ctx)
     if hours_text is None:
-        raise InvalidReport([Problem("hours", "--hours is required: the hours since the session ended (0 to 8760)")])
+        raise InvalidReport(
+            [Problem("hours", f"--hours is required: the hours since the session ended (0 to {MAX_HOURS:g})")]
+        )
     try:
         hours: Any = float(hours_text)
     except ValueError:
@@ -121,7 +124,7 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
                 s.model_dump(include={"id", "name", "description", "group", "likelihood"}) for s in kb.symptoms.values()
             ],
             "factors": [f.model_dump(include={"id", "label", "question"}) for f in kb.factors.values()],
-            "severities": ["mild", "moderate", "severe"],
+            "severities": list(SEVERITIES),
         }
         click.echo(json.dumps(data, indent=2))
         return

@@ -20,16 +20,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triage.digest import DIGEST_PATTERN, content_digest, production_requested, release_problem
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition, Severity
 
-DISPOSITIONS = ("expected", "monitor", "contact clinician")
-SEVERITIES = ("mild", "moderate", "severe")
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
 FILES = ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml")
 KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1, max_length=600)]
-Hours = Annotated[float, Field(gt=0, le=8760)]
+Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 Sources = Annotated[list[Id], Field(min_length=1)]
 
 
@@ -150,13 +149,13 @@ class Rule(_Model):
     symptoms_all: list[str] = []
     symptoms_any: list[str] = []
     symptoms: list[Id] = []
-    severity: list[Literal["mild", "moderate", "severe"]] = []
+    severity: list[Annotated[Severity, Field(strict=False)]] = []
     finding: Literal["monitor", "past-expected"] | None = None
     factors: list[Id] = []
     after_hours: Hours | None = None
     before_hours: Hours | None = None
     worsening: Literal[True] | None = None
-    disposition: Literal["expected", "monitor", "contact clinician"]
+    disposition: Annotated[Disposition, Field(strict=False)]
     emergency: bool = False
     recheck_within: Hours | None = None
     reason: Text
@@ -569,9 +568,9 @@ def load_knowledge(
                         f"with {list(combo)} the window of {sid!r} becomes expected_until "
                         f"{w.expected_until:g} > monitor_until {w.monitor_until:g}",
                     )
-                if w.monitor_until > 8760:
+                if w.monitor_until > MAX_HOURS:
                     raise KnowledgeError(
-                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds 8760 h"
+                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds {MAX_HOURS:g} h"
                     )
     if production_requested() if require_release is None else require_release:
         refuse_unreleased(kb)

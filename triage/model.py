@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from triage.vocabulary import Disposition
 
-class Disposition(enum.StrEnum):
-    """What the person should do; ordered by urgency."""
-
-    EXPECTED = "expected"
-    MONITOR = "monitor"
-    CONTACT_CLINICIAN = "contact clinician"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @property
-    def key(self) -> str:
-        """Identifier-style key ("contact-clinician"), used for CSS classes and KB tables."""
-        return self.value.replace(" ", "-")
-
-
-_RANK = {Disposition.EXPECTED: 0, Disposition.MONITOR: 1, Disposition.CONTACT_CLINICIAN: 2}
+__all__ = ["Assessment", "Disposition", "Finding", "Report"]
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.knowledge import KnowledgeBase
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 EPSILON = 0.01  # "just before" and "just after" a bound, in hours (answers give re-checks to 0.01 h)
-MAX_HOURS = 8760.0
 DEFAULT_CASE_FILES = ("public.toml", "public-v2.toml")  # shipped in triage/vignettes/
 
 

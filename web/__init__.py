@@ -17,9 +17,6 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage import default_assessor
-from triage.digest import short
-from triage.knowledge import refuse_unreleased
 from web.config import ConfigError, load_config
 
 __all__ = ["ConfigError", "create_app"]
@@ -27,7 +24,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, auth, db, nurse, patient, records
+    from web import api, assessor, auth, db, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
@@ -41,13 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    # Build the knowledge base and rule engine now, once per process (gunicorn: per worker),
-    # so no request ever pays for it and a broken knowledge base stops the start-up. One
-    # assessment also builds this thread's engine instance (a sync worker serves from it).
-    default_assessor().assess(["redness"], 1)
-    kb = default_assessor().kb
-    if settings["TRIAGE_ENV"] == "production":
-        refuse_unreleased(kb)  # content that is not what its version was released as never serves
+    # The knowledge base and rule engine, once per app (gunicorn: per worker), so no request
+    # ever pays for them and a broken knowledge base, or in production one whose content is not
+    # what its version was released as, stops the start-up.
+    kb = assessor.init_app(app).kb
 
     configure_logging(app)
     if kb.unreleased:
@@ -79,6 +73,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     install_error_handlers(app)
     install_security_headers(app)
-    app.jinja_env.globals["kb"] = kb
-    app.jinja_env.filters["digest"] = short
     return app

@@ -1,6 +1,6 @@
 """Nurse sign-in (Flask-Login). The nurse console and the records need it; the patient form does not.
 
-Passwords are checked against salted scrypt hashes (records.store); failed and successful
+Passwords are checked against salted scrypt hashes (web.storage.store); failed and successful
 sign-ins are audited. The session lasts one shift (PERMANENT_SESSION_LIFETIME).
 """
 
@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select
 
-from records import store
-from records.models import Nurse
 from web.db import database
+from web.storage import store
+from web.storage.models import Nurse
 
 bp = Blueprint("auth", __name__, url_prefix="/nurse")
 login_manager = LoginManager()

@@ -11,6 +11,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from triage.knowledge import KNOWLEDGE_DIR_ENV
+
 ENVIRONMENTS = ("development", "testing", "production")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -90,6 +92,12 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "LOG_REQUESTS": _flag(env, "LOG_REQUESTS", name != "testing"),
         # Records: None means an SQLite file in the instance folder, made on first start.
         "DATABASE_URL": env.get("DATABASE_URL") or None,
+        # Migrate the records database at start-up (under a lock). A PostgreSQL deployment that
+        # migrates as a release step (`flask db upgrade`) turns this off; the app then refuses to
+        # start on a database that is not at the newest revision.
+        "MIGRATE_ON_START": _flag(env, "MIGRATE_ON_START", True),
+        # The knowledge base the app decides with (None: $TRIAGE_KNOWLEDGE_DIR, else the shipped one).
+        "KNOWLEDGE_DIR": env.get(KNOWLEDGE_DIR_ENV) or None,
         # Where the instance folder is (None: Flask's default, `instance/` beside the package).
         "INSTANCE_PATH": env.get("INSTANCE_PATH") or None,
         # Records not added to for this many days are deleted by `flask records purge`.

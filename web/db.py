@@ -17,11 +17,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from records import store
-from records.db import Database, sqlite_url
-from records.models import Nurse, utcnow
 from triage import Assessment
+from web.config import ConfigError
 from web.logs import ERROR_LOGGER
+from web.storage import store
+from web.storage.database import Database, sqlite_url
+from web.storage.models import Nurse, utcnow
 
 EXTENSION = "triage_db"
 
@@ -38,7 +39,14 @@ def database_url(app: Flask) -> str:
 
 def init_app(app: Flask) -> None:
     db = Database(database_url(app))
-    db.upgrade()  # idempotent; locked against other workers starting at the same time
+    if app.config["MIGRATE_ON_START"]:
+        db.upgrade()  # idempotent; locked against other workers starting at the same time
+    elif (current := db.current()) != (head := db.head()):
+        db.dispose()
+        raise ConfigError(
+            f"the records database is at revision {current or 'base'}, not {head}, and MIGRATE_ON_START "
+            "is off: run `flask --app web db upgrade` first (or set MIGRATE_ON_START=true)"
+        )
     app.extensions[EXTENSION] = db
     app.cli.add_command(db_cli)
     app.cli.add_command(nurse_cli)
@@ -74,7 +82,7 @@ records_cli = AppGroup("records", help="Triage records.")
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate the schema up (it also happens at every start)."""
+    """Migrate the schema up (also done at every start unless MIGRATE_ON_START is off)."""
     database().upgrade(revision)
     click.echo(f"database at revision {database().current()}")
 

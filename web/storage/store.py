@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from records.codes import new_code, normalize_code
-from records.models import CHANNELS, AuditEvent, Entry, Nurse, Override, Record, utcnow
 from triage import Assessment, Disposition
-from triage.knowledge import SEVERITIES
+from triage.vocabulary import CHANNELS, SEVERITIES
+from web.storage.codes import new_code, normalize_code
+from web.storage.models import AuditEvent, Entry, Nurse, Override, Record, utcnow
 
 MIN_PASSWORD = 12
 MAX_REASON = 2000

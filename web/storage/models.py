@@ -13,8 +13,6 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, Stri
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-CHANNELS = ("patient-form", "nurse-console", "api")
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

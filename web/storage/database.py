@@ -1,6 +1,6 @@
 """The database: SQLite in a file by default, PostgreSQL when DATABASE_URL says so.
 
-Migrations (Alembic, in records/migrations) run on start-up, under a lock, so the first start
+Migrations (Alembic, in web/storage/migrations) run on start-up, under a lock, so the first start
 creates the file with no manual step and several workers starting at once migrate once.
 """
 
@@ -92,6 +92,12 @@ class Database:
 
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    def head(self) -> str | None:
+        """The newest revision the migrations know."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
 
     def tables(self) -> set[str]:
         return set(inspect(self.engine).get_table_names())

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from triage.knowledge import KnowledgeBase
+from triage.vocabulary import CHANNELS
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
 NURSE_SYSTEM = "urn:microneedling-triage:nurse"
@@ -31,7 +32,6 @@ FLAG_SYSTEM = "urn:microneedling-triage:flag"
 FACTOR_SYSTEM = "urn:microneedling-triage:factor"
 SNOMED_SYSTEM = "http://snomed.info/sct"
 RISK_PROBABILITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/risk-probability"
-CHANNELS = ("patient-form", "nurse-console", "api")
 
 # Fixed namespace for the uuid5 ids; changing it changes every exported id.
 _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
@@ -46,7 +46,7 @@ class ExportEntry:
 
     seq: int
     created_at: datetime  # aware, UTC
-    channel: str  # "patient-form" | "nurse-console" | "api"
+    channel: str  # a Channel value
     answer: dict[str, Any]  # exactly Assessment.to_dict()
     # Each nurse override, oldest first: {"disposition", "emergency", "reason", "nurse", "at": datetime}
     overrides: tuple[dict[str, Any], ...] = ()
