@@ -153,7 +153,10 @@ def test_report_items(bundle) -> None:
 def test_kb_version_and_rule_ids(bundle) -> None:
     for entry, ra in zip(_entries(), _resources(bundle, "RiskAssessment"), strict=True):
         version = entry.answer["kb_version"]
-        assert ra["method"]["text"] == f"microneedling-triage knowledge base {version}"
+        assert entry.answer["kb_digest"].startswith("sha256:")
+        assert ra["method"]["text"] == (
+            f"microneedling-triage knowledge base {version}, content digest {entry.answer['kb_digest']}"
+        )
         notes = " ".join(n["text"] for n in ra["note"])
         assert version in notes
         assert len(ra["prediction"]) == len(entry.answer["findings"])

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from triage import assess
+from triage import assess, load_knowledge
 from web.storage import codes, store
 from web.storage.models import AuditEvent, Base, Entry, Nurse, Override, Record, utcnow
 
@@ -265,6 +265,7 @@ def test_override_is_stored_beside_the_engine_answer_and_listed_for_review(recor
     table = list(csv.DictReader(io.StringIO(store.overrides_csv(rows))))
     assert table[0]["reason"].startswith("'=HYPERLINK")  # a spreadsheet shows it, does not run it
     assert table[0]["engine"] == "monitor" and table[0]["override"] == "contact clinician"
+    assert table[0]["kb_digest"] == load_knowledge().digest
     assert ("nurse:alice", "override", code) in _audit(records_db)
 
 

@@ -148,7 +148,8 @@ def test_knowledge_lists_the_vocabulary(client):  # type: ignore[no-untyped-def]
 def test_healthz(client):  # type: ignore[no-untyped-def]
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "kb_version": default_assessor().kb.version}
+    kb = default_assessor().kb
+    assert r.get_json() == {"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest}
 
 
 def test_openapi_document_comes_from_the_validating_schema(client):  # type: ignore[no-untyped-def]

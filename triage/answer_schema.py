@@ -61,5 +61,6 @@ class AnswerOut(_Exact):
     advice: list[str]
     recheck_in_hours: float | None = Field(description="When the answer could next change; null for contact clinician")
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")
     summary: str
     report: ReportOut

@@ -171,6 +171,7 @@ class Assessor:
             recheck_in_hours=recheck,
             kb_version=kb.version,
             summary=summary,
+            kb_digest=kb.digest,
         )
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:

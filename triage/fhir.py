@@ -201,13 +201,14 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
     answer = entry.answer
     findings: list[Mapping[str, Any]] = answer["findings"]
     version = answer["kb_version"]
+    digest = answer.get("kb_digest") or "not recorded"  # answers stored before digests have none
     emergency = bool(answer["emergency"])
     recheck = answer.get("recheck_in_hours")
     engine = (
         f"Engine answer: {answer['disposition']}"
         + (" with EMERGENCY flag" if emergency else "")
         + (f"; re-check in {recheck:g} h" if recheck is not None else "")
-        + f"; knowledge base {version}; rules: {', '.join(_rules(findings))}."
+        + f"; knowledge base {version} (content digest {digest}); rules: {', '.join(_rules(findings))}."
     )
     notes: list[dict[str, Any]] = [{"text": engine}]
     tags = [{"system": CHANNEL_SYSTEM, "code": entry.channel}]
@@ -233,7 +234,7 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
         "meta": {"tag": tags},
         "identifier": [_entry_identifier(reference, entry.seq)],
         "status": "final",
-        "method": {"text": f"microneedling-triage knowledge base {version}"},
+        "method": {"text": f"microneedling-triage knowledge base {version}, content digest {digest}"},
         "code": {"text": "Microneedling side-effect triage"},
         "subject": {
             "identifier": {"system": REFERENCE_SYSTEM, "value": reference},

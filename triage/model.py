@@ -114,6 +114,7 @@ class Assessment:
     recheck_in_hours: float | None
     kb_version: str
     summary: str  # what the disposition means for the patient
+    kb_digest: str = ""  # the digest of the knowledge content that decided ("" in answers stored before it)
 
     @property
     def hours_since_treatment(self) -> float:
@@ -131,6 +132,7 @@ class Assessment:
             recheck_in_hours=data.get("recheck_in_hours"),
             kb_version=str(data["kb_version"]),
             summary=str(data.get("summary", "")),
+            kb_digest=str(data.get("kb_digest") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +144,7 @@ class Assessment:
             "advice": list(self.advice),
             "recheck_in_hours": self.recheck_in_hours,
             "kb_version": self.kb_version,
+            "kb_digest": self.kb_digest,
             "summary": self.summary,
             "report": self.report.to_dict(),
         }

@@ -39,10 +39,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     # The knowledge base and rule engine, once per app (gunicorn: per worker), so no request
-    # ever pays for them and a broken knowledge base stops the start-up.
-    assessor.init_app(app)
+    # ever pays for them and a broken knowledge base, or in production one whose content is not
+    # what its version was released as, stops the start-up.
+    kb = assessor.init_app(app).kb
 
     configure_logging(app)
+    if kb.unreleased:
+        app.logger.warning("knowledge base not released: %s", kb.unreleased)
     db.init_app(app)  # creates or migrates the records database before the first request
     auth.init_app(app)
     install_body_limit(app)

@@ -202,6 +202,7 @@ def knowledge() -> Response:
     kb = current_knowledge()
     data = {
         "kb_version": kb.version,
+        "kb_digest": kb.digest,
         "title": kb.header.title,
         "disclaimer": kb.header.disclaimer,
         "severities": list(SEVERITIES),
@@ -227,7 +228,8 @@ def knowledge() -> Response:
 @spec.validate(resp=Responses(HTTP_200=Health), tags=["operations"])
 def healthz() -> Response:
     """Liveness for load balancers: the knowledge base is loaded and its engine built."""
-    response = jsonify({"status": "ok", "kb_version": current_knowledge().version})
+    kb = current_knowledge()
+    response = jsonify({"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest})
     response.headers["Cache-Control"] = "no-store"
     return response
 

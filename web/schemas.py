@@ -141,6 +141,7 @@ class KnowledgeOut(BaseModel):
     """The vocabulary a client app needs to build its own form."""
 
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")
     title: str
     disclaimer: str
     severities: list[Severity]
@@ -155,3 +156,4 @@ class KnowledgeOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")

@@ -311,6 +311,7 @@ class OverrideRow:
     reason: str
     rules: str  # the engine's rule ids
     kb_version: str
+    kb_digest: str  # the knowledge content's digest, from the stored answer ("" before digests)
 
 
 def override_rows(session: Session, limit: int | None = None) -> list[OverrideRow]:
@@ -341,6 +342,7 @@ def override_rows(session: Session, limit: int | None = None) -> list[OverrideRo
                 reason=o.reason,
                 rules=", ".join(dict.fromkeys(f["rule"] for f in answer.get("findings", []))),
                 kb_version=o.entry.kb_version,
+                kb_digest=str(answer.get("kb_digest") or ""),
             )
         )
     return rows
@@ -361,6 +363,7 @@ CSV_COLUMNS = (
     "reason",
     "rules",
     "kb_version",
+    "kb_digest",
 )
 
 
