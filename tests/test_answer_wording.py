@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.support import REPO
 from tests.web_helpers import csrf_token, patient_form
 from triage import assess
 

@@ -1,4 +1,4 @@
-"""FHIR R4 export (records/fhir.py): the Bundle validates against R4 (SMART's fhirclient models,
+"""FHIR R4 export (triage/fhir.py): the Bundle validates against R4 (SMART's fhirclient models,
 generated from FHIR 4.0.1) and the fhir.resources R4B models; the RiskAssessment predicts the need
 for clinician review and emergency care (not the symptoms, which the QuestionnaireResponse holds,
 SNOMED coded with coded severities, against an exported Questionnaire); it carries rule ids, the
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from records.fhir import EMERGENCY_OUTCOME, REVIEW_OUTCOME, SNOMED_SYSTEM, ExportEntry, record_bundle
 from triage import KnowledgeError, assess, load_knowledge
+from triage.fhir import EMERGENCY_OUTCOME, REVIEW_OUTCOME, SNOMED_SYSTEM, ExportEntry, record_bundle
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +231,10 @@ def test_report_items(bundle) -> None:
 def test_kb_version_and_rule_ids(bundle) -> None:
     for entry, ra in zip(_entries(), _resources(bundle, "RiskAssessment"), strict=True):
         version = entry.answer["kb_version"]
-        assert ra["method"]["text"] == f"microneedling-triage knowledge base {version}"
+        assert entry.answer["kb_digest"].startswith("sha256:")
+        assert ra["method"]["text"] == (
+            f"microneedling-triage knowledge base {version}, content digest {entry.answer['kb_digest']}"
+        )
         notes = " ".join(n["text"] for n in ra["note"])
         assert version in notes
         review = ra["prediction"][0]

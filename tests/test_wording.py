@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import load_vignettes
 from triage import Assessor, KnowledgeBase
+from verification.vignettes import load_vignettes
 
 textstat = pytest.importorskip("textstat", reason="textstat 0.7.4 is in the 'test' extra")
 

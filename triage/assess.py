@@ -171,6 +171,7 @@ class Assessor:
             recheck_in_hours=recheck,
             kb_version=kb.version,
             summary=summary,
+            kb_digest=kb.digest,
         )
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:
@@ -280,7 +281,7 @@ def assess(
     """Assess a report against the default knowledge base.
 
     `symptoms`: ids or "id:severity" (mild, moderate, severe; default moderate);
-    `hours`: hours since the session ended (0 to 8760); `factors`: risk-factor ids.
+    `hours`: hours since the session ended (0 to MAX_HOURS, one year); `factors`: risk-factor ids.
     Raises InvalidReport (a ValueError) naming every bad value and the valid ones.
     """
     return default_assessor().assess(symptoms, hours, factors, worsening, worse)

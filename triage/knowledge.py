@@ -20,8 +20,9 @@ from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DISPOSITIONS = ("expected", "monitor", "contact clinician")
-SEVERITIES = ("mild", "moderate", "severe")
+from triage.digest import DIGEST_PATTERN, content_digest, production_requested, release_problem
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition, Severity
+
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
 ONSETS = ("immediate", "delayed")
 PHASES = ("within-expected", "past-expected", "past-monitor")
@@ -30,7 +31,7 @@ KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1, max_length=600)]
-Hours = Annotated[float, Field(gt=0, le=8760)]
+Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 Sources = Annotated[list[Id], Field(min_length=1)]
 
 
@@ -179,13 +180,13 @@ class Rule(_Model):
     symptoms: list[Id] = []
     onset: list[Literal["immediate", "delayed", "none"]] = []
     phase: list[Literal["within-expected", "past-expected", "past-monitor"]] = []
-    severity: list[Literal["mild", "moderate", "severe"]] = []
+    severity: list[Annotated[Severity, Field(strict=False)]] = []
     finding: Literal["monitor", "past-expected"] | None = None
     factors: list[Id] = []
     after_hours: Hours | None = None
     before_hours: Hours | None = None
     worsening: Literal[True] | None = None
-    disposition: Literal["expected", "monitor", "contact clinician"]
+    disposition: Annotated[Disposition, Field(strict=False)]
     emergency: bool = False
     recheck_within: Hours | None = None
     answers_without_symptoms: bool = False
@@ -257,6 +258,7 @@ class RecordWorsening(_Model):
 
 class Header(_Model):
     version: Annotated[str, Field(min_length=1, max_length=40)]
+    digest: Annotated[str, Field(pattern=DIGEST_PATTERN)] | None = None  # set by `triage release`
     title: Text
     disclaimer: Text
     severe_within_expected: Text
@@ -339,6 +341,8 @@ class KnowledgeBase:
     rules: Mapping[str, Rule]
     source_dir: str
     window_changes: Mapping[str, tuple[tuple[str, WindowChange], ...]] = field(default_factory=dict)
+    digest: str = ""  # of the content as loaded (triage.digest), whatever kb.toml records
+    unreleased: str | None = None  # why the content is not the released content, or None
 
     @property
     def version(self) -> str:
@@ -598,13 +602,20 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
             )
 
 
-def load_knowledge(directory: str | os.PathLike[str] | None = None) -> KnowledgeBase:
+def load_knowledge(
+    directory: str | os.PathLike[str] | None = None, *, require_release: bool | None = None
+) -> KnowledgeBase:
     """Read and validate every knowledge file; raise KnowledgeError on the first problem,
-    naming the file, the entry, the line of the bad value (where it can) and the problem."""
+    naming the file, the entry, the line of the bad value (where it can) and the problem.
+
+    `require_release` (default: only when $TRIAGE_ENV is production) also refuses content
+    that does not match the digest its version was released with.
+    """
     d = Path(directory) if directory is not None else default_dir()
     p = {name: d / name for name in FILES}
+    raw = {name: _read(d, name) for name in FILES}
 
-    raw_header = _read(d, "kb.toml")
+    raw_header = raw["kb.toml"]
     try:
         header = Header.model_validate(raw_header)
     except ValidationError as exc:
@@ -613,9 +624,9 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         ) from None
     refs = set(header.reference)
 
-    symptoms = _entries(p["symptoms.toml"], _read(d, "symptoms.toml"), "symptom", Symptom)
-    factors = _entries(p["factors.toml"], _read(d, "factors.toml"), "factor", Factor)
-    rules = _entries(p["rules.toml"], _read(d, "rules.toml"), "rule", Rule)
+    symptoms = _entries(p["symptoms.toml"], raw["symptoms.toml"], "symptom", Symptom)
+    factors = _entries(p["factors.toml"], raw["factors.toml"], "factor", Factor)
+    rules = _entries(p["rules.toml"], raw["rules.toml"], "rule", Rule)
     tables = {"symptoms.toml": "symptom", "factors.toml": "factor", "rules.toml": "rule"}
 
     def fail(file: str, index: int, entry: str, problem: str, *key: str) -> NoReturn:
@@ -715,6 +726,8 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         rules={r.id: r for r in rules},
         source_dir=str(d),
         window_changes={k: tuple(v) for k, v in changes.items()},
+        digest=(digest := content_digest(raw)),
+        unreleased=release_problem(d, header.version, header.digest, digest),
     )
     for i, r in enumerate(rules, 1):
         if r.for_each == "symptom" and not kb.rule_symptoms(r):
@@ -737,14 +750,16 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
                         f"{w.expected_until:g} > monitor_until {w.monitor_until:g}",
                         "windows",
                     )
-                if w.monitor_until > 8760:
+                if w.monitor_until > MAX_HOURS:
                     fail(
                         "factors.toml",
                         factor_index[last],
                         f"factor {last!r}",
-                        f"window of {sid!r} exceeds 8760 h",
+                        f"window of {sid!r} exceeds {MAX_HOURS:g} h",
                         "windows",
                     )
+    if production_requested() if require_release is None else require_release:
+        refuse_unreleased(kb)
     return kb
 
 
@@ -770,3 +785,9 @@ def _check_without_symptoms(kb: KnowledgeBase, path: Path, rules: list[Rule]) ->
                 f"leave hours from {reach:g} unanswered",
                 line_of(path, "rule", index, ("answers_without_symptoms",)),
             )
+
+
+def refuse_unreleased(kb: KnowledgeBase) -> None:
+    """Raise KnowledgeError when the content is not what its version was released as (production)."""
+    if kb.unreleased:
+        raise KnowledgeError(str(Path(kb.source_dir) / "kb.toml"), "digest", kb.unreleased)

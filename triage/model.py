@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from triage.vocabulary import Disposition
 
-class Disposition(enum.StrEnum):
-    """What the person should do; ordered by urgency."""
-
-    EXPECTED = "expected"
-    MONITOR = "monitor"
-    CONTACT_CLINICIAN = "contact clinician"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @property
-    def key(self) -> str:
-        """Identifier-style key ("contact-clinician"), used for CSS classes and KB tables."""
-        return self.value.replace(" ", "-")
-
-
-_RANK = {Disposition.EXPECTED: 0, Disposition.MONITOR: 1, Disposition.CONTACT_CLINICIAN: 2}
+__all__ = ["Assessment", "Disposition", "Finding", "Report"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +123,7 @@ class Assessment:
     recheck_in_hours: float | None
     kb_version: str
     summary: str  # what the disposition means for the patient
+    kb_digest: str = ""  # the digest of the knowledge content that decided ("" in answers stored before it)
 
     @property
     def hours_since_treatment(self) -> float:
@@ -157,6 +141,7 @@ class Assessment:
             recheck_in_hours=data.get("recheck_in_hours"),
             kb_version=str(data["kb_version"]),
             summary=str(data.get("summary", "")),
+            kb_digest=str(data.get("kb_digest") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +153,7 @@ class Assessment:
             "advice": list(self.advice),
             "recheck_in_hours": self.recheck_in_hours,
             "kb_version": self.kb_version,
+            "kb_digest": self.kb_digest,
             "summary": self.summary,
             "report": self.report.to_dict(),
         }

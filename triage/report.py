@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.knowledge import KnowledgeBase
 from triage.model import Report
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
 
-MAX_HOURS = 8760.0  # one year: a report later than this is not about this session
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
-DEFAULT_SEVERITY = "moderate"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def _shown(value: Any) -> str:
 
 
 def parse_hours(value: Any) -> float:
-    """Validate hours since the session: a finite number from 0 to 8760."""
+    """Validate hours since the session: a finite number from 0 to MAX_HOURS (one year)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
     try:

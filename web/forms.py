@@ -14,15 +14,15 @@ from datetime import datetime, time, tzinfo
 from werkzeug.datastructures import MultiDict
 
 from triage import KnowledgeBase, Problem
-from triage.knowledge import SEVERITIES
-from triage.report import MAX_HOURS
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 
 YES_NO = ("yes", "no")
+SEVERITY_CHOICES = f"{', '.join(SEVERITIES[:-1])} or {SEVERITIES[-1]}"
 SEVERITY_WORDS = {
-    "mild": "Mild: I notice it, but it does not bother me much",
-    "moderate": "Moderate: it bothers me",
-    "severe": "Severe: it is very bad or hard to bear",
+    Severity.MILD: "Mild: I notice it, but it does not bother me much",
+    Severity.MODERATE: "Moderate: it bothers me",
+    Severity.SEVERE: "Severe: it is very bad or hard to bear",
 }
 
 
@@ -157,7 +157,9 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
         name = kb.symptoms[sid].name.lower()
         if severity not in SEVERITIES:
             entry.add(
-                f"severity-{sid}", f"severity-{sid}-mild", f"Choose how bad the {name} is: mild, moderate or severe."
+                f"severity-{sid}",
+                f"severity-{sid}-{SEVERITIES[0]}",
+                f"Choose how bad the {name} is: {SEVERITY_CHOICES}.",
             )
             continue
         symptoms.append(f"{sid}:{severity}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from triage import InvalidReport, default_assessor
+from triage import InvalidReport
+from triage.vocabulary import Channel
+from web.assessor import current_assessor, current_knowledge
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
@@ -15,7 +17,7 @@ bp = Blueprint("patient", __name__)
 
 
 def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
-    kb = default_assessor().kb
+    kb = current_knowledge()
     groups = [
         ("common", "Common after microneedling", [s for s in kb.symptoms.values() if s.group == "common"]),
         ("warning", "Warning signs", [s for s in kb.symptoms.values() if s.group == "warning"]),
@@ -43,7 +45,7 @@ def form() -> tuple[str, int]:
 @bp.post("/")
 def result() -> tuple[str, int]:
     """Assess the report; on any problem, show the form again with everything kept."""
-    assessor = default_assessor()
+    assessor = current_assessor()
     at = now()
     entry, parsed = read_patient(request.form, assessor.kb, at)
     if parsed is None:
@@ -53,7 +55,7 @@ def result() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
         return _form(entry, 400)
-    reference = store_new_record(answer, "patient-form")
+    reference = store_new_record(answer, Channel.PATIENT_FORM)
     result = view(assessor.kb, answer, at, parsed.tz)
     return render_template("patient_result.html", result=result, reference=reference), 200
 

@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.report import MAX_HOURS, MAX_SYMPTOMS
+from triage.answer_schema import AnswerOut
+from triage.report import MAX_SYMPTOMS
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, Severity
+from triage.vocabulary import Disposition as DispositionValue
 
-Severity = Literal["mild", "moderate", "severe"]
-DispositionValue = Literal["expected", "monitor", "contact clinician"]
 Id = Annotated[str, Field(min_length=1, max_length=60, description="An id from GET /api/v1/knowledge")]
 MAX_FACTORS = 40
 
@@ -24,7 +25,9 @@ class _Strict(BaseModel):
 
 class SymptomIn(_Strict):
     id: Id = Field(examples=["redness"])
-    severity: Severity = Field("moderate", description="Defaults to moderate, as the triage policy says.")
+    severity: Severity = Field(
+        Severity(DEFAULT_SEVERITY), description=f"Defaults to {DEFAULT_SEVERITY}, as the triage policy says."
+    )
 
     @field_validator("id")
     @classmethod
@@ -45,7 +48,7 @@ class AssessRequest(_Strict):
         ),
     )
     hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] = Field(
-        description="Hours since the microneedling session ended (0 to 8760).", examples=[30]
+        description=f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}).", examples=[30]
     )
     factors: list[Id] = Field(default_factory=list, max_length=MAX_FACTORS)
     worsening: Annotated[bool, Field(strict=True)] = Field(
@@ -69,51 +72,9 @@ class AssessRequest(_Strict):
     )
 
 
-class ReportOut(BaseModel):
-    symptoms: list[SymptomIn]
-    hours: float
-    factors: list[str]
-    worsening: bool
-    worse_symptoms: list[str] = Field(
-        description="Symptoms a triage record shows are more severe than at its previous report"
-    )
+class AssessmentOut(AnswerOut):
+    """The engine's answer (triage.answer_schema.AnswerOut), plus what storing it adds."""
 
-
-class FindingOut(BaseModel):
-    symptom: str | None
-    severity: Severity | None
-    disposition: DispositionValue
-    rule: str
-    reason: str
-    source: str
-    emergency: bool
-    kind: str
-    symptoms: list[str]
-    factors: list[str]
-    until_hours: float | None
-    advice: str | None
-    urgent_if: str | None
-    nurse_reason: str = Field(description="The same conclusion in clinical words, for a nurse")
-    likelihood: str | None = Field(
-        description='Findings about a symptom: how common it is, e.g. "very common: more than 1 in 10 people"'
-    )
-    typical_duration: str | None = Field(
-        description='Findings about a symptom: how long it usually lasts, e.g. "Usually fades within 2 days."'
-    )
-
-
-class AssessmentOut(BaseModel):
-    """The engine's answer (triage.Assessment.to_dict())."""
-
-    disposition: DispositionValue
-    emergency: bool
-    hours_since_treatment: float
-    findings: list[FindingOut]
-    advice: list[str]
-    recheck_in_hours: float | None
-    kb_version: str
-    summary: str
-    report: ReportOut
     reference: str | None = Field(
         None, description="Only with `record: true`: the record's reference code, or null if it could not be stored"
     )
@@ -186,6 +147,7 @@ class KnowledgeOut(BaseModel):
     """The vocabulary a client app needs to build its own form."""
 
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")
     title: str
     disclaimer: str
     severities: list[Severity]
@@ -200,3 +162,4 @@ class KnowledgeOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")
