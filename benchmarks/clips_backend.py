@@ -114,18 +114,23 @@ def _ref(ref: str) -> str:
     return f"(symptom (id {_str(sid)})" + (f" (severity {_str(severity)}))" if severity else ")")
 
 
-def _kb_rule(rule: KbRule, out: _Rules) -> None:
+def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
     lhs: list[str] = []
+    only = kb.rule_symptoms(rule)
     if rule.for_each == "symptom":
-        sid = _one_of("?sid", rule.symptoms) if rule.symptoms else "?sid"
+        sid = _one_of("?sid", only) if only else "?sid"
         severity = f" (severity {_one_of('?sev', rule.severity)})" if rule.severity else ""
         lhs.append(f"(symptom (id {sid}){severity})")
     elif rule.for_each == "finding":
-        slot, value = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[
-            rule.finding or ""
-        ]
-        sid = _one_of("?sid", rule.symptoms) if rule.symptoms else "?sid"
-        lhs.append(f"(finding ({slot} {_str(value)}) (symptom {sid}))")
+        selector = {
+            "monitor": '(disposition "monitor")',
+            "past-expected": '(phase "past-expected")',
+            "below-contact": '(disposition ~"contact clinician")',
+        }[rule.finding or ""]
+        sid = _one_of("?sid", only) if only else "?sid"
+        lhs.append(f"(finding {selector} (symptom {sid}))")
+        if rule.with_emergency:
+            lhs.append("(finding (emergency TRUE))")
     lhs += [_ref(ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
         lhs.append("(or " + " ".join(_ref(ref) for ref in rule.symptoms_any) + ")")
@@ -165,7 +170,7 @@ def clips_source(kb: KnowledgeBase) -> str:
     out = _Rules()
     _window_rules(kb, out)
     for rule in kb.rules.values():
-        _kb_rule(rule, out)
+        _kb_rule(kb, rule, out)
     return TEMPLATES + "\n".join(out.text) + "\n"
 
 

@@ -70,24 +70,28 @@ def _holds(rule: Rule, report: Report, reported: dict[str, str], *, timed: bool 
     )
 
 
-def _subjects(rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
+def _subjects(
+    kb: KnowledgeBase, rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
     """What a rule fires for: the report (None), each matching symptom, or each matching finding's symptom."""
     if rule.for_each == "symptom":
         return [
             s
             for s, sev in reported.items()
             if (not rule.symptoms or s in rule.symptoms)
+            and (not rule.window_only or kb.symptoms[s].window is not None)
             and (not rule.severity or sev in rule.severity)
             and (not rule.worsening or report.is_worse(s))
         ]
     if rule.for_each == "finding":
+        if rule.with_emergency and not any(f.emergency for f in findings):
+            return []
+        selected = {
+            "monitor": lambda f: f.disposition == "monitor",
+            "past-expected": lambda f: f.past_expected,
+            "below-contact": lambda f: f.disposition != CONTACT,
+        }[rule.finding or ""]
         # an escalation acts on the findings it makes more urgent
-        return [
-            f.symptom
-            for f in findings
-            if (f.disposition == "monitor" if rule.finding == "monitor" else f.past_expected)
-            and RANK[rule.disposition] > RANK[f.disposition]
-        ]
+        return [f.symptom for f in findings if selected(f) and RANK[rule.disposition] > RANK[f.disposition]]
     return [None]
 
 
@@ -100,7 +104,7 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             OracleFinding(s, r.id, r.disposition, r.emergency, r.before_hours, recheck_within=r.recheck_within)
             for r in kb.rules.values()
             if _holds(r, report, reported)
-            for s in _subjects(r, report, reported, findings)
+            for s in _subjects(kb, r, report, reported, findings)
         } - findings
         if not new:
             break
@@ -121,7 +125,7 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             if r.after_hours is not None
             and h < r.after_hours
             and _holds(r, report, reported, timed=False)
-            and _subjects(r, report, reported, findings)
+            and _subjects(kb, r, report, reported, findings)
         ]
         caps = [f.recheck_within for f in findings if f.recheck_within is not None]
         recheck = min([e - h for e in ends] + caps)

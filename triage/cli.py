@@ -14,8 +14,8 @@ import click
 
 from triage.assess import Assessor, default_assessor, duration
 from triage.knowledge import KnowledgeError, load_knowledge
-from triage.model import Assessment, Disposition
-from triage.report import InvalidReport, Problem
+from triage.model import Assessment, Disposition, Finding
+from triage.report import InvalidReport, Problem, hours_from_text
 
 USAGE_ERROR = 2
 
@@ -33,7 +33,13 @@ def cli(kb: str | None) -> None:
 
 @cli.command()
 @click.argument("symptoms", nargs=-1)
-@click.option("--hours", "hours_text", metavar="H", help="Hours since the session ended (0 to 8760).")
+@click.option(
+    "--hours",
+    "hours_text",
+    metavar="H",
+    help="Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to 8760 hours. "
+    "May be left out only when the answer is the same at every hour (an emergency sign, for example).",
+)
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
 @click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
@@ -48,47 +54,64 @@ def check(
 ) -> None:
     """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
     assessor = _assessor(ctx)
-    if hours_text is None:
-        raise InvalidReport([Problem("hours", "--hours is required: the hours since the session ended (0 to 8760)")])
+    hours: Any = None if hours_text is None else hours_from_text(hours_text)
+    if hours is None and hours_text is not None:
+        try:
+            hours = float(hours_text)  # "nan", "inf": the engine says why they are refused
+        except ValueError:
+            hours = hours_text  # not a number: the engine's message names it
     try:
-        hours: Any = float(hours_text)
-    except ValueError:
-        hours = hours_text
-    answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
+        answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
+    except InvalidReport as exc:
+        if hours_text is None:  # say which option is missing
+            raise InvalidReport(
+                Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p
+                for p in exc.problems
+            ) from None
+        raise
     click.echo(json.dumps(answer.to_dict(), indent=2) if as_json else render(answer, assessor))
 
 
 def render(answer: Assessment, assessor: Assessor) -> str:
-    """A readable answer for a nurse: disposition first, then why, what to do, when to re-check."""
+    """A readable answer for a nurse: the action first, then why, what to do, when to re-check."""
     kb = assessor.kb
-    lines = [answer.disposition.value.upper()]
+    lines = []
     if answer.emergency:
-        lines.insert(0, f"!!! EMERGENCY: {kb.header.emergency.nurse}")
-    lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
+        lines.append(f"!!! EMERGENCY: {kb.header.emergency.nurse}")
+    lines.append(answer.disposition.value.upper() + (" - EMERGENCY" if answer.emergency else ""))
+    if not answer.emergency:  # an emergency is not a same-day review
+        lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
     report = answer.report
     described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms)
+    when = "hours since the session not given" if report.hours is None else f"{report.hours:g} h since the session"
     lines.append(
-        f"Report: {described}; {report.hours:g} h since the session"
+        f"Report: {described}; {when}"
         + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
         + ("; getting worse" if report.worsening else "")
     )
-    lines.append("")
-    lines.append("Findings:")
-    for f in answer.findings:
-        about = f.symptom or " + ".join(f.symptoms) or "report"
-        flag = " EMERGENCY" if f.emergency else ""
-        lines.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
-        lines.append(f"      {f.reason}")
-        if f.until_hours is not None and f.until_hours > report.hours:
-            lines.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
-        if f.urgent_if and f.disposition is not Disposition.CONTACT_CLINICIAN:
-            lines.append(f"      urgent if: {f.urgent_if}")
-        lines.append(f"      source: {f.source}")
+
+    def listed(findings: tuple[Finding, ...]) -> list[str]:
+        out = []
+        for f in findings:
+            about = f.symptom or " + ".join(f.symptoms) or "report"
+            flag = " EMERGENCY" if f.emergency else ""
+            out.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
+            out.append(f"      {f.reason}")
+            if report.hours is not None and f.until_hours is not None and f.until_hours > report.hours:
+                out.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
+            if f.urgent_if and answer.disposition is not Disposition.CONTACT_CLINICIAN:
+                out.append(f"      urgent if: {f.urgent_if}")
+            out.append(f"      source: {f.source}")
+        return out
+
+    lines += ["", "Findings:", *listed(answer.findings)]
+    if answer.more_detail:
+        lines += ["", "More detail (outranked by the answer above):", *listed(answer.more_detail)]
     lines.append("")
     lines.append("Advice:")
     lines += [f"  - {a}" for a in answer.advice]
     lines.append("")
-    if answer.recheck_in_hours is None:
+    if answer.recheck_in_hours is None or report.hours is None:
         lines.append("Re-check: none; act now.")
     else:
         at = report.hours + answer.recheck_in_hours

@@ -24,10 +24,11 @@ SEVERITIES = ("mild", "moderate", "severe")
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
 FILES = ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml")
 KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
+MAX_HOURS = 8760.0  # one year: a report later than this is not about this session
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1, max_length=600)]
-Hours = Annotated[float, Field(gt=0, le=8760)]
+Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 Sources = Annotated[list[Id], Field(min_length=1)]
 
 
@@ -149,7 +150,9 @@ class Rule(_Model):
     symptoms_any: list[str] = []
     symptoms: list[Id] = []
     severity: list[Literal["mild", "moderate", "severe"]] = []
-    finding: Literal["monitor", "past-expected"] | None = None
+    finding: Literal["monitor", "past-expected", "below-contact"] | None = None
+    window_only: Literal[True] | None = None  # for_each = "symptom": only symptoms with a window
+    with_emergency: Literal[True] | None = None  # for_each = "finding": only when an emergency finding exists
     factors: list[Id] = []
     after_hours: Hours | None = None
     before_hours: Hours | None = None
@@ -173,6 +176,10 @@ class Rule(_Model):
             raise ValueError("'finding' goes with for_each = \"finding\" and is required there")
         if each == "finding" and self.severity:
             raise ValueError("'severity' goes with for_each = \"symptom\"")
+        if self.window_only and each != "symptom":
+            raise ValueError("'window_only' goes with for_each = \"symptom\"")
+        if self.with_emergency and each != "finding":
+            raise ValueError("'with_emergency' goes with for_each = \"finding\"")
         if self.symptoms_any and len(self.symptoms_any) < 2:
             raise ValueError("symptoms_any needs at least two symptoms (use symptoms_all)")
         if self.after_hours is not None and self.before_hours is not None and self.after_hours >= self.before_hours:
@@ -196,8 +203,19 @@ class EmergencyText(_Model):
 
 
 class Advice(_Model):
+    id: Id | None = None  # names it in `same_advice`
     text: Text
     source: Sources
+
+
+RECHECK_ADVICE = "recheck"  # the answer's own "Check again in ..." line, in `same_advice`
+
+
+class SameAdvice(_Model):
+    """Advice texts that say the same thing in other words: a person reads the meaning once."""
+
+    meaning: Text
+    advice: Annotated[list[Annotated[str, Field(pattern=r"^(recheck|(rule|care|general):[a-z0-9-]+)$")]], Field(min_length=2)]
 
 
 class Reference(_Model):
@@ -213,6 +231,7 @@ class Header(_Model):
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
     general_advice: Annotated[list[Advice], Field(min_length=1)]
+    same_advice: list[SameAdvice] = []
     reference: dict[Id, Reference]
 
     @model_validator(mode="after")
@@ -297,6 +316,31 @@ class KnowledgeBase:
     def citation(self, keys: Iterable[str]) -> str:
         """Short citations of reference keys, joined for display."""
         return "; ".join(self.header.reference[k].short for k in keys)
+
+    def rule_symptoms(self, rule: Rule) -> tuple[str, ...]:
+        """The symptom ids a `for_each` rule is limited to (`symptoms`, and with `window_only` the
+        symptoms with a window); empty when it applies to every symptom."""
+        if not rule.window_only:
+            return tuple(rule.symptoms)
+        return tuple(s for s in rule.symptoms or self.symptoms if self.symptoms[s].window is not None)
+
+    def answer_change_hours(self) -> tuple[float, ...]:
+        """0 and every hour at which some answer can change: each window bound (under every
+        combination of the factors that change it) and each rule's after_hours / before_hours.
+        Every condition on the hours is `hours >= bound` or `hours < bound`, so an answer is
+        the same from one of these hours until the next."""
+        points = {0.0}
+        for sid, symptom in self.symptoms.items():
+            if symptom.window is None:
+                continue
+            adjusting = self.adjusting_factors(sid)
+            for n in range(len(adjusting) + 1):
+                for combo in itertools.combinations(adjusting, n):
+                    w = self.window(sid, combo)
+                    points |= {b for b in (w.expected_until, w.monitor_until) if b is not None}
+        for rule in self.rules.values():
+            points |= {b for b in (rule.after_hours, rule.before_hours) if b is not None}
+        return tuple(sorted(p for p in points if p <= MAX_HOURS))
 
     def adjusting_factors(self, symptom: str) -> tuple[str, ...]:
         return tuple(f for f, _ in self.window_changes.get(symptom, ()))
@@ -458,6 +502,32 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
             )
 
 
+def advice_ref_problem(ref: str, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]) -> str | None:
+    """Why a `same_advice` reference names no advice text, or None when it does."""
+    kind, _, ident = ref.partition(":")
+    if ref == RECHECK_ADVICE:
+        return None
+    if kind == "rule":
+        rule = rules.get(ident)
+        return f"unknown rule {ident!r}" if rule is None else (None if rule.advice else f"rule {ident!r} has no advice")
+    if kind == "care":
+        return None if ident in symptoms else f"unknown symptom {ident!r}"
+    known = [a.id for a in header.general_advice if a.id]
+    return None if ident in known else f"unknown general_advice id {ident!r}; known: {known}"
+
+
+def _check_same_advice(path: Path, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]) -> None:
+    seen: dict[str, str] = {}
+    for i, group in enumerate(header.same_advice, 1):
+        entry = f"same_advice {group.meaning!r} (entry {i})"
+        for ref in group.advice:
+            if problem := advice_ref_problem(ref, header, symptoms, rules):
+                raise KnowledgeError(str(path), entry, f"{ref!r}: {problem}")
+            if ref in seen:
+                raise KnowledgeError(str(path), entry, f"{ref!r} is already in same_advice {seen[ref]!r}")
+            seen[ref] = group.meaning
+
+
 def load_knowledge(directory: str | os.PathLike[str] | None = None) -> KnowledgeBase:
     """Read and validate every knowledge file; raise KnowledgeError on the first problem."""
     d = Path(directory) if directory is not None else default_dir()
@@ -533,6 +603,8 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
             raise KnowledgeError(str(path), entry, f"unknown symptom {bad}")
         if bad := [f for f in r.factors if f not in factor_ids]:
             raise KnowledgeError(str(path), entry, f"unknown factor {bad}")
+
+    _check_same_advice(p["kb.toml"], header, symptom_ids, {r.id: r for r in rules})
 
     kb = KnowledgeBase(
         header=header,

@@ -7,14 +7,32 @@ that names the bad value and the valid ones, never a silent reassurance.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.knowledge import MAX_HOURS, SEVERITIES, KnowledgeBase
 from triage.model import Report
 
-MAX_HOURS = 8760.0  # one year: a report later than this is not about this session
+__all__ = ["MAX_HOURS", "InvalidReport", "Problem", "hours_from_text", "parse_hours", "parse_report"]
+
+_DURATION = re.compile(r"^([-+]?[0-9]*[.,]?[0-9]+(?:e[-+]?[0-9]+)?)\s*(h|hr|hrs|hour|hours|d|day|days)?$")
+_HOURS_PER = {"d": 24.0, "day": 24.0, "days": 24.0}
+
+
+def hours_from_text(text: str) -> float | None:
+    """Hours as people type them: "30", "30h", "36 hours", "2d", "1.5 days", "1,5 days".
+    None when it is not a number with one of those units (the caller says what is wrong)."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        return None
+    number, unit = match.groups()
+    try:
+        value = float(number.replace(",", "."))
+    except ValueError:
+        return None
+    return value * _HOURS_PER.get(unit or "h", 1.0)
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
 DEFAULT_SEVERITY = "moderate"
 
@@ -122,11 +140,12 @@ def parse_report(
         if sid not in chosen or SEVERITIES.index(severity) > SEVERITIES.index(chosen[sid]):
             chosen[sid] = severity
 
-    try:
-        parsed_hours = parse_hours(hours)
-    except InvalidReport as exc:
-        problems.extend(exc.problems)
-        parsed_hours = 0.0
+    parsed_hours: float | None = None  # not given: the Assessor answers only if no hour changes the answer
+    if hours is not None:
+        try:
+            parsed_hours = parse_hours(hours)
+        except InvalidReport as exc:
+            problems.extend(exc.problems)
 
     if isinstance(factors, str):
         factors = [factors]
