@@ -71,7 +71,8 @@ def _holds(rule: Rule, report: Report, reported: dict[str, str], *, timed: bool 
 
 
 def _subjects(
-    kb: KnowledgeBase, rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]) -> list[str | None]:
+    kb: KnowledgeBase, rule: Rule, report: Report, reported: dict[str, str], findings: set[OracleFinding]
+) -> list[str | None]:
     """What a rule fires for: the report (None), each matching symptom, or each matching finding's symptom."""
     if rule.for_each == "symptom":
         return [

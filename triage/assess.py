@@ -150,7 +150,10 @@ class Assessor:
         Otherwise the hours are required, as for any report.
         """
         runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in self.kb.answer_change_hours()]
-        answers = {(max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings)) for r in runs}
+        answers = {
+            (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
+            for r in runs
+        }
         if len(answers) != 1 or next(iter(answers))[0] != Disposition.CONTACT_CLINICIAN.rank:
             raise InvalidReport(
                 [

@@ -65,8 +65,7 @@ def check(
     except InvalidReport as exc:
         if hours_text is None:  # say which option is missing
             raise InvalidReport(
-                Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p
-                for p in exc.problems
+                Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p for p in exc.problems
             ) from None
         raise
     click.echo(json.dumps(answer.to_dict(), indent=2) if as_json else render(answer, assessor))

@@ -215,7 +215,9 @@ class SameAdvice(_Model):
     """Advice texts that say the same thing in other words: a person reads the meaning once."""
 
     meaning: Text
-    advice: Annotated[list[Annotated[str, Field(pattern=r"^(recheck|(rule|care|general):[a-z0-9-]+)$")]], Field(min_length=2)]
+    advice: Annotated[
+        list[Annotated[str, Field(pattern=r"^(recheck|(rule|care|general):[a-z0-9-]+)$")]], Field(min_length=2)
+    ]
 
 
 class Reference(_Model):
@@ -502,7 +504,9 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
             )
 
 
-def advice_ref_problem(ref: str, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]) -> str | None:
+def advice_ref_problem(
+    ref: str, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]
+) -> str | None:
     """Why a `same_advice` reference names no advice text, or None when it does."""
     kind, _, ident = ref.partition(":")
     if ref == RECHECK_ADVICE:

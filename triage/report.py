@@ -33,6 +33,8 @@ def hours_from_text(text: str) -> float | None:
     except ValueError:
         return None
     return value * _HOURS_PER.get(unit or "h", 1.0)
+
+
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
 DEFAULT_SEVERITY = "moderate"
 
