@@ -58,13 +58,26 @@ def audit(session: Session, actor: str, action: str, reference: str | None = Non
 # --- nurses -------------------------------------------------------------------------------
 
 
+def username_problem(username: str) -> str | None:
+    """What is wrong with a new account's username (already stripped and lower-cased), or None."""
+    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
+        return "username must be 1 to 64 letters, digits, dots or dashes"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new account's password, or None (checked before it is confirmed)."""
+    if len(password) < MIN_PASSWORD:
+        return f"password must be at least {MIN_PASSWORD} characters"
+    return None
+
+
 def create_nurse(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
     """A nurse account; the password is stored only as a salted scrypt hash."""
     username = username.strip().lower()
-    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
-        raise RecordError("username must be 1 to 64 letters, digits, dots or dashes")
-    if len(password) < MIN_PASSWORD:
-        raise RecordError(f"password must be at least {MIN_PASSWORD} characters")
+    for problem in (username_problem(username), password_problem(password)):
+        if problem:
+            raise RecordError(problem)
     if session.scalar(select(Nurse).where(Nurse.username == username)) is not None:
         raise RecordError(f"a nurse account {username!r} already exists")
     nurse = Nurse(username=username, password_hash=generate_password_hash(password), active=True, created_at=utcnow())
@@ -333,6 +346,7 @@ class TimelinePoint:
     disposition: str  # the entry's overall answer
     emergency: bool
     override: str | None
+    override_emergency: bool  # the latest override's emergency flag
     cells: Mapping[str, TimelineCell]  # symptom id -> cell; absent symptoms are not keys
 
 
@@ -370,6 +384,7 @@ def timeline(record: Record) -> Timeline:
                 disposition=e.disposition,
                 emergency=e.emergency,
                 override=last.disposition if last else None,
+                override_emergency=bool(last and last.emergency),
                 cells=cells,
             )
         )

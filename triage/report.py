@@ -6,6 +6,7 @@ that names the bad value and the valid ones, never a silent reassurance.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterable
@@ -57,6 +58,12 @@ class InvalidReport(ValueError):
 
 def _listing(values: Iterable[str]) -> str:
     return ", ".join(values)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """ " (did you mean 'fever'?)" for a near miss of a known id, else ""."""
+    close = difflib.get_close_matches(value.strip().lower(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _shown(value: Any) -> str:
@@ -130,7 +137,12 @@ def parse_report(
         sid, severity = sid.strip(), severity.strip()
         if sid not in kb.symptoms:
             named = entry.partition(":")[0].strip()  # the id as given, without its severity
-            problems.append(Problem(where, f"unknown symptom {named!r}; valid symptoms: {valid_symptoms}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown symptom {named!r}{did_you_mean(named, kb.symptoms)}; valid symptoms: {valid_symptoms}",
+                )
+            )
             continue
         if not sep:
             severity = DEFAULT_SEVERITY
@@ -159,7 +171,11 @@ def parse_report(
         fid = factor.strip().lower() if isinstance(factor, str) else None
         if fid is None or fid not in kb.factors:
             problems.append(
-                Problem(f"factors[{i}]", f"unknown factor {factor!r}; valid factors: {_listing(kb.factors)}")
+                Problem(
+                    f"factors[{i}]",
+                    f"unknown factor {factor!r}{did_you_mean(str(factor), kb.factors)}; "
+                    f"valid factors: {_listing(kb.factors)}",
+                )
             )
         else:
             present.add(fid)

@@ -152,7 +152,11 @@ def assess() -> Response:
     if body.record:
         data["reference"] = store_new_record(answer, "api")
         if data["reference"] is None:
-            data["record_error"] = "the answer was not stored, so no reference code could be issued"
+            data["record_error"] = (
+                "a report without hours is not stored, so no reference code was issued"
+                if answer.report.hours is None
+                else "the answer was not stored, so no reference code could be issued"
+            )
     return jsonify(data)
 
 
@@ -181,7 +185,10 @@ def _answer(body: AssessRequest) -> Assessment | Response:
     """The engine's answer, or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
         return default_assessor().assess(
-            [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours + 0.0, body.factors, body.worsening
+            [f"{s.id}:{s.severity}" for s in body.symptoms],
+            None if body.hours is None else body.hours + 0.0,
+            body.factors,
+            body.worsening,
         )
     except InvalidReport as exc:
         return problems_response([_engine_problem(p) for p in exc.problems])

@@ -52,7 +52,10 @@ def database() -> Database:
 
 def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None) -> str | None:
     """Store the report and its answer as a new record, in one transaction; its reference
-    code, or None when it could not be stored (the caller still shows the answer)."""
+    code, or None when it could not be stored (the caller still shows the answer). A report
+    without hours (an emergency answered at once) is not stored: a record's course needs them."""
+    if answer.report.hours is None:
+        return None
     try:
         with database().transaction() as session:
             nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
@@ -92,15 +95,26 @@ def db_current() -> None:
     click.echo(database().current() or "base")
 
 
+def _acceptable_password(password: str) -> str:
+    """click asks again, saying why, until the password meets the rules (before the confirmation)."""
+    if problem := store.password_problem(password):
+        raise click.BadParameter(problem)
+    return password
+
+
 @nurse_cli.command("create")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_create(username: str, password_stdin: bool) -> None:
     """Create a nurse account (the first one too); the password is asked for twice."""
+    if problem := store.username_problem(username.strip().lower()):
+        raise click.UsageError(problem)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt("Password", hide_input=True, value_proc=_acceptable_password)
+        if click.prompt("Repeat for confirmation", hide_input=True) != password:
+            raise click.UsageError("the two passwords differ; no account was created")
     try:
         with database().transaction() as session:
             store.create_nurse(session, username, password)

@@ -38,8 +38,13 @@ class AssessRequest(_Strict):
     """A report: what the person has, how long since the session ended, and their risk factors."""
 
     symptoms: list[SymptomIn] = Field(min_length=1, max_length=MAX_SYMPTOMS)
-    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] = Field(
-        description="Hours since the microneedling session ended (0 to 8760).", examples=[30]
+    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] | None = Field(
+        None,
+        description=(
+            "Hours since the microneedling session ended (0 to 8760). May be left out only when the answer "
+            "is the same at every hour (an emergency sign, for example); otherwise leaving it out is a 422."
+        ),
+        examples=[30],
     )
     factors: list[Id] = Field(default_factory=list, max_length=MAX_FACTORS)
     worsening: Annotated[bool, Field(strict=True)] = Field(
@@ -65,7 +70,7 @@ class AssessRequest(_Strict):
 
 class ReportOut(BaseModel):
     symptoms: list[SymptomIn]
-    hours: float
+    hours: float | None = Field(description="null when the report gave none")
     factors: list[str]
     worsening: bool
     worse_symptoms: list[str] = Field(
@@ -94,9 +99,14 @@ class AssessmentOut(BaseModel):
 
     disposition: DispositionValue
     emergency: bool
-    hours_since_treatment: float
-    findings: list[FindingOut]
-    advice: list[str]
+    hours_since_treatment: float | None
+    findings: list[FindingOut] = Field(
+        description="Why: each symptom's strongest finding, and the findings about combinations or the whole report"
+    )
+    more_detail: list[FindingOut] = Field(
+        description="The findings the answer outranks or that say less about a symptom than its strongest one"
+    )
+    advice: list[str] = Field(description="What to do, most urgent first; each meaning once")
     recheck_in_hours: float | None
     kb_version: str
     summary: str
