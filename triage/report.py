@@ -62,7 +62,7 @@ def _listing(values: Iterable[str]) -> str:
 
 def did_you_mean(value: str, known: Iterable[str]) -> str:
     """ " (did you mean 'fever'?)" for a near miss of a known id, else ""."""
-    close = difflib.get_close_matches(value.strip().lower(), list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(value.strip().lower(), list(known), n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
