@@ -160,9 +160,17 @@ HOUR_GRID = sorted(
 )
 
 
-def _at(symptoms: list[str], hours: float, factors: list[str], worsening: bool) -> tuple[Disposition, bool]:
+def _at(
+    symptoms: list[str], hours: float, factors: list[str], worsening: bool
+) -> tuple[Disposition, bool, frozenset[tuple[str | None, str]]]:
+    """The answer at this hour, and which findings give it."""
     answer = ASSESSOR.assess(symptoms, hours, factors, worsening)
-    return answer.disposition, answer.emergency
+    giving = {
+        (f.symptom, f.rule)
+        for f in (*answer.findings, *answer.more_detail)
+        if (f.disposition, f.emergency) == (answer.disposition, answer.emergency)
+    }
+    return answer.disposition, answer.emergency, frozenset(giving)
 
 
 
@@ -205,9 +213,14 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
             valid = False
     if not isinstance(worsening, bool):
         valid = False
-    if hours is None and valid:  # no hours: valid when the answer is contact clinician at every hour
-        answers = {_at(list(chosen), h, sorted(present), worsening) for h in HOUR_GRID}
-        valid = len(answers) == 1 and next(iter(answers))[0] is Disposition.CONTACT_CLINICIAN
+    if hours is None and valid:  # no hours: valid when one finding makes it contact clinician at every hour
+        answers = [_at(list(chosen), h, sorted(present), worsening) for h in HOUR_GRID]
+        same = {a[:2] for a in answers}
+        valid = (
+            len(same) == 1
+            and answers[0][0] is Disposition.CONTACT_CLINICIAN
+            and bool(frozenset.intersection(*(a[2] for a in answers)))
+        )
     if not valid:
         return None
     return {

@@ -145,8 +145,9 @@ class Assessor:
 
         The engine is run from each hour at which an answer can change (the answer is the same
         until the next), so this is exact. Only an answer that is `contact clinician` at every
-        hour, with the same emergency flag (an always-emergency symptom, for example), is
-        given: it needs no re-check time. Its findings are those found at every hour.
+        hour, with the same emergency flag, for a reason found at every hour (an always-emergency
+        symptom, for example), is given: it needs no re-check time. Its findings are those found
+        at every hour (a symptom whose finding depends on the hours is left out of "why").
         Otherwise the hours are required, as for any report.
         """
         runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in self.kb.answer_change_hours()]
@@ -154,7 +155,12 @@ class Assessor:
             (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
             for r in runs
         }
-        if len(answers) != 1 or next(iter(answers))[0] != Disposition.CONTACT_CLINICIAN.rank:
+        common = [f for f in runs[0].findings if all(f in r.findings for r in runs[1:])]
+        answer = next(iter(answers))
+        same_reason = any(
+            (Disposition(f.disposition).rank, f.emergency) == answer for f in common
+        )  # one finding gives the answer at every hour
+        if len(answers) != 1 or answer[0] != Disposition.CONTACT_CLINICIAN.rank or not same_reason:
             raise InvalidReport(
                 [
                     Problem(
@@ -164,7 +170,6 @@ class Assessor:
                     )
                 ]
             )
-        common = [f for f in runs[0].findings if all(f in r.findings for r in runs[1:])]
         return RawResult(tuple(common), ())
 
     # --- putting the engine's conclusions into words ------------------------------------
