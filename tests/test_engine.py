@@ -8,7 +8,7 @@ from triage import Disposition, assess
 
 
 def every_finding(answer):  # type: ignore[no-untyped-def]
-    """"Why" and "more detail": every finding the engine concluded."""
+    """ "Why" and "more detail": every finding the engine concluded."""
     return (*answer.findings, *answer.more_detail)
 
 

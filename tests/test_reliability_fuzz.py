@@ -173,7 +173,6 @@ def _at(
     return answer.disposition, answer.emergency, frozenset(giving)
 
 
-
 def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> dict[str, Any] | None:
     """The canonical report the README promises for this input, or None when it must be rejected."""
     valid = True

@@ -88,7 +88,9 @@ def test_console_lists_every_problem_in_one_round_and_suggests_the_nearest_id(cl
 
 def test_console_emergency_does_not_say_same_day_review(client):  # type: ignore[no-untyped-def]
     kb = default_assessor().kb
-    page = html.unescape(submit(client, symptoms="swelling:severe lip-tongue-swelling", hours="1").get_data(as_text=True))
+    page = html.unescape(
+        submit(client, symptoms="swelling:severe lip-tongue-swelling", hours="1").get_data(as_text=True)
+    )
     note = page[page.index('id="note"') :]
     assert f"Action: {kb.header.emergency.nurse}" in note
     assert kb.header.dispositions["contact-clinician"].nurse not in page

@@ -141,7 +141,9 @@ def test_an_emergency_says_one_thing_call_now(client):  # type: ignore[no-untype
 
 def test_the_infection_emergency_has_one_message(client):  # type: ignore[no-untyped-def]
     kb = default_assessor().kb
-    r = submit(client, patient_form({"fever": "moderate", "spreading-redness": "moderate", "pain": "severe"}, hours="60"))
+    r = submit(
+        client, patient_form({"fever": "moderate", "spreading-redness": "moderate", "pain": "severe"}, hours="60")
+    )
     page = plain(r)
     assert kb.header.emergency.patient in page
     assert "clinic" not in page[: page.index("Why")].lower()
@@ -199,7 +201,9 @@ def test_no_symptom_is_an_error_not_expected(client):  # type: ignore[no-untyped
 def test_bad_hours_keeps_everything_typed(client):  # type: ignore[no-untyped-def]
     data = patient_form({"redness": "mild", "fever": "severe"}, hours="about two days", factors=("diabetes",))
     page, links = errors_for(client, data)
-    assert links == [("hours", 'Enter the hours as a number, like 30 (or days, like 2 days). You entered "about two days".')]
+    assert links == [
+        ("hours", 'Enter the hours as a number, like 30 (or days, like 2 days). You entered "about two days".')
+    ]
     assert 'value="about two days"' in page
     assert re.search(r'id="symptom-redness"[^>]*checked', page) and re.search(r'id="symptom-fever"[^>]*checked', page)
     assert re.search(r'id="severity-fever-severe"[^>]*checked', page)

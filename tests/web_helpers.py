@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 
-
 def csrf_token(client: Any, path: str = "/") -> str:
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
