@@ -170,3 +170,15 @@ def test_same_advice_must_name_advice_that_exists(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as info:
         load_knowledge(kb_dir)
     assert "kb.toml" in info.value.file and "same_advice" in info.value.entry and "nope" in info.value.problem
+
+
+def test_the_cds_hooks_card_of_an_emergency_without_hours(client: Any) -> None:
+    r = client.post("/api/v1/assess/cds-hooks", json={"symptoms": [{"id": EMERGENCY_SYMPTOMS[0]}]})
+    assert r.status_code == 200, r.get_json()
+    (card,) = r.get_json()["cards"]
+    assert card["indicator"] == "critical" and "EMERGENCY" in card["summary"] and "not given" in card["summary"]
+
+
+def test_the_knowledge_endpoint_marks_the_emergency_signs(client: Any) -> None:
+    listed = client.get("/api/v1/knowledge").get_json()["symptoms"]
+    assert sorted(s["id"] for s in listed if s["emergency"]) == EMERGENCY_SYMPTOMS

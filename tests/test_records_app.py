@@ -89,7 +89,9 @@ def test_nurse_create_cli(app, runner) -> None:  # type: ignore[no-untyped-def]
     prompted = runner.invoke(args=["nurse", "create", "carol"], input="another long password\nanother long password\n")
     assert prompted.exit_code == 0, prompted.output
     # A short password is refused before the confirmation is asked for, and asked for again.
-    retried = runner.invoke(args=["nurse", "create", "dave"], input="short\nlong enough password\nlong enough password\n")
+    retried = runner.invoke(
+        args=["nurse", "create", "dave"], input="short\nlong enough password\nlong enough password\n"
+    )
     assert retried.exit_code == 0, retried.output
     assert retried.output.index("at least 12 characters") < retried.output.index("Repeat for confirmation")
     differ = runner.invoke(args=["nurse", "create", "erin"], input="long enough password\nsomething else entirely\n")

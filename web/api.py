@@ -215,7 +215,14 @@ def knowledge() -> Response:
         "max_hours": MAX_HOURS,
         "max_symptoms": MAX_SYMPTOMS,
         "symptoms": [
-            {"id": s.id, "name": s.name, "description": s.description, "group": s.group, "likelihood": s.likelihood}
+            {
+                "id": s.id,
+                "name": s.name,
+                "description": s.description,
+                "group": s.group,
+                "likelihood": s.likelihood,
+                "emergency": s.emergency,
+            }
             for s in kb.symptoms.values()
         ],
         "factors": [{"id": f.id, "label": f.label, "question": f.question} for f in kb.factors.values()],

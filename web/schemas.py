@@ -164,6 +164,7 @@ class SymptomInfo(BaseModel):
     description: str
     group: Literal["common", "warning"]
     likelihood: str
+    emergency: bool = Field(description="An emergency sign: ask about it first; the answer needs no hours")
 
 
 class FactorInfo(BaseModel):
