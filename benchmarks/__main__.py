@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             figures.setdefault("ratios", {})[label] = ratio
             rows.append((label, f"{ratio:.1f}×", ""))
     else:
-        rows.append(("plain Python", "tests/oracle.py not importable", ""))
+        rows.append(("plain Python", "verification/oracle.py not importable", ""))
 
     # 2. HTTP
     skip = "skipped (--skip-http)" if o.skip_http else http.why_skip()

@@ -23,8 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.reports import report_mix
 from triage.knowledge import KnowledgeBase
+from verification.reports import report_mix
 
 REPO = Path(__file__).resolve().parent.parent
 

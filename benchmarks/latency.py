@@ -4,7 +4,7 @@ All three evaluate the same knowledge base on the same seeded reports in the sam
 interleaved in rounds so that a noisy neighbour slows them alike. "Decision" is what
 `triage.assess` does for a caller: parse the raw report, decide, explain. CLIPS decides
 through the benchmark's generated rule base and is explained by the same
-`Assessor.explain`; plain Python is the test oracle (`tests/oracle.py`), which decides
+`Assessor.explain`; plain Python is the test oracle (`verification/oracle.py`), which decides
 but does not explain, so it is a floor. "Engine only" times the decision alone
 (a parsed Report in, conclusions out).
 """
@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.reports import report_mix
 from triage.assess import Assessor
 from triage.engine import RuleEngine
 from triage.knowledge import KnowledgeBase
 from triage.model import Assessment, Report
 from triage.report import parse_report
+from verification.reports import report_mix
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class ClipsAssessor(Assessor):
     """The product's Assessor (same parsing, cache and explanation) deciding with CLIPS."""
 
     def __init__(self, kb: KnowledgeBase, cache_size: int) -> None:
-        from benchmarks.clips_backend import ClipsEngine
+        from verification.clips_backend import ClipsEngine
 
         super().__init__(kb, cache_size)
         self.clips = ClipsEngine(kb)
@@ -69,7 +69,7 @@ class ClipsAssessor(Assessor):
 
 def _oracle() -> Callable[[KnowledgeBase, Report], Any] | None:
     try:
-        from tests.oracle import evaluate
+        from verification.oracle import evaluate
     except ImportError:
         return None
     return evaluate  # type: ignore[no-any-return]

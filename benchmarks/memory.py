@@ -13,9 +13,9 @@ import gc
 import json
 import sys
 
-from benchmarks.reports import iter_mix
 from triage.assess import Assessor
 from triage.knowledge import load_knowledge
+from verification.reports import iter_mix
 
 
 def rss_kb() -> int:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from records import store
-from records.db import Database, scratch_database
-from records.fhir import ExportEntry, record_bundle
-from records.models import Nurse, Record, utcnow
 from triage import default_assessor
+from triage.fhir import ExportEntry, record_bundle
+from web.storage import store
+from web.storage.database import Database, scratch_database
+from web.storage.models import Nurse, Record, utcnow
 
 REPORTS = [(["redness:mild", "swelling"], 30.0), (["redness:severe"], 60.0), (["pus", "fever"], 50.0)]
 

@@ -5,32 +5,27 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
+from tests.support import NURSE, unavailable
 from triage import Assessor, KnowledgeBase, load_knowledge
 from triage.knowledge import default_dir
+
+# CI runs every property test on the same examples (a failure there is reproducible and a green
+# run is not luck); a developer's run explores new ones. HYPOTHESIS_PROFILE picks one explicitly.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 # DATABASE_URL, when set, names a PostgreSQL server for the records tests (tests/test_records.py
 # runs each test there too, in a schema of its own). Every app the tests build otherwise uses
 # SQLite: a fresh file per test (the `app` fixture), or this session's shared file.
 POSTGRES_URL = os.environ.pop("DATABASE_URL", None)
 os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='triage-tests-')) / 'shared.sqlite3'}"
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-VIGNETTES = SHARED / "vignettes" / "public.toml"
-
-
-def load_vignettes() -> list[dict]:
-    """The public vignettes; the suite must run every one of them."""
-    if not VIGNETTES.exists():
-        pytest.fail(f"public vignettes not found at {VIGNETTES} (../shared must sit beside the repository)")
-    with VIGNETTES.open("rb") as fh:
-        return tomllib.load(fh)["case"]
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +68,7 @@ def records_db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
     """A migrated, empty records Database: SQLite always, PostgreSQL when DATABASE_URL names one."""
     from sqlalchemy.engine import make_url
 
-    from records.db import Database, normalize_url, scratch_database
+    from web.storage.database import Database, normalize_url, scratch_database
 
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'records.sqlite3'}")
@@ -82,10 +77,10 @@ def records_db(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[
         db.dispose()
         return
     if not POSTGRES_URL:
-        pytest.skip("DATABASE_URL is not set: set it to a PostgreSQL server to run the records tests there too")
+        unavailable("DATABASE_URL is not set: set it to a PostgreSQL server to run the records tests there too")
     url = make_url(normalize_url(POSTGRES_URL))
     if url.get_backend_name() != "postgresql":
-        pytest.skip(f"DATABASE_URL is not PostgreSQL ({url.get_backend_name()})")
+        unavailable(f"DATABASE_URL is not PostgreSQL ({url.get_backend_name()})")
     with scratch_database(POSTGRES_URL) as db:
         db.upgrade()
         yield db
@@ -119,9 +114,6 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
-
-
-NURSE = ("nurse.jones", "correct horse battery")
 
 
 @pytest.fixture

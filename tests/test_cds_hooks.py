@@ -1,4 +1,4 @@
-"""CDS Hooks (records/cds_hooks.py): the response and discovery documents match the CDS Hooks 2.0
+"""CDS Hooks (triage/cds_hooks.py): the response and discovery documents match the CDS Hooks 2.0
 card and service shapes (pydantic models of the spec below), the indicator follows the engine's
 answer, and every summary stays under the spec's 140 characters."""
 
@@ -10,8 +10,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from records.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
 from triage import assess
+from triage.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
 
 
 class _Spec(BaseModel):
@@ -155,13 +155,13 @@ def test_discovery_lists_one_service() -> None:
 @pytest.mark.parametrize("module", ["cds_hooks", "fhir"])
 def test_exports_import_no_flask_database_or_fhir_library(module: str) -> None:
     """The exports are pure: only the standard library and triage (read from the source, so
-    whatever records/__init__.py comes to import does not blur the check)."""
+    whatever triage/__init__.py imports does not blur the check)."""
     import ast
     from pathlib import Path
 
-    from tests.conftest import REPO
+    from tests.support import REPO
 
-    tree = ast.parse(Path(REPO / "records" / f"{module}.py").read_text())
+    tree = ast.parse(Path(REPO / "triage" / f"{module}.py").read_text())
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert roots <= {"__future__", "collections", "dataclasses", "datetime", "json", "typing", "uuid", "triage"}

@@ -11,11 +11,11 @@ import pytest
 
 pytest.importorskip("clips", reason="clipspy is not installed (it is in the 'test' and 'bench' extras)")
 
-from benchmarks.clips_backend import ClipsEngine, clips_source
-from benchmarks.reports import parsed_mix
-from tests.conftest import load_vignettes
 from triage import Assessor, KnowledgeBase
 from triage.report import parse_report
+from verification.clips_backend import ClipsEngine, clips_source
+from verification.reports import parsed_mix
+from verification.vignettes import load_vignettes
 
 pytestmark = pytest.mark.clips
 

@@ -1,4 +1,4 @@
-"""FHIR R4 export (records/fhir.py): the Bundle validates against the fhir.resources R4B models
+"""FHIR R4 export (triage/fhir.py): the Bundle validates against the fhir.resources R4B models
 (the same structure as R4 for Bundle, QuestionnaireResponse and RiskAssessment), carries SNOMED
 codes, rule ids and the KB version, keeps a nurse override beside the engine's answer, shows an
 emergency, is deterministic and holds no patient data."""
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from records.fhir import SNOMED_SYSTEM, ExportEntry, record_bundle
 from triage import KnowledgeError, assess, load_knowledge
+from triage.fhir import SNOMED_SYSTEM, ExportEntry, record_bundle
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,10 @@ def test_report_items(bundle) -> None:
 def test_kb_version_and_rule_ids(bundle) -> None:
     for entry, ra in zip(_entries(), _resources(bundle, "RiskAssessment"), strict=True):
         version = entry.answer["kb_version"]
-        assert ra["method"]["text"] == f"microneedling-triage knowledge base {version}"
+        assert entry.answer["kb_digest"].startswith("sha256:")
+        assert ra["method"]["text"] == (
+            f"microneedling-triage knowledge base {version}, content digest {entry.answer['kb_digest']}"
+        )
         notes = " ".join(n["text"] for n in ra["note"])
         assert version in notes
         assert len(ra["prediction"]) == len(entry.answer["findings"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,20 @@ def test_wheel_ships_knowledge_files_and_console_script(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for file in ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml"):
         assert f"knowledge/{file}" in names
+        assert f"knowledge/released/{file}" in names  # the last release: what `triage diff` and `release` compare with
+    assert "triage/vignettes/public.toml" in names and "triage/vignettes/public-v2.toml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "triage = triage.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_wheel_installs_only_the_projects_own_packages(wheel: Path) -> None:
+    """No top-level name an unrelated PyPI package owns (the old `records`), and nothing the
+    product does not ship: tests, benchmarks and the verification tools stay in the checkout."""
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"triage", "knowledge", "web"}
+    assert "web/storage/migrations/env.py" in names
+    assert any(n.startswith("web/storage/migrations/versions/") for n in names)
 
 
 def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_path: Path) -> None:
@@ -48,15 +60,18 @@ def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_p
         """
         import json, triage, knowledge
         from triage import assess, default_assessor
+        from triage.probes import default_case_files
         answer = assess(["redness:mild"], 6)
         print(json.dumps({"triage": triage.__file__, "kb_dir": default_assessor().kb.source_dir,
-                          "disposition": answer.disposition.value}))
+                          "disposition": answer.disposition.value, "digest": answer.kb_digest,
+                          "released": default_assessor().kb.header.digest,
+                          "cases": [str(p) for p in default_case_files()]}))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,  # away from the repository, so only the installed copy can be imported
-        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "TRIAGE_ENV": "production"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -67,3 +82,5 @@ def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_p
     assert seen["triage"].startswith(str(target))
     assert seen["kb_dir"].startswith(str(target))
     assert seen["disposition"] == "expected"
+    assert seen["digest"] == seen["released"] and seen["digest"].startswith("sha256:")  # production loads it
+    assert len(seen["cases"]) == 2 and all(c.startswith(str(target)) for c in seen["cases"])

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import load_vignettes
-from tests.oracle import evaluate
 from triage import Assessor, KnowledgeBase, load_knowledge
-from triage.knowledge import DISPOSITIONS, SEVERITIES
-from triage.report import MAX_HOURS, parse_report
+from triage.report import parse_report
+from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
+from verification.oracle import evaluate
+from verification.vignettes import load_vignettes
 
 KB = load_knowledge()  # the vocabulary the strategies draw from (the shipped knowledge base)
 RANK = {d: i for i, d in enumerate(DISPOSITIONS)}

@@ -4,6 +4,7 @@ console stores with the nurse, and the db / nurse / records CLI commands."""
 from __future__ import annotations
 
 import html
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -11,9 +12,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from records.codes import normalize_code
-from records.models import AuditEvent, Entry, Record, utcnow
 from tests.web_helpers import csrf_token, patient_form
+from web.storage.codes import normalize_code
+from web.storage.models import AuditEvent, Entry, Record, utcnow
 
 
 def _db(app):  # type: ignore[no-untyped-def]
@@ -34,8 +35,13 @@ def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:
     assert app.instance_path == str(instance)
     assert _db(app).url == f"sqlite:///{instance / 'triage.sqlite3'}"
     assert (instance / "triage.sqlite3").is_file()
+    # Health data: the file (and SQLite's -wal and -shm beside it) for the owner only.
+    assert stat.S_IMODE((instance / "triage.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    for side in instance.glob("triage.sqlite3-*"):
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
-    assert _db(app).current() == "0001"
+    assert _db(app).current() == "0002"
     _db(app).dispose()
 
 
@@ -59,7 +65,7 @@ def test_a_failure_to_store_still_shows_the_answer_with_a_note(app, client, monk
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT INTO records", {}, Exception("database is locked"))
 
-    monkeypatch.setattr("records.store.create_record", broken)
+    monkeypatch.setattr("web.storage.store.create_record", broken)
     response = _post_patient(client, {"pus": "moderate"}, hours="60")
     page = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 200
@@ -120,17 +126,17 @@ def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, ru
 
 
 def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no-untyped-def]
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0001"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0002"
     down = runner.invoke(args=["db", "downgrade", "base"])
     assert down.exit_code == 0 and "base" in down.output
     assert _db(app).tables() <= {"alembic_version"}
     up = runner.invoke(args=["db", "upgrade"])
-    assert up.exit_code == 0 and "0001" in up.output
+    assert up.exit_code == 0 and "0002" in up.output
 
 
 MIGRATE = """
 import sys
-from records.db import Database
+from web.storage.database import Database
 Database(sys.argv[1]).upgrade()
 """
 
@@ -141,18 +147,18 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     procs = [subprocess.Popen([sys.executable, "-c", MIGRATE, url], stderr=subprocess.PIPE) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errors
-    from records.db import Database
+    from web.storage.database import Database
 
     db = Database(url)
-    assert db.current() == "0001"
+    assert db.current() == "0002"
     db.dispose()
 
 
 def test_two_nurses_posting_call_backs_at_once_both_land_in_order(app, client) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    from records import store
     from tests.web_helpers import sign_in
+    from web.storage import store
 
     _post_patient(client, {"redness": "mild"})
     with _db(app).transaction() as s:

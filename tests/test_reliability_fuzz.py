@@ -28,12 +28,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.support import REPO
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, load_knowledge
 from triage.cli import main as cli_main
-from triage.knowledge import SEVERITIES
-from triage.report import MAX_HOURS, MAX_SYMPTOMS
-
-from .conftest import REPO
+from triage.report import MAX_SYMPTOMS
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 KB: KnowledgeBase = load_knowledge()
 ASSESSOR = Assessor(KB)

@@ -23,10 +23,9 @@ from typing import Any
 
 import pytest
 
+from tests.support import REPO
 from triage import Assessor, InvalidReport, KnowledgeBase
 from triage.cli import main as cli_main
-
-from .conftest import REPO
 
 # Varied reports: red flags, emergencies, combinations, factors, worsening, invalid input.
 REPORTS: list[dict[str, Any]] = [

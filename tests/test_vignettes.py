@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, load_vignettes
 from triage import assess
+from verification.vignettes import REPO, load_vignettes
 
 CASES = load_vignettes()
 

@@ -148,7 +148,8 @@ def test_knowledge_lists_the_vocabulary(client):  # type: ignore[no-untyped-def]
 def test_healthz(client):  # type: ignore[no-untyped-def]
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "kb_version": default_assessor().kb.version}
+    kb = default_assessor().kb
+    assert r.get_json() == {"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest}
 
 
 def test_openapi_document_comes_from_the_validating_schema(client):  # type: ignore[no-untyped-def]
@@ -177,7 +178,7 @@ def test_docs_page_renders_without_scripts(client):  # type: ignore[no-untyped-d
 
 
 def test_every_public_vignette_through_the_api(client):  # type: ignore[no-untyped-def]
-    from tests.conftest import load_vignettes
+    from verification.vignettes import load_vignettes
 
     for case in load_vignettes():
         symptoms = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from records.cds_hooks import REPORT_EXTENSION, SERVICE_ID
-from records.codes import normalize_code
-from records.models import AuditEvent, Entry, Record
 from triage import assess
+from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID
+from web.storage.codes import normalize_code
+from web.storage.models import AuditEvent, Entry, Record
 
 REPORT = {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30}
 
@@ -42,7 +42,7 @@ def test_record_not_stored_still_answers(app, client, monkeypatch):  # type: ign
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr("records.store.create_record", broken)
+    monkeypatch.setattr("web.storage.store.create_record", broken)
     data = client.post("/api/v1/assess", json={**REPORT, "record": True}).get_json()
     assert data["disposition"] == "expected"
     assert data["reference"] is None

@@ -6,8 +6,8 @@ import html
 
 from sqlalchemy import select
 
-from records.models import AuditEvent
 from tests.web_helpers import csrf_token
+from web.storage.models import AuditEvent
 
 
 def _login(client, username, password, next_=""):  # type: ignore[no-untyped-def]

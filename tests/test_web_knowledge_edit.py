@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_knowledge import NEW_SYMPTOM
+from tests.kb_samples import NEW_SYMPTOM
 from tests.web_helpers import csrf_token, signed_in_client
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 

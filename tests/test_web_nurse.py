@@ -37,6 +37,8 @@ def test_console_answer_and_note(client, app):  # type: ignore[no-untyped-def]
     note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
     assert "Time of assessment: 2026-11-25 09:30 UTC" in note
     assert f"Knowledge base version: {answer.kb_version}" in note
+    assert f"Knowledge base digest: {answer.kb_digest}" in note and answer.kb_digest.startswith("sha256:")
+    assert f"(digest {answer.kb_digest[7:19]})" in page
     assert "Disposition: CONTACT CLINICIAN" in note
     assert "redness [redness] (mild)" in note and "pain or tenderness [pain] (severe)" in note
     assert "Diabetes [diabetes]" in note and "getting worse: yes" in note

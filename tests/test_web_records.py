@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from records import store
-from records.models import AuditEvent, Entry, Override, Record
-from tests.conftest import NURSE
+from tests.support import NURSE
 from tests.web_helpers import csrf_token
 from triage import Assessment, assess, default_assessor
 from web.db import database
+from web.storage import store
+from web.storage.models import AuditEvent, Entry, Override, Record
 
 ACTOR = f"nurse:{NURSE[0]}"
 
@@ -149,6 +149,7 @@ def test_record_page_shows_the_patients_answer(nurse_client: Any, app: Any, code
     for f in answer.findings:
         assert f"<code>{f.rule}</code>" in page and f.reason in page and f.source in page
     assert answer.summary in page and answer.kb_version in page
+    assert f"(digest {answer.kb_digest[7:19]})" in page  # the content that decided, beside its version
     assert "patient form · patient" in page  # channel and who
     assert "Entry 1: 30 h since treatment" in page
     assert "Redness <code>redness</code>: mild" in page and "Swelling <code>swelling</code>: moderate" in page

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.support import NURSE
+
 
 def csrf_token(client: Any, path: str = "/") -> str:
     html = client.get(path).get_data(as_text=True)
@@ -20,21 +22,18 @@ def sign_in(client: Any, username: str, password: str) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
-TEST_NURSE = ("nurse.jones", "correct horse battery")
-
-
 def signed_in_client(app: Any) -> Any:
     """A test client of `app` signed in as a nurse (the account is made if missing)."""
     from sqlalchemy import select
 
-    from records import store
-    from records.models import Nurse
+    from web.storage import store
+    from web.storage.models import Nurse
 
     with app.extensions["triage_db"].transaction() as session:
-        if session.scalar(select(Nurse).where(Nurse.username == TEST_NURSE[0])) is None:
-            store.create_nurse(session, *TEST_NURSE)
+        if session.scalar(select(Nurse).where(Nurse.username == NURSE[0])) is None:
+            store.create_nurse(session, *NURSE)
     client = app.test_client()
-    sign_in(client, *TEST_NURSE)
+    sign_in(client, *NURSE)
     return client
 
 

@@ -12,9 +12,10 @@ from typing import Any, NamedTuple
 
 from triage import message
 from triage.engine import RawFinding, RawResult, RuleEngine
-from triage.knowledge import MAX_HOURS, KnowledgeBase, load_knowledge
+from triage.knowledge import KnowledgeBase, load_knowledge
 from triage.model import Assessment, Disposition, Finding, Report
 from triage.report import InvalidReport, Problem, parse_report
+from triage.vocabulary import MAX_HOURS
 
 UNKNOWN_HOURS = "an unknown time"  # {hours} in a reason when the report gives none
 
@@ -204,6 +205,7 @@ class Assessor:
             kb_version=kb.version,
             summary=message.summary(kb, disposition, emergency),
             more_detail=more_detail,
+            kb_digest=kb.digest,
         )
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:
@@ -295,7 +297,7 @@ def assess(
     """Assess a report against the default knowledge base.
 
     `symptoms`: ids or "id:severity" (mild, moderate, severe; default moderate);
-    `hours`: hours since the session ended (0 to 8760); `factors`: risk-factor ids.
+    `hours`: hours since the session ended (0 to MAX_HOURS, one year); `factors`: risk-factor ids.
     Raises InvalidReport (a ValueError) naming every bad value and the valid ones.
     """
     return default_assessor().assess(symptoms, hours, factors, worsening, worse)

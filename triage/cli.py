@@ -1,4 +1,4 @@
-"""Command line: `triage check`, `triage symptoms`, `triage validate`.
+"""Command line: `triage check`, `triage symptoms`, `triage validate`, `triage diff`, `triage release`.
 
 Bad input exits with code 2 and one line on stderr naming the problem and the valid
 values; nothing is printed on stdout, so a script can never mistake an error for an answer.
@@ -13,9 +13,15 @@ from typing import Any
 import click
 
 from triage.assess import Assessor, default_assessor, duration
-from triage.knowledge import KnowledgeError, load_knowledge
+from triage.diff import compare
+from triage.diff_report import FORMATS, RENDERERS
+from triage.digest import short
+from triage.knowledge import KnowledgeError, default_dir, load_knowledge
 from triage.model import Assessment, Disposition, Finding
+from triage.probes import Case, CaseFileError, default_case_files, load_cases
+from triage.release import ReleaseError, release
 from triage.report import InvalidReport, Problem, hours_from_text
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 USAGE_ERROR = 2
 
@@ -37,7 +43,7 @@ def cli(kb: str | None) -> None:
     "--hours",
     "hours_text",
     metavar="H",
-    help="Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to 8760 hours. "
+    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours. "
     "May be left out only when the answer is the same at every hour (an emergency sign, for example).",
 )
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
@@ -68,6 +74,12 @@ def check(
                 Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p for p in exc.problems
             ) from None
         raise
+    if assessor.kb.unreleased:
+        click.echo(
+            f"triage: note: answering from unreleased content (see `triage validate`): "
+            f"digest {short(assessor.kb.digest)}",
+            err=True,
+        )
     click.echo(json.dumps(answer.to_dict(), indent=2) if as_json else render(answer, assessor))
 
 
@@ -115,7 +127,7 @@ def render(answer: Assessment, assessor: Assessor) -> str:
     else:
         at = report.hours + answer.recheck_in_hours
         lines.append(f"Re-check: in {duration(answer.recheck_in_hours)} (at {duration(at)} after the session).")
-    lines.append(f"Knowledge base: {answer.kb_version}")
+    lines.append(f"Knowledge base: {answer.kb_version} (digest {short(answer.kb_digest)})")
     return "\n".join(lines)
 
 
@@ -132,7 +144,7 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
                 s.model_dump(include={"id", "name", "description", "group", "likelihood"}) for s in kb.symptoms.values()
             ],
             "factors": [f.model_dump(include={"id", "label", "question"}) for f in kb.factors.values()],
-            "severities": ["mild", "moderate", "severe"],
+            "severities": list(SEVERITIES),
         }
         click.echo(json.dumps(data, indent=2))
         return
@@ -155,12 +167,106 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def validate(directory: str | None) -> None:
     """Check a knowledge directory (default: the shipped one) and build its engine."""
-    kb = load_knowledge(directory)
+    kb = load_knowledge(directory, require_release=False)
     Assessor(kb)
     click.echo(
         f"ok: knowledge base {kb.version} from {kb.source_dir}: {len(kb.symptoms)} symptoms, "
         f"{len(kb.factors)} factors, {len(kb.rules)} rules"
     )
+    if kb.unreleased:
+        click.echo(f"not released (production refuses it): {kb.unreleased}")
+    else:
+        click.echo(f"released: digest {kb.digest}")
+
+
+def _cases(files: tuple[str, ...], notes: list[str]) -> list[Case]:
+    """The cases of --cases files, else of the shipped public vignettes (a missing one is noted)."""
+    paths = list(files) or default_case_files()
+    if not files and not paths:
+        notes.append("the shipped public vignettes were not found; give cases with --cases FILE")
+    cases: list[Case] = []
+    for path in paths:
+        cases += load_cases(path)
+    return cases
+
+
+@cli.command()
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--cases",
+    "case_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Vignette file(s) to add (default: the shipped public vignettes).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE, not stdout.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["less-urgent"]),
+    help="Exit 1 when any answer became less urgent (for a clinic's CI).",
+)
+def diff(
+    old_dir: str, new_dir: str, case_files: tuple[str, ...], fmt: str, output: str | None, fail_on: str | None
+) -> None:
+    """List every report whose answer changes from OLD_DIR's knowledge to NEW_DIR's.
+
+    Either may be `shipped` for the knowledge base shipped with the package.
+    """
+    old = load_knowledge(_kb_dir(old_dir), require_release=False)
+    new = load_knowledge(_kb_dir(new_dir), require_release=False)
+    notes: list[str] = []
+    try:
+        cases = _cases(case_files, notes)
+    except CaseFileError as exc:
+        raise click.UsageError(str(exc)) from None
+    result = compare(old, new, cases, notes)
+    text = RENDERERS[fmt](result)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        click.echo(result.summary(), err=True)
+    else:
+        click.echo(text, nl=False)
+    if fail_on == "less-urgent" and result.less_urgent:
+        raise click.exceptions.Exit(1)
+
+
+def _kb_dir(name: str) -> str:
+    return str(default_dir()) if name == "shipped" else name
+
+
+@cli.command(name="release")
+@click.argument("version")
+@click.option(
+    "--cases",
+    "case_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Vignette file(s) for the change report (default: the shipped public vignettes).",
+)
+@click.option(
+    "--no-diff",
+    is_flag=True,
+    help="Release without a change report when this software cannot read the previous release "
+    "(a knowledge-format change: review it with the previous software first).",
+)
+@click.pass_context
+def release_command(ctx: click.Context, version: str, case_files: tuple[str, ...], no_diff: bool) -> None:
+    """Release the reviewed knowledge (--kb DIR, default the shipped one) as VERSION.
+
+    Writes the change report against the previous release (DIR/released/) to
+    DIR/changes/VERSION.md, sets version and digest in kb.toml, and keeps a copy as the release.
+    """
+    directory = ctx.find_root().params.get("kb") or str(default_dir())
+    try:
+        done = release(directory, version, _cases(case_files, []), diff=not no_diff)
+    except (ReleaseError, CaseFileError) as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"released {done.version} (digest {done.digest}); previous: {done.previous or 'none'}")
+    click.echo(f"change report: {done.report}")
+    click.echo(done.summary)
 
 
 def _one_line(message: str) -> str:
@@ -171,14 +277,16 @@ def _one_line(message: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one line on stderr and exit code 2 (knowledge errors: 3)."""
     try:
-        cli.main(args=argv, prog_name="triage", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="triage", standalone_mode=False)
     except InvalidReport as exc:
         click.echo(f"triage: error: {_one_line(str(exc))}", err=True)
         return USAGE_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError:
-        click.echo("triage: error: give a command: check, symptoms or validate (see triage --help)", err=True)
+        click.echo(
+            "triage: error: give a command: check, symptoms, validate, diff or release (see triage --help)", err=True
+        )
         return USAGE_ERROR
     except click.ClickException as exc:
         click.echo(f"triage: error: {_one_line(exc.format_message())}", err=True)
@@ -188,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     except KnowledgeError as exc:
         click.echo(f"triage: knowledge base error: {_one_line(str(exc))}", err=True)
         return 3
-    return 0
+    return code if isinstance(code, int) else 0  # click returns an Exit's code when not standalone
 
 
 if __name__ == "__main__":  # pragma: no cover

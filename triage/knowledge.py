@@ -19,12 +19,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DISPOSITIONS = ("expected", "monitor", "contact clinician")
-SEVERITIES = ("mild", "moderate", "severe")
+from triage.digest import DIGEST_PATTERN, content_digest, production_requested, release_problem
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition, Severity
+
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
 FILES = ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml")
 KNOWLEDGE_DIR_ENV = "TRIAGE_KNOWLEDGE_DIR"
-MAX_HOURS = 8760.0  # one year: a report later than this is not about this session
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1, max_length=600)]
@@ -149,7 +149,7 @@ class Rule(_Model):
     symptoms_all: list[str] = []
     symptoms_any: list[str] = []
     symptoms: list[Id] = []
-    severity: list[Literal["mild", "moderate", "severe"]] = []
+    severity: list[Annotated[Severity, Field(strict=False)]] = []
     finding: Literal["monitor", "past-expected", "below-contact"] | None = None
     window_only: Literal[True] | None = None  # for_each = "symptom": only symptoms with a window
     with_emergency: Literal[True] | None = None  # for_each = "finding": only when an emergency finding exists
@@ -157,7 +157,7 @@ class Rule(_Model):
     after_hours: Hours | None = None
     before_hours: Hours | None = None
     worsening: Literal[True] | None = None
-    disposition: Literal["expected", "monitor", "contact clinician"]
+    disposition: Annotated[Disposition, Field(strict=False)]
     emergency: bool = False
     recheck_within: Hours | None = None
     reason: Text
@@ -227,6 +227,7 @@ class Reference(_Model):
 
 class Header(_Model):
     version: Annotated[str, Field(min_length=1, max_length=40)]
+    digest: Annotated[str, Field(pattern=DIGEST_PATTERN)] | None = None  # set by `triage release`
     title: Text
     disclaimer: Text
     severe_within_expected: Text
@@ -299,6 +300,8 @@ class KnowledgeBase:
     rules: Mapping[str, Rule]
     source_dir: str
     window_changes: Mapping[str, tuple[tuple[str, WindowChange], ...]] = field(default_factory=dict)
+    digest: str = ""  # of the content as loaded (triage.digest), whatever kb.toml records
+    unreleased: str | None = None  # why the content is not the released content, or None
 
     @property
     def version(self) -> str:
@@ -532,21 +535,28 @@ def _check_same_advice(path: Path, header: Header, symptoms: Mapping[str, Sympto
             seen[ref] = group.meaning
 
 
-def load_knowledge(directory: str | os.PathLike[str] | None = None) -> KnowledgeBase:
-    """Read and validate every knowledge file; raise KnowledgeError on the first problem."""
+def load_knowledge(
+    directory: str | os.PathLike[str] | None = None, *, require_release: bool | None = None
+) -> KnowledgeBase:
+    """Read and validate every knowledge file; raise KnowledgeError on the first problem.
+
+    `require_release` (default: only when $TRIAGE_ENV is production) also refuses content
+    that does not match the digest its version was released with.
+    """
     d = Path(directory) if directory is not None else default_dir()
     p = {name: d / name for name in FILES}
+    raw = {name: _read(d, name) for name in FILES}
 
-    raw_header = _read(d, "kb.toml")
+    raw_header = raw["kb.toml"]
     try:
         header = Header.model_validate(raw_header)
     except ValidationError as exc:
         raise KnowledgeError(str(p["kb.toml"]), "header", _problem(exc)) from None
     refs = set(header.reference)
 
-    symptoms = _entries(p["symptoms.toml"], _read(d, "symptoms.toml"), "symptom", Symptom)
-    factors = _entries(p["factors.toml"], _read(d, "factors.toml"), "factor", Factor)
-    rules = _entries(p["rules.toml"], _read(d, "rules.toml"), "rule", Rule)
+    symptoms = _entries(p["symptoms.toml"], raw["symptoms.toml"], "symptom", Symptom)
+    factors = _entries(p["factors.toml"], raw["factors.toml"], "factor", Factor)
+    rules = _entries(p["rules.toml"], raw["rules.toml"], "rule", Rule)
 
     def check_sources(path: Path, entry: str, keys: Iterable[str]) -> None:
         if bad := [k for k in keys if k not in refs]:
@@ -617,6 +627,8 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
         rules={r.id: r for r in rules},
         source_dir=str(d),
         window_changes={k: tuple(v) for k, v in changes.items()},
+        digest=(digest := content_digest(raw)),
+        unreleased=release_problem(d, header.version, header.digest, digest),
     )
     # Every combination of window-changing factors must keep the bounds in order.
     for sid, sym_changes in kb.window_changes.items():
@@ -631,8 +643,16 @@ def load_knowledge(directory: str | os.PathLike[str] | None = None) -> Knowledge
                         f"with {list(combo)} the window of {sid!r} becomes expected_until "
                         f"{w.expected_until:g} > monitor_until {w.monitor_until:g}",
                     )
-                if w.monitor_until > 8760:
+                if w.monitor_until > MAX_HOURS:
                     raise KnowledgeError(
-                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds 8760 h"
+                        str(p["factors.toml"]), f"factor {combo[-1]!r}", f"window of {sid!r} exceeds {MAX_HOURS:g} h"
                     )
+    if production_requested() if require_release is None else require_release:
+        refuse_unreleased(kb)
     return kb
+
+
+def refuse_unreleased(kb: KnowledgeBase) -> None:
+    """Raise KnowledgeError when the content is not what its version was released as (production)."""
+    if kb.unreleased:
+        raise KnowledgeError(str(Path(kb.source_dir) / "kb.toml"), "digest", kb.unreleased)

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from triage.vocabulary import Disposition
 
-class Disposition(enum.StrEnum):
-    """What the person should do; ordered by urgency."""
-
-    EXPECTED = "expected"
-    MONITOR = "monitor"
-    CONTACT_CLINICIAN = "contact clinician"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    @property
-    def key(self) -> str:
-        """Identifier-style key ("contact-clinician"), used for CSS classes and KB tables."""
-        return self.value.replace(" ", "-")
-
-
-_RANK = {Disposition.EXPECTED: 0, Disposition.MONITOR: 1, Disposition.CONTACT_CLINICIAN: 2}
+__all__ = ["Assessment", "Disposition", "Finding", "Report"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +118,7 @@ class Assessment:
     # Findings "why" leaves out: weaker findings about a symptom, and in an emergency answer
     # those below contact clinician (triage.message.fold).
     more_detail: tuple[Finding, ...] = ()
+    kb_digest: str = ""  # the digest of the knowledge content that decided ("" in answers stored before it)
 
     @property
     def hours_since_treatment(self) -> float | None:
@@ -153,6 +137,7 @@ class Assessment:
             kb_version=str(data["kb_version"]),
             summary=str(data.get("summary", "")),
             more_detail=tuple(Finding.from_dict(f) for f in data.get("more_detail", ())),
+            kb_digest=str(data.get("kb_digest") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -164,6 +149,7 @@ class Assessment:
             "advice": list(self.advice),
             "recheck_in_hours": self.recheck_in_hours,
             "kb_version": self.kb_version,
+            "kb_digest": self.kb_digest,
             "summary": self.summary,
             "more_detail": [f.to_dict() for f in self.more_detail],
             "report": self.report.to_dict(),

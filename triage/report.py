@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.knowledge import MAX_HOURS, SEVERITIES, KnowledgeBase
+from triage.knowledge import KnowledgeBase
 from triage.model import Report
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
 
 __all__ = ["MAX_HOURS", "InvalidReport", "Problem", "hours_from_text", "parse_hours", "parse_report"]
 
@@ -37,7 +38,6 @@ def hours_from_text(text: str) -> float | None:
 
 
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
-DEFAULT_SEVERITY = "moderate"
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def _shown(value: Any) -> str:
 
 
 def parse_hours(value: Any) -> float:
-    """Validate hours since the session: a finite number from 0 to 8760."""
+    """Validate hours since the session: a finite number from 0 to MAX_HOURS (one year)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
     try:

@@ -2,8 +2,8 @@
 
 HTTP concerns only; every clinical decision comes from triage.assess.
 
-    flask --app web run                                   # development
-    gunicorn -w 2 -b 127.0.0.1:8000 'web:create_app()'     # production (needs SECRET_KEY)
+    flask --app web run                # development
+    gunicorn 'web:create_app()'        # production: run where gunicorn.conf.py is (needs SECRET_KEY)
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from triage import default_assessor
 from web.config import ConfigError, load_config
 
 __all__ = ["ConfigError", "create_app"]
@@ -25,11 +22,13 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, auth, db, nurse, patient, records
+    from web import api, assessor, auth, db, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
-    from web.security import install_security_headers
+    from web.ratelimits import Budget, install_rate_limits
+    from web.security import install_same_site_check, install_security_headers
+    from web.text import install_text_check
 
     settings = load_config(config)
     # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
@@ -39,12 +38,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    # Build the knowledge base and rule engine now, once per process (gunicorn: per worker),
-    # so no request ever pays for it and a broken knowledge base stops the start-up. One
-    # assessment also builds this thread's engine instance (a sync worker serves from it).
-    default_assessor().assess(["redness"], 1)
+    # The knowledge base and rule engine, once per app (gunicorn: per worker), so no request
+    # ever pays for them and a broken knowledge base, or in production one whose content is not
+    # what its version was released as, stops the start-up.
+    kb = assessor.init_app(app).kb
 
     configure_logging(app)
+    if kb.unreleased:
+        app.logger.warning("knowledge base not released: %s", kb.unreleased)
     db.init_app(app)  # creates or migrates the records database before the first request
     auth.init_app(app)
     install_body_limit(app)
@@ -52,15 +53,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.api)
     csrf.exempt(api.cds)
 
-    limiter = Limiter(get_remote_address, app=app, key_prefix="triage")
-    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.api)
-    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.cds)
-    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
-    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
-    limiter.limit(lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"])(auth.bp)
-    # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
-    limiter.limit(lambda: app.config["RATELIMIT_RECORDS"])(records.bp)
-    app.extensions["triage_limiter"] = limiter
+    install_rate_limits(
+        app,
+        [
+            Budget("api", "RATELIMIT_API", (api.api, api.cds)),
+            Budget("form", "RATELIMIT_FORM", (patient.bp, nurse.bp), methods=("POST",)),
+            Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
+            # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
+            Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
+        ],
+    )
+    # Text the database cannot store (NUL) is refused before any handler hands it to the database.
+    install_text_check(app, ("auth", "records", "review"))
+    # Nurse pages (their views and exports are audited) only for requests from this site.
+    install_same_site_check(app, ("nurse", "records", "review"))
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)
@@ -72,5 +78,4 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     install_error_handlers(app)
     install_security_headers(app)
-    app.jinja_env.globals["kb"] = default_assessor().kb
     return app

@@ -16,10 +16,11 @@ from spectree import Response as Responses
 from spectree import SpecTree
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from records.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
-from triage import Assessment, InvalidReport, Problem, default_assessor
-from triage.knowledge import SEVERITIES
-from triage.report import DEFAULT_SEVERITY, MAX_HOURS, MAX_SYMPTOMS
+from triage import Assessment, InvalidReport, Problem
+from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
+from triage.report import MAX_SYMPTOMS
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
+from web.assessor import current_assessor, current_knowledge
 from web.db import store_new_record
 from web.logs import ERROR_LOGGER
 from web.schemas import (
@@ -150,7 +151,7 @@ def assess() -> Response:
         return answer
     data = answer.to_dict()
     if body.record:
-        data["reference"] = store_new_record(answer, "api")
+        data["reference"] = store_new_record(answer, Channel.API)
         if data["reference"] is None:
             data["record_error"] = (
                 "a report without hours is not stored, so no reference code was issued"
@@ -177,14 +178,14 @@ def _cards(body: AssessRequest) -> Response:
     answer = _answer(body)
     if isinstance(answer, Response):
         return answer
-    reference = store_new_record(answer, "api") if body.record else None
-    return jsonify(cds_hooks_response(answer.to_dict(), default_assessor().kb, reference))
+    reference = store_new_record(answer, Channel.API) if body.record else None
+    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference))
 
 
 def _answer(body: AssessRequest) -> Assessment | Response:
     """The engine's answer, or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
-        return default_assessor().assess(
+        return current_assessor().assess(
             [f"{s.id}:{s.severity}" for s in body.symptoms],
             None if body.hours is None else body.hours + 0.0,
             body.factors,
@@ -205,9 +206,10 @@ def _engine_problem(problem: Problem) -> dict[str, str]:
 @spec.validate(resp=Responses(HTTP_200=KnowledgeOut, HTTP_429=ErrorResponse), tags=["knowledge"])
 def knowledge() -> Response:
     """The vocabulary: symptoms, risk factors, severities, dispositions and the KB version."""
-    kb = default_assessor().kb
+    kb = current_knowledge()
     data = {
         "kb_version": kb.version,
+        "kb_digest": kb.digest,
         "title": kb.header.title,
         "disclaimer": kb.header.disclaimer,
         "severities": list(SEVERITIES),
@@ -240,7 +242,8 @@ def knowledge() -> Response:
 @spec.validate(resp=Responses(HTTP_200=Health), tags=["operations"])
 def healthz() -> Response:
     """Liveness for load balancers: the knowledge base is loaded and its engine built."""
-    response = jsonify({"status": "ok", "kb_version": default_assessor().kb.version})
+    kb = current_knowledge()
+    response = jsonify({"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest})
     response.headers["Cache-Control"] = "no-store"
     return response
 

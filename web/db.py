@@ -2,6 +2,7 @@
 
 flask --app web db upgrade | downgrade REV | current
 flask --app web nurse create USERNAME          # asks for the password twice
+flask --app web nurse password USERNAME        # a new password; ends the nurse's open sessions
 flask --app web records purge [--days N]       # delete records past the retention period
 """
 
@@ -11,17 +12,21 @@ import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask.cli import AppGroup
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from records import store
-from records.db import Database, sqlite_url
-from records.models import Nurse, utcnow
 from triage import Assessment
+from web.config import ConfigError
 from web.logs import ERROR_LOGGER
+from web.storage import store
+from web.storage.database import Database, sqlite_url
+from web.storage.models import AuditEvent, Nurse, utcnow
 
 EXTENSION = "triage_db"
 
@@ -32,13 +37,31 @@ def database_url(app: Flask) -> str:
     if url:
         return str(url)
     folder = Path(app.instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return sqlite_url(folder / "triage.sqlite3")
+
+
+def _stamp_client(session: Session, _context: Any, _instances: Any) -> None:
+    """Audit events written while serving a request record the client's address (the one the
+    trusted proxies forwarded, when PROXY_COUNT is set: ProxyFix has put it in remote_addr)."""
+    if not has_request_context():
+        return
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and obj.client is None:
+            obj.client = (request.remote_addr or "")[:64] or None
 
 
 def init_app(app: Flask) -> None:
     db = Database(database_url(app))
-    db.upgrade()  # idempotent; locked against other workers starting at the same time
+    event.listen(db.sessions, "before_flush", _stamp_client)
+    if app.config["MIGRATE_ON_START"]:
+        db.upgrade()  # idempotent; locked against other workers starting at the same time
+    elif (current := db.current()) != (head := db.head()):
+        db.dispose()
+        raise ConfigError(
+            f"the records database is at revision {current or 'base'}, not {head}, and MIGRATE_ON_START "
+            "is off: run `flask --app web db upgrade` first (or set MIGRATE_ON_START=true)"
+        )
     app.extensions[EXTENSION] = db
     app.cli.add_command(db_cli)
     app.cli.add_command(nurse_cli)
@@ -77,7 +100,7 @@ records_cli = AppGroup("records", help="Triage records.")
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Migrate the schema up (it also happens at every start)."""
+    """Migrate the schema up (also done at every start unless MIGRATE_ON_START is off)."""
     database().upgrade(revision)
     click.echo(f"database at revision {database().current()}")
 
@@ -102,6 +125,14 @@ def _acceptable_password(password: str) -> str:
     return password
 
 
+def _ask_new_password(prompt: str) -> str:
+    """A new password from the terminal: checked against the rules first, then confirmed."""
+    password: str = click.prompt(prompt, hide_input=True, value_proc=_acceptable_password)
+    if click.prompt("Repeat for confirmation", hide_input=True) != password:
+        raise click.UsageError("the two passwords differ; nothing was changed")
+    return password
+
+
 @nurse_cli.command("create")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
@@ -109,18 +140,27 @@ def nurse_create(username: str, password_stdin: bool) -> None:
     """Create a nurse account (the first one too); the password is asked for twice."""
     if problem := store.username_problem(username.strip().lower()):
         raise click.UsageError(problem)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, value_proc=_acceptable_password)
-        if click.prompt("Repeat for confirmation", hide_input=True) != password:
-            raise click.UsageError("the two passwords differ; no account was created")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("Password")
     try:
         with database().transaction() as session:
             store.create_nurse(session, username, password)
     except store.RecordError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"nurse account {username.strip().lower()!r} created")
+
+
+@nurse_cli.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def nurse_password(username: str, password_stdin: bool) -> None:
+    """Set a new password; every session the nurse has open ends at its next request."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("New password")
+    try:
+        with database().transaction() as session:
+            name = store.set_password(session, username, password).username
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"password of nurse account {name!r} changed; its open sessions are ended")
 
 
 @nurse_cli.command("disable")

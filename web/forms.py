@@ -15,15 +15,16 @@ from datetime import datetime, time, tzinfo
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, KnowledgeBase, Problem
-from triage.knowledge import SEVERITIES
-from triage.report import DEFAULT_SEVERITY, MAX_HOURS, hours_from_text, parse_report
+from triage.report import hours_from_text, parse_report
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 
 YES_NO = ("yes", "no")
+SEVERITY_CHOICES = f"{', '.join(SEVERITIES[:-1])} or {SEVERITIES[-1]}"
 SEVERITY_WORDS = {
-    "mild": "Mild: I notice it, but it does not bother me much",
-    "moderate": "Moderate: it bothers me",
-    "severe": "Severe: it is very bad or hard to bear",
+    Severity.MILD: "Mild: I notice it, but it does not bother me much",
+    Severity.MODERATE: "Moderate: it bothers me",
+    Severity.SEVERE: "Severe: it is very bad or hard to bear",
 }
 
 
@@ -163,7 +164,9 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
         if severity not in SEVERITIES:
             name = kb.symptoms[sid].name.lower()
             entry.add(
-                f"severity-{sid}", f"severity-{sid}-mild", f"Choose how bad the {name} is: mild, moderate or severe."
+                f"severity-{sid}",
+                f"severity-{sid}-{SEVERITIES[0]}",
+                f"Choose how bad the {name} is: {SEVERITY_CHOICES}.",
             )
             continue
         symptoms.append(f"{sid}:{severity}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from triage import InvalidReport, default_assessor
+from triage import InvalidReport
+from triage.vocabulary import Channel
+from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
@@ -23,7 +26,7 @@ def _page(
     status: int = 200,
     reference: str | None = None,
 ) -> tuple[str, int]:
-    kb = default_assessor().kb
+    kb = current_knowledge()
     return (
         render_template(
             "nurse.html",
@@ -47,7 +50,7 @@ def console() -> tuple[str, int]:
 
 @bp.post("")
 def assess() -> tuple[str, int]:
-    assessor = default_assessor()
+    assessor = current_assessor()
     at = now()
     entry, parsed = read_nurse(request.form, assessor.kb)
     if parsed is None:
@@ -57,7 +60,7 @@ def assess() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "nurse", assessor.kb)
         return _page(entry, status=400)
-    reference = store_new_record(answer, "nurse-console", signed_in_nurse().id)
+    reference = store_new_record(answer, Channel.NURSE_CONSOLE, signed_in_nurse().id)
     result = view(assessor.kb, answer, at, parsed.tz)
     text = note(assessor.kb, result, parsed.tz)
     if reference:
@@ -65,7 +68,11 @@ def assess() -> tuple[str, int]:
     return _page(entry, result, text, reference=reference)
 
 
-def expired() -> tuple[str, int]:
+def expired() -> ResponseReturnValue:
+    """The form token was missing or stale. CSRF is checked before sign-in, so sign-in is
+    checked here first: nobody signed out sees the console or what was posted."""
+    if (denied := require_login()) is not None:
+        return denied
     entry = Entry(MultiDict(request.form))
     entry.add("csrf", "symptoms", "The console page had expired; press Assess again.")
     return _page(entry, status=400)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from triage import InvalidReport, default_assessor
-from triage.report import DEFAULT_SEVERITY
+from triage import InvalidReport
+from triage.vocabulary import DEFAULT_SEVERITY, Channel
+from web.assessor import current_assessor, current_knowledge
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
@@ -16,7 +17,7 @@ bp = Blueprint("patient", __name__)
 
 
 def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
-    kb = default_assessor().kb
+    kb = current_knowledge()
     others = [s for s in kb.symptoms.values() if not s.emergency]  # the emergency signs come first
     groups = [
         ("common", "Common after microneedling", [s for s in others if s.group == "common"]),
@@ -47,7 +48,7 @@ def form() -> tuple[str, int]:
 @bp.post("/")
 def result() -> tuple[str, int]:
     """Assess the report; on any problem, show the form again with everything kept."""
-    assessor = default_assessor()
+    assessor = current_assessor()
     at = now()
     entry, parsed = read_patient(request.form, assessor.kb, at)
     if parsed is None:
@@ -57,7 +58,7 @@ def result() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
         return _form(entry, 400)
-    reference = store_new_record(answer, "patient-form")
+    reference = store_new_record(answer, Channel.PATIENT_FORM)
     result = view(assessor.kb, answer, at, parsed.tz)
     return render_template("patient_result.html", result=result, reference=reference), 200
 

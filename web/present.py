@@ -131,6 +131,7 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo) -> str:
         "Microneedling side-effect triage: documentation note",
         f"Time of assessment: {at:%Y-%m-%d %H:%M} UTC ({local:%Y-%m-%d %H:%M} {zone_name(tz)})",
         f"Knowledge base version: {a.kb_version}",
+        f"Knowledge base digest: {a.kb_digest or 'not recorded'}",
         f"Report: {report_line(kb, a)}",
         f"Disposition: {a.disposition.value.upper()}{' - EMERGENCY' if a.emergency else ''}",
         f"Action: {result.nurse_text}",

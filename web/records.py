@@ -2,7 +2,7 @@
 override a disposition (the engine's answer always stays beside it), review every override
 (/nurse/overrides, and as CSV) and export a record as FHIR.
 
-Every page needs a signed-in nurse; every view and change is audited by records.store in the
+Every page needs a signed-in nurse; every view and change is audited by web.storage.store in the
 same transaction as the work itself. Symptoms are never logged.
 """
 
@@ -18,18 +18,20 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from records import store
-from records.codes import normalize_code
-from records.models import Entry as RecordEntry
-from records.models import Nurse, Record
-from triage import Assessment, Disposition, InvalidReport, KnowledgeBase, Report, default_assessor
+from triage import Assessment, Disposition, InvalidReport, KnowledgeBase, Report
 from triage.report import parse_report
+from triage.vocabulary import Channel
+from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
 from web.clock import now
 from web.db import database
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
 from web.present import ICONS, ResultView, view
+from web.storage import store
+from web.storage.codes import normalize_code
+from web.storage.models import Entry as RecordEntry
+from web.storage.models import Nurse, Record
 
 bp = Blueprint("records", __name__, url_prefix="/nurse/records")
 bp.before_request(require_login)
@@ -37,7 +39,11 @@ bp.before_request(require_login)
 review = Blueprint("review", __name__, url_prefix="/nurse")
 review.before_request(require_login)
 
-CHANNEL_LABELS = {"patient-form": "patient form", "nurse-console": "nurse console", "api": "API"}
+CHANNEL_LABELS: dict[str, str] = {
+    Channel.PATIENT_FORM: "patient form",
+    Channel.NURSE_CONSOLE: "nurse console",
+    Channel.API: "API",
+}
 OVERRIDES_SHOWN = 500  # the page shows the newest ones; the CSV has every override
 
 
@@ -238,7 +244,7 @@ def _record_page(
     override_seq: int | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    kb = default_assessor().kb
+    kb = current_knowledge()
     entries = list(record.entries)
     views = [entry_view(kb, e, entries[i - 1] if i else None) for i, e in enumerate(entries)]
     t = store.timeline(record)
@@ -310,7 +316,7 @@ def _parse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[FormEntry, Par
 @bp.post("/<code>/entries")
 def add_entry(code: str) -> ResponseReturnValue:
     """A call-back report: assessed with what the record shows got worse, stored as the next entry."""
-    assessor = default_assessor()
+    assessor = current_assessor()
     actor = signed_in_nurse().actor
     form, parsed, report = _parse(request.form, assessor.kb)
     with database().transaction() as session:
@@ -326,7 +332,7 @@ def add_entry(code: str) -> ResponseReturnValue:
             store.lock_record(session, found)
             worse = store.worse_than_before(store.latest_symptoms(session, found), report.symptoms)
             answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening, worse=worse)
-            added = store.add_entry(session, found, answer, "nurse-console", _nurse(session))
+            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session))
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
             return redirect(target, 303)
     return page
@@ -397,7 +403,7 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
 @bp.get("/<code>/fhir.json")
 def fhir(code: str) -> ResponseReturnValue:
     """The record as a FHIR R4 Bundle (download)."""
-    from records.fhir import ExportEntry, record_bundle
+    from triage.fhir import ExportEntry, record_bundle
 
     with database().transaction() as session:
         found = store.find_record(session, code, signed_in_nurse().actor, audited_as="export-fhir")
@@ -417,7 +423,7 @@ def fhir(code: str) -> ResponseReturnValue:
             )
             author = e.nurse.username if e.nurse is not None else None
             entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
-        bundle = record_bundle(found.reference, entries, default_assessor().kb, now())
+        bundle = record_bundle(found.reference, entries, current_knowledge(), now())
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"
@@ -434,7 +440,7 @@ def overrides() -> tuple[str, int]:
     with database().transaction() as session:
         rows = store.override_rows(session, limit=OVERRIDES_SHOWN + 1)
         store.audit(session, signed_in_nurse().actor, "view-overrides")
-    kb = default_assessor().kb
+    kb = current_knowledge()
     return (
         render_template(
             "overrides.html",

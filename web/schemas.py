@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.report import MAX_HOURS, MAX_SYMPTOMS
+from triage.answer_schema import AnswerOut
+from triage.report import MAX_SYMPTOMS
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, Severity
+from triage.vocabulary import Disposition as DispositionValue
 
-Severity = Literal["mild", "moderate", "severe"]
-DispositionValue = Literal["expected", "monitor", "contact clinician"]
 Id = Annotated[str, Field(min_length=1, max_length=60, description="An id from GET /api/v1/knowledge")]
 MAX_FACTORS = 40
 
@@ -24,7 +25,9 @@ class _Strict(BaseModel):
 
 class SymptomIn(_Strict):
     id: Id = Field(examples=["redness"])
-    severity: Severity = Field("moderate", description="Defaults to moderate, as the triage policy says.")
+    severity: Severity = Field(
+        Severity(DEFAULT_SEVERITY), description=f"Defaults to {DEFAULT_SEVERITY}, as the triage policy says."
+    )
 
     @field_validator("id")
     @classmethod
@@ -41,8 +44,8 @@ class AssessRequest(_Strict):
     hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] | None = Field(
         None,
         description=(
-            "Hours since the microneedling session ended (0 to 8760). May be left out only when the answer "
-            "is the same at every hour (an emergency sign, for example); otherwise leaving it out is a 422."
+            f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}). May be left out only when the "
+            "answer is the same at every hour (an emergency sign, for example); otherwise leaving it out is a 422."
         ),
         examples=[30],
     )
@@ -68,49 +71,9 @@ class AssessRequest(_Strict):
     )
 
 
-class ReportOut(BaseModel):
-    symptoms: list[SymptomIn]
-    hours: float | None = Field(description="null when the report gave none")
-    factors: list[str]
-    worsening: bool
-    worse_symptoms: list[str] = Field(
-        description="Symptoms a triage record shows are more severe than at its previous report"
-    )
+class AssessmentOut(AnswerOut):
+    """The engine's answer (triage.answer_schema.AnswerOut), plus what storing it adds."""
 
-
-class FindingOut(BaseModel):
-    symptom: str | None
-    severity: Severity | None
-    disposition: DispositionValue
-    rule: str
-    reason: str
-    source: str
-    emergency: bool
-    kind: str
-    symptoms: list[str]
-    factors: list[str]
-    until_hours: float | None
-    advice: str | None
-    urgent_if: str | None
-
-
-class AssessmentOut(BaseModel):
-    """The engine's answer (triage.Assessment.to_dict())."""
-
-    disposition: DispositionValue
-    emergency: bool
-    hours_since_treatment: float | None
-    findings: list[FindingOut] = Field(
-        description="Why: each symptom's strongest finding, and the findings about combinations or the whole report"
-    )
-    more_detail: list[FindingOut] = Field(
-        description="The findings the answer outranks or that say less about a symptom than its strongest one"
-    )
-    advice: list[str] = Field(description="What to do, most urgent first; each meaning once")
-    recheck_in_hours: float | None
-    kb_version: str
-    summary: str
-    report: ReportOut
     reference: str | None = Field(
         None, description="Only with `record: true`: the record's reference code, or null if it could not be stored"
     )
@@ -184,6 +147,7 @@ class KnowledgeOut(BaseModel):
     """The vocabulary a client app needs to build its own form."""
 
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")
     title: str
     disclaimer: str
     severities: list[Severity]
@@ -198,3 +162,4 @@ class KnowledgeOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the loaded knowledge content (beside kb_version)")

@@ -1,6 +1,7 @@
 """Browser fixtures: the app on a local port, Debian's chromium through Playwright, axe-core.
 
-Without chromium, Playwright or axe-core the tests skip and say why; they never pass silently.
+Without chromium, Playwright or axe-core the tests skip and say why on a developer's machine,
+and fail in CI, where .ci/run installs all three; they never pass silently.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import NURSE, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -35,17 +38,14 @@ def chromium_path() -> str | None:
     return next((c for c in candidates if c and Path(c).exists()), None)
 
 
-NURSE = ("nurse.e2e", "a long enough password")
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by werkzeug on a free local port, in a background thread, on its own
     records database with one nurse account (NURSE)."""
     from werkzeug.serving import make_server
 
-    from records import store
     from web import create_app
+    from web.storage import store
 
     database = tmp_path_factory.mktemp("records") / "records.sqlite3"
     app = create_app(
@@ -67,14 +67,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip(
+        unavailable(
             "Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)"
             + (f"; $CHROMIUM={os.environ['CHROMIUM']} does not exist" if "CHROMIUM" in os.environ else "")
         )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright (Python) is not installed: pip install -e '.[test]'")
+        unavailable("playwright (Python) is not installed: pip install -e '.[test]'")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
         yield browser
@@ -84,7 +84,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def axe_source() -> str:
     if not AXE.exists():
-        pytest.skip(f"axe-core is not installed at {AXE}: run `npm ci` in the repository root")
+        unavailable(f"axe-core is not installed at {AXE}: run `npm ci` in the repository root")
     return AXE.read_text()
 
 

@@ -9,58 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import NURSE
+from tests.e2e.pages import PHONE, fill_result, new_page, run_axe, sign_in, submit
 from triage import assess, default_assessor
 
 pytestmark = pytest.mark.e2e
 
-PHONE = {"width": 375, "height": 812}
 MAX_FORM_SCREENS = 4  # the empty patient form, in phone screens (issue 12)
 KB = default_assessor().kb
 EMERGENCY_SYMPTOMS = [s for s in KB.symptoms if KB.symptoms[s].emergency]  # from the knowledge base
-
-
-def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> Any:
-    """A fresh page that records any CSP violation or script error."""
-    context = browser.new_context(viewport=viewport, **options)
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    return page
-
-
-def sign_in(page: Any, live_server: str) -> None:
-    """Sign the page's browser context in as the test nurse, through the login form."""
-    page.goto(live_server + "/nurse/login")
-    page.fill("#username", NURSE[0])
-    page.fill("#password", NURSE[1])
-    with page.expect_navigation(wait_until="load"):
-        page.press("#password", "Enter")
-    assert "/nurse/login" not in page.url, "sign-in failed"
-
-
-def submit(page: Any) -> None:
-    """Send the form and wait until the answer page has loaded (and its script has run)."""
-    with page.expect_navigation(wait_until="load"):
-        page.click("button[type=submit]")
-
-
-def tick_factors(page: Any, factors: tuple[str, ...] = ()) -> None:
-    """Tick these risk factors; the rest stay unticked, which means no."""
-    for fid in factors:
-        page.check(f"#factor-{fid}")
-
-
-def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
-    """Inject axe-core (from the npm package) and return every violation, whatever its impact."""
-    page.evaluate(axe_source)
-    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
-    violations = json.loads(result)["violations"]
-    return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in violations
-    ]
 
 
 def on_first_screen(page: Any, selector: str) -> bool:
@@ -353,19 +309,6 @@ def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no
     page.goto(live_server + "/")  # nor do the date and time (in a <details>)
     page.click("details.when-ended summary")
     assert page.is_visible("#ended_date") and page.is_visible("#timezone")
-
-
-def fill_result(
-    page: Any, live_server: str, symptom: str, hours: str, severity: str = "moderate", factors: tuple[str, ...] = ()
-) -> None:
-    """Answer the patient form with one symptom (and these risk factors), and send it."""
-    page.goto(live_server + "/")
-    page.check(f"#symptom-{symptom}")
-    if not KB.symptoms[symptom].emergency:
-        page.check(f"#severity-{symptom}-{severity}")
-    page.fill("#hours", hours)
-    tick_factors(page, factors)
-    submit(page)
 
 
 def test_axe_finds_no_violations(browser, live_server, axe_source, screenshots):  # type: ignore[no-untyped-def]

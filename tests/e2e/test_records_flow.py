@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_browser import PHONE, fill_result, new_page, run_axe, sign_in
+from tests.e2e.pages import PHONE, fill_result, new_page, run_axe, sign_in
 
 pytestmark = pytest.mark.e2e
 

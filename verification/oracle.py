@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.knowledge import DISPOSITIONS, KnowledgeBase, Rule
+from triage.knowledge import KnowledgeBase, Rule
 from triage.model import Report
+from triage.vocabulary import DISPOSITIONS
 
 RANK = {d: i for i, d in enumerate(DISPOSITIONS)}  # expected < monitor < contact clinician
 CONTACT = "contact clinician"

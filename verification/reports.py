@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from triage.knowledge import SEVERITIES, KnowledgeBase
+from triage.knowledge import KnowledgeBase
 from triage.model import Report
 from triage.report import parse_report
+from triage.vocabulary import SEVERITIES
 
 SEED = 20261125
 # Hours a patient would give: whole hours around the usual check-in times, some fractions.

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from triage.digest import short
 from triage.knowledge import KnowledgeBase
 
 SERVICE_ID = "microneedling-triage"
@@ -63,7 +64,8 @@ def _md(text: str) -> str:
 def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None = None) -> str:
     """The findings as GitHub-flavoured markdown: disposition, rule id, reason and source each."""
     report = answer["report"]
-    lines = [f"**{_md(_label(answer, kb))}** (knowledge base {_md(answer['kb_version'])})"]
+    version, digest = answer["kb_version"], short(answer.get("kb_digest") or "")
+    lines = [f"**{_md(_label(answer, kb))}** (knowledge base {_md(version)}, digest {_md(digest)})"]
     if reference:
         lines[0] += f", record {_md(reference)}"
     if answer["emergency"]:

@@ -1,7 +1,7 @@
-"""Alembic environment: runs on the engine the app passes in (records.db.Database).
+"""Alembic environment: runs on the engine the app passes in (web.storage.database.Database).
 
 On PostgreSQL an advisory lock held for the transaction makes concurrent starts migrate
-once; on SQLite the BEGIN IMMEDIATE that records.db issues does the same.
+once; on SQLite the BEGIN IMMEDIATE that web.storage.database issues does the same.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, text
 
-from records.models import Base
+from web.storage.models import Base
 
 MIGRATION_LOCK = 7_311_906_042  # any constant shared by every process of this app
 

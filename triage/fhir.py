@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from triage.knowledge import KnowledgeBase
+from triage.vocabulary import CHANNELS
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
 NURSE_SYSTEM = "urn:microneedling-triage:nurse"
@@ -31,7 +32,6 @@ FLAG_SYSTEM = "urn:microneedling-triage:flag"
 FACTOR_SYSTEM = "urn:microneedling-triage:factor"
 SNOMED_SYSTEM = "http://snomed.info/sct"
 RISK_PROBABILITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/risk-probability"
-CHANNELS = ("patient-form", "nurse-console", "api")
 
 # Fixed namespace for the uuid5 ids; changing it changes every exported id.
 _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
@@ -46,7 +46,7 @@ class ExportEntry:
 
     seq: int
     created_at: datetime  # aware, UTC
-    channel: str  # "patient-form" | "nurse-console" | "api"
+    channel: str  # a Channel value
     answer: dict[str, Any]  # exactly Assessment.to_dict()
     # Each nurse override, oldest first: {"disposition", "emergency", "reason", "nurse", "at": datetime}
     overrides: tuple[dict[str, Any], ...] = ()
@@ -201,13 +201,14 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
     answer = entry.answer
     findings: list[Mapping[str, Any]] = answer["findings"]
     version = answer["kb_version"]
+    digest = answer.get("kb_digest") or "not recorded"  # answers stored before digests have none
     emergency = bool(answer["emergency"])
     recheck = answer.get("recheck_in_hours")
     engine = (
         f"Engine answer: {answer['disposition']}"
         + (" with EMERGENCY flag" if emergency else "")
         + (f"; re-check in {recheck:g} h" if recheck is not None else "")
-        + f"; knowledge base {version}; rules: {', '.join(_rules(findings))}."
+        + f"; knowledge base {version} (content digest {digest}); rules: {', '.join(_rules(findings))}."
     )
     notes: list[dict[str, Any]] = [{"text": engine}]
     tags = [{"system": CHANNEL_SYSTEM, "code": entry.channel}]
@@ -233,7 +234,7 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
         "meta": {"tag": tags},
         "identifier": [_entry_identifier(reference, entry.seq)],
         "status": "final",
-        "method": {"text": f"microneedling-triage knowledge base {version}"},
+        "method": {"text": f"microneedling-triage knowledge base {version}, content digest {digest}"},
         "code": {"text": "Microneedling side-effect triage"},
         "subject": {
             "identifier": {"system": REFERENCE_SYSTEM, "value": reference},

@@ -1,1 +1,0 @@
-"""Triage records: storage, reference codes and exports."""

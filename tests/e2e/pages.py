@@ -1,0 +1,68 @@
+"""Page helpers the browser tests share: a phone-sized page that records script errors,
+signing in, submitting, answering the form and running axe-core."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.support import NURSE
+from triage import default_assessor
+
+PHONE = {"width": 375, "height": 812}  # the phone the patient pages are measured on (issue 12)
+
+
+def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> Any:
+    """A fresh page that records any CSP violation or script error."""
+    context = browser.new_context(viewport=viewport, **options)
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    return page
+
+
+def sign_in(page: Any, live_server: str) -> None:
+    """Sign the page's browser context in as the test nurse, through the login form."""
+    page.goto(live_server + "/nurse/login")
+    page.fill("#username", NURSE[0])
+    page.fill("#password", NURSE[1])
+    with page.expect_navigation(wait_until="load"):
+        page.press("#password", "Enter")
+    assert "/nurse/login" not in page.url, "sign-in failed"
+
+
+def submit(page: Any) -> None:
+    """Send the form with its main button and wait until the answer page has loaded (and its script has run)."""
+    with page.expect_navigation(wait_until="load"):
+        page.click("button.primary[type=submit]")
+
+
+def tick_factors(page: Any, factors: tuple[str, ...] = ()) -> None:
+    """Tick these risk factors; the rest stay unticked, which means no."""
+    for fid in factors:
+        page.check(f"#factor-{fid}")
+
+
+def run_axe(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """Inject axe-core (from the npm package) and return every violation, whatever its impact."""
+    page.evaluate(axe_source)
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    violations = json.loads(result)["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in violations
+    ]
+
+
+def fill_result(
+    page: Any, live_server: str, symptom: str, hours: str, severity: str = "moderate", factors: tuple[str, ...] = ()
+) -> None:
+    """Answer the patient form with one symptom (and these risk factors), and send it."""
+    page.goto(live_server + "/")
+    page.check(f"#symptom-{symptom}")
+    if not default_assessor().kb.symptoms[symptom].emergency:  # an emergency sign has no severity to choose
+        page.check(f"#severity-{symptom}-{severity}")
+    page.fill("#hours", hours)
+    tick_factors(page, factors)
+    submit(page)

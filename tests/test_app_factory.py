@@ -1,0 +1,48 @@
+"""create_app owns its engine and its start-up work: the knowledge base comes from the app's
+config, and migrating at start-up is a setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kb_samples import NEW_SYMPTOM
+from web import ConfigError, create_app
+
+
+def _app(database_url: str, **config: Any) -> Any:
+    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "DATABASE_URL": database_url, **config})
+
+
+def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, database_url: str) -> None:
+    with (kb_copy / "symptoms.toml").open("a") as fh:
+        fh.write(NEW_SYMPTOM)
+    edited = _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
+    shipped = _app(database_url)
+    report = {"symptoms": [{"id": "puffy-eyes"}], "hours": 50}
+    answer = edited.test_client().post("/api/v1/assess", json=report)
+    assert answer.status_code == 200 and answer.get_json()["findings"][0]["symptom"] == "puffy-eyes"
+    # The other app, in the same process, still decides with the shipped knowledge base.
+    refused = shipped.test_client().post("/api/v1/assess", json=report)
+    assert refused.status_code == 422 and "puffy-eyes" in refused.get_data(as_text=True)
+    assert "puffy-eyes" in edited.test_client().get("/").get_data(as_text=True)
+    assert "puffy-eyes" not in shipped.test_client().get("/").get_data(as_text=True)
+
+
+def test_a_broken_knowledge_dir_stops_the_start(kb_copy: Path, database_url: str) -> None:
+    (kb_copy / "rules.toml").write_text("not = [valid")
+    with pytest.raises(Exception, match=r"rules\.toml"):
+        _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
+
+
+def test_without_migrate_on_start_an_unmigrated_database_stops_the_start(database_url: str) -> None:
+    with pytest.raises(ConfigError, match="flask --app web db upgrade"):
+        _app(database_url, MIGRATE_ON_START=False)
+
+
+def test_without_migrate_on_start_a_migrated_database_serves(database_url: str) -> None:
+    _app(database_url).extensions["triage_db"].dispose()  # the first start migrates
+    app = _app(database_url, MIGRATE_ON_START=False)
+    assert app.test_client().get("/healthz").status_code == 200

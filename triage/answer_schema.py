@@ -1,0 +1,71 @@
+"""The answer's JSON shape (Assessment.to_dict()), defined once as pydantic models.
+
+The API validates every answer it sends against these and documents them in its OpenAPI
+schema; tests/test_answer_schema.py checks that to_dict() and these models name exactly the
+same fields, so neither can change alone. No Flask here: the CLI's --json is the same shape.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.vocabulary import Disposition, Severity
+
+
+class _Exact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SymptomOut(_Exact):
+    id: str
+    severity: Severity
+
+
+class ReportOut(_Exact):
+    """The report as the engine read it (ids canonical, duplicates merged)."""
+
+    symptoms: list[SymptomOut]
+    hours: float | None = Field(description="null when the report gave none (answered only when no hour changes it)")
+    factors: list[str]
+    worsening: bool
+    worse_symptoms: list[str] = Field(
+        description="Symptoms a triage record shows are more severe than at its previous report"
+    )
+
+
+class FindingOut(_Exact):
+    """One rule's conclusion, with everything needed to explain it."""
+
+    symptom: str | None = Field(description="None when the finding concerns a combination or the whole report")
+    severity: Severity | None
+    disposition: Disposition
+    rule: str
+    reason: str
+    source: str
+    emergency: bool
+    kind: str
+    symptoms: list[str] = Field(description="Every symptom the rule looked at")
+    factors: list[str] = Field(description="Every risk factor the rule looked at")
+    until_hours: float | None = Field(description="When this finding's current window ends")
+    advice: str | None
+    urgent_if: str | None
+
+
+class AnswerOut(_Exact):
+    """The engine's answer: the most urgent finding's disposition, and why."""
+
+    disposition: Disposition
+    emergency: bool
+    hours_since_treatment: float | None
+    findings: list[FindingOut] = Field(
+        description="Why: each symptom's strongest finding, and the findings about combinations or the whole report"
+    )
+    more_detail: list[FindingOut] = Field(
+        description="The findings the answer outranks, or that say less about a symptom than its strongest one"
+    )
+    advice: list[str] = Field(description="What to do, most urgent first, each meaning once")
+    recheck_in_hours: float | None = Field(description="When the answer could next change; null for contact clinician")
+    kb_version: str
+    kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")
+    summary: str
+    report: ReportOut
