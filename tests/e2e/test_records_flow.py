@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.pages import PHONE, fill_result, new_page, run_axe, sign_in
+from tests.support import NURSE
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +68,7 @@ def test_patient_code_to_nurse_call_back_override_and_export(  # type: ignore[no
     with page.expect_navigation(wait_until="load"):
         page.click("#override-1 button[type=submit]")
     overrides = page.inner_text("#entry-1 .entry-overrides")
-    assert "Photo shows redness beyond the treated area" in overrides and "nurse.e2e" in overrides
+    assert "Photo shows redness beyond the treated area" in overrides and NURSE[0] in overrides
     assert "redness-expected" in page.inner_text("#entry-1")  # the engine's answer is still there
     page.screenshot(path=str(screenshots / "nurse-record.png"), full_page=True)
     assert run_axe(page, axe_source) == [], "record page"
