@@ -33,7 +33,7 @@ def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, 
 
 def test_a_broken_knowledge_dir_stops_the_start(kb_copy: Path, database_url: str) -> None:
     (kb_copy / "rules.toml").write_text("not = [valid")
-    with pytest.raises(Exception, match="rules.toml"):
+    with pytest.raises(Exception, match=r"rules\.toml"):
         _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
 
 

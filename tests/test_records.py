@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -40,7 +40,7 @@ def _audit(db) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(records_db) -> None:  # type: ignore[no-untyped-def]
     db = records_db
-    assert db.current() == "0001"
+    assert db.current() == "0002"
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= db.tables()
     with db.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
@@ -48,8 +48,30 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(
     assert db.current() is None
     assert db.tables() <= {"alembic_version"}
     db.upgrade()
-    assert db.current() == "0001"
+    assert db.current() == "0002"
     _record(db)  # usable again after a round trip
+
+
+def test_migration_0002_keeps_the_nurses_and_the_audit_trail(records_db) -> None:  # type: ignore[no-untyped-def]
+    """0002 adds the session version and the audit client without rebuilding a table, both ways:
+    the rows stay, and the append-only triggers never see a delete."""
+    db = records_db
+    db.downgrade("0001")
+    at = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    with db.engine.begin() as c:
+        c.execute(
+            text("INSERT INTO nurses (username, password_hash, active, created_at) VALUES ('ann', 'h', :yes, :at)"),
+            {"yes": True, "at": at},
+        )
+        c.execute(text("INSERT INTO audit_events (at, actor, action) VALUES (:at, 'cli', 'create-nurse')"), {"at": at})
+    db.upgrade()
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT username, session_version FROM nurses")).all() == [("ann", 1)]
+        assert c.execute(text("SELECT action, client FROM audit_events")).all() == [("create-nurse", None)]
+    db.downgrade("0001")
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT action FROM audit_events")).all() == [("create-nurse",)]
+        assert c.execute(text("SELECT username FROM nurses")).all() == [("ann",)]
 
 
 def test_upgrade_twice_is_a_no_op(records_db) -> None:  # type: ignore[no-untyped-def]

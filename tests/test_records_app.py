@@ -4,6 +4,7 @@ console stores with the nurse, and the db / nurse / records CLI commands."""
 from __future__ import annotations
 
 import html
+import stat
 import subprocess
 import sys
 from datetime import timedelta
@@ -34,8 +35,13 @@ def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:
     assert app.instance_path == str(instance)
     assert _db(app).url == f"sqlite:///{instance / 'triage.sqlite3'}"
     assert (instance / "triage.sqlite3").is_file()
+    # Health data: the file (and SQLite's -wal and -shm beside it) for the owner only.
+    assert stat.S_IMODE((instance / "triage.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    for side in instance.glob("triage.sqlite3-*"):
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
-    assert _db(app).current() == "0001"
+    assert _db(app).current() == "0002"
     _db(app).dispose()
 
 
@@ -110,12 +116,12 @@ def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, ru
 
 
 def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no-untyped-def]
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0001"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0002"
     down = runner.invoke(args=["db", "downgrade", "base"])
     assert down.exit_code == 0 and "base" in down.output
     assert _db(app).tables() <= {"alembic_version"}
     up = runner.invoke(args=["db", "upgrade"])
-    assert up.exit_code == 0 and "0001" in up.output
+    assert up.exit_code == 0 and "0002" in up.output
 
 
 MIGRATE = """
@@ -134,7 +140,7 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     from web.storage.database import Database
 
     db = Database(url)
-    assert db.current() == "0001"
+    assert db.current() == "0002"
     db.dispose()
 
 

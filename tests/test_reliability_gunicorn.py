@@ -4,20 +4,18 @@ threaded workers with 4 threads each).
 Many client threads post different reports at once; every answer must equal the in-process,
 sequential answer for the same report (no mix-up between requests, workers or threads).
 Also: bodies without Content-Length, a lying Content-Length, the production log stream,
-and no start at all on a broken knowledge base. Skips, saying why, if gunicorn cannot start.
+and no start at all on a broken knowledge base. A gunicorn that does not start is a failure.
+(The production configuration, gunicorn.conf.py, is tried in tests/test_reliability_serving.py.)
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,82 +26,20 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO
+from tests.gunicorn_server import Server, start_gunicorn, worker_pids
 from triage import Assessor, KnowledgeBase
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 
 CLIENTS = 16
 PER_CLIENT = 40
-ENV = {
-    "TRIAGE_ENV": "production",
-    "SECRET_KEY": "k" * 64,
-    "SESSION_COOKIE_SECURE": "false",
-    "RATELIMIT_ENABLED": "false",
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.proc, self.port, self.log = proc, port, log
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
-def start_gunicorn(
-    log: Path, extra_env: dict[str, str] | None = None, wait: float = 60, args: tuple[str, ...] = ()
-) -> Server:
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
-    if gunicorn is None:
-        pytest.fail("gunicorn is not installed in this environment (it is a dependency of the app)")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_", "RATELIMIT_", "LOG_"))}
-    env.update(ENV, PYTHONPATH=str(REPO), **(extra_env or {}))
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [gunicorn, "-w", "2", *args, "-b", f"127.0.0.1:{port}", "--timeout", "60", "web:create_app()"],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(proc, port, log)
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return server  # exited: the caller decides whether that was expected
-        try:
-            with urllib.request.urlopen(f"{server.base}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.2)
-    server.stop()
-    pytest.fail(f"gunicorn did not answer /healthz within {wait} s: {log.read_text()[-500:]}")
 
 
 @pytest.fixture(scope="module", params=["sync", "gthread"], ids=["sync workers", "threaded workers"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """2 sync workers (one request at a time each), or 2 workers with 4 threads each (gthread)."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    args = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ()
-    srv = start_gunicorn(log, args=args)
+    kind = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ("-k", "sync")
+    srv = start_gunicorn(log, args=("-w", "2", "--timeout", "60", *kind))
     if srv.proc.poll() is not None:
         pytest.fail(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")
     yield srv
@@ -137,12 +73,6 @@ def random_bodies(kb: KnowledgeBase, count: int, seed: int) -> list[dict[str, An
         }
         for _ in range(count)
     ]
-
-
-def worker_pids(master: int) -> list[int] | None:
-    """The master's child processes (Linux), or None where /proc cannot tell."""
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else None
 
 
 def test_gunicorn_workers_under_concurrent_clients_give_the_sequential_answers(
@@ -255,7 +185,7 @@ def test_gunicorn_log_stream_has_no_health_data(server: Server, kb: KnowledgeBas
     assert request_lines
     for line in request_lines:
         entry = json.loads(line)
-        assert set(entry) == {"time", "level", "logger", "method", "path", "status", "duration_ms"}
+        assert set(entry) == {"time", "level", "logger", "method", "route", "status", "duration_ms"}
     for word in [*kb.symptoms, *kb.factors, "secret-glitter", "31.4159", "contact clinician"]:
         assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text), word
 

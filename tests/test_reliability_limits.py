@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web_helpers import csrf_token, signed_in_client
+from tests.redis_server import fresh_prefix, redis_server_binary, redis_url  # noqa: F401  (a fixture)
+from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import default_assessor
 from triage.report import MAX_SYMPTOMS
 from web import create_app
@@ -151,6 +153,94 @@ def test_form_posts_are_limited_per_client_even_with_forged_headers(path: str) -
     assert client.get(path).status_code == 200  # reading the form is not limited
     other = client.post(path, data={"hours": "5"}, environ_base={"REMOTE_ADDR": "10.1.1.1"})
     assert other.status_code == 400
+
+
+# --- one budget per purpose, whichever routes serve it -------------------------------------------
+
+
+API_CALLS = [
+    ("GET", "/api/v1/knowledge", None),
+    ("POST", URL, GOOD),
+    ("POST", "/api/v1/assess/cds-hooks", {"hook": "x"}),
+    ("GET", "/cds-services", None),
+    ("POST", "/cds-services/microneedling-triage", {"hook": "patient-view"}),
+]
+
+
+def test_one_api_budget_spans_every_api_endpoint() -> None:
+    """Spreading calls over the API and CDS Hooks endpoints does not give more than one budget."""
+    client = limited(RATELIMIT_API="4 per minute").test_client()
+    codes = [client.open(path, method=m, json=body).status_code for m, path, body in API_CALLS * 2]
+    assert all(c != 429 for c in codes[:4]) and codes[4:] == [429] * 6, codes
+
+
+def test_one_records_budget_spans_every_record_route() -> None:
+    """The sweep from the security test: look-ups spread over the record routes (open by code,
+    record page, FHIR, call-back, override, overrides review) share RATELIMIT_RECORDS."""
+    app = limited(RATELIMIT_RECORDS="6 per minute")
+    nurse = signed_in_client(app)
+    token = csrf_token(nurse, "/nurse")  # the console is not a record route
+    routes = [
+        ("GET", "/nurse/records/open?code=YYY-YYA", None),
+        ("GET", "/nurse/records/YYY-YYC", None),
+        ("GET", "/nurse/records/YYY-YYD/fhir.json", None),
+        ("POST", "/nurse/records/YYY-YYE/entries", {"symptoms": "redness", "hours": "5", "csrf_token": token}),
+        ("POST", "/nurse/records/YYY-YYF/entries/1/override", {"reason": "x", "csrf_token": token}),
+        ("GET", "/nurse/overrides.csv", None),
+        ("GET", "/nurse/overrides", None),
+        ("GET", "/nurse/records", None),
+    ]
+    codes = [nurse.open(path, method=m, data=data).status_code for m, path, data in routes]
+    assert codes == [404, 404, 404, 404, 404, 200, 429, 429], codes
+    assert nurse.get("/nurse").status_code == 200  # other purposes keep their own budgets
+    assert nurse.post(URL, json=GOOD).status_code == 200
+
+
+def test_one_form_budget_spans_the_patient_form_and_the_console() -> None:
+    app = limited(RATELIMIT_FORM="4 per minute")
+    nurse = signed_in_client(app)
+    token = csrf_token(nurse, "/")
+    codes = []
+    for _ in range(3):
+        codes.append(nurse.post("/", data=patient_form({"redness": "mild"}) | {"csrf_token": token}).status_code)
+        codes.append(nurse.post("/nurse", data={"symptoms": "redness", "hours": "5", "csrf_token": token}).status_code)
+    assert codes == [200, 200, 200, 200, 429, 429], codes
+
+
+def test_sign_in_budget_is_its_own() -> None:
+    """Failed sign-ins use up the sign-in budget only; the patient form still answers."""
+    app = limited(RATELIMIT_LOGIN="2 per minute")
+    client = app.test_client()
+    token = csrf_token(client, "/nurse/login")
+    form = {"username": "nobody", "password": "guess", "csrf_token": token}
+    assert [client.post("/nurse/login", data=form).status_code for _ in range(3)] == [401, 401, 429]
+    assert client.post("/", data=patient_form({"redness": "mild"}) | {"csrf_token": token}).status_code == 200
+
+
+def test_two_apps_on_one_redis_share_one_budget(redis_url: str) -> None:  # noqa: F811
+    """What two gunicorn workers (or two servers) do with RATELIMIT_STORAGE_URI=redis://...:
+    one client's budget is counted once, whichever process serves each request. The gunicorn
+    version of this is in tests/test_reliability_gunicorn.py."""
+    shared = {"RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_KEY_PREFIX": fresh_prefix()}
+    first, second = limited(**shared).test_client(), limited(**shared).test_client()
+    codes = [(first if i % 2 else second).post(URL, json=GOOD).status_code for i in range(LIMIT + 3)]
+    assert codes == [200] * LIMIT + [429] * 3
+    # Another client address has its own budget; another deployment (prefix) its own counts.
+    assert first.post(URL, json=GOOD, environ_base={"REMOTE_ADDR": "192.0.2.44"}).status_code == 200
+    other = limited(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=fresh_prefix()).test_client()
+    assert other.post(URL, json=GOOD).status_code == 200
+
+
+def test_without_redis_server_the_redis_tests_skip_saying_why_but_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *_args, **_kw: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install redis-server.*CI=true"):
+        redis_server_binary()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        redis_server_binary()
 
 
 # --- body size -----------------------------------------------------------------------------------

@@ -26,6 +26,15 @@ def test_production_refuses_to_start_without_secret_key():
         load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": ""})
 
 
+def test_production_refuses_a_short_secret_key():
+    """`SECRET_KEY=a` started production before: a key anyone can guess signs every session."""
+    for short in ("a", "k" * 31, "é" * 15):
+        with pytest.raises(ConfigError, match="at least 32 random bytes"):
+            load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": short})
+    assert load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+    assert load_config(env={"TRIAGE_ENV": "development", "SECRET_KEY": "a"})["SECRET_KEY"] == "a"  # local use
+
+
 def test_development_and_testing_do_not_need_a_secret_key():
     dev = load_config(env={"FLASK_RUN_FROM_CLI": "true"})  # what `flask --app web run` sets
     assert dev["TRIAGE_ENV"] == "development" and len(dev["SECRET_KEY"]) >= 32
@@ -37,7 +46,7 @@ def test_production_defaults():
     cfg = load_config(env={"SECRET_KEY": "k" * 40})
     assert cfg["TRIAGE_ENV"] == "production"
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["SESSION_COOKIE_HTTPONLY"] is True
-    assert cfg["SESSION_COOKIE_SAMESITE"] == "Lax" and cfg["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert cfg["SESSION_COOKIE_SAMESITE"] == "Strict" and cfg["SESSION_COOKIE_NAME"] == "__Host-session"
     assert cfg["LOG_FORMAT"] == "json" and cfg["RATELIMIT_ENABLED"] is True
     assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
 
@@ -144,10 +153,10 @@ def test_production_session_cookie_flags():
     r = app.test_client().get("/", base_url="https://triage.example")
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
 
 
-# --- logs: method, path, status, duration; never symptoms or answers -------------------------------
+# --- logs: method, route, status, duration; never symptoms or answers -------------------------------
 
 
 class Collect(logging.Handler):
@@ -168,7 +177,7 @@ def access_log():
     logger.removeHandler(handler)
 
 
-def test_one_log_line_per_request_with_only_method_path_status_duration(app, client, access_log, caplog):
+def test_one_log_line_per_request_with_only_method_route_status_duration(app, client, access_log, caplog):
     caplog.set_level(logging.DEBUG)
     client.post("/api/v1/assess?symptom=lip-tongue-swelling", json={**GOOD, "symptoms": [{"id": "hives"}]})
     client.post("/api/v1/assess", json={"symptoms": [{"id": "secret-glitter"}], "hours": 31.4159})
@@ -182,8 +191,8 @@ def test_one_log_line_per_request_with_only_method_path_status_duration(app, cli
     nurse.post("/nurse", data={"symptoms": "hives:severe", "hours": "31.4159", "csrf_token": token})
 
     fields = [r.fields for r in access_log.records]  # type: ignore[attr-defined]
-    assert all(set(f) == {"method", "path", "status", "duration_ms"} for f in fields)
-    assert [f["path"] for f in fields][:3] == ["/api/v1/assess"] * 3
+    assert all(set(f) == {"method", "route", "status", "duration_ms"} for f in fields)
+    assert [f["route"] for f in fields][:3] == ["/api/v1/assess"] * 3
     assert [f["status"] for f in fields][:3] == [200, 422, 422]
 
     formatter = JsonFormatter()
@@ -197,7 +206,7 @@ def test_one_log_line_per_request_with_only_method_path_status_duration(app, cli
 
 def test_json_log_format():
     record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 1, "request", None, None)
-    record.fields = {"method": "GET", "path": "/", "status": 200, "duration_ms": 1.5}  # type: ignore[attr-defined]
+    record.fields = {"method": "GET", "route": "/", "status": 200, "duration_ms": 1.5}  # type: ignore[attr-defined]
     line = json.loads(JsonFormatter().format(record))
     assert line["method"] == "GET" and line["status"] == 200 and line["duration_ms"] == 1.5
     assert {"time", "level", "logger"} <= set(line)

@@ -2,8 +2,8 @@
 
 HTTP concerns only; every clinical decision comes from triage.assess.
 
-    flask --app web run                                   # development
-    gunicorn -w 2 -b 127.0.0.1:8000 'web:create_app()'     # production (needs SECRET_KEY)
+    flask --app web run                # development
+    gunicorn 'web:create_app()'        # production: run where gunicorn.conf.py is (needs SECRET_KEY)
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -28,7 +26,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
-    from web.security import install_security_headers
+    from web.ratelimits import Budget, install_rate_limits
+    from web.security import install_same_site_check, install_security_headers
+    from web.text import install_text_check
 
     settings = load_config(config)
     # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
@@ -53,15 +53,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.api)
     csrf.exempt(api.cds)
 
-    limiter = Limiter(get_remote_address, app=app, key_prefix="triage")
-    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.api)
-    limiter.limit(lambda: app.config["RATELIMIT_API"])(api.cds)
-    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(patient.bp)
-    limiter.limit(lambda: app.config["RATELIMIT_FORM"], methods=["POST"])(nurse.bp)
-    limiter.limit(lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"])(auth.bp)
-    # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
-    limiter.limit(lambda: app.config["RATELIMIT_RECORDS"])(records.bp)
-    app.extensions["triage_limiter"] = limiter
+    install_rate_limits(
+        app,
+        [
+            Budget("api", "RATELIMIT_API", (api.api, api.cds)),
+            Budget("form", "RATELIMIT_FORM", (patient.bp, nurse.bp), methods=("POST",)),
+            Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
+            # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
+            Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
+        ],
+    )
+    # Text the database cannot store (NUL) is refused before any handler hands it to the database.
+    install_text_check(app, ("auth", "records", "review"))
+    # Nurse pages (their views and exports are audited) only for requests from this site.
+    install_same_site_check(app, ("nurse", "records", "review"))
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)

@@ -1,7 +1,9 @@
 """Nurse sign-in (Flask-Login). The nurse console and the records need it; the patient form does not.
 
 Passwords are checked against salted scrypt hashes (web.storage.store); failed and successful
-sign-ins are audited. The session lasts one shift (PERMANENT_SESSION_LIFETIME).
+sign-ins are audited. The session lasts one shift (PERMANENT_SESSION_LIFETIME), and it can be
+ended from the server: the cookie holds the nurse's session version, which every request
+checks against the database and which sign-out, disabling and a new password raise.
 """
 
 from __future__ import annotations
@@ -31,21 +33,31 @@ class NurseUser(UserMixin):  # type: ignore[misc]
 
     id: int
     username: str
+    session_version: int
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the account and the session version it was signed in at."""
+        return f"{self.id}.{self.session_version}"
 
     @property
     def actor(self) -> str:
         return store.nurse_actor(self.username)
 
 
+def _user(nurse: Nurse) -> NurseUser:
+    return NurseUser(nurse.id, nurse.username, nurse.session_version)
+
+
 def _load(user_id: str) -> NurseUser | None:
-    if not user_id.isdigit():
-        return None
+    """The nurse of a session cookie, if the account is active and the cookie's version current."""
+    account, _, version = user_id.partition(".")
+    if not account.isdigit() or not version.isdigit():
+        return None  # also a cookie from before session versions: sign in again
     with database().sessions() as db_session:
-        nurse = db_session.scalar(select(Nurse).where(Nurse.id == int(user_id), Nurse.active.is_(True)))
-        return NurseUser(nurse.id, nurse.username) if nurse else None
+        nurse = db_session.scalar(
+            select(Nurse).where(Nurse.id == int(account), Nurse.active.is_(True), Nurse.session_version == int(version))
+        )
+        return _user(nurse) if nurse else None
 
 
 login_manager.user_loader(_load)
@@ -89,7 +101,7 @@ def login_post() -> ResponseReturnValue:
     target = request.form.get("next", "")
     with database().transaction() as db_session:
         nurse = store.check_login(db_session, username, password)
-        user = NurseUser(nurse.id, nurse.username) if nurse else None
+        user = _user(nurse) if nurse else None
     if user is None:
         error = "The username or password is not right. Check them and try again."
         return render_template("login.html", username=username, error=error, next=target), 401
@@ -99,8 +111,20 @@ def login_post() -> ResponseReturnValue:
     return redirect(_safe_next(target))
 
 
+def refuse_sign_in(message: str) -> ResponseReturnValue:
+    """A sign-in the database could not even look up (web.text): audited, and said why."""
+    username = request.form.get("username", "")
+    with database().transaction() as db_session:
+        store.login_failed(db_session, username)
+    shown, target = store.storable(username), store.storable(request.form.get("next", ""))
+    return render_template("login.html", username=shown, error=message, next=target), 400
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        with database().transaction() as db_session:
+            store.sign_out(db_session, signed_in_nurse().id)
     logout_user()
     session.clear()
     flash("You are signed out.")

@@ -1,37 +1,62 @@
-"""Bodies without Content-Length (chunked): read at most the limit, and refuse more with 413.
+"""Request bodies are read whole, first, within limits of size and time.
 
-Werkzeug enforces MAX_CONTENT_LENGTH on such streams by stopping at the limit, which would
-silently truncate a too-large body (a 200 for a report with trailing junk, or a misleading
-400). Reading limit + 1 bytes first tells "exactly at the limit" from "over it".
+Size: werkzeug enforces MAX_CONTENT_LENGTH on a body without Content-Length (chunked) by
+stopping at the limit, which would silently truncate a too-large body (a 200 for a report
+with trailing junk, or a misleading 400). Reading limit + 1 bytes first tells "exactly at
+the limit" from "over it".
+
+Time: a client that sends the headers and then stalls would hold a server thread for as long
+as it likes. Under gunicorn each read waits at most REQUEST_BODY_TIMEOUT seconds; then the
+answer is 408 and the thread is free. A client that trickles a byte at a time is
+bounded by the server's thread count instead; a buffering reverse proxy takes both off us.
 """
 
 from __future__ import annotations
 
 import io
+import socket
 
 from flask import Flask, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
+
+
+def _read(raw: io.RawIOBase, want: int) -> bytes:
+    data = bytearray()
+    while len(data) < want:
+        chunk = raw.read(want - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
 
 
 def install_body_limit(app: Flask) -> None:
     """Register first, so no other hook (CSRF reads the form) touches the stream before."""
 
     @app.before_request
-    def _bounded_stream() -> None:
+    def _read_whole_body() -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         environ = request.environ
         if request.method in ("GET", "HEAD", "OPTIONS") or limit is None:
             return
-        if request.content_length is not None or not environ.get("wsgi.input_terminated"):
-            return
-        raw = environ["wsgi.input"]
-        data = bytearray()
-        while len(data) <= limit:
-            chunk = raw.read(limit + 1 - len(data))
-            if not chunk:
-                break
-            data += chunk
-        if len(data) > limit:
+        declared = request.content_length
+        if declared is None and not environ.get("wsgi.input_terminated"):
+            return  # no body
+        if declared is not None and declared > limit:
+            return  # werkzeug answers 413 without reading it
+        client: socket.socket | None = environ.get("gunicorn.socket")
+        if client is not None:
+            client.settimeout(app.config["REQUEST_BODY_TIMEOUT"] or None)
+        try:
+            data = _read(environ["wsgi.input"], limit + 1 if declared is None else declared)
+        except TimeoutError:
+            raise RequestTimeout() from None
+        finally:
+            if client is not None:
+                client.settimeout(None)  # as gunicorn left it, for writing the answer
+        if declared is None and len(data) > limit:
             raise RequestEntityTooLarge()
-        environ["wsgi.input"] = io.BytesIO(bytes(data))
+        if declared is not None and len(data) < declared:
+            raise ClientDisconnected()  # the body ended before its Content-Length
+        environ["wsgi.input"] = io.BytesIO(data)
         environ["CONTENT_LENGTH"] = str(len(data))

@@ -14,6 +14,8 @@ from typing import Any
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 
 ENVIRONMENTS = ("development", "testing", "production")
+MIN_SECRET_KEY_BYTES = 32  # the size of the HMAC-SHA1 key itsdangerous signs the session with, and more
+PER_PROCESS_STORAGE = "memory://"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -60,6 +62,18 @@ def environment(env: Mapping[str, str], overrides: Mapping[str, Any]) -> str:
     return str(name)
 
 
+def storage_uri(env: Mapping[str, str]) -> str:
+    """Where the rate limiter keeps its counts."""
+    return env.get("RATELIMIT_STORAGE_URI") or PER_PROCESS_STORAGE
+
+
+def per_process_limits(env: Mapping[str, str] | None = None) -> bool:
+    """True when rate limits are on but counted in each process's memory: then several worker
+    processes would each give a client the whole budget (gunicorn.conf.py refuses that)."""
+    env = os.environ if env is None else env
+    return _flag(env, "RATELIMIT_ENABLED", True) and storage_uri(env).startswith(PER_PROCESS_STORAGE)
+
+
 def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config: environment variables, then `overrides` (tests pass these)."""
     env = os.environ if env is None else env
@@ -73,12 +87,20 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # Small: a real report is well under 2 KB. Larger bodies get 413 before parsing.
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
+        # Seconds a request body may take to arrive before the answer is 408 (a stalled client
+        # would otherwise hold a server thread for as long as it likes).
+        "REQUEST_BODY_TIMEOUT": _int(env, "REQUEST_BODY_TIMEOUT", 10),
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Strict: a link or form on another site never carries the nurse's session, so it cannot
+        # open a record or an export (and write an audit event) in the nurse's name.
+        "SESSION_COOKIE_SAMESITE": "Strict",
         "WTF_CSRF_TIME_LIMIT": _int(env, "WTF_CSRF_TIME_LIMIT", 3600 * 8),
         "RATELIMIT_ENABLED": _flag(env, "RATELIMIT_ENABLED", True),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        # memory:// counts in each process; redis://host:6379 shares the counts between workers and servers.
+        "RATELIMIT_STORAGE_URI": storage_uri(env),
+        # Keeps this deployment's counters apart from others' in a shared Redis.
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX") or "triage",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_API": env.get("RATELIMIT_API") or "120 per minute",
         "RATELIMIT_FORM": env.get("RATELIMIT_FORM") or "30 per minute",
@@ -119,4 +141,11 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
             )
         # Development and tests: a fresh key per process is fine (sessions only hold CSRF tokens).
         config["SECRET_KEY"] = secrets.token_hex(32)
+    key = config["SECRET_KEY"]
+    size = len(key.encode() if isinstance(key, str) else key)
+    if name == "production" and size < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            f"SECRET_KEY is {size} bytes long; production needs at least {MIN_SECRET_KEY_BYTES} random bytes, e.g. "
+            "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
     return config

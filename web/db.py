@@ -2,6 +2,7 @@
 
 flask --app web db upgrade | downgrade REV | current
 flask --app web nurse create USERNAME          # asks for the password twice
+flask --app web nurse password USERNAME        # a new password; ends the nurse's open sessions
 flask --app web records purge [--days N]       # delete records past the retention period
 """
 
@@ -11,18 +12,21 @@ import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask.cli import AppGroup
+from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from triage import Assessment
 from web.config import ConfigError
 from web.logs import ERROR_LOGGER
 from web.storage import store
 from web.storage.database import Database, sqlite_url
-from web.storage.models import Nurse, utcnow
+from web.storage.models import AuditEvent, Nurse, utcnow
 
 EXTENSION = "triage_db"
 
@@ -33,12 +37,23 @@ def database_url(app: Flask) -> str:
     if url:
         return str(url)
     folder = Path(app.instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return sqlite_url(folder / "triage.sqlite3")
+
+
+def _stamp_client(session: Session, _context: Any, _instances: Any) -> None:
+    """Audit events written while serving a request record the client's address (the one the
+    trusted proxies forwarded, when PROXY_COUNT is set: ProxyFix has put it in remote_addr)."""
+    if not has_request_context():
+        return
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and obj.client is None:
+            obj.client = (request.remote_addr or "")[:64] or None
 
 
 def init_app(app: Flask) -> None:
     db = Database(database_url(app))
+    event.listen(db.sessions, "before_flush", _stamp_client)
     if app.config["MIGRATE_ON_START"]:
         db.upgrade()  # idempotent; locked against other workers starting at the same time
     elif (current := db.current()) != (head := db.head()):
@@ -115,6 +130,23 @@ def nurse_create(username: str, password_stdin: bool) -> None:
     except store.RecordError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"nurse account {username.strip().lower()!r} created")
+
+
+@nurse_cli.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def nurse_password(username: str, password_stdin: bool) -> None:
+    """Set a new password; every session the nurse has open ends at its next request."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with database().transaction() as session:
+            name = store.set_password(session, username, password).username
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"password of nurse account {name!r} changed; its open sessions are ended")
 
 
 @nurse_cli.command("disable")

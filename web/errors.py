@@ -6,17 +6,20 @@ import logging
 import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from web.logs import ERROR_LOGGER
+from web.logs import ERROR_LOGGER, route
 
 log = logging.getLogger(ERROR_LOGGER)
 
 MESSAGES = {
     400: "The request could not be read.",
+    403: "This page can only be opened from this site.",
     404: "There is no page at this address.",
     405: "This address does not accept that kind of request.",
+    408: "The request took too long to arrive. Please try again.",
     413: "The request is too large.",
     415: "The request has the wrong content type.",
     429: "Too many requests in a short time. Please wait a minute and try again.",
@@ -34,9 +37,16 @@ def _json(status: int, name: str, message: str) -> Response:
     return response
 
 
+def bad_input(message: str, status: int = 400) -> Response | tuple[str, int]:
+    """An error that names what was wrong, as JSON for the API and as a page for people."""
+    if wants_json():
+        return _json(status, "bad request" if status == 400 else "error", message)
+    return render_template("error.html", status=status, message=message), status
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | tuple[str, int]:
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         status = exc.code or 500
         name = (exc.name or "error").lower()
         if isinstance(exc, CSRFError):
@@ -61,7 +71,7 @@ def install_error_handlers(app: Flask) -> None:
                     "event": "unhandled error",
                     "error": type(exc).__name__,
                     "method": request.method,
-                    "path": request.path,
+                    "route": route(),
                     "traceback": "".join(traceback.format_tb(exc.__traceback__)),
                 }
             },
@@ -70,7 +80,7 @@ def install_error_handlers(app: Flask) -> None:
             return _json(500, "internal server error", MESSAGES[500])
         return render_template("error.html", status=500, message=MESSAGES[500]), 500
 
-    def _csrf(exc: CSRFError) -> Response | tuple[str, int]:
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         if wants_json():
             return _json(400, "bad request", exc.description or "CSRF check failed")
         from web import nurse, patient  # the forms re-render themselves with the input kept

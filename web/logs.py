@@ -1,7 +1,8 @@
-"""Request logs: one line per request with method, path, status and duration, nothing else.
+"""Request logs: one line per request with method, route, status and duration, nothing else.
 
-Symptoms and answers are health data, so bodies and query strings are never logged
-(the path alone is; no route takes health data in its path).
+Symptoms and answers are health data, so bodies and query strings are never logged. Nor is
+the path: a record's path holds its reference code, so the line names the route's pattern
+(`/nurse/records/<code>`), or null when no route matched (a 404 or 405).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from flask import Flask, Response, g, request
 
 ACCESS_LOGGER = "web.access"
 ERROR_LOGGER = "web.errors"
+
+
+def route() -> str | None:
+    """The matched route's pattern, never the path."""
+    return request.url_rule.rule if request.url_rule is not None else None
 
 
 class JsonFormatter(logging.Formatter):
@@ -92,7 +98,7 @@ def configure_logging(app: Flask) -> None:
             extra={
                 "fields": {
                     "method": request.method,
-                    "path": request.path,
+                    "route": route(),
                     "status": response.status_code,
                     "duration_ms": round(duration, 2),
                 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
@@ -67,7 +68,11 @@ def assess() -> tuple[str, int]:
     return _page(entry, result, text, reference=reference)
 
 
-def expired() -> tuple[str, int]:
+def expired() -> ResponseReturnValue:
+    """The form token was missing or stale. CSRF is checked before sign-in, so sign-in is
+    checked here first: nobody signed out sees the console or what was posted."""
+    if (denied := require_login()) is not None:
+        return denied
     entry = Entry(MultiDict(request.form))
     entry.add("csrf", "symptoms", "The console page had expired; press Assess again.")
     return _page(entry, status=400)

@@ -1,8 +1,14 @@
-"""Security headers on every response; HSTS only when the request came over HTTPS."""
+"""Security headers on every response (HSTS only when the request came over HTTPS), and nurse
+pages only for requests that come from this site."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, Response, request
+from flask.typing import ResponseReturnValue
+
+from web.errors import bad_input
 
 # No inline script or style anywhere: scripts and styles are files under /static.
 CSP = "; ".join(
@@ -44,3 +50,26 @@ def install_security_headers(app: Flask) -> None:
             # Answers are health data: keep them out of shared and browser caches.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+# What browsers send in Sec-Fetch-Site when the request comes from this site's own pages
+# ("same-origin") or from the person (typed address, bookmark: "none"). "same-site" is a
+# sibling subdomain, which is not this site.
+OWN_SITE = frozenset({"same-origin", "none"})
+CROSS_SITE = (
+    "This page was opened from another site. To protect the records, open it from the nurse console on this site."
+)
+
+
+def install_same_site_check(app: Flask, blueprints: Iterable[str]) -> None:
+    """Nurse pages (whose views and exports are audited in the nurse's name) refuse requests that
+    a browser says came from another site. The SameSite=Strict session cookie already keeps
+    such requests signed out; this holds even where a browser or a setting lets the cookie go."""
+    checked = frozenset(blueprints)
+
+    @app.before_request
+    def _refuse_cross_site() -> ResponseReturnValue | None:
+        origin = request.headers.get("Sec-Fetch-Site")
+        if request.blueprint in checked and origin is not None and origin not in OWN_SITE:
+            return bad_input(CROSS_SITE, 403)
+        return None

@@ -6,6 +6,8 @@ creates the file with no manual step and several workers starting at once migrat
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +35,23 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def create_private_file(url: str) -> None:
+    """Make a missing SQLite database file readable and writable by its owner only (0600):
+    it holds health data. SQLite gives its -wal and -shm files the same mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Made before (or by another worker just now): its mode is the operator's.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine with the settings each backend needs for safe concurrent writes."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **options)
+    create_private_file(url)
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")

@@ -49,6 +49,9 @@ class Nurse(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session cookie of this nurse; raising it (sign-out, disable, new password)
+    # makes every cookie issued before refused at its next request.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Record(Base):
@@ -122,3 +125,6 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))  # create, view, add-entry, override, export ...
     reference: Mapped[str | None] = mapped_column(String(7), index=True, nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The client's address for events from a web request (behind PROXY_COUNT proxies, the one
+    # they forwarded); None for the command line.
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,12 +51,44 @@ def actor_name(nurse: Nurse | None, channel: str) -> str:
     return nurse_actor(nurse.username) if nurse is not None else channel
 
 
+# PostgreSQL refuses NUL in text, and no database can encode a lone surrogate as UTF-8.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """The first character of `text` that no database here can store (as "U+0000"), or None."""
+    found = _UNSTORABLE.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def storable(text: str) -> str:
+    """`text` with each such character replaced by U+FFFD, for the trail and for echoing back."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def audit(session: Session, actor: str, action: str, reference: str | None = None, detail: str | None = None) -> None:
-    """Append one event to the audit trail (no symptoms: who, what, which record, when)."""
+    """Append one event to the audit trail (no symptoms: who, what, which record, when).
+
+    The details can quote what someone typed: characters the database refuses are replaced,
+    so a hostile value is recorded instead of failing the request."""
+    detail = storable(detail) if detail is not None else None
     session.add(AuditEvent(at=utcnow(), actor=actor, action=action, reference=reference, detail=detail))
 
 
 # --- nurses -------------------------------------------------------------------------------
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password too weak to set (account creation and password change)."""
+    if len(password) < MIN_PASSWORD:
+        raise RecordError(f"password must be at least {MIN_PASSWORD} characters")
+
+
+def _nurse_named(session: Session, username: str) -> Nurse:
+    nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
+    if nurse is None:
+        raise RecordError(f"no nurse account {username.strip().lower()!r}")
+    return nurse
 
 
 def create_nurse(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
@@ -63,11 +96,16 @@ def create_nurse(session: Session, username: str, password: str, actor: str = "c
     username = username.strip().lower()
     if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
         raise RecordError("username must be 1 to 64 letters, digits, dots or dashes")
-    if len(password) < MIN_PASSWORD:
-        raise RecordError(f"password must be at least {MIN_PASSWORD} characters")
+    check_new_password(password)
     if session.scalar(select(Nurse).where(Nurse.username == username)) is not None:
         raise RecordError(f"a nurse account {username!r} already exists")
-    nurse = Nurse(username=username, password_hash=generate_password_hash(password), active=True, created_at=utcnow())
+    nurse = Nurse(
+        username=username,
+        password_hash=generate_password_hash(password),
+        active=True,
+        created_at=utcnow(),
+        session_version=1,
+    )
     session.add(nurse)
     audit(session, actor, "create-nurse", detail=username)
     session.flush()
@@ -75,14 +113,41 @@ def create_nurse(session: Session, username: str, password: str, actor: str = "c
 
 
 def set_nurse_active(session: Session, username: str, active: bool, actor: str = "cli") -> Nurse:
-    """Disable (or enable again) an account; a disabled nurse cannot sign in, and a session
-    already open ends at its next request. Records keep the name of who did what."""
-    nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
-    if nurse is None:
-        raise RecordError(f"no nurse account {username.strip().lower()!r}")
+    """Disable (or enable again) an account; a disabled nurse cannot sign in, and every session
+    open ends at its next request (enabling again does not revive them). Records keep the name
+    of who did what."""
+    nurse = _nurse_named(session, username)
     nurse.active = active
+    end_sessions(nurse)
     audit(session, actor, "enable-nurse" if active else "disable-nurse", detail=nurse.username)
     return nurse
+
+
+def set_password(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
+    """A new password; every session opened with the old one ends at its next request."""
+    nurse = _nurse_named(session, username)
+    check_new_password(password)
+    nurse.password_hash = generate_password_hash(password)
+    end_sessions(nurse)
+    audit(session, actor, "change-password", detail=nurse.username)
+    return nurse
+
+
+def end_sessions(nurse: Nurse) -> None:
+    """Refuse every session cookie issued to this nurse so far (they carry the old version)."""
+    nurse.session_version = (nurse.session_version or 1) + 1
+
+
+def sign_out(session: Session, nurse_id: int) -> None:
+    """Sign-out ends the nurse's sessions on the server too, not only the cookie in this browser."""
+    nurse = session.get(Nurse, nurse_id)
+    if nurse is not None:
+        end_sessions(nurse)
+        audit(session, nurse_actor(nurse.username), "logout")
+
+
+def login_failed(session: Session, username: str) -> None:
+    audit(session, "anonymous", "login-failed", detail=username.strip().lower()[:64])
 
 
 def check_login(session: Session, username: str, password: str) -> Nurse | None:
@@ -90,7 +155,7 @@ def check_login(session: Session, username: str, password: str) -> Nurse | None:
     nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
     ok = check_password_hash(nurse.password_hash if nurse else _dummy_hash(), password)
     if nurse is None or not ok or not nurse.active:
-        audit(session, "anonymous", "login-failed", detail=username.strip().lower()[:64])
+        login_failed(session, username)
         return None
     audit(session, nurse_actor(nurse.username), "login")
     return nurse
