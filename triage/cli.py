@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -140,6 +141,7 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         data = {
             "kb_version": kb.version,
+            "kb_digest": kb.digest,
             "symptoms": [
                 s.model_dump(include={"id", "name", "description", "group", "likelihood"}) for s in kb.symptoms.values()
             ],
@@ -224,8 +226,10 @@ def diff(
     result = compare(old, new, cases, notes)
     text = RENDERERS[fmt](result)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(result.summary(), err=True)
     else:
         click.echo(text, nl=False)
