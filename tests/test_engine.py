@@ -7,8 +7,13 @@ import pytest
 from triage import Disposition, assess
 
 
+def every_finding(answer):  # type: ignore[no-untyped-def]
+    """ "Why" and "more detail": every finding the engine concluded."""
+    return (*answer.findings, *answer.more_detail)
+
+
 def rules(answer) -> list[tuple[str | None, str, str]]:
-    return [(f.symptom, f.rule, f.disposition.value) for f in answer.findings]
+    return [(f.symptom, f.rule, f.disposition.value) for f in every_finding(answer)]
 
 
 def test_severe_symptom_inside_its_expected_window_is_monitor_until_the_window_ends() -> None:
@@ -23,7 +28,7 @@ def test_severe_on_the_first_day_rechecks_within_12_hours() -> None:
     answer = assess(["redness:severe"], 4)
     assert answer.disposition is Disposition.MONITOR
     assert answer.recheck_in_hours == 12
-    assert {"severe-first-day", "redness-expected-severe"} <= {f.rule for f in answer.findings}
+    assert {"severe-first-day", "redness-expected-severe"} <= {f.rule for f in every_finding(answer)}
 
 
 @pytest.mark.parametrize(("hours", "expected"), [(23.99, "monitor"), (24, "contact clinician")])
@@ -67,7 +72,7 @@ def test_getting_worse_spares_delayed_onset_symptoms_inside_their_window() -> No
 
 def test_combination_finding_names_what_it_looked_at() -> None:
     answer = assess(["fever", "pus", "redness:mild"], 30)
-    (combo,) = [f for f in answer.findings if f.rule == "infection-fever-local-signs"]
+    (combo,) = [f for f in every_finding(answer) if f.rule == "infection-fever-local-signs"]
     assert combo.symptom is None and combo.symptoms == ("fever", "pus")
     assert "infection" in combo.advice
 
@@ -84,7 +89,7 @@ def test_combination_finding_names_what_it_looked_at() -> None:
 def test_emergency_combinations(symptoms: list[str], factors: list[str], rule: str) -> None:
     answer = assess(symptoms, 30, factors)
     assert answer.emergency and answer.disposition is Disposition.CONTACT_CLINICIAN
-    assert any(f.rule == rule and f.emergency for f in answer.findings)
+    assert any(f.rule == rule and f.emergency for f in every_finding(answer))
     assert answer.advice[0].startswith("Call your local emergency number now")
 
 
@@ -95,7 +100,7 @@ def test_spreading_infection_needs_severe_pain() -> None:
 
 def test_shared_equipment_is_contact_whatever_the_symptoms() -> None:
     answer = assess(["redness:mild"], 2, ["shared-equipment"])
-    (finding,) = [f for f in answer.findings if f.rule == "shared-equipment-pep"]
+    (finding,) = [f for f in every_finding(answer) if f.rule == "shared-equipment-pep"]
     assert finding.symptom is None and finding.factors == ("shared-equipment",)
     assert "HIV" in finding.advice and "72 hours" in finding.advice and "PEP" in finding.advice
     assert answer.recheck_in_hours is None
@@ -144,16 +149,20 @@ def test_cold_sore_history_turns_early_tingling_into_monitor_and_blisters_into_a
 def test_a_symptom_a_record_shows_worse_gets_the_worsening_rule_and_only_it(assessor) -> None:
     """Records tell the engine which symptoms got worse; the tick box still covers all."""
     answer = assessor.assess(["redness:severe", "flaking:mild"], 60, worse=["redness"])
-    by_rule = {(f.symptom, f.rule) for f in answer.findings}
+    by_rule = {(f.symptom, f.rule) for f in every_finding(answer)}
     assert ("redness", "worsening-after-48h") in by_rule
     assert ("flaking", "worsening-after-48h") not in by_rule
     assert answer.disposition.value == "contact clinician"
     assert answer.report.to_dict()["worse_symptoms"] == ["redness"]
     ticked = assessor.assess(["redness:severe", "flaking:mild"], 60, worsening=True)
     # the tick box covers every symptom, but flaking (delayed onset) is inside its window (v2)
-    assert {s for s, r in {(f.symptom, f.rule) for f in ticked.findings} if r.startswith("worsening-")} == {"redness"}
+    fired = {(f.symptom, f.rule) for f in every_finding(ticked)}
+    assert {s for s, r in fired if r.startswith("worsening-")} == {"redness"}
     late = assessor.assess(["redness", "flaking:mild"], 200, worsening=True)
-    assert {f.symptom for f in late.findings if f.rule.startswith("worsening-after-48h")} == {"redness", "flaking"}
+    assert {f.symptom for f in every_finding(late) if f.rule.startswith("worsening-after-48h")} == {
+        "redness",
+        "flaking",
+    }
 
 
 def test_worse_must_name_a_reported_symptom(assessor) -> None:

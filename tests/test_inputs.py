@@ -16,7 +16,7 @@ from triage import Disposition, InvalidReport, assess
         (["redness:extreme"], 10, [], "symptoms[0]", ["'extreme'", "mild, moderate, severe"]),
         (["redness"], 10, ["lucky"], "factors[0]", ["'lucky'", "darker-skin", "shared-equipment"]),
         ([], 10, [], "symptoms", ["at least one symptom", "redness"]),
-        (["redness"], None, [], "hours", ["None", "0 to 8760"]),
+        (["redness"], None, [], "hours", ["not given", "0 to 8760"]),
         (["redness"], -5, [], "hours", ["negative", "-5"]),
         (["redness"], math.nan, [], "hours", ["nan", "finite"]),
         (["redness"], math.inf, [], "hours", ["inf", "finite"]),

@@ -195,3 +195,5 @@ def test_bad_case_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFi
     bad.write_text('[[case]]\nid = "X1"\nsymptoms = ["redness"]\n')
     assert main(["diff", "shipped", "shipped", "--cases", str(bad)]) == 2
     assert "X1: needs symptoms (a list) and hours" in capsys.readouterr().err
+    assert main(["diff", "shipped", "shipped", "--cases", str(bad.parent / "none.toml")]) == 2
+    assert "none.toml: cannot read the cases" in capsys.readouterr().err

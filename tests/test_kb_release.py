@@ -22,7 +22,8 @@ def test_shipped_knowledge_is_the_released_content() -> None:
     assert kb.unreleased is None, (
         "knowledge/ has changed since its last release. If the change has been reviewed, release it: "
         "`triage diff knowledge/released knowledge`, then `triage release NEW_VERSION` "
-        "(it sets version and digest in kb.toml and writes knowledge/changes/NEW_VERSION.md). "
+        "(it sets version and digest in kb.toml and writes knowledge/changes/NEW_VERSION.md; add --no-diff "
+        "when this software cannot read the previous release, after a knowledge-format change). "
         f"Loader says: {kb.unreleased}"
     )
     released = default_dir() / RELEASED_DIR

@@ -94,6 +94,16 @@ def test_nurse_create_cli(app, runner) -> None:  # type: ignore[no-untyped-def]
     assert short.exit_code == 2 and "at least 12 characters" in short.output
     prompted = runner.invoke(args=["nurse", "create", "carol"], input="another long password\nanother long password\n")
     assert prompted.exit_code == 0, prompted.output
+    # A short password is refused before the confirmation is asked for, and asked for again.
+    retried = runner.invoke(
+        args=["nurse", "create", "dave"], input="short\nlong enough password\nlong enough password\n"
+    )
+    assert retried.exit_code == 0, retried.output
+    assert retried.output.index("at least 12 characters") < retried.output.index("Repeat for confirmation")
+    differ = runner.invoke(args=["nurse", "create", "erin"], input="long enough password\nsomething else entirely\n")
+    assert differ.exit_code == 2 and "differ" in differ.output
+    bad_name = runner.invoke(args=["nurse", "create", "no spaces please"])
+    assert bad_name.exit_code == 2 and "username" in bad_name.output and "Password" not in bad_name.output
 
 
 def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, runner) -> None:  # type: ignore[no-untyped-def]

@@ -142,6 +142,35 @@ WORSENING = st.one_of(st.booleans(), st.booleans(), st.none(), st.integers(0, 1)
 
 # --- an independent reading of the documented input contract ----------------------------------
 
+# 0, the maximum, and every window or rule bound in the knowledge files and half an hour either side
+HOUR_GRID = sorted(
+    {0.0, MAX_HOURS}
+    | {
+        h
+        for b in [
+            *(x for s in KB.symptoms.values() if s.window for x in (s.window.expected_until, s.window.monitor_until)),
+            *(x for f in KB.factors.values() for c in f.windows for x in (c.expected_until, c.monitor_until)),
+            *(x for r in KB.rules.values() for x in (r.after_hours, r.before_hours)),
+        ]
+        if b is not None
+        for h in (b - 0.5, b, b + 0.5)
+        if 0 <= h <= MAX_HOURS
+    }
+)
+
+
+def _at(
+    symptoms: list[str], hours: float, factors: list[str], worsening: bool
+) -> tuple[Disposition, bool, frozenset[tuple[str | None, str]]]:
+    """The answer at this hour, and which findings give it."""
+    answer = ASSESSOR.assess(symptoms, hours, factors, worsening)
+    giving = {
+        (f.symptom, f.rule)
+        for f in (*answer.findings, *answer.more_detail)
+        if (f.disposition, f.emergency) == (answer.disposition, answer.emergency)
+    }
+    return answer.disposition, answer.emergency, frozenset(giving)
+
 
 def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> dict[str, Any] | None:
     """The canonical report the README promises for this input, or None when it must be rejected."""
@@ -166,7 +195,7 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
     # NaN compares false and +-inf or an int beyond the float range is out of range, so the range
     # check alone decides (math.isfinite() itself overflows on ints between 1.8e308 and 1e309).
     in_range = number and 0 <= hours <= MAX_HOURS
-    if not in_range:
+    if not in_range and hours is not None:
         valid = False
     if isinstance(factors, str):
         factors = [factors]
@@ -182,11 +211,19 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
             valid = False
     if not isinstance(worsening, bool):
         valid = False
+    if hours is None and valid:  # no hours: valid when one finding makes it contact clinician at every hour
+        answers = [_at(list(chosen), h, sorted(present), worsening) for h in HOUR_GRID]
+        same = {a[:2] for a in answers}
+        valid = (
+            len(same) == 1
+            and answers[0][0] is Disposition.CONTACT_CLINICIAN
+            and bool(frozenset.intersection(*(a[2] for a in answers)))
+        )
     if not valid:
         return None
     return {
         "symptoms": [{"id": s, "severity": SEVERITIES[chosen[s]]} for s in SYMPTOM_IDS if s in chosen],
-        "hours": float(hours),
+        "hours": None if hours is None else float(hours),
         "factors": sorted(present),
         "worsening": worsening,
         "worse_symptoms": [],

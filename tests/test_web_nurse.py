@@ -40,7 +40,7 @@ def test_console_answer_and_note(client, app):  # type: ignore[no-untyped-def]
     assert f"Knowledge base digest: {answer.kb_digest}" in note and answer.kb_digest.startswith("sha256:")
     assert f"(digest {answer.kb_digest[7:19]})" in page
     assert "Disposition: CONTACT CLINICIAN" in note
-    assert "redness [redness] (mild)" in note and "pain or tenderness [pain] (severe)" in note
+    assert "redness [redness] (mild)" in note and "pain [pain] (severe)" in note
     assert "Diabetes [diabetes]" in note and "getting worse: yes" in note
     assert all(f"(rule {f.rule})" in note for f in answer.findings)
     assert "Advice given:" in note and "Re-check: none; act now" in note
@@ -75,6 +75,28 @@ def test_console_errors_name_the_value_and_keep_input(client):  # type: ignore[n
     r = submit(client, symptoms="redness", hours="3", factor=["bogus"])
     page = html.unescape(r.get_data(as_text=True))
     assert "unknown factor 'bogus'; valid factors:" in page
+
+
+def test_console_lists_every_problem_in_one_round_and_suggests_the_nearest_id(client):  # type: ignore[no-untyped-def]
+    r = submit(client, symptoms="fevr redness:awful", hours="soon", factor=["diabets"])
+    assert r.status_code == 400
+    page = html.unescape(r.get_data(as_text=True))
+    summary = page[page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))]
+    assert "unknown symptom 'fevr' (did you mean 'fever'?)" in summary
+    assert "unknown severity 'awful'" in summary
+    assert "unknown factor 'diabets' (did you mean 'diabetes'?)" in summary
+    assert 'You entered "soon"' in summary
+
+
+def test_console_emergency_does_not_say_same_day_review(client):  # type: ignore[no-untyped-def]
+    kb = default_assessor().kb
+    page = html.unescape(
+        submit(client, symptoms="swelling:severe lip-tongue-swelling", hours="1").get_data(as_text=True)
+    )
+    note = page[page.index('id="note"') :]
+    assert f"Action: {kb.header.emergency.nurse}" in note
+    assert kb.header.dispositions["contact-clinician"].nurse not in page
+    assert "Check again" not in note and "More detail" in note
 
 
 def test_console_csrf(client):  # type: ignore[no-untyped-def]

@@ -22,26 +22,65 @@ def text(response) -> str:  # type: ignore[no-untyped-def]
 
 def plain(response) -> str:  # type: ignore[no-untyped-def]
     """The page's words without markup, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", "", text(response)).split())
+    return plain_text(text(response))
 
 
-def test_form_lists_symptoms_from_the_knowledge_base_in_two_groups(client):  # type: ignore[no-untyped-def]
+def plain_text(page: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", page).split())
+
+
+def test_form_opens_with_the_emergency_signs_then_lists_the_rest_in_two_groups(client):  # type: ignore[no-untyped-def]
     kb = default_assessor().kb
     page = text(client.get("/"))
-    assert "Common after microneedling" in page and "Warning signs" in page
+    signs, notice = page.index("Do you have any of these right now?"), page.index("What do you notice?")
     common, warning = page.index("Common after microneedling"), page.index("Warning signs")
+    assert signs < page.index("Get help now") < notice < common < warning
+    assert any(s.emergency for s in kb.symptoms.values())
     for s in kb.symptoms.values():
         assert f'id="symptom-{s.id}"' in page and s.name in page and s.description in page
         where = page.index(f'id="symptom-{s.id}"')
+        if s.emergency:  # one tick and one press: no severity to choose
+            assert signs < where < notice, s.id
+            assert f'id="severity-{s.id}-mild"' not in page
+            continue
         assert (common < where < warning) if s.group == "common" else where > warning, s.id
         for sev in ("mild", "moderate", "severe"):
             assert f'id="severity-{s.id}-{sev}"' in page
-    for f in kb.factors.values():
-        assert f.question in page
-        assert f'id="factor-{f.id}-yes"' in page and f'id="factor-{f.id}-no"' in page
-    assert 'name="worsening"' in page and 'id="hours"' in page
+        assert re.search(rf'id="severity-{s.id}-moderate"[^>]*checked', page)  # the middle choice
+    assert "Tick any that apply to you" in page
+    for f in kb.factors.values():  # one tick box each; unticked means no
+        assert f.question in page and f'id="factor-{f.id}"' in page and "checked" not in _tag(page, f"factor-{f.id}")
+    assert re.search(r'id="worsening-no"[^>]*checked', page)
+    assert 'id="hours"' in page
     assert 'type="date"' in page and 'type="time"' in page and 'id="timezone"' in page
     assert kb.header.disclaimer in page
+
+
+def _tag(page: str, ident: str) -> str:
+    start = page.rindex("<", 0, page.index(f'id="{ident}"'))
+    return page[start : page.index(">", start)]
+
+
+def test_an_emergency_sign_alone_gets_the_emergency_answer_at_once(client):  # type: ignore[no-untyped-def]
+    """The panic path: one tick, one press, nothing else answered."""
+    kb = default_assessor().kb
+    for s in (s for s in kb.symptoms.values() if s.emergency):
+        r = client.post("/", data={"csrf_token": csrf_token(client), "symptom": s.id})
+        assert r.status_code == 200, s.id
+        page = plain(r)
+        main = page[page.index("Skip to main content") :]
+        assert "Emergency" in main and kb.header.emergency.patient in main
+        assert "There is a problem" not in page
+        assert "check again" not in page.lower() and "Contact your clinic" not in page
+        assert kb.header.dispositions["contact-clinician"].patient not in page
+        for general in kb.header.general_advice:  # no routine aftercare
+            assert general.text not in page
+
+
+def test_without_hours_a_report_that_depends_on_them_is_asked_for_them(client):  # type: ignore[no-untyped-def]
+    page, links = errors_for(client, patient_form({"redness": "mild"}, hours=""))
+    assert links == [("hours", "Enter how many hours ago your session ended, or the date and time it ended.")]
+    assert re.search(r'id="symptom-redness"[^>]*checked', page)
 
 
 def test_every_input_has_a_label_and_fieldsets_have_legends(client):  # type: ignore[no-untyped-def]
@@ -82,14 +121,34 @@ def test_monitor_and_contact_results(client):  # type: ignore[no-untyped-def]
     assert "banner-monitor" in page and "Your result: </span>Monitor" in page
     page = text(submit(client, patient_form({"pus": "mild"}, hours="60")))
     assert "banner-contact-clinician" in page and "Your result: </span>Contact clinician" in page
-    assert "Do not wait to check again: contact your clinic today." in page
+    assert "check again" not in plain_text(page).lower() and 'id="recheck-title"' not in page
 
 
-def test_emergency_banner_comes_first(client):  # type: ignore[no-untyped-def]
-    page = text(submit(client, patient_form({"lip-tongue-swelling": "mild"}, hours="1")))
-    main = page[page.index('<main id="main"') :]
-    assert main.index("Call your local emergency number now") < main.index("banner-contact-clinician")
-    assert default_assessor().kb.header.emergency.patient in page
+def test_an_emergency_says_one_thing_call_now(client):  # type: ignore[no-untyped-def]
+    """Severe breathing trouble with severe lip swelling at 1 h (issue 12): no clinic, no waiting,
+    no monitor findings, no routine aftercare, the first-aid line once."""
+    kb = default_assessor().kb
+    r = submit(client, patient_form({"breathing-difficulty": "severe", "lip-tongue-swelling": "severe"}, hours="1"))
+    page = plain(r)
+    main = page[page.index("Skip to main content") :]
+    assert main.index(kb.header.emergency.patient) < main.index("Why")
+    assert "banner-contact-clinician" not in text(r) and "Contact your clinic" not in page
+    assert "check again" not in page.lower() and "Monitor" not in page
+    assert page.count("auto-injector") == 1
+    for general in kb.header.general_advice:
+        assert general.text not in page
+
+
+def test_the_infection_emergency_has_one_message(client):  # type: ignore[no-untyped-def]
+    kb = default_assessor().kb
+    r = submit(
+        client, patient_form({"fever": "moderate", "spreading-redness": "moderate", "pain": "severe"}, hours="60")
+    )
+    page = plain(r)
+    assert kb.header.emergency.patient in page
+    assert "clinic" not in page[: page.index("Why")].lower()
+    why = _section(text(r), "why-title")
+    assert why.count('class="finding ') <= 5  # one per symptom and the combinations
 
 
 def test_factor_answers_reach_the_engine(client):  # type: ignore[no-untyped-def]
@@ -142,23 +201,30 @@ def test_no_symptom_is_an_error_not_expected(client):  # type: ignore[no-untyped
 def test_bad_hours_keeps_everything_typed(client):  # type: ignore[no-untyped-def]
     data = patient_form({"redness": "mild", "fever": "severe"}, hours="about two days", factors=("diabetes",))
     page, links = errors_for(client, data)
-    assert links == [("hours", 'Enter the hours as a number, like 30. You entered "about two days".')]
+    assert links == [
+        ("hours", 'Enter the hours as a number, like 30 (or days, like 2 days). You entered "about two days".')
+    ]
     assert 'value="about two days"' in page
     assert re.search(r'id="symptom-redness"[^>]*checked', page) and re.search(r'id="symptom-fever"[^>]*checked', page)
     assert re.search(r'id="severity-fever-severe"[^>]*checked', page)
-    assert re.search(r'id="factor-diabetes-yes"[^>]*checked', page)
+    assert re.search(r'id="factor-diabetes"[^>]*checked', page)
     assert re.search(r'id="worsening-no"[^>]*checked', page)
     assert 'id="hours-error"' in page  # the message next to the field too
 
 
-def test_each_missing_answer_is_named(client):  # type: ignore[no-untyped-def]
-    data = patient_form({"redness": ""}, hours="-3")
-    del data["factor-diabetes"], data["worsening"]
+def test_each_problem_is_named_and_the_rest_defaults(client):  # type: ignore[no-untyped-def]
+    data = patient_form({"redness": ""}, hours="-3", factors=("lucky",))
+    del data["worsening"]  # no answer is "no"; no severity is "moderate"
     _, links = errors_for(client, data)
     targets = [t for t, _ in links]
-    assert targets == ["severity-redness-mild", "hours", "factor-diabetes-yes", "worsening-yes"]
-    assert "cannot be negative" in links[1][1]
-    assert "Do you have diabetes?" in links[2][1]
+    assert targets == ["hours", "factor-darker-skin"]
+    assert "cannot be negative" in links[0][1]
+    assert '"lucky"' in links[1][1]
+
+
+def test_hours_may_be_given_in_days(client):  # type: ignore[no-untyped-def]
+    r = submit(client, patient_form({"redness": "mild"}, hours="1.5 days"))
+    assert "banner-expected" in text(r) and "in 12 hours" in plain(r)
 
 
 def test_hours_and_date_together_is_an_error(client):  # type: ignore[no-untyped-def]

@@ -425,3 +425,13 @@ def test_record_from_the_patient_form(app: Any, nurse_client: Any) -> None:
     answer = assess(["redness:mild", "pain:severe"], 30, ["diabetes"])
     assert answer.summary in page and all(f"<code>{f.rule}</code>" in page for f in answer.findings)
     assert "patient form · patient" in page and "Diabetes" in page
+
+
+def test_course_table_shows_an_overrides_emergency_flag(nurse_client: Any, app: Any, code: str) -> None:
+    response = override(nurse_client, code, 1, disposition="contact clinician", emergency="yes", reason="throat")
+    assert response.status_code == 303
+    page = text(nurse_client.get(f"/nurse/records/{code}"))
+    course = page[page.index('id="course-title"') : page.index("</table>", page.index('id="course-title"'))]
+    assert "Nurse override:" in course and "Contact clinician, EMERGENCY" in " ".join(
+        re.sub(r"<[^>]+>", "", course).split()
+    )

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from tests.support import NURSE
-from triage import default_assessor
 
 
 def csrf_token(client: Any, path: str = "/") -> str:
@@ -41,9 +40,10 @@ def signed_in_client(app: Any) -> Any:
 def patient_form(
     symptoms: dict[str, str], hours: str = "30", factors: tuple[str, ...] = (), worsening: str = "no", **extra: str
 ) -> dict[str, Any]:
-    """A complete patient form: every factor answered (yes for `factors`, else no)."""
+    """A patient form: the symptoms with their severities, the risk factors ticked (`factors`;
+    the others unticked, which means no), the hours and "getting worse"."""
     data: dict[str, Any] = {"symptom": list(symptoms), "hours": hours, "worsening": worsening, "timezone": "UTC"}
     data.update({f"severity-{sid}": sev for sid, sev in symptoms.items()})
-    data.update({f"factor-{f}": ("yes" if f in factors else "no") for f in default_assessor().kb.factors})
+    data["factor"] = list(factors)
     data.update(extra)
     return data

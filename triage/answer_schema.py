@@ -25,7 +25,7 @@ class ReportOut(_Exact):
     """The report as the engine read it (ids canonical, duplicates merged)."""
 
     symptoms: list[SymptomOut]
-    hours: float
+    hours: float | None = Field(description="null when the report gave none (answered only when no hour changes it)")
     factors: list[str]
     worsening: bool
     worse_symptoms: list[str] = Field(
@@ -65,9 +65,14 @@ class AnswerOut(_Exact):
 
     disposition: Disposition
     emergency: bool
-    hours_since_treatment: float
-    findings: list[FindingOut]
-    advice: list[str]
+    hours_since_treatment: float | None
+    findings: list[FindingOut] = Field(
+        description="Why: each symptom's strongest finding, and the findings about combinations or the whole report"
+    )
+    more_detail: list[FindingOut] = Field(
+        description="The findings the answer outranks, or that say less about a symptom than its strongest one"
+    )
+    advice: list[str] = Field(description="What to do, most urgent first, each meaning once")
     recheck_in_hours: float | None = Field(description="When the answer could next change; null for contact clinician")
     kb_version: str
     kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")

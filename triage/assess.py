@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -9,10 +10,14 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from typing import Any, NamedTuple
 
+from triage import message
 from triage.engine import RawFinding, RawResult, RuleEngine
 from triage.knowledge import KnowledgeBase, load_knowledge
 from triage.model import Assessment, Disposition, Finding, Report
-from triage.report import parse_report
+from triage.report import InvalidReport, Problem, parse_report
+from triage.vocabulary import MAX_HOURS
+
+UNKNOWN_HOURS = "an unknown time"  # {hours} in a reason when the report gives none
 
 
 def duration(hours: float) -> str:
@@ -132,11 +137,46 @@ class Assessor:
 
     def assess_uncached(self, report: Report) -> Assessment:
         """Run the engine and explain its conclusions, bypassing the cache."""
+        if report.hours is None:
+            return self.explain(report, self.run_at_every_hour(report))
         return self.explain(report, self.engine.run(report))
+
+    def run_at_every_hour(self, report: Report) -> RawResult:
+        """The engine's conclusions for a report without hours, when no hour changes its answer.
+
+        The engine is run from each hour at which an answer can change (the answer is the same
+        until the next), so this is exact. Only an answer that is `contact clinician` at every
+        hour, with the same emergency flag, for a reason found at every hour (an always-emergency
+        symptom, for example), is given: it needs no re-check time. Its findings are those found
+        at every hour (a symptom whose finding depends on the hours is left out of "why").
+        Otherwise the hours are required, as for any report.
+        """
+        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in self.kb.answer_change_hours()]
+        answers = {
+            (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
+            for r in runs
+        }
+        common = [f for f in runs[0].findings if all(f in r.findings for r in runs[1:])]
+        answer = next(iter(answers))
+        same_reason = any(
+            (Disposition(f.disposition).rank, f.emergency) == answer for f in common
+        )  # one finding gives the answer at every hour
+        if len(answers) != 1 or answer[0] != Disposition.CONTACT_CLINICIAN.rank or not same_reason:
+            raise InvalidReport(
+                [
+                    Problem(
+                        "hours",
+                        f"hours not given: give the hours since the session ended (0 to {MAX_HOURS:g}); "
+                        "the answer for these symptoms depends on them",
+                    )
+                ]
+            )
+        return RawResult(tuple(common), ())
 
     # --- putting the engine's conclusions into words ------------------------------------
 
     def explain(self, report: Report, raw: RawResult) -> Assessment:
+        """The engine's findings as an answer: one message, from the most urgent (triage.message)."""
         kb = self.kb
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
@@ -149,33 +189,29 @@ class Assessor:
         disposition = max((f.disposition for f in findings), key=lambda d: d.rank)
         emergency = any(f.emergency for f in findings)
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)
-
-        advice: list[str] = []
-        if emergency:
-            advice.append(kb.header.emergency.patient)
-        summary = kb.header.dispositions[disposition.key].patient  # type: ignore[index]
-        advice.append(summary)
-        if recheck is not None:
-            advice.append(
+        recheck_line = None
+        if recheck is not None and report.hours is not None:
+            recheck_line = (
                 f"Check again in {duration(recheck)}, at {duration(report.hours + recheck)} after your session."
             )
-        advice += [f.advice for f in findings if f.advice]
-        advice += [kb.symptoms[sid].care for sid, _ in report.symptoms]
-        advice += [a.text for a in kb.header.general_advice]
+        why, more_detail = message.fold(findings, emergency)
         return Assessment(
             disposition=disposition,
             emergency=emergency,
             report=report,
-            findings=tuple(findings),
-            advice=tuple(dict.fromkeys(advice)),
+            findings=why,
+            advice=message.advice(kb, list(order), findings, disposition, emergency, recheck_line),
             recheck_in_hours=recheck,
             kb_version=kb.version,
-            summary=summary,
+            summary=message.summary(kb, disposition, emergency),
+            more_detail=more_detail,
             kb_digest=kb.digest,
         )
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:
         """Hours until the answer could next change: the nearest window end or rule boundary."""
+        if report.hours is None:
+            return None
         ends = [f.until for f in raw.findings if f.until is not None and f.until > report.hours]
         ends += [b for b in raw.boundaries if b > report.hours]
         waits = [end - report.hours for end in ends] + [f.cap for f in raw.findings if f.cap is not None]
@@ -189,7 +225,7 @@ class Assessor:
         symptom = kb.symptoms[raw.symptom] if raw.symptom else None
         values = {
             "name": symptom.name if symptom else "",
-            "hours": duration(report.hours),
+            "hours": duration(report.hours) if report.hours is not None else UNKNOWN_HOURS,
             "expected_until": duration(raw.expected_until) if raw.expected_until else "",
             "monitor_until": duration(raw.monitor_until) if raw.monitor_until else "",
         }
@@ -247,7 +283,8 @@ class Assessor:
     def _window_values(self, sid: str, report: Report) -> dict[str, str]:
         """Placeholder values from the symptom's window in force for this report (for texts
         that describe the symptom rather than one rule's conclusion)."""
-        values = {"name": self.kb.symptoms[sid].name, "hours": duration(report.hours)}
+        hours = duration(report.hours) if report.hours is not None else UNKNOWN_HOURS
+        values = {"name": self.kb.symptoms[sid].name, "hours": hours}
         if self.kb.symptoms[sid].window is None:
             return values | {"expected_until": "", "monitor_until": ""}
         w = self.kb.window(sid, report.factors)

@@ -42,7 +42,8 @@ def _label(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
 def summary(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
     """One line under 140 characters: the answer, the symptoms (shortened to fit), the hours."""
     head = "EMERGENCY, call emergency services now" if answer["emergency"] else _label(answer, kb)
-    tail = f", {answer['hours_since_treatment']:g} h after microneedling"
+    hours = answer.get("hours_since_treatment")
+    tail = f", {hours:g} h after microneedling" if hours is not None else ", time since microneedling not given"
     names = _names(answer, kb)
     if not names:  # a report answered on its factors alone (e.g. shared equipment)
         factors = ", ".join(kb.factor_label(f) for f in answer["report"].get("factors", []))
@@ -88,9 +89,10 @@ def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None =
         )
     factors = ", ".join(kb.factor_label(x) for x in report.get("factors", [])) or "none"
     recheck = answer.get("recheck_in_hours")
+    hours = answer.get("hours_since_treatment")
     lines += [
         "",
-        f"Hours since treatment: {answer['hours_since_treatment']:g}; risk factors: {_md(factors)}; "
+        f"Hours since treatment: {'not given' if hours is None else format(hours, 'g')}; risk factors: {_md(factors)}; "
         f"getting worse: {'yes' if report.get('worsening') else 'no'}.",
     ]
     if recheck is not None:

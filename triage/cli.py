@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,10 +18,10 @@ from triage.diff import compare
 from triage.diff_report import FORMATS, RENDERERS
 from triage.digest import short
 from triage.knowledge import KnowledgeError, default_dir, load_knowledge
-from triage.model import Assessment, Disposition
+from triage.model import Assessment, Disposition, Finding
 from triage.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.release import ReleaseError, release
-from triage.report import InvalidReport, Problem
+from triage.report import InvalidReport, Problem, hours_from_text
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 USAGE_ERROR = 2
@@ -39,7 +40,13 @@ def cli(kb: str | None) -> None:
 
 @cli.command()
 @click.argument("symptoms", nargs=-1)
-@click.option("--hours", "hours_text", metavar="H", help=f"Hours since the session ended (0 to {MAX_HOURS:g}).")
+@click.option(
+    "--hours",
+    "hours_text",
+    metavar="H",
+    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours. "
+    "May be left out only when the answer is the same at every hour (an emergency sign, for example).",
+)
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
 @click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
@@ -54,15 +61,20 @@ def check(
 ) -> None:
     """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
     assessor = _assessor(ctx)
-    if hours_text is None:
-        raise InvalidReport(
-            [Problem("hours", f"--hours is required: the hours since the session ended (0 to {MAX_HOURS:g})")]
-        )
+    hours: Any = None if hours_text is None else hours_from_text(hours_text)
+    if hours is None and hours_text is not None:
+        try:
+            hours = float(hours_text)  # "nan", "inf": the engine says why they are refused
+        except ValueError:
+            hours = hours_text  # not a number: the engine's message names it
     try:
-        hours: Any = float(hours_text)
-    except ValueError:
-        hours = hours_text
-    answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
+        answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
+    except InvalidReport as exc:
+        if hours_text is None:  # say which option is missing
+            raise InvalidReport(
+                Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p for p in exc.problems
+            ) from None
+        raise
     if assessor.kb.unreleased:
         click.echo(
             f"triage: note: answering from unreleased content (see `triage validate`): "
@@ -73,38 +85,47 @@ def check(
 
 
 def render(answer: Assessment, assessor: Assessor) -> str:
-    """A readable answer for a nurse: disposition first, then why, what to do, when to re-check."""
+    """A readable answer for a nurse: the action first, then why, what to do, when to re-check."""
     kb = assessor.kb
-    lines = [answer.disposition.value.upper()]
+    lines = []
     if answer.emergency:
-        lines.insert(0, f"!!! EMERGENCY: {kb.header.emergency.nurse}")
-    lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
+        lines.append(f"!!! EMERGENCY: {kb.header.emergency.nurse}")
+    lines.append(answer.disposition.value.upper() + (" - EMERGENCY" if answer.emergency else ""))
+    if not answer.emergency:  # an emergency is not a same-day review
+        lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
     report = answer.report
     described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms) or "no symptoms"
+    when = "hours since the session not given" if report.hours is None else f"{report.hours:g} h since the session"
     lines.append(
-        f"Report: {described}; {report.hours:g} h since the session"
+        f"Report: {described}; {when}"
         + (f"; factors: {', '.join(report.factors)}" if report.factors else "")
         + ("; getting worse" if report.worsening else "")
     )
-    lines.append("")
-    lines.append("Findings:")
-    for f in answer.findings:
-        about = f.symptom or " + ".join(f.symptoms) or "report"
-        flag = " EMERGENCY" if f.emergency else ""
-        lines.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
-        lines.append(f"      {f.nurse_reason or f.reason}")
-        if f.likelihood:
-            lines.append(f"      how common: {f.likelihood}; usual course: {f.typical_duration}")
-        if f.until_hours is not None and f.until_hours > report.hours:
-            lines.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
-        if f.urgent_if and f.disposition is not Disposition.CONTACT_CLINICIAN:
-            lines.append(f"      urgent if: {f.urgent_if}")
-        lines.append(f"      source: {f.source}")
+
+    def listed(findings: tuple[Finding, ...]) -> list[str]:
+        out = []
+        for f in findings:
+            about = f.symptom or " + ".join(f.symptoms) or "report"
+            flag = " EMERGENCY" if f.emergency else ""
+            out.append(f"  [{f.disposition.value}{flag}] {about} (rule {f.rule})")
+            out.append(f"      {f.nurse_reason or f.reason}")
+            if f.likelihood:
+                out.append(f"      how common: {f.likelihood}; usual course: {f.typical_duration}")
+            if report.hours is not None and f.until_hours is not None and f.until_hours > report.hours:
+                out.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
+            if f.urgent_if and answer.disposition is not Disposition.CONTACT_CLINICIAN:
+                out.append(f"      urgent if: {f.urgent_if}")
+            out.append(f"      source: {f.source}")
+        return out
+
+    lines += ["", "Findings:", *listed(answer.findings)]
+    if answer.more_detail:
+        lines += ["", "More detail (outranked by the answer above):", *listed(answer.more_detail)]
     lines.append("")
     lines.append("Advice:")
     lines += [f"  - {a}" for a in answer.advice]
     lines.append("")
-    if answer.recheck_in_hours is None:
+    if answer.recheck_in_hours is None or report.hours is None:
         lines.append("Re-check: none; act now.")
     else:
         at = report.hours + answer.recheck_in_hours
@@ -122,6 +143,7 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         data = {
             "kb_version": kb.version,
+            "kb_digest": kb.digest,
             "symptoms": [
                 s.model_dump(include={"id", "name", "description", "group", "likelihood", "onset"})
                 for s in kb.symptoms.values()
@@ -208,8 +230,10 @@ def diff(
     result = compare(old, new, cases, notes)
     text = RENDERERS[fmt](result)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(result.summary(), err=True)
     else:
         click.echo(text, nl=False)

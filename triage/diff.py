@@ -48,7 +48,7 @@ class Outcome:
             disposition=answer.disposition.value,
             emergency=answer.emergency,
             recheck_in_hours=answer.recheck_in_hours,
-            rules=tuple(sorted({f.rule for f in answer.findings})),
+            rules=tuple(sorted({f.rule for f in (*answer.findings, *answer.more_detail)})),  # every rule that fired
             reasons=tuple(f.reason for f in answer.findings),
             advice=answer.advice,
         )

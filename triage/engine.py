@@ -133,6 +133,12 @@ def _one_of_set(allowed: frozenset[str]) -> P:
 
 
 _NOT_SEVERE = P(lambda v: v != "severe")
+# Which findings a `for_each = "finding"` rule acts on, by its `finding` value.
+_FINDING_SELECTORS: dict[str, dict[str, Any]] = {
+    "monitor": {"disposition": "monitor"},
+    "past-expected": {"phase": "past-expected"},
+    "below-contact": {"disposition": P(lambda d: d != "contact clinician")},
+}
 _SEVERE = P(lambda v: v == "severe")
 
 
@@ -173,8 +179,8 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
     """
     symptom: dict[str, Any] | None = None
     patterns: list[Any] = []
-    narrowed = rule.symptoms or rule.onset
-    sid_constraint = MATCH.sid & _one_of(kb.rule_symptoms(rule)) if narrowed else MATCH.sid
+    only = kb.rule_symptoms(rule)
+    sid_constraint = MATCH.sid & _one_of(only) if only else MATCH.sid
     if rule.for_each == "symptom":
         symptom = {"id": sid_constraint}
         if rule.severity:
@@ -182,8 +188,9 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
         if rule.phase:  # the symptom's own window finding is in one of these phases
             patterns.append(FindingFact(symptom=MATCH.sid, phase=_one_of(rule.phase)))
     elif rule.for_each == "finding":
-        field = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[rule.finding or ""]
-        patterns.append(FindingFact(**{field[0]: field[1], "symptom": sid_constraint}))
+        patterns.append(FindingFact(**{**_FINDING_SELECTORS[rule.finding or ""], "symptom": sid_constraint}))
+        if rule.with_emergency:
+            patterns.append(FindingFact(emergency=True))
     patterns += [_symptom_pattern(kb, ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
         patterns.append(OR(*(_symptom_pattern(kb, ref) for ref in rule.symptoms_any)))

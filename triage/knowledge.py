@@ -181,7 +181,9 @@ class Rule(_Model):
     onset: list[Literal["immediate", "delayed", "none"]] = []
     phase: list[Literal["within-expected", "past-expected", "past-monitor"]] = []
     severity: list[Annotated[Severity, Field(strict=False)]] = []
-    finding: Literal["monitor", "past-expected"] | None = None
+    finding: Literal["monitor", "past-expected", "below-contact"] | None = None
+    window_only: Literal[True] | None = None  # for_each = "symptom": only symptoms with a window
+    with_emergency: Literal[True] | None = None  # for_each = "finding": only when an emergency finding exists
     factors: list[Id] = []
     after_hours: Hours | None = None
     before_hours: Hours | None = None
@@ -213,6 +215,10 @@ class Rule(_Model):
             raise ValueError("'finding' goes with for_each = \"finding\" and is required there")
         if each == "finding" and self.severity:
             raise ValueError("'severity' goes with for_each = \"symptom\"")
+        if self.window_only and each != "symptom":
+            raise ValueError("'window_only' goes with for_each = \"symptom\"")
+        if self.with_emergency and each != "finding":
+            raise ValueError("'with_emergency' goes with for_each = \"finding\"")
         if self.symptoms_any and len(self.symptoms_any) < 2:
             raise ValueError("symptoms_any needs at least two symptoms (use symptoms_all)")
         if self.after_hours is not None and self.before_hours is not None and self.after_hours >= self.before_hours:
@@ -236,8 +242,21 @@ class EmergencyText(_Model):
 
 
 class Advice(_Model):
+    id: Id | None = None  # names it in `same_advice`
     text: Text
     source: Sources
+
+
+RECHECK_ADVICE = "recheck"  # the answer's own "Check again in ..." line, in `same_advice`
+
+
+class SameAdvice(_Model):
+    """Advice texts that say the same thing in other words: a person reads the meaning once."""
+
+    meaning: Text
+    advice: Annotated[
+        list[Annotated[str, Field(pattern=r"^(recheck|(rule|care|general):[a-z0-9-]+)$")]], Field(min_length=2)
+    ]
 
 
 class Reference(_Model):
@@ -271,6 +290,7 @@ class Header(_Model):
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
     general_advice: Annotated[list[Advice], Field(min_length=1)]
+    same_advice: list[SameAdvice] = []
     reference: dict[Id, Reference]
 
     @model_validator(mode="after")
@@ -359,14 +379,6 @@ class KnowledgeBase:
         f = self.factors.get(factor)
         return f.label if f is not None else factor
 
-    def rule_symptoms(self, rule: Rule) -> tuple[str, ...]:
-        """The symptoms a `for_each = "symptom"` rule may fire for: its `symptoms` (else every
-        symptom), narrowed to its `onset` list ("none": symptoms with no onset given)."""
-        ids = rule.symptoms or list(self.symptoms)
-        if rule.onset:
-            ids = [s for s in ids if (self.symptoms[s].onset or "none") in rule.onset]
-        return tuple(ids)
-
     def recheck_cap(self, rule: Rule) -> float | None:
         """A rule finding's re-check cap: its own `recheck_within`, else the monitor default."""
         if rule.recheck_within is not None:
@@ -389,6 +401,37 @@ class KnowledgeBase:
     def citation(self, keys: Iterable[str]) -> str:
         """Short citations of reference keys, joined for display."""
         return "; ".join(self.header.reference[k].short for k in keys)
+
+    def rule_symptoms(self, rule: Rule) -> tuple[str, ...]:
+        """The symptom ids a `for_each` rule is limited to: its `symptoms`, narrowed with
+        `window_only` to the symptoms with a window and with `onset` to those onsets ("none":
+        symptoms with no onset given); empty when it applies to every symptom."""
+        if not (rule.window_only or rule.onset):
+            return tuple(rule.symptoms)
+        ids = list(rule.symptoms or self.symptoms)
+        if rule.window_only:
+            ids = [s for s in ids if self.symptoms[s].window is not None]
+        if rule.onset:
+            ids = [s for s in ids if (self.symptoms[s].onset or "none") in rule.onset]
+        return tuple(ids)
+
+    def answer_change_hours(self) -> tuple[float, ...]:
+        """0 and every hour at which some answer can change: each window bound (under every
+        combination of the factors that change it) and each rule's after_hours / before_hours.
+        Every condition on the hours is `hours >= bound` or `hours < bound`, so an answer is
+        the same from one of these hours until the next."""
+        points = {0.0}
+        for sid, symptom in self.symptoms.items():
+            if symptom.window is None:
+                continue
+            adjusting = self.adjusting_factors(sid)
+            for n in range(len(adjusting) + 1):
+                for combo in itertools.combinations(adjusting, n):
+                    w = self.window(sid, combo)
+                    points |= {b for b in (w.expected_until, w.monitor_until) if b is not None}
+        for rule in self.rules.values():
+            points |= {b for b in (rule.after_hours, rule.before_hours) if b is not None}
+        return tuple(sorted(p for p in points if p <= MAX_HOURS))
 
     def adjusting_factors(self, symptom: str) -> tuple[str, ...]:
         return tuple(f for f, _ in self.window_changes.get(symptom, ()))
@@ -602,6 +645,34 @@ def _check_placeholders(path: Path, entry: str, texts: Iterable[str | None], all
             )
 
 
+def advice_ref_problem(
+    ref: str, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]
+) -> str | None:
+    """Why a `same_advice` reference names no advice text, or None when it does."""
+    kind, _, ident = ref.partition(":")
+    if ref == RECHECK_ADVICE:
+        return None
+    if kind == "rule":
+        rule = rules.get(ident)
+        return f"unknown rule {ident!r}" if rule is None else (None if rule.advice else f"rule {ident!r} has no advice")
+    if kind == "care":
+        return None if ident in symptoms else f"unknown symptom {ident!r}"
+    known = [a.id for a in header.general_advice if a.id]
+    return None if ident in known else f"unknown general_advice id {ident!r}; known: {known}"
+
+
+def _check_same_advice(path: Path, header: Header, symptoms: Mapping[str, Symptom], rules: Mapping[str, Rule]) -> None:
+    seen: dict[str, str] = {}
+    for i, group in enumerate(header.same_advice, 1):
+        entry = f"same_advice {group.meaning!r} (entry {i})"
+        for ref in group.advice:
+            if problem := advice_ref_problem(ref, header, symptoms, rules):
+                raise KnowledgeError(str(path), entry, f"{ref!r}: {problem}")
+            if ref in seen:
+                raise KnowledgeError(str(path), entry, f"{ref!r} is already in same_advice {seen[ref]!r}")
+            seen[ref] = group.meaning
+
+
 def load_knowledge(
     directory: str | os.PathLike[str] | None = None, *, require_release: bool | None = None
 ) -> KnowledgeBase:
@@ -719,6 +790,8 @@ def load_knowledge(
         if r.phase and r.symptoms and (windowless := [s for s in r.symptoms if symptom_ids[s].window is None]):
             fail("rules.toml", i, entry, f"'phase' needs symptoms with a window; {windowless} have none", "phase")
 
+    _check_same_advice(p["kb.toml"], header, symptom_ids, {r.id: r for r in rules})
+
     kb = KnowledgeBase(
         header=header,
         symptoms={s.id: s for s in symptoms},
@@ -730,8 +803,14 @@ def load_knowledge(
         unreleased=release_problem(d, header.version, header.digest, digest),
     )
     for i, r in enumerate(rules, 1):
-        if r.for_each == "symptom" and not kb.rule_symptoms(r):
-            fail("rules.toml", i, f"rule {r.id!r}", "no symptom matches its 'symptoms' and 'onset'", "onset")
+        if (r.onset or r.window_only) and not kb.rule_symptoms(r):
+            fail(
+                "rules.toml",
+                i,
+                f"rule {r.id!r}",
+                "no symptom matches its 'symptoms', 'onset' and 'window_only'",
+                "onset",
+            )
     _check_without_symptoms(kb, p["rules.toml"], rules)
     # Every combination of window-changing factors must keep the bounds in order.
     factor_index = {f.id: i for i, f in enumerate(factors, 1)}

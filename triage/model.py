@@ -16,7 +16,8 @@ class Report:
     """A validated, canonical report: what the engine is asked about."""
 
     symptoms: tuple[tuple[str, str], ...]  # (id, severity) in vocabulary order, no duplicates
-    hours: float
+    # None: not given. Only answered when the answer is the same at every hour (Assessor).
+    hours: float | None
     factors: tuple[str, ...]  # sorted, no duplicates
     worsening: bool  # the person says the symptoms are getting worse (applies to every symptom)
     # Symptoms a record shows are more severe than at the previous report (triage records).
@@ -31,7 +32,7 @@ class Report:
         """The inverse of to_dict (a stored report; not validated: it was valid when stored)."""
         return cls(
             symptoms=tuple((s["id"], s["severity"]) for s in data.get("symptoms", ())),
-            hours=data["hours"],
+            hours=data.get("hours"),
             factors=tuple(data.get("factors", ())),
             worsening=bool(data.get("worsening", False)),
             worse=tuple(data.get("worse_symptoms", ())),
@@ -122,11 +123,14 @@ class Assessment:
     advice: tuple[str, ...]
     recheck_in_hours: float | None
     kb_version: str
-    summary: str  # what the disposition means for the patient
+    summary: str  # the answer in one line for the patient (the emergency call when there is one)
+    # Findings "why" leaves out: weaker findings about a symptom, and in an emergency answer
+    # those below contact clinician (triage.message.fold).
+    more_detail: tuple[Finding, ...] = ()
     kb_digest: str = ""  # the digest of the knowledge content that decided ("" in answers stored before it)
 
     @property
-    def hours_since_treatment(self) -> float:
+    def hours_since_treatment(self) -> float | None:
         return self.report.hours
 
     @classmethod
@@ -141,6 +145,7 @@ class Assessment:
             recheck_in_hours=data.get("recheck_in_hours"),
             kb_version=str(data["kb_version"]),
             summary=str(data.get("summary", "")),
+            more_detail=tuple(Finding.from_dict(f) for f in data.get("more_detail", ())),
             kb_digest=str(data.get("kb_digest") or ""),
         )
 
@@ -155,5 +160,6 @@ class Assessment:
             "kb_version": self.kb_version,
             "kb_digest": self.kb_digest,
             "summary": self.summary,
+            "more_detail": [f.to_dict() for f in self.more_detail],
             "report": self.report.to_dict(),
         }

@@ -6,7 +6,9 @@ that names the bad value and the valid ones, never a silent reassurance.
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,26 @@ from typing import Any
 from triage.knowledge import KnowledgeBase
 from triage.model import Report
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
+
+__all__ = ["MAX_HOURS", "InvalidReport", "Problem", "hours_from_text", "parse_hours", "parse_report"]
+
+_DURATION = re.compile(r"^([-+]?[0-9]*[.,]?[0-9]+(?:e[-+]?[0-9]+)?)\s*(h|hr|hrs|hour|hours|d|day|days)?$")
+_HOURS_PER = {"d": 24.0, "day": 24.0, "days": 24.0}
+
+
+def hours_from_text(text: str) -> float | None:
+    """Hours as people type them: "30", "30h", "36 hours", "2d", "1.5 days", "1,5 days".
+    None when it is not a number with one of those units (the caller says what is wrong)."""
+    match = _DURATION.match(text.strip().lower())
+    if match is None:
+        return None
+    number, unit = match.groups()
+    try:
+        value = float(number.replace(",", "."))
+    except ValueError:
+        return None
+    return value * _HOURS_PER.get(unit or "h", 1.0)
+
 
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report
 
@@ -36,6 +58,12 @@ class InvalidReport(ValueError):
 
 def _listing(values: Iterable[str]) -> str:
     return ", ".join(values)
+
+
+def did_you_mean(value: str, known: Iterable[str]) -> str:
+    """ " (did you mean 'fever'?)" for a near miss of a known id, else ""."""
+    close = difflib.get_close_matches(value.strip().lower(), list(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _shown(value: Any) -> str:
@@ -108,7 +136,12 @@ def parse_report(
         sid, severity = sid.strip(), severity.strip()
         if sid not in kb.symptoms:
             named = entry.partition(":")[0].strip()  # the id as given, without its severity
-            problems.append(Problem(where, f"unknown symptom {named!r}; valid symptoms: {valid_symptoms}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"unknown symptom {named!r}{did_you_mean(named, kb.symptoms)}; valid symptoms: {valid_symptoms}",
+                )
+            )
             continue
         if not sep:
             severity = DEFAULT_SEVERITY
@@ -120,11 +153,12 @@ def parse_report(
         if sid not in chosen or SEVERITIES.index(severity) > SEVERITIES.index(chosen[sid]):
             chosen[sid] = severity
 
-    try:
-        parsed_hours = parse_hours(hours)
-    except InvalidReport as exc:
-        problems.extend(exc.problems)
-        parsed_hours = 0.0
+    parsed_hours: float | None = None  # not given: the Assessor answers only if no hour changes the answer
+    if hours is not None:
+        try:
+            parsed_hours = parse_hours(hours)
+        except InvalidReport as exc:
+            problems.extend(exc.problems)
 
     if isinstance(factors, str):
         factors = [factors]
@@ -136,7 +170,11 @@ def parse_report(
         fid = factor.strip().lower() if isinstance(factor, str) else None
         if fid is None or fid not in kb.factors:
             problems.append(
-                Problem(f"factors[{i}]", f"unknown factor {factor!r}; valid factors: {_listing(kb.factors)}")
+                Problem(
+                    f"factors[{i}]",
+                    f"unknown factor {factor!r}{did_you_mean(str(factor), kb.factors)}; "
+                    f"valid factors: {_listing(kb.factors)}",
+                )
             )
         else:
             present.add(fid)

@@ -116,7 +116,8 @@ def _ref(ref: str) -> str:
 
 def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
     lhs: list[str] = []
-    sid = _one_of("?sid", kb.rule_symptoms(rule)) if rule.symptoms or rule.onset else "?sid"
+    only = kb.rule_symptoms(rule)
+    sid = _one_of("?sid", only) if only else "?sid"
     if rule.for_each == "symptom":
         severity = f" (severity {_one_of('?sev', rule.severity)})" if rule.severity else ""
         worse = " (worsening TRUE)" if rule.worsening else ""  # per symptom: a record may mark only some
@@ -124,10 +125,14 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
         if rule.phase:
             lhs.append(f"(finding (symptom ?sid) (phase {_one_of('?ph', rule.phase)}))")
     elif rule.for_each == "finding":
-        slot, value = {"monitor": ("disposition", "monitor"), "past-expected": ("phase", "past-expected")}[
-            rule.finding or ""
-        ]
-        lhs.append(f"(finding ({slot} {_str(value)}) (symptom {sid}))")
+        selector = {
+            "monitor": '(disposition "monitor")',
+            "past-expected": '(phase "past-expected")',
+            "below-contact": '(disposition ~"contact clinician")',
+        }[rule.finding or ""]
+        lhs.append(f"(finding {selector} (symptom {sid}))")
+        if rule.with_emergency:
+            lhs.append("(finding (emergency TRUE))")
     lhs += [_ref(ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
         lhs.append("(or " + " ".join(_ref(ref) for ref in rule.symptoms_any) + ")")

@@ -100,19 +100,22 @@ def _subjects(
             s
             for s, sev in reported.items()
             if (not rule.symptoms or s in rule.symptoms)
+            and (not rule.window_only or kb.symptoms[s].window is not None)
             and (not rule.onset or (kb.symptoms[s].onset or "none") in rule.onset)
             and (not rule.phase or own_phase.get(s) in rule.phase)
             and (not rule.severity or sev in rule.severity)
             and (not rule.worsening or report.is_worse(s))
         ]
     if rule.for_each == "finding":
+        if rule.with_emergency and not any(f.emergency for f in findings):
+            return []
+        selected = {
+            "monitor": lambda f: f.disposition == "monitor",
+            "past-expected": lambda f: f.past_expected,
+            "below-contact": lambda f: f.disposition != CONTACT,
+        }[rule.finding or ""]
         # an escalation acts on the findings it makes more urgent
-        return [
-            f.symptom
-            for f in findings
-            if (f.disposition == "monitor" if rule.finding == "monitor" else f.past_expected)
-            and RANK[rule.disposition] > RANK[f.disposition]
-        ]
+        return [f.symptom for f in findings if selected(f) and RANK[rule.disposition] > RANK[f.disposition]]
     return [None]
 
 

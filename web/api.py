@@ -153,7 +153,11 @@ def assess() -> Response:
     if body.record:
         data["reference"] = store_new_record(answer, Channel.API)
         if data["reference"] is None:
-            data["record_error"] = "the answer was not stored, so no reference code could be issued"
+            data["record_error"] = (
+                "a report without hours is not stored, so no reference code was issued"
+                if answer.report.hours is None
+                else "the answer was not stored, so no reference code could be issued"
+            )
     return jsonify(data)
 
 
@@ -183,7 +187,10 @@ def _answer(body: AssessRequest, where: str = "") -> Assessment | Response:
     """The engine's answer, or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
         return current_assessor().assess(
-            [f"{s.id}:{s.severity}" for s in body.symptoms], body.hours + 0.0, body.factors, body.worsening
+            [f"{s.id}:{s.severity}" for s in body.symptoms],
+            None if body.hours is None else body.hours + 0.0,
+            body.factors,
+            body.worsening,
         )
     except InvalidReport as exc:
         return problems_response([_engine_problem(p, where) for p in exc.problems])
@@ -211,7 +218,14 @@ def knowledge() -> Response:
         "max_hours": MAX_HOURS,
         "max_symptoms": MAX_SYMPTOMS,
         "symptoms": [
-            {"id": s.id, "name": s.name, "description": s.description, "group": s.group, "likelihood": s.likelihood}
+            {
+                "id": s.id,
+                "name": s.name,
+                "description": s.description,
+                "group": s.group,
+                "likelihood": s.likelihood,
+                "emergency": s.emergency,
+            }
             for s in kb.symptoms.values()
         ],
         "factors": [{"id": f.id, "label": f.label, "question": f.question} for f in kb.factors.values()],

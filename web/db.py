@@ -75,7 +75,10 @@ def database() -> Database:
 
 def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None) -> str | None:
     """Store the report and its answer as a new record, in one transaction; its reference
-    code, or None when it could not be stored (the caller still shows the answer)."""
+    code, or None when it could not be stored (the caller still shows the answer). A report
+    without hours (an emergency answered at once) is not stored: a record's course needs them."""
+    if answer.report.hours is None:
+        return None
     try:
         with database().transaction() as session:
             nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
@@ -115,15 +118,29 @@ def db_current() -> None:
     click.echo(database().current() or "base")
 
 
+def _acceptable_password(password: str) -> str:
+    """click asks again, saying why, until the password meets the rules (before the confirmation)."""
+    if problem := store.password_problem(password):
+        raise click.BadParameter(problem)
+    return password
+
+
+def _ask_new_password(prompt: str) -> str:
+    """A new password from the terminal: checked against the rules first, then confirmed."""
+    password: str = click.prompt(prompt, hide_input=True, value_proc=_acceptable_password)
+    if click.prompt("Repeat for confirmation", hide_input=True) != password:
+        raise click.UsageError("the two passwords differ; nothing was changed")
+    return password
+
+
 @nurse_cli.command("create")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_create(username: str, password_stdin: bool) -> None:
     """Create a nurse account (the first one too); the password is asked for twice."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if problem := store.username_problem(username.strip().lower()):
+        raise click.UsageError(problem)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("Password")
     try:
         with database().transaction() as session:
             store.create_nurse(session, username, password)
@@ -137,10 +154,7 @@ def nurse_create(username: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_password(username: str, password_stdin: bool) -> None:
     """Set a new password; every session the nurse has open ends at its next request."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("New password")
     try:
         with database().transaction() as session:
             name = store.set_password(session, username, password).username

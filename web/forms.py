@@ -7,14 +7,16 @@ the fields. CSRF is checked before this, by Flask-WTF's CSRFProtect.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
 from werkzeug.datastructures import MultiDict
 
-from triage import KnowledgeBase, Problem
-from triage.vocabulary import MAX_HOURS, SEVERITIES, Severity
+from triage import InvalidReport, KnowledgeBase, Problem
+from triage.report import hours_from_text, parse_report
+from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 
 YES_NO = ("yes", "no")
@@ -49,10 +51,11 @@ class Entry:
         return self.values.getlist(name)
 
     def error(self, name: str) -> str | None:
-        return next((e.message for e in self.errors if e.name == name), None)
+        """Every message for the field, in order, as one text (None when it has none)."""
+        return " ".join(e.message for e in self.errors if e.name == name) or None
 
     def add(self, name: str, target: str, message: str) -> None:
-        if self.error(name) is None:
+        if not any(e.name == name and e.message == message for e in self.errors):
             self.errors.append(FieldError(name, target, message))
 
 
@@ -61,27 +64,23 @@ class Parsed:
     """Engine arguments read from a form."""
 
     symptoms: list[str]
-    hours: float
+    hours: float | None  # None: the patient gave no time (the engine decides whether it needs one)
     factors: list[str]
     worsening: bool
     tz: tzinfo
 
 
 def _number(text: str) -> float | None:
-    cleaned = text.strip().lower().replace(",", ".")
-    cleaned = re.sub(r"\s*(h|hr|hrs|hour|hours)$", "", cleaned)
-    try:
-        value = float(cleaned)
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None
+    """Hours as typed ("30", "30 hours", "2 days", "1,5 days"): the engine's reading of them."""
+    value = hours_from_text(text)
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _hours_field(entry: Entry, name: str, target: str) -> float | None:
     text = entry.get(name).strip()
     value = _number(text)
     if value is None:
-        entry.add(name, target, f'Enter the hours as a number, like 30. You entered "{text}".')
+        entry.add(name, target, f'Enter the hours as a number, like 30 (or days, like 2 days). You entered "{text}".')
     elif value < 0:
         entry.add(name, target, "The hours cannot be negative. Enter how many hours ago the session ended.")
     elif value > MAX_HOURS:
@@ -133,8 +132,7 @@ def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
         return _hours_field(entry, "hours", "hours")
     if has_date:
         return _ended_at(entry, tz, now)
-    entry.add("hours", "hours", "Enter how many hours ago your session ended, or the date and time it ended.")
-    return None
+    return None  # not given: the engine answers only if no hour would change the answer
 
 
 def _timezone(entry: Entry) -> tzinfo:
@@ -145,17 +143,20 @@ def _timezone(entry: Entry) -> tzinfo:
 
 
 def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) -> tuple[Entry, Parsed | None]:
-    """Read the patient form: every question must be answered; nothing is assumed."""
+    """Read the patient form. Only symptoms are required: an unticked risk factor is a no, an
+    unanswered severity the usual "moderate", "getting worse" a no, and the time may be left
+    out when the answer does not depend on it (an emergency sign: the engine decides)."""
     entry = Entry(MultiDict(form))
-    chosen = [s for s in entry.getlist("symptom")]
+    chosen = list(dict.fromkeys(entry.getlist("symptom")))
+    first = f"symptom-{next(iter(kb.symptoms))}"
     symptoms = []
     for sid in chosen:
         if sid not in kb.symptoms:
-            entry.add("symptom", f"symptom-{next(iter(kb.symptoms))}", f'We do not know the symptom "{sid}".')
+            entry.add("symptom", first, f'We do not know the symptom "{sid}".')
             continue
-        severity = entry.get(f"severity-{sid}")
-        name = kb.symptoms[sid].name.lower()
+        severity = entry.get(f"severity-{sid}") or DEFAULT_SEVERITY
         if severity not in SEVERITIES:
+            name = kb.symptoms[sid].name.lower()
             entry.add(
                 f"severity-{sid}",
                 f"severity-{sid}-{SEVERITIES[0]}",
@@ -167,26 +168,23 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
     tz = _timezone(entry)
     hours = _time_since(entry, tz, now)
 
-    factors = []
-    for fid, factor in kb.factors.items():
-        answer = entry.get(f"factor-{fid}")
-        if answer not in YES_NO:
-            entry.add(f"factor-{fid}", f"factor-{fid}-yes", f"Answer yes or no: {factor.question}")
-        elif answer == "yes":
-            factors.append(fid)
+    factors = list(dict.fromkeys(entry.getlist("factor")))
+    for fid in factors:
+        if fid not in kb.factors:
+            entry.add("factor", f"factor-{next(iter(kb.factors))}", f'We do not know the answer "{fid}".')
     # No symptom is an answer only for a factor the knowledge base answers on its own (shared equipment).
     if not chosen and not kb.answered_without_symptoms(factors):
         entry.add(
             "symptom",
-            f"symptom-{next(iter(kb.symptoms))}",
+            first,
             "Choose at least one symptom. If none of them describes what you have, contact your clinic.",
         )
 
-    worsening = entry.get("worsening")
+    worsening = entry.get("worsening") or "no"
     if worsening not in YES_NO:
         entry.add("worsening", "worsening-yes", "Answer yes or no: are your symptoms getting worse?")
 
-    if entry.errors or hours is None:
+    if entry.errors:
         return entry, None
     return entry, Parsed(symptoms, hours, factors, worsening == "yes", tz)
 
@@ -204,13 +202,19 @@ def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Par
     factors = entry.getlist("factor")
     worsening = entry.get("worsening") == "yes"
     if entry.errors or hours is None:
+        # Every problem in one round: the symptoms and factors are checked even when the hours are not right.
+        try:
+            if symptoms:
+                parse_report(kb, symptoms, 0.0, factors, worsening)
+        except InvalidReport as exc:
+            engine_problems(entry, tuple(p for p in exc.problems if p.field != "hours"), "nurse", kb)
         return entry, None
     return entry, Parsed(symptoms, hours, factors, worsening, tz)
 
 
 def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: KnowledgeBase) -> None:
     """Put the engine's problems next to the fields they concern."""
-    factor_ids = [f for f in kb.factors if entry.get(f"factor-{f}") == "yes"] if form == "patient" else []
+    factor_ids = entry.getlist("factor") if form == "patient" else []
     for p in problems:
         name = p.field.split("[", 1)[0]
         if name == "symptoms":
@@ -222,9 +226,12 @@ def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: 
             if form == "patient":
                 index = int(p.field[len("factors[") : -1]) if p.field.startswith("factors[") else 0
                 fid = factor_ids[index] if index < len(factor_ids) else next(iter(kb.factors))
-                entry.add(f"factor-{fid}", f"factor-{fid}-yes", p.message)
+                entry.add("factor", f"factor-{fid}", p.message)
             else:
                 entry.add("factor", "factors", p.message)
+        elif name == "hours" and form == "patient" and not entry.get("hours").strip():
+            # no time given, and the answer depends on it
+            entry.add("hours", "hours", "Enter how many hours ago your session ended, or the date and time it ended.")
         elif name == "hours":
             entry.add("hours", "hours", p.message)
         else:

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
-from triage.vocabulary import Channel
+from triage.vocabulary import DEFAULT_SEVERITY, Channel
 from web.assessor import current_assessor, current_knowledge
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
@@ -18,15 +18,18 @@ bp = Blueprint("patient", __name__)
 
 def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
     kb = current_knowledge()
+    others = [s for s in kb.symptoms.values() if not s.emergency]  # the emergency signs come first
     groups = [
-        ("common", "Common after microneedling", [s for s in kb.symptoms.values() if s.group == "common"]),
-        ("warning", "Warning signs", [s for s in kb.symptoms.values() if s.group == "warning"]),
+        ("common", "Common after microneedling", [s for s in others if s.group == "common"]),
+        ("warning", "Warning signs", [s for s in others if s.group == "warning"]),
     ]
     return (
         render_template(
             "patient_form.html",
             entry=entry,
             groups=groups,
+            emergency=[s for s in kb.symptoms.values() if s.emergency],
+            default_severity=DEFAULT_SEVERITY,
             factors=list(kb.factors.values()),
             severities=SEVERITY_WORDS,
             zones=zones(),
@@ -65,7 +68,7 @@ def expired() -> tuple[str, int]:
     entry = Entry(MultiDict(request.form))
     entry.add(
         "csrf",
-        "symptoms-heading",
+        "emergency-heading",
         "This page was open too long and has expired. Check your answers and send them again.",
     )
     return _form(entry, 400)

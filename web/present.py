@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from triage import Assessment, Disposition, Finding, KnowledgeBase
+from triage import Assessment, Disposition, Finding, KnowledgeBase, message
 from triage.assess import duration
 from web.clock import clock, zone_name
 
@@ -29,8 +29,8 @@ class ResultView:
     answer: Assessment
     key: str
     label: str
-    patient_text: str
-    nurse_text: str
+    patient_text: str  # the answer in one line for the patient (the emergency call in an emergency)
+    nurse_text: str  # the nurse's action (emergency routing in an emergency)
     icon: str
     emergency_text: str | None
     emergency_nurse: str | None
@@ -38,9 +38,10 @@ class ResultView:
     recheck_clock: str | None  # "14:30 on Wednesday 25 November"
     recheck_after_session: str | None  # "48 hours"
     timezone: str
-    findings: tuple[FindingView, ...]
-    actions: tuple[str, ...]  # what the findings say to do now (antiviral treatment, testing ...)
-    advice: tuple[str, ...]  # care advice not already shown elsewhere on the page
+    findings: tuple[FindingView, ...]  # "why": one per symptom, and the combinations
+    more_detail: tuple[FindingView, ...]  # the findings the answer folds away
+    actions: tuple[str, ...]  # what to do now: in an emergency the call and first aid; else the findings' advice
+    advice: tuple[str, ...]  # care advice not already shown elsewhere on the page (none in an emergency)
     assessed_at: datetime
 
 
@@ -51,41 +52,60 @@ def _about(kb: KnowledgeBase, f: Finding) -> str:
     return " + ".join(names) or "Your report"
 
 
+def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[FindingView, ...]:
+    return tuple(
+        FindingView(
+            about=_about(kb, f),
+            disposition="Emergency" if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
+            key=f.disposition.key,
+            finding=f,
+        )
+        for f in findings
+    )
+
+
 def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> ResultView:
-    """Everything a result page needs, worked out once."""
+    """Everything a result page needs, worked out once. The page says only what the answer's
+    advice says (triage.message): the first line is its summary, the rest what to do."""
     key = answer.disposition.key
     text = kb.header.dispositions[key]  # type: ignore[index]
-    emergency = kb.header.emergency.patient if answer.emergency else None
     recheck = answer.recheck_in_hours
-    actions = tuple(dict.fromkeys(f.advice for f in answer.findings if f.advice))
-    # The banner shows the summary and emergency text, "What to do now" the actions, and "When
-    # to check again" the re-check time (the engine's "Check again in ..." line): care advice
-    # lists the rest once.
-    shown = {answer.summary, kb.header.emergency.patient, *actions}
+    hours = answer.report.hours
+    if recheck is None or hours is None or answer.disposition is Disposition.CONTACT_CLINICIAN:
+        recheck = None
+    top = (answer.disposition.rank, answer.emergency)
+    finding_advice = [
+        f.advice for f in (*answer.findings, *answer.more_detail) if f.advice and message.urgency(f) == top
+    ]
+    actions: tuple[str, ...]
+    advice: tuple[str, ...]
+    if answer.emergency:
+        actions, advice = answer.advice, ()
+    else:
+        # (a finding's advice may have lost a sentence said before it: compare by inclusion)
+        actions = tuple(a for a in answer.advice if any(a in whole for whole in finding_advice))
+        advice = tuple(
+            a
+            for a in answer.advice
+            if a != answer.summary and a not in actions and not (recheck is not None and a.startswith("Check again"))
+        )
     return ResultView(
         answer=answer,
         key=key,
         label=text.label,
-        patient_text=text.patient,
-        nurse_text=text.nurse,
+        patient_text=answer.summary or text.patient,
+        nurse_text=kb.header.emergency.nurse if answer.emergency else text.nurse,
         icon=ICONS[key],
-        emergency_text=emergency,
+        emergency_text=kb.header.emergency.patient if answer.emergency else None,
         emergency_nurse=kb.header.emergency.nurse if answer.emergency else None,
         recheck_hours=duration(recheck) if recheck is not None else None,
         recheck_clock=clock(at + timedelta(hours=recheck), tz) if recheck is not None else None,
-        recheck_after_session=duration(answer.report.hours + recheck) if recheck is not None else None,
+        recheck_after_session=duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
-        findings=tuple(
-            FindingView(
-                about=_about(kb, f),
-                disposition=kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
-                key=f.disposition.key,
-                finding=f,
-            )
-            for f in answer.findings
-        ),
+        findings=_finding_views(kb, answer.findings),
+        more_detail=_finding_views(kb, answer.more_detail),
         actions=actions,
-        advice=tuple(a for a in answer.advice if a not in shown and not a.startswith("Check again in ")),
+        advice=advice,
         assessed_at=at,
     )
 
@@ -95,8 +115,9 @@ def report_line(kb: KnowledgeBase, answer: Assessment) -> str:
     r = answer.report
     symptoms = ", ".join(f"{kb.symptom_name(s).lower()} [{s}] ({sev})" for s, sev in r.symptoms) or "no symptoms"
     factors = ", ".join(f"{kb.factors[f].label} [{f}]" for f in r.factors) or "none"
+    when = duration(r.hours) if r.hours is not None else "time not given"
     return (
-        f"{symptoms}; {duration(r.hours)} since the session ended; risk factors: {factors}; "
+        f"{symptoms}; {when} since the session ended; risk factors: {factors}; "
         f"getting worse: {'yes' if r.worsening else 'no'}"
     )
 
@@ -115,22 +136,27 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo) -> str:
         f"Disposition: {a.disposition.value.upper()}{' - EMERGENCY' if a.emergency else ''}",
         f"Action: {result.nurse_text}",
     ]
-    if a.emergency:
-        lines.append(f"Emergency: {result.emergency_nurse}")
     lines.append("Reasons:")
-    for f in result.findings:
-        flag = ", emergency" if f.finding.emergency else ""
-        lines.append(
-            f"- [{f.finding.disposition.value}{flag}] {f.about} (rule {f.finding.rule}): "
-            f"{f.finding.nurse_reason or f.finding.reason}"
-        )
-        if f.finding.likelihood:
-            lines.append(f"  How common: {f.finding.likelihood}. Usual course: {f.finding.typical_duration}")
-        lines.append(f"  Source: {f.finding.source}")
+
+    def listed(findings: tuple[FindingView, ...]) -> None:
+        for f in findings:
+            flag = ", emergency" if f.finding.emergency else ""
+            lines.append(
+                f"- [{f.finding.disposition.value}{flag}] {f.about} (rule {f.finding.rule}): "
+                f"{f.finding.nurse_reason or f.finding.reason}"
+            )
+            if f.finding.likelihood:
+                lines.append(f"  How common: {f.finding.likelihood}. Usual course: {f.finding.typical_duration}")
+            lines.append(f"  Source: {f.finding.source}")
+
+    listed(result.findings)
+    if result.more_detail:
+        lines.append("More detail (outranked by the answer):")
+        listed(result.more_detail)
     lines.append("Advice given:")
     lines += [f"- {line}" for line in a.advice]
-    if a.recheck_in_hours is None or a.disposition is Disposition.CONTACT_CLINICIAN:
-        lines.append("Re-check: none; act now (contact clinician).")
+    if result.recheck_clock is None:
+        lines.append("Re-check: none; act now (" + ("emergency" if a.emergency else "contact clinician") + ").")
     else:
         lines.append(
             f"Re-check: in {result.recheck_hours}, at {result.recheck_clock} ({zone_name(tz)}), "

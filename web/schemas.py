@@ -47,8 +47,13 @@ class AssessRequest(_Strict):
             "`answers_without_symptoms` rules, e.g. shared-equipment); otherwise 422."
         ),
     )
-    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] = Field(
-        description=f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}).", examples=[30]
+    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] | None = Field(
+        None,
+        description=(
+            f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}). May be left out only when the "
+            "answer is the same at every hour (an emergency sign, for example); otherwise leaving it out is a 422."
+        ),
+        examples=[30],
     )
     factors: list[Id] = Field(default_factory=list, max_length=MAX_FACTORS)
     worsening: Annotated[bool, Field(strict=True)] = Field(
@@ -128,6 +133,7 @@ class SymptomInfo(BaseModel):
     description: str
     group: Literal["common", "warning"]
     likelihood: str
+    emergency: bool = Field(description="An emergency sign: ask about it first; the answer needs no hours")
 
 
 class FactorInfo(BaseModel):

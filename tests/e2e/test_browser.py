@@ -1,5 +1,6 @@
-"""End-to-end in headless Chromium: a patient on a phone, an emergency, a form error, the nurse
-console and its note, keyboard-only use, narrow screens, and axe-core on every kind of page."""
+"""End-to-end in headless Chromium: a patient on a phone, the panic path (one tick, one press),
+the infection emergency, the form's height, a form error, the nurse console and its note,
+keyboard-only use, narrow screens, and axe-core on every kind of page."""
 
 from __future__ import annotations
 
@@ -8,26 +9,37 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.pages import PHONE, answer_all_factors, fill_result, new_page, run_axe, sign_in, submit
+from tests.e2e.pages import PHONE, fill_result, new_page, run_axe, sign_in, submit
 from triage import assess, default_assessor
 
 pytestmark = pytest.mark.e2e
+
+MAX_FORM_SCREENS = 4  # the empty patient form, in phone screens (issue 12)
+KB = default_assessor().kb
+EMERGENCY_SYMPTOMS = [s for s in KB.symptoms if KB.symptoms[s].emergency]  # from the knowledge base
+
+
+def on_first_screen(page: Any, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def body_text(page: Any) -> str:
+    return " ".join(page.inner_text("body").split())
 
 
 def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    # Severity choices appear once a symptom is ticked (CSS only).
+    # Severity choices appear once a symptom is ticked (CSS only), the middle one chosen.
     assert not page.is_visible("#severity-redness-mild")
     page.check("#symptom-redness")
-    assert page.is_visible("#severity-redness-mild")
+    assert page.is_visible("#severity-redness-mild") and page.is_checked("#severity-redness-moderate")
     page.check("#severity-redness-mild")
     page.check("#symptom-swelling")
-    page.check("#severity-swelling-moderate")
     page.fill("#hours", "30")
-    answer_all_factors(page)
-    page.check("#worsening-no")
+    assert page.is_checked("#worsening-no")
     page.evaluate("document.getElementById('symptoms-heading').scrollIntoView()")
     page.screenshot(path=str(screenshots / "patient-form.png"))
     submit(page)
@@ -42,21 +54,75 @@ def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, scree
     assert page.problems == []
 
 
-def test_emergency_banner_is_on_the_first_screen(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+def test_the_empty_form_is_at_most_four_phone_screens(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/")
-    page.check("#symptom-breathing-difficulty")
-    page.check("#severity-breathing-difficulty-severe")
-    page.fill("#hours", "2")
-    answer_all_factors(page)
-    page.check("#worsening-yes")
-    submit(page)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    screens = height / PHONE["height"]
+    (screenshots / "form-height.txt").write_text(
+        f"{PHONE['width']}x{PHONE['height']}: {height} px, {screens:.2f} screens\n"
+    )
+    assert screens <= MAX_FORM_SCREENS, f"{height} px is {screens:.2f} screens"
+    # The emergency signs and their button are on the first screen.
+    for sid in EMERGENCY_SYMPTOMS:
+        assert on_first_screen(page, f"#symptom-{sid}"), sid
+    assert on_first_screen(page, "button.danger")
+    page.screenshot(path=str(screenshots / "patient-form-full.png"), full_page=True)
+
+
+@pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
+def test_panic_path_one_tick_one_press(browser, live_server, screenshots, symptom):  # type: ignore[no-untyped-def]
+    """Tick one emergency sign, press the button: the call on the first screen, no error list,
+    nothing about checking again."""
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    page.check(f"#symptom-{symptom}")
+    with page.expect_navigation(wait_until="load"):
+        page.click("button.danger")
+    assert page.locator("#error-summary").count() == 0
     emergency = page.locator(".emergency")
-    assert "Call your local emergency number now" in emergency.inner_text()
-    box = emergency.bounding_box()
-    assert box is not None and box["y"] + box["height"] <= PHONE["height"], box
-    assert "Contact clinician" in page.inner_text(".banner")
-    page.screenshot(path=str(screenshots / "result-emergency.png"))
+    assert KB.header.emergency.patient in emergency.inner_text()
+    assert on_first_screen(page, ".emergency")
+    text = body_text(page).lower()
+    assert "check again" not in text and "contact your clinic today" not in text
+    assert page.locator(".banner").count() == 0  # no "Contact clinician" banner below the call
+    if symptom == EMERGENCY_SYMPTOMS[0]:
+        page.screenshot(path=str(screenshots / "result-emergency.png"))
+    assert page.problems == []
+
+
+def test_severe_breathing_and_lip_swelling_say_one_thing(browser, live_server):  # type: ignore[no-untyped-def]
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    for sid in EMERGENCY_SYMPTOMS:
+        page.check(f"#symptom-{sid}")
+    page.check("#symptom-swelling")
+    page.check("#severity-swelling-severe")
+    page.fill("#hours", "1")
+    submit(page)
+    text = body_text(page)
+    assert on_first_screen(page, ".emergency")
+    assert "check again" not in text.lower() and "Monitor" not in text and "Expected" not in text
+    assert KB.header.general_advice[0].text not in text  # no routine aftercare
+    assert page.problems == []
+
+
+def test_infection_emergency_is_one_message(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+    """Fever, spreading redness and severe pain at 60 h (issue 12): the call, not the clinic."""
+    page = new_page(browser)
+    page.goto(live_server + "/")
+    for sid in ("fever", "spreading-redness", "pain"):
+        page.check(f"#symptom-{sid}")
+    page.check("#severity-pain-severe")
+    page.fill("#hours", "60")
+    submit(page)
+    assert on_first_screen(page, ".emergency")
+    text = body_text(page)
+    assert KB.header.emergency.patient in text
+    before_why = text[: text.index("Why")]
+    assert "clinic" not in before_why.lower() and "check again" not in text.lower()
+    assert page.locator("#why-title ~ ul.findings > li").count() <= 5
+    page.screenshot(path=str(screenshots / "result-infection.png"), full_page=True)
     assert page.problems == []
 
 
@@ -66,7 +132,7 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     page.check("#symptom-pain")
     page.check("#severity-pain-severe")
     page.fill("#hours", "yesterday")
-    page.check("#factor-diabetes-yes")
+    page.check("#factor-diabetes")
     submit(page)
     summary = page.locator("#error-summary")
     assert summary.is_visible()
@@ -76,7 +142,7 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     assert 'You entered "yesterday"' in summary.inner_text()
     assert page.input_value("#hours") == "yesterday"
     assert page.is_checked("#symptom-pain") and page.is_checked("#severity-pain-severe")
-    assert page.is_checked("#factor-diabetes-yes")
+    assert page.is_checked("#factor-diabetes")
     assert page.locator("#hours-error").is_visible()
     page.screenshot(path=str(screenshots / "form-error.png"))
     summary.locator('a[href="#hours"]').click()
@@ -85,41 +151,55 @@ def test_form_error_keeps_the_input(browser, live_server, screenshots):  # type:
     assert [p for p in page.problems if "status of 400" not in p] == []
 
 
+def _tab_to(page: Any, ident: str) -> None:
+    """Press Tab until #ident has the focus, which must be visible."""
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == ident:
+            outline = page.evaluate(
+                "(() => { const s = getComputedStyle(document.activeElement);"
+                " return [s.outlineStyle, s.outlineWidth, s.boxShadow]; })()"
+            )
+            assert outline[0] != "none" and outline[1] != "0px", (ident, outline)
+            return
+    raise AssertionError(f"Tab never reached #{ident}")
+
+
 def test_keyboard_only(browser, live_server):  # type: ignore[no-untyped-def]
     """Tab reaches every control in order, Space chooses, Enter submits; focus is visible."""
     page = new_page(browser, {"width": 1024, "height": 800})
     page.goto(live_server + "/")
-
-    def tab_to(ident: str) -> None:
-        for _ in range(400):
-            page.keyboard.press("Tab")
-            if page.evaluate("document.activeElement.id") == ident:
-                outline = page.evaluate(
-                    "(() => { const s = getComputedStyle(document.activeElement);"
-                    " return [s.outlineStyle, s.outlineWidth, s.boxShadow]; })()"
-                )
-                assert outline[0] != "none" and outline[1] != "0px", (ident, outline)
-                return
-        raise AssertionError(f"Tab never reached #{ident}")
-
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
-    tab_to("symptom-itching")
+    _tab_to(page, f"symptom-{EMERGENCY_SYMPTOMS[0]}")  # the emergency signs come first
+    _tab_to(page, "symptom-itching")
     page.keyboard.press("Space")
-    tab_to("severity-itching-mild")
-    page.keyboard.press("ArrowDown")  # arrow keys move within a radio group
-    assert page.is_checked("#severity-itching-moderate")
-    tab_to("hours")
+    _tab_to(page, "severity-itching-moderate")  # the middle choice is the one in the tab order
+    page.keyboard.press("ArrowUp")  # arrow keys move within a radio group
+    assert page.is_checked("#severity-itching-mild")
+    _tab_to(page, "hours")
     page.keyboard.type("20")
-    for fid in default_assessor().kb.factors:
-        tab_to(f"factor-{fid}-yes")
-        page.keyboard.press("ArrowDown")
-        assert page.is_checked(f"#factor-{fid}-no")
-    tab_to("worsening-yes")
-    page.keyboard.press("ArrowDown")
+    _tab_to(page, "factor-diabetes")
+    page.keyboard.press("Space")
+    assert page.is_checked("#factor-diabetes")
+    _tab_to(page, "worsening-no")
+    assert page.is_checked("#worsening-no")
     with page.expect_navigation(wait_until="load"):
         page.keyboard.press("Enter")
     assert "Expected" in page.inner_text(".banner")
+
+
+def test_keyboard_only_panic_path(browser, live_server):  # type: ignore[no-untyped-def]
+    """Tab, Space, Tab, Enter: the emergency answer."""
+    page = new_page(browser, {"width": 1024, "height": 800})
+    page.goto(live_server + "/")
+    _tab_to(page, f"symptom-{EMERGENCY_SYMPTOMS[-1]}")
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Get help now"
+    with page.expect_navigation(wait_until="load"):
+        page.keyboard.press("Enter")
+    assert KB.header.emergency.patient in page.inner_text(".emergency")
 
 
 @pytest.mark.parametrize("width", [320, 640])
@@ -131,11 +211,8 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, liv
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
     page.goto(live_server + "/")
-    page.check("#symptom-lip-tongue-swelling")
-    page.check("#severity-lip-tongue-swelling-mild")
+    page.check(f"#symptom-{EMERGENCY_SYMPTOMS[0]}")
     page.fill("#hours", "1")
-    answer_all_factors(page)
-    page.check("#worsening-no")
     submit(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     box = page.locator(".emergency").bounding_box()
@@ -195,10 +272,9 @@ def test_date_and_time_in_the_browsers_zone(browser, live_server):  # type: igno
     page.goto(live_server + "/")
     page.check("#symptom-redness")
     page.check("#severity-redness-mild")
+    page.click("details.when-ended summary")
     page.fill("#ended_date", ended.strftime("%Y-%m-%d"))
     page.fill("#ended_time", ended.strftime("%H:%M"))
-    answer_all_factors(page)
-    page.check("#worsening-no")
     submit(page)
     assert "Expected" in page.inner_text(".banner")
     recheck = page.inner_text(".recheck")  # about 38 hours left of the first 48
@@ -210,6 +286,7 @@ def test_date_and_time_in_the_browsers_zone(browser, live_server):  # type: igno
     page.goto(live_server + "/")
     page.check("#symptom-redness")
     page.check("#severity-redness-mild")
+    page.click("details.when-ended summary")
     page.fill("#ended_date", future.strftime("%Y-%m-%d"))
     page.fill("#ended_time", future.strftime("%H:%M"))
     submit(page)
@@ -221,29 +298,36 @@ def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no
     page = new_page(browser, java_script_enabled=False)
     page.goto(live_server + "/")
     page.check("#symptom-redness")
-    page.check("#severity-redness-moderate")
     page.fill("#hours", "60")
-    answer_all_factors(page)
-    page.check("#worsening-no")
     submit(page)
     assert "Monitor" in page.inner_text(".banner")
+    page.goto(live_server + "/")  # the panic path needs no script either
+    page.check(f"#symptom-{EMERGENCY_SYMPTOMS[0]}")
+    with page.expect_navigation(wait_until="load"):
+        page.click("button.danger")
+    assert KB.header.emergency.patient in page.inner_text(".emergency")
+    page.goto(live_server + "/")  # nor do the date and time (in a <details>)
+    page.click("details.when-ended summary")
+    assert page.is_visible("#ended_date") and page.is_visible("#timezone")
 
 
-def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_source, screenshots):  # type: ignore[no-untyped-def]
+def test_axe_finds_no_violations(browser, live_server, axe_source, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     found: dict[str, list[dict[str, Any]]] = {}
 
     page.goto(live_server + "/")
     found["patient form"] = run_axe(page, axe_source)
 
-    submit(page)  # empty form: the error state
+    page.click("button.primary")  # empty form: the error state
+    page.wait_for_selector("#error-summary")
     found["form with errors"] = run_axe(page, axe_source)
 
     for name, symptom, hours in [
         ("expected result", "redness", "6"),
         ("monitor result", "redness", "60"),
         ("contact result", "pus", "60"),
-        ("emergency result", "lip-tongue-swelling", "1"),
+        ("emergency result", EMERGENCY_SYMPTOMS[0], "1"),
+        ("emergency result without hours", EMERGENCY_SYMPTOMS[0], ""),
     ]:
         fill_result(page, live_server, symptom, hours)
         found[name] = run_axe(page, axe_source)
@@ -254,11 +338,31 @@ def test_axe_finds_no_serious_or_critical_violations(browser, live_server, axe_s
     sign_in(wide, live_server)
     wide.goto(live_server + "/nurse")
     found["nurse console"] = run_axe(wide, axe_source)
+    wide.fill("#symptoms", "fevr redness:awful")
+    wide.fill("#hours", "soon")
+    with wide.expect_navigation(wait_until="load"):
+        wide.press("#hours", "Enter")
+    assert "did you mean 'fever'?" in wide.inner_text("#error-summary")
+    found["nurse console with errors"] = run_axe(wide, axe_source)
     wide.fill("#symptoms", "redness:mild fever")
     wide.fill("#hours", "30")
     with wide.expect_navigation(wait_until="load"):
         wide.press("#hours", "Enter")
     found["nurse console with answer"] = run_axe(wide, axe_source)
+    wide.fill("#symptoms", "swelling:severe lip-tongue-swelling")
+    wide.fill("#hours", "1")
+    with wide.expect_navigation(wait_until="load"):
+        wide.press("#hours", "Enter")
+    found["nurse console with an emergency"] = run_axe(wide, axe_source)
+    wide.click(".more-detail summary")
+    found["nurse console, more detail open"] = run_axe(wide, axe_source)
+    reference = wide.inner_text(".reference-inline").strip()
+    wide.goto(live_server + "/nurse/records")
+    found["open a record"] = run_axe(wide, axe_source)
+    wide.goto(live_server + f"/nurse/records/{reference}")
+    found["record"] = run_axe(wide, axe_source)
+    wide.goto(live_server + "/nurse/overrides")
+    found["overrides"] = run_axe(wide, axe_source)
     wide.goto(live_server + "/api/docs")
     found["API docs"] = run_axe(wide, axe_source)
 

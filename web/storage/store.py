@@ -78,10 +78,24 @@ def audit(session: Session, actor: str, action: str, reference: str | None = Non
 # --- nurses -------------------------------------------------------------------------------
 
 
+def username_problem(username: str) -> str | None:
+    """What is wrong with a new account's username (already stripped and lower-cased), or None."""
+    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
+        return "username must be 1 to 64 letters, digits, dots or dashes"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, or None (checked before it is confirmed)."""
+    if len(password) < MIN_PASSWORD:
+        return f"password must be at least {MIN_PASSWORD} characters"
+    return None
+
+
 def check_new_password(password: str) -> None:
     """Refuse a password too weak to set (account creation and password change)."""
-    if len(password) < MIN_PASSWORD:
-        raise RecordError(f"password must be at least {MIN_PASSWORD} characters")
+    if problem := password_problem(password):
+        raise RecordError(problem)
 
 
 def _nurse_named(session: Session, username: str) -> Nurse:
@@ -94,8 +108,8 @@ def _nurse_named(session: Session, username: str) -> Nurse:
 def create_nurse(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
     """A nurse account; the password is stored only as a salted scrypt hash."""
     username = username.strip().lower()
-    if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").isalnum():
-        raise RecordError("username must be 1 to 64 letters, digits, dots or dashes")
+    if problem := username_problem(username):
+        raise RecordError(problem)
     check_new_password(password)
     if session.scalar(select(Nurse).where(Nurse.username == username)) is not None:
         raise RecordError(f"a nurse account {username!r} already exists")
@@ -252,7 +266,7 @@ def latest_symptoms(session: Session, record: Record) -> dict[str, str]:
 
 
 def worse_than_before(
-    kb: KnowledgeBase, before: Mapping[str, str], now: Iterable[tuple[str, str]], hours: float
+    kb: KnowledgeBase, before: Mapping[str, str], now: Iterable[tuple[str, str]], hours: float | None
 ) -> tuple[str, ...]:
     """What the record itself says got worse since the report before (kb.toml `record_worsening`):
     a symptom more severe than then, or a new one of a listed onset (`immediate`: a late start
@@ -266,7 +280,8 @@ def worse_than_before(
             return rule.more_severe and rank[severity] > rank.get(before[sid], 99)
         symptom = kb.symptoms.get(sid)
         onset = (symptom.onset if symptom is not None else None) or "none"
-        return onset in rule.new_with_onset and hours >= rule.new_from_hours
+        late = hours is None or hours >= rule.new_from_hours  # hours not given: the more urgent reading
+        return onset in rule.new_with_onset and late
 
     return tuple(sid for sid, severity in now if worse(sid, severity))
 
@@ -421,6 +436,7 @@ class TimelinePoint:
     disposition: str  # the entry's overall answer
     emergency: bool
     override: str | None
+    override_emergency: bool  # the latest override's emergency flag
     cells: Mapping[str, TimelineCell]  # symptom id -> cell; absent symptoms are not keys
 
 
@@ -458,6 +474,7 @@ def timeline(record: Record) -> Timeline:
                 disposition=e.disposition,
                 emergency=e.emergency,
                 override=last.disposition if last else None,
+                override_emergency=bool(last and last.emergency),
                 cells=cells,
             )
         )

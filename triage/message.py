@@ -1,0 +1,119 @@
+"""One message per answer: which findings explain it, and what the person is told to do.
+
+The engine's findings can disagree in urgency: in one report a severe swelling on the first
+day is "monitor, check again in 12 hours" while an emergency sign is "call now". What a person
+reads follows the overall answer only. A finding's urgency is its disposition and, above that,
+the emergency flag; the overall answer *outranks* every finding less urgent than itself.
+
+- "Why" (`findings`) holds one finding per symptom, the strongest, and the findings about
+  the whole report or a combination; in an emergency answer nothing below contact clinician.
+  Everything else is `more_detail`, for the curious and the nurse.
+- Advice comes only from findings at the answer's own urgency, in order of urgency; an
+  emergency answer gives the emergency call, then first aid for the emergency signs, and no
+  routine aftercare or re-check. Advice is given once per meaning: sentences said twice are
+  dropped, and the knowledge base's `same_advice` groups keep one wording per meaning.
+Nothing here names a symptom: it reads dispositions, flags and the knowledge base's data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from triage.knowledge import RECHECK_ADVICE, KnowledgeBase
+from triage.model import Disposition, Finding
+
+# Among findings of equal urgency about one symptom, "why" shows the most specific kind.
+# (An escalation only says that another finding became more urgent, so it comes last.)
+KIND_ORDER = ("emergency", "combination", "factor", "red flag", "worsening", "window", "severity", "escalation")
+
+
+def urgency(finding: Finding) -> tuple[int, bool]:
+    """How urgent a finding is: its disposition, then the emergency flag."""
+    return (finding.disposition.rank, finding.emergency)
+
+
+def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+    """Split findings (most urgent first) into "why" and "more detail"."""
+
+    def strength(f: Finding) -> tuple[int, bool, int]:
+        kind = KIND_ORDER.index(f.kind) if f.kind in KIND_ORDER else len(KIND_ORDER)
+        return (*urgency(f), -kind)
+
+    strongest: dict[str, Finding] = {}
+    for f in findings:
+        if f.symptom is not None and (f.symptom not in strongest or strength(f) > strength(strongest[f.symptom])):
+            strongest[f.symptom] = f
+    why = [f for f in findings if (f.symptom is None or strongest[f.symptom] is f)]
+    if emergency:
+        why = [f for f in why if f.disposition is Disposition.CONTACT_CLINICIAN]
+    kept = {id(f) for f in why}
+    return tuple(why), tuple(f for f in findings if id(f) not in kept)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
+def _said(sentence: str) -> str:
+    """A sentence as compared for repeats: case, spacing and end punctuation ignored."""
+    return re.sub(r"\s+", " ", sentence.lower()).strip().rstrip(".!?;:")
+
+
+def once_per_meaning(kb: KnowledgeBase, items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """Advice (reference, text) in order, each meaning once.
+
+    A text whose `same_advice` group was already given is left out; so is each sentence
+    already said word for word, and a text with nothing left.
+    """
+    group_of = {ref: g.meaning for g in kb.header.same_advice for ref in g.advice}
+    given: set[str] = set()
+    said: set[str] = set()
+    out: list[str] = []
+    for ref, text in items:
+        group = group_of.get(ref)
+        if group is not None:
+            if group in given:
+                continue
+            given.add(group)
+        fresh = [s for s in _sentences(text) if _said(s) not in said]
+        said |= {_said(s) for s in fresh}
+        if fresh:
+            out.append(" ".join(fresh))
+    return tuple(out)
+
+
+def advice(
+    kb: KnowledgeBase,
+    symptoms: Sequence[str],
+    findings: Sequence[Finding],
+    disposition: Disposition,
+    emergency: bool,
+    recheck_line: str | None,
+) -> tuple[str, ...]:
+    """What to do, most urgent first, from the overall answer and the findings at its urgency."""
+    top = (disposition.rank, emergency)
+    # each symptom's care in the order of its most urgent finding (findings come most urgent first)
+    symptoms = list(dict.fromkeys([*(f.symptom for f in findings if f.symptom in symptoms and f.symptom), *symptoms]))
+    items: list[tuple[str, str]] = []
+    if emergency:
+        items.append(("emergency", kb.header.emergency.patient))
+    else:
+        items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
+    if recheck_line is not None and not emergency and disposition is not Disposition.CONTACT_CLINICIAN:
+        items.append((RECHECK_ADVICE, recheck_line))
+    items += [(f"rule:{f.rule}", f.advice) for f in findings if f.advice and urgency(f) == top]
+    if emergency:  # first aid for the emergency signs only: no routine aftercare
+        cared = {f.symptom for f in findings if f.symptom is not None and urgency(f) == top}
+        items += [(f"care:{s}", kb.symptoms[s].care) for s in symptoms if s in cared]
+    else:
+        items += [(f"care:{s}", kb.symptoms[s].care) for s in symptoms]
+        items += [(f"general:{a.id}" if a.id else "general", a.text) for a in kb.header.general_advice]
+    return once_per_meaning(kb, items)
+
+
+def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool) -> str:
+    """The answer in one line for the patient: the emergency call when there is one."""
+    if emergency:
+        return kb.header.emergency.patient
+    return kb.header.dispositions[disposition.key].patient  # type: ignore[index]
