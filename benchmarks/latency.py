@@ -11,6 +11,7 @@ but does not explain, so it is a floor. "Engine only" times the decision alone
 
 from __future__ import annotations
 
+import functools
 import gc
 import statistics
 import time
@@ -23,7 +24,7 @@ from triage.engine import RuleEngine
 from triage.knowledge import KnowledgeBase
 from triage.model import Assessment, Report
 from triage.report import parse_report
-from verification.reports import report_mix
+from verification.reports import random_reports, report_mix
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,49 @@ def run_latency(kb: KnowledgeBase, n_reports: int = 2000, rounds: int = 3) -> La
         clips_cold is not None,
         evaluate is not None,
     )
+
+
+def _assess_raw(assessor: Assessor, raw: Any) -> Assessment:
+    return assessor.assess(*raw)
+
+
+@dataclass
+class RandomLatency:
+    """Issue 14: decision speed on distinct random reports, experta and CLIPS both without cache."""
+
+    timings: dict[str, Timing]
+    reports: int
+    clips_disagreements: int
+    clips_available: bool
+
+
+def run_random_latency(kb: KnowledgeBase, n_reports: int = 3000, rounds: int = 1) -> RandomLatency:
+    """`triage.assess` on `n_reports` distinct random reports (verification.reports.random_reports):
+    experta with the answer cache off, CLIPS through the same Assessor with its cache off, and,
+    for context, experta as shipped (its cache sees each report once: only the phase-key part
+    of a cache can help)."""
+    raw = random_reports(kb, n_reports)
+    cold = Assessor(kb, cache_size=0)
+    try:
+        clips: ClipsAssessor | None = ClipsAssessor(kb, cache_size=0)
+    except ImportError:
+        clips = None
+    bad = 0
+    if clips is not None:
+        for r in raw:
+            report = parse_report(kb, *r)
+            bad += clips.assess_report(report).to_dict() != cold.assess_report(report).to_dict()
+    cases: list[tuple[str, Callable[[Any], Any]]] = [("experta, cache off", lambda r: cold.assess(*r))]
+    if clips is not None:
+        cases.append(("CLIPS, cache off", lambda r: clips.assess(*r)))
+    samples: dict[str, list[float]] = {name: [] for name, _ in cases}
+    shipped_samples: list[float] = []
+    for _ in range(rounds):
+        for name, fn in cases:
+            gc.collect()
+            _time(fn, raw, samples[name])
+        shipped = Assessor(kb)  # a fresh cache every round: every report is new to it
+        gc.collect()
+        _time(functools.partial(_assess_raw, shipped), raw, shipped_samples)
+    samples["experta, cache as shipped (each report new)"] = shipped_samples
+    return RandomLatency({k: _summary(k, v) for k, v in samples.items()}, len(raw), bad, clips is not None)

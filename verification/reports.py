@@ -51,3 +51,31 @@ def iter_mix(kb: KnowledgeBase, n: int, seed: int = SEED) -> Iterator[RawReport]
 
 def parsed_mix(kb: KnowledgeBase, n: int = 2000, seed: int = SEED) -> list[Report]:
     return [parse_report(kb, *raw) for raw in report_mix(kb, n, seed)]
+
+
+RANDOM_SEED = 20261130
+
+
+def random_reports(kb: KnowledgeBase, n: int = 3000, seed: int = RANDOM_SEED) -> list[RawReport]:
+    """`n` distinct random reports, as issue 14 measures decision speed without the answer cache:
+    1-5 symptoms of the whole vocabulary, each with a random severity, hours uniform 0-400 with
+    two decimals (as a clock difference gives them, so hours rarely repeat), 0-2 risk factors."""
+    seen: set[tuple[tuple[str, ...], float, tuple[str, ...], bool]] = set()
+    out: list[RawReport] = []
+    for report in iter_random(kb, seed):
+        key = (tuple(report[0]), report[1], tuple(report[2]), report[3])
+        if key not in seen:
+            seen.add(key)
+            out.append(report)
+            if len(out) == n:
+                break
+    return out
+
+
+def iter_random(kb: KnowledgeBase, seed: int = RANDOM_SEED) -> Iterator[RawReport]:
+    """An endless stream of random reports (see random_reports), generated lazily."""
+    rng = random.Random(seed)
+    symptoms, factors = list(kb.symptoms), list(kb.factors)
+    while True:
+        ids = [f"{sid}:{rng.choice(SEVERITIES)}" for sid in rng.sample(symptoms, rng.randint(1, 5))]
+        yield ids, round(rng.uniform(0, 400), 2), rng.sample(factors, rng.randint(0, 2)), rng.random() < 0.25
