@@ -27,10 +27,10 @@ from typing import Any
 from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
-from experta import MATCH, NOT, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
+from experta import AS, MATCH, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
 from experta.matchers import ReteMatcher
 
-from triage.knowledge import KnowledgeBase
+from triage.knowledge import KnowledgeBase, SymptomPhase
 from triage.knowledge import Rule as KbRule
 from triage.model import Report
 
@@ -148,21 +148,38 @@ def _hours_test(start: float | None, end: float | None) -> P | None:
     return _hours_at_least(start) if end is None else _hours_between(start, end)
 
 
+def _phase_applies(phase: SymptomPhase, severity: str, hours: float, factors: frozenset[str]) -> bool:
+    """The conditions a phase's own experta rule tested as patterns, read from the phase's data."""
+    if phase.severe is not None and phase.severe != (severity == "severe"):
+        return False
+    if phase.start is not None and not hours >= phase.start:
+        return False
+    if phase.end is not None and not hours < phase.end:
+        return False
+    return all(f in factors for f in phase.present) and not any(f in factors for f in phase.absent)
+
+
+def _window_action(kb: KnowledgeBase) -> Callable[..., None]:
+    phases = {sid: tuple((ph, ph.finding()) for ph in kb.symptom_phases(sid)) for sid in kb.symptoms}
+
+    def action(engine: KnowledgeEngine, symptom: Fact) -> None:
+        severity, hours, factors = symptom["severity"], symptom["hours"], engine.report_factors
+        for phase, finding in phases[symptom["id"]]:
+            if _phase_applies(phase, severity, hours, factors):
+                engine.declare(FindingFact(**finding))
+
+    return action
+
+
 def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
-    """Each symptom's own rule: one experta rule per phase the knowledge base plans for it."""
-    rules: dict[str, Rule] = {}
-    for sid, symptom in kb.symptoms.items():
-        for ph in kb.symptom_phases(sid):
-            constraints: dict[str, Any] = {"group": symptom.group, "id": sid}
-            if ph.severe is not None:
-                constraints["severity"] = _SEVERE if ph.severe else _NOT_SEVERE
-            if (hours := _hours_test(ph.start, ph.end)) is not None:
-                constraints["hours"] = hours
-            factor_patterns = [FactorFact(id=f) for f in ph.present] + [NOT(FactorFact(id=f)) for f in ph.absent]
-            rules["+".join((ph.rule, *ph.present))] = Rule(SymptomFact(**constraints), *factor_patterns)(
-                _finding_action(**ph.finding())
-            )
-    return rules
+    """Every symptom's own rule (issue 14): one experta rule, matched by every symptom fact,
+    whose action reads the reported symptom's phases (its window bounds under each combination
+    of the factors that change them, and severity) from the knowledge base and declares the
+    finding of every phase that applies. One coarse rule instead of one per symptom, phase
+    and factor combination: experta's alpha network copies each fact's token into every
+    child node it is tested at, so a symptom fact now meets one pattern here, not the id,
+    hour, severity and factor tests and joins of some 100 rules."""
+    return {"symptom-window": Rule(AS.symptom << SymptomFact())(_window_action(kb))}
 
 
 def _symptom_pattern(kb: KnowledgeBase, ref: str) -> SymptomFact:
@@ -286,6 +303,7 @@ class _Engine(KnowledgeEngine):
     """
 
     __matcher__ = _Matcher
+    report_factors: frozenset[str] = frozenset()  # the current report's factors, for the window actions
 
     def __init__(self) -> None:
         super().__init__()
@@ -318,8 +336,8 @@ class RuleEngine:
         self._groups = {sid: symptom.group for sid, symptom in kb.symptoms.items()}
         self._local = threading.local()
 
-    def _engine(self) -> KnowledgeEngine:
-        engine = getattr(self._local, "engine", None)
+    def _engine(self) -> _Engine:
+        engine: _Engine | None = getattr(self._local, "engine", None)
         if engine is None:
             engine = self.engine_class()
             engine.reset()
@@ -331,6 +349,7 @@ class RuleEngine:
         it is always clean when the next decision starts and no report's facts linger."""
         engine = self._engine()
         groups = self._groups
+        engine.report_factors = frozenset(report.factors)
         try:
             engine.declare(
                 ReportFact(hours=report.hours, worsening=report.worsening or bool(report.worse)),
