@@ -29,6 +29,8 @@ from triage import _compat  # noqa: F401  (must precede experta)
 # isort: split
 from experta import AS, MATCH, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
 from experta.matchers import ReteMatcher
+from experta.matchers.rete.check import TypeCheck
+from experta.matchers.rete.token import Token
 
 from triage.knowledge import KnowledgeBase, SymptomPhase
 from triage.knowledge import Rule as KbRule
@@ -58,10 +60,6 @@ class FindingFact(Fact):
     """symptom, rule, disposition, emergency, phase, until, cap, expected_until, monitor_until, factors."""
 
 
-class BoundaryFact(Fact):
-    """at: an hour at which a time-bound rule would start to apply; rule: which."""
-
-
 @dataclass(frozen=True)
 class RawFinding:
     """A finding as the engine concluded it, before it is put into words."""
@@ -84,21 +82,34 @@ class RawResult:
     boundaries: tuple[float, ...]
 
 
-def _finding_action(**values: Any) -> Callable[..., None]:
-    symptom_fixed = "symptom" in values
+FindingTests = list[dict[str, Callable[[Any], bool]]]
 
-    def action(engine: KnowledgeEngine, sid: str | None = None) -> None:
+
+def _is_matched(finding: dict[str, Any], tests: FindingTests) -> bool:
+    """Whether some rule's finding pattern could match this finding (its symptom aside).
+
+    A finding no pattern can match is collected directly instead of declared: a fact no rule
+    tests only costs a trip through experta's network (issue 14). The symptom test is left out,
+    so a finding is declared whenever any pattern could match it: never collected wrongly."""
+    return any(all(test(finding[k]) for k, test in pattern.items()) for pattern in tests)
+
+
+def _finding_action(tests: FindingTests, **values: Any) -> Callable[..., None]:
+    symptom_fixed = "symptom" in values
+    declare = _is_matched({"symptom": None, **values}, tests)
+
+    def action(engine: _Engine, sid: str | None = None) -> None:
         fields = dict(values)
         if not symptom_fixed:
             fields["symptom"] = sid
-        engine.declare(FindingFact(**fields))
+        engine.conclude(fields, declare)
 
     return action
 
 
-def _boundary_action(at: float, rule: str) -> Callable[..., None]:
-    def action(engine: KnowledgeEngine, **_: Any) -> None:
-        engine.declare(BoundaryFact(at=at, rule=rule))
+def _boundary_action(at: float) -> Callable[..., None]:
+    def action(engine: _Engine, **_: Any) -> None:
+        engine.boundaries.append(at)
 
     return action
 
@@ -134,11 +145,29 @@ def _one_of_set(allowed: frozenset[str]) -> P:
 
 _NOT_SEVERE = P(lambda v: v != "severe")
 # Which findings a `for_each = "finding"` rule acts on, by its `finding` value.
-_FINDING_SELECTORS: dict[str, dict[str, Any]] = {
-    "monitor": {"disposition": "monitor"},
-    "past-expected": {"phase": "past-expected"},
-    "below-contact": {"disposition": P(lambda d: d != "contact clinician")},
+_FINDING_SELECTORS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "monitor": {"disposition": lambda d: d == "monitor"},
+    "past-expected": {"phase": lambda p: p == "past-expected"},
+    "below-contact": {"disposition": lambda d: d != "contact clinician"},
 }
+_SELECTOR_PATTERNS = {name: {k: P(test) for k, test in tests.items()} for name, tests in _FINDING_SELECTORS.items()}
+
+
+def _is_true(value: Any) -> bool:
+    return value is True
+
+
+def finding_tests(kb: KnowledgeBase) -> FindingTests:
+    """What the generated rules' finding patterns test, as plain predicates (see _is_matched)."""
+    tests: FindingTests = []
+    for rule in kb.rules.values():
+        if rule.for_each == "symptom" and rule.phase:
+            tests.append({"phase": _one_of_set(frozenset(rule.phase)).match})
+        elif rule.for_each == "finding":
+            tests.append(_FINDING_SELECTORS[rule.finding or ""])
+            if rule.with_emergency:
+                tests.append({"emergency": _is_true})
+    return tests
 _SEVERE = P(lambda v: v == "severe")
 
 
@@ -159,19 +188,22 @@ def _phase_applies(phase: SymptomPhase, severity: str, hours: float, factors: fr
     return all(f in factors for f in phase.present) and not any(f in factors for f in phase.absent)
 
 
-def _window_action(kb: KnowledgeBase) -> Callable[..., None]:
-    phases = {sid: tuple((ph, ph.finding()) for ph in kb.symptom_phases(sid)) for sid in kb.symptoms}
+def _window_action(kb: KnowledgeBase, tests: FindingTests) -> Callable[..., None]:
+    phases = {
+        sid: tuple((ph, ph.finding(), _is_matched(ph.finding(), tests)) for ph in kb.symptom_phases(sid))
+        for sid in kb.symptoms
+    }
 
-    def action(engine: KnowledgeEngine, symptom: Fact) -> None:
+    def action(engine: _Engine, symptom: Fact) -> None:
         severity, hours, factors = symptom["severity"], symptom["hours"], engine.report_factors
-        for phase, finding in phases[symptom["id"]]:
+        for phase, finding, declare in phases[symptom["id"]]:
             if _phase_applies(phase, severity, hours, factors):
-                engine.declare(FindingFact(**finding))
+                engine.conclude(finding, declare)
 
     return action
 
 
-def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
+def _window_rules(kb: KnowledgeBase, tests: FindingTests) -> dict[str, Rule]:
     """Every symptom's own rule (issue 14): one experta rule, matched by every symptom fact,
     whose action reads the reported symptom's phases (its window bounds under each combination
     of the factors that change them, and severity) from the knowledge base and declares the
@@ -179,7 +211,7 @@ def _window_rules(kb: KnowledgeBase) -> dict[str, Rule]:
     and factor combination: experta's alpha network copies each fact's token into every
     child node it is tested at, so a symptom fact now meets one pattern here, not the id,
     hour, severity and factor tests and joins of some 100 rules."""
-    return {"symptom-window": Rule(AS.symptom << SymptomFact())(_window_action(kb))}
+    return {"symptom-window": Rule(AS.symptom << SymptomFact())(_window_action(kb, tests))}
 
 
 def _symptom_pattern(kb: KnowledgeBase, ref: str) -> SymptomFact:
@@ -188,7 +220,7 @@ def _symptom_pattern(kb: KnowledgeBase, ref: str) -> SymptomFact:
     return SymptomFact(group=group, id=sid, severity=severity) if severity else SymptomFact(group=group, id=sid)
 
 
-def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
+def _kb_rule(kb: KnowledgeBase, rule: KbRule, tests: FindingTests) -> dict[str, Rule]:
     """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
 
     Time and worsening conditions go on the symptom pattern for `for_each = "symptom"`
@@ -205,7 +237,7 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
         if rule.phase:  # the symptom's own window finding is in one of these phases
             patterns.append(FindingFact(symptom=MATCH.sid, phase=_one_of(rule.phase)))
     elif rule.for_each == "finding":
-        patterns.append(FindingFact(**{**_FINDING_SELECTORS[rule.finding or ""], "symptom": sid_constraint}))
+        patterns.append(FindingFact(**{**_SELECTOR_PATTERNS[rule.finding or ""], "symptom": sid_constraint}))
         if rule.with_emergency:
             patterns.append(FindingFact(emergency=True))
     patterns += [_symptom_pattern(kb, ref) for ref in rule.symptoms_all]
@@ -225,6 +257,7 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
         time["hours"] = _hours_below(rule.before_hours)
 
     finding = _finding_action(
+        tests,
         **({} if rule.for_each else {"symptom": None}),
         rule=rule.id,
         disposition=rule.disposition,
@@ -243,8 +276,12 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule) -> dict[str, Rule]:
     wait = dict(time, hours=_hours_below(after))
     return {
         rule.id: Rule(*lhs(fire))(finding),
-        f"{rule.id}~boundary": Rule(*lhs(wait))(_boundary_action(after, rule.id)),
+        f"{rule.id}~boundary": Rule(*lhs(wait))(_boundary_action(after)),
     }
+
+
+def _matcher_of(node: Any) -> Any:
+    return getattr(node, "matcher", None)
 
 
 class _Matcher(ReteMatcher):
@@ -254,7 +291,10 @@ class _Matcher(ReteMatcher):
     shared by several rules is reset once per path to it (about 1.4 visits per node here).
     Node memories are independent, so wiping each distinct node once is the same reset.
     After every fired rule experta asks every conflict-set node for its changes; asking
-    only those that have any gives the same activations in the same order.
+    only those that have any gives the same activations in the same order. experta's root
+    sends every fact to each of its children, each of which tests the fact's type first; the
+    root's children are grouped by that type here, so a fact goes only to those of its type
+    (the others would reject it), in the same order.
     """
 
     def __init__(self, engine: KnowledgeEngine) -> None:
@@ -268,6 +308,14 @@ class _Matcher(ReteMatcher):
                 stack.extend(child.node for child in node.children)
         self._nodes = tuple(nodes.values())
         self._conflict_sets = self._get_conflict_set_nodes()
+        # The root's children each test one fact type first: send a fact only to those of its type.
+        untyped = [c.callback for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
+        self._by_type: dict[type, list[Callable[[Token], None]]] = {}
+        for child in self.root_node.children:
+            check = _matcher_of(child.node)
+            if isinstance(check, TypeCheck):
+                self._by_type.setdefault(check.fact_type, list(untyped)).append(child.callback)
+        self._untyped = untyped
 
     def reset(self) -> None:
         for node in self._nodes:
@@ -277,11 +325,15 @@ class _Matcher(ReteMatcher):
         self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
     ) -> tuple[list[Any], list[Any]]:
         """As ReteMatcher.changes, but only drains the conflict sets that changed (same result)."""
-        root = self.root_node
+        by_type, untyped = self._by_type, self._untyped
         for fact in deleting or ():
-            root.remove(fact)
+            token = Token.invalid(fact)
+            for callback in by_type.get(type(fact), untyped):
+                callback(token)
         for fact in adding or ():
-            root.add(fact)
+            token = Token.valid(fact)
+            for callback in by_type.get(type(fact), untyped):
+                callback(token)
         added: list[Any] = []
         removed: list[Any] = []
         for csn in self._conflict_sets:
@@ -307,6 +359,8 @@ class _Engine(KnowledgeEngine):
 
     def __init__(self) -> None:
         super().__init__()
+        self.boundaries: list[float] = []  # hours at which a waiting rule would start to apply
+        self.collected: dict[RawFinding, None] = {}  # findings no rule tests (see _is_matched)
         self._deffacts = [
             functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
         ]
@@ -314,17 +368,29 @@ class _Engine(KnowledgeEngine):
     def get_deffacts(self) -> list[functools.partial[Any]]:
         return self._deffacts
 
+    def conclude(self, finding: dict[str, Any], declare: bool) -> None:
+        """A rule's finding: declared when a rule could match it, else collected (once, as
+        experta keeps one copy of equal facts)."""
+        if declare:
+            self.declare(FindingFact(**finding))
+        else:
+            self.collected[RawFinding(**finding)] = None
+
 
 def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base. Call once per knowledge base."""
-    rules = _window_rules(kb)
+    tests = finding_tests(kb)
+    rules = _window_rules(kb, tests)
     for rule in kb.rules.values():
-        rules.update(_kb_rule(kb, rule))
+        rules.update(_kb_rule(kb, rule, tests))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()
     }
     attrs["__doc__"] = f"Triage rules generated from knowledge base {kb.version}."
     return type("TriageEngine", (_Engine,), attrs)
+
+
+_FINDING_FIELDS = tuple(RawFinding.__dataclass_fields__)
 
 
 class RuleEngine:
@@ -350,6 +416,7 @@ class RuleEngine:
         engine = self._engine()
         groups = self._groups
         engine.report_factors = frozenset(report.factors)
+        engine.boundaries, engine.collected = [], {}
         try:
             engine.declare(
                 ReportFact(hours=report.hours, worsening=report.worsening or bool(report.worse)),
@@ -362,13 +429,13 @@ class RuleEngine:
                 *(FactorFact(id=f) for f in report.factors),
             )
             engine.run()
-            findings: list[RawFinding] = []
-            boundaries: list[float] = []
-            for fact in engine.facts.values():
-                if isinstance(fact, FindingFact):
-                    findings.append(RawFinding(**{k: fact[k] for k in RawFinding.__dataclass_fields__}))
-                elif isinstance(fact, BoundaryFact):
-                    boundaries.append(fact["at"])
+            findings = [
+                RawFinding(**{k: fact[k] for k in _FINDING_FIELDS})
+                for fact in engine.facts.values()
+                if isinstance(fact, FindingFact)
+            ]
+            findings += engine.collected
+            boundaries = tuple(engine.boundaries)
         finally:
             engine.reset()
-        return RawResult(tuple(findings), tuple(boundaries))
+        return RawResult(tuple(findings), boundaries)
