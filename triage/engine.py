@@ -42,13 +42,14 @@ class ReportFact(Fact):
 
 
 class SymptomFact(Fact):
-    """group, id, severity, and the report's hours and worsening.
+    """id, severity, and the report's hours and worsening; declared as the symptom's own class.
 
-    Carrying the report's hours on each symptom lets a symptom's own rules (its window
-    phases, severity and worsening rules) be single-pattern rules, with no join against
-    the report fact. `group` (the knowledge base's "common"/"warning") is tested first by
-    every pattern that names a symptom, so experta's alpha network, which tests a fact
-    against each child of a node in turn, splits the vocabulary in two before the id.
+    Carrying the report's hours on each symptom lets a symptom's own rules (its window,
+    severity and worsening rules) be single-pattern rules, with no join against the report
+    fact. Each symptom has its own subclass (symptom_fact_classes), and every pattern naming
+    a symptom is of that class: experta tests a fact's type first and the matcher sends a
+    fact only to the patterns of its type (_Matcher), so a symptom fact meets only the
+    patterns about that symptom, never a test of its id against every other symptom.
     """
 
 
@@ -95,14 +96,10 @@ def _is_matched(finding: dict[str, Any], tests: FindingTests) -> bool:
 
 
 def _finding_action(tests: FindingTests, **values: Any) -> Callable[..., None]:
-    symptom_fixed = "symptom" in values
-    declare = _is_matched({"symptom": None, **values}, tests)
+    declare = _is_matched(values, tests)
 
-    def action(engine: _Engine, sid: str | None = None) -> None:
-        fields = dict(values)
-        if not symptom_fixed:
-            fields["symptom"] = sid
-        engine.conclude(fields, declare)
+    def action(engine: _Engine, **_: Any) -> None:
+        engine.conclude(values, declare)
 
     return action
 
@@ -168,6 +165,8 @@ def finding_tests(kb: KnowledgeBase) -> FindingTests:
             if rule.with_emergency:
                 tests.append({"emergency": _is_true})
     return tests
+
+
 _SEVERE = P(lambda v: v == "severe")
 
 
@@ -188,96 +187,118 @@ def _phase_applies(phase: SymptomPhase, severity: str, hours: float, factors: fr
     return all(f in factors for f in phase.present) and not any(f in factors for f in phase.absent)
 
 
-def _window_action(kb: KnowledgeBase, tests: FindingTests) -> Callable[..., None]:
-    phases = {
-        sid: tuple((ph, ph.finding(), _is_matched(ph.finding(), tests)) for ph in kb.symptom_phases(sid))
-        for sid in kb.symptoms
-    }
+def _window_action(phases: tuple[SymptomPhase, ...], tests: FindingTests) -> Callable[..., None]:
+    plan = tuple((ph, ph.finding(), _is_matched(ph.finding(), tests)) for ph in phases)
 
     def action(engine: _Engine, symptom: Fact) -> None:
         severity, hours, factors = symptom["severity"], symptom["hours"], engine.report_factors
-        for phase, finding, declare in phases[symptom["id"]]:
+        for phase, finding, declare in plan:
             if _phase_applies(phase, severity, hours, factors):
                 engine.conclude(finding, declare)
 
     return action
 
 
-def _window_rules(kb: KnowledgeBase, tests: FindingTests) -> dict[str, Rule]:
-    """Every symptom's own rule (issue 14): one experta rule, matched by every symptom fact,
-    whose action reads the reported symptom's phases (its window bounds under each combination
-    of the factors that change them, and severity) from the knowledge base and declares the
-    finding of every phase that applies. One coarse rule instead of one per symptom, phase
-    and factor combination: experta's alpha network copies each fact's token into every
-    child node it is tested at, so a symptom fact now meets one pattern here, not the id,
-    hour, severity and factor tests and joins of some 100 rules."""
-    return {"symptom-window": Rule(AS.symptom << SymptomFact())(_window_action(kb, tests))}
+def symptom_fact_classes(kb: KnowledgeBase) -> dict[str, type[SymptomFact]]:
+    """One fact class per symptom of the knowledge base (see SymptomFact)."""
+    return {sid: type(f"SymptomFact[{sid}]", (SymptomFact,), {"__doc__": f"A reported {sid}."}) for sid in kb.symptoms}
 
 
-def _symptom_pattern(kb: KnowledgeBase, ref: str) -> SymptomFact:
+def _window_rules(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], tests: FindingTests) -> dict[str, Rule]:
+    """Each symptom's own rule (issue 14): one experta rule per symptom, matched by its fact
+    alone, whose action reads the symptom's phases (its window bounds under each combination
+    of the factors that change them, and severity) from the knowledge base and concludes the
+    finding of every phase that applies. One coarse rule instead of one per phase and factor
+    combination, so a symptom fact no longer walks the hour, severity and factor tests and
+    joins of some 100 rules."""
+    return {
+        f"{sid}-window": Rule(AS.symptom << classes[sid]())(_window_action(tuple(kb.symptom_phases(sid)), tests))
+        for sid in kb.symptoms
+    }
+
+
+def _symptom_pattern(classes: dict[str, type[SymptomFact]], ref: str) -> SymptomFact:
     sid, _, severity = ref.partition(":")
-    group = kb.symptoms[sid].group
-    return SymptomFact(group=group, id=sid, severity=severity) if severity else SymptomFact(group=group, id=sid)
+    return classes[sid](severity=severity) if severity else classes[sid]()
 
 
-def _kb_rule(kb: KnowledgeBase, rule: KbRule, tests: FindingTests) -> dict[str, Rule]:
+def _kb_rule(
+    kb: KnowledgeBase, rule: KbRule, classes: dict[str, type[SymptomFact]], tests: FindingTests
+) -> dict[str, Rule]:
     """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
 
-    Time and worsening conditions go on the symptom pattern for `for_each = "symptom"`
-    rules (one pattern fewer), and on a report pattern otherwise.
+    A `for_each = "symptom"` rule becomes one rule per symptom it applies to, on that
+    symptom's fact class, with its time and worsening conditions on the symptom pattern (one
+    pattern fewer); other rules test time on a report pattern.
     """
-    symptom: dict[str, Any] | None = None
     patterns: list[Any] = []
     only = kb.rule_symptoms(rule)
-    sid_constraint = MATCH.sid & _one_of(only) if only else MATCH.sid
-    if rule.for_each == "symptom":
-        symptom = {"id": sid_constraint}
-        if rule.severity:
-            symptom["severity"] = _one_of(rule.severity)
-        if rule.phase:  # the symptom's own window finding is in one of these phases
-            patterns.append(FindingFact(symptom=MATCH.sid, phase=_one_of(rule.phase)))
-    elif rule.for_each == "finding":
+    if rule.for_each == "finding":
+        sid_constraint = MATCH.sid & _one_of(only) if only else MATCH.sid
         patterns.append(FindingFact(**{**_SELECTOR_PATTERNS[rule.finding or ""], "symptom": sid_constraint}))
         if rule.with_emergency:
             patterns.append(FindingFact(emergency=True))
-    patterns += [_symptom_pattern(kb, ref) for ref in rule.symptoms_all]
+    patterns += [_symptom_pattern(classes, ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
-        patterns.append(OR(*(_symptom_pattern(kb, ref) for ref in rule.symptoms_any)))
+        patterns.append(OR(*(_symptom_pattern(classes, ref) for ref in rule.symptoms_any)))
     patterns += [FactorFact(id=f) for f in rule.factors]
-
-    def lhs(time: dict[str, Any]) -> list[Any]:
-        if symptom is not None:
-            return [SymptomFact(**symptom, **time), *patterns]
-        return [*patterns, ReportFact(**time)] if time else patterns
 
     time: dict[str, Any] = {}
     if rule.worsening:
         time["worsening"] = True
     if rule.before_hours is not None:
         time["hours"] = _hours_below(rule.before_hours)
+    fire, wait = time, None
+    if rule.after_hours is not None:
+        after, before = rule.after_hours, rule.before_hours
+        fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
+        wait = dict(time, hours=_hours_below(after))
 
-    finding = _finding_action(
-        tests,
-        **({} if rule.for_each else {"symptom": None}),
-        rule=rule.id,
-        disposition=rule.disposition,
-        emergency=rule.emergency,
-        phase=None,
-        until=rule.before_hours,
-        cap=kb.recheck_cap(rule),
-        expected_until=None,
-        monitor_until=None,
-        factors=tuple(rule.factors),
-    )
-    if rule.after_hours is None:
-        return {rule.id: Rule(*lhs(time))(finding)}
-    after, before = rule.after_hours, rule.before_hours
-    fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
-    wait = dict(time, hours=_hours_below(after))
-    return {
-        rule.id: Rule(*lhs(fire))(finding),
-        f"{rule.id}~boundary": Rule(*lhs(wait))(_boundary_action(after)),
-    }
+    def finding(symptom: str | None) -> Callable[..., None]:
+        return _finding_action(
+            tests,
+            symptom=symptom,
+            rule=rule.id,
+            disposition=rule.disposition,
+            emergency=rule.emergency,
+            phase=None,
+            until=rule.before_hours,
+            cap=kb.recheck_cap(rule),
+            expected_until=None,
+            monitor_until=None,
+            factors=tuple(rule.factors),
+        )
+
+    rules: dict[str, Rule] = {}
+    if rule.for_each == "symptom":
+        severity = {"severity": _one_of(rule.severity)} if rule.severity else {}
+        for sid in only or kb.symptoms:
+            own: list[Any] = []
+            if rule.phase:  # the symptom's own window finding is in one of these phases
+                own.append(FindingFact(symptom=sid, phase=_one_of(rule.phase)))
+            rules[f"{rule.id}@{sid}"] = Rule(classes[sid](**severity, **fire), *own, *patterns)(finding(sid))
+            if wait is not None:
+                rules[f"{rule.id}@{sid}~boundary"] = Rule(classes[sid](**severity, **wait), *own, *patterns)(
+                    _boundary_action(rule.after_hours or 0.0)
+                )
+        return rules
+    action = _finding_action_bound(finding) if rule.for_each == "finding" else finding(None)
+    rules[rule.id] = Rule(*patterns, ReportFact(**fire))(action) if fire else Rule(*patterns)(action)
+    if wait is not None:
+        rules[f"{rule.id}~boundary"] = Rule(*patterns, ReportFact(**wait))(_boundary_action(rule.after_hours or 0.0))
+    return rules
+
+
+def _finding_action_bound(finding: Callable[[str | None], Callable[..., None]]) -> Callable[..., None]:
+    """A `for_each = "finding"` rule's action: the finding names the matched finding's symptom."""
+    by_symptom: dict[str | None, Callable[..., None]] = {}
+
+    def action(engine: _Engine, sid: str | None = None) -> None:
+        if sid not in by_symptom:
+            by_symptom[sid] = finding(sid)
+        by_symptom[sid](engine)
+
+    return action
 
 
 def _matcher_of(node: Any) -> Any:
@@ -377,14 +398,17 @@ class _Engine(KnowledgeEngine):
             self.collected[RawFinding(**finding)] = None
 
 
-def build_engine_class(kb: KnowledgeBase) -> type[KnowledgeEngine]:
-    """Generate the engine class from the knowledge base. Call once per knowledge base."""
+def build_engine_class(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]] | None = None) -> type[KnowledgeEngine]:
+    """Generate the engine class from the knowledge base (and its symptom fact classes, which
+    the facts declared must be of). Call once per knowledge base."""
     tests = finding_tests(kb)
-    rules = _window_rules(kb, tests)
+    classes = symptom_fact_classes(kb) if classes is None else classes
+    rules = _window_rules(kb, classes, tests)
     for rule in kb.rules.values():
-        rules.update(_kb_rule(kb, rule, tests))
+        rules.update(_kb_rule(kb, rule, classes, tests))
     attrs: dict[str, Any] = {
-        name.replace("-", "_").replace("+", "__").replace("~", "___"): r for name, r in rules.items()
+        name.replace("-", "_").replace("+", "__").replace("~", "___").replace("@", "__at__"): r
+        for name, r in rules.items()
     }
     attrs["__doc__"] = f"Triage rules generated from knowledge base {kb.version}."
     return type("TriageEngine", (_Engine,), attrs)
@@ -398,8 +422,8 @@ class RuleEngine:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
-        self.engine_class = build_engine_class(kb)
-        self._groups = {sid: symptom.group for sid, symptom in kb.symptoms.items()}
+        self.symptom_classes = symptom_fact_classes(kb)
+        self.engine_class = build_engine_class(kb, self.symptom_classes)
         self._local = threading.local()
 
     def _engine(self) -> _Engine:
@@ -414,16 +438,14 @@ class RuleEngine:
         """One decision. The engine is reset once, after the decision (also on error), so
         it is always clean when the next decision starts and no report's facts linger."""
         engine = self._engine()
-        groups = self._groups
+        classes = self.symptom_classes
         engine.report_factors = frozenset(report.factors)
         engine.boundaries, engine.collected = [], {}
         try:
             engine.declare(
                 ReportFact(hours=report.hours, worsening=report.worsening or bool(report.worse)),
                 *(
-                    SymptomFact(
-                        group=groups[sid], id=sid, severity=severity, hours=report.hours, worsening=report.is_worse(sid)
-                    )
+                    classes[sid](id=sid, severity=severity, hours=report.hours, worsening=report.is_worse(sid))
                     for sid, severity in report.symptoms
                 ),
                 *(FactorFact(id=f) for f in report.factors),
