@@ -30,6 +30,8 @@ from triage import _compat  # noqa: F401  (must precede experta)
 from experta import AS, MATCH, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
 from experta.matchers import ReteMatcher
 from experta.matchers.rete.check import TypeCheck
+from experta.matchers.rete.mixins import NoMemory
+from experta.matchers.rete.nodes import ConflictSetNode
 from experta.matchers.rete.token import Token
 
 from triage.knowledge import KnowledgeBase, SymptomPhase
@@ -83,23 +85,82 @@ class RawResult:
     boundaries: tuple[float, ...]
 
 
-FindingTests = list[dict[str, Callable[[Any], bool]]]
+@dataclass(frozen=True)
+class _FindingPattern:
+    """What one generated rule's finding pattern tests, as plain predicates on a finding's
+    fields, with what else its rule needs from the report: its risk factors, and for a
+    `with_emergency` rule, a symptom that can give an emergency finding."""
+
+    tests: dict[str, Callable[[Any], bool]]
+    factors: frozenset[str]
+    needs_emergency: bool
 
 
-def _is_matched(finding: dict[str, Any], tests: FindingTests) -> bool:
-    """Whether some rule's finding pattern could match this finding (its symptom aside).
+class FindingPatterns:
+    """Which findings a decision must declare as facts (issue 14).
 
-    A finding no pattern can match is collected directly instead of declared: a fact no rule
-    tests only costs a trip through experta's network (issue 14). The symptom test is left out,
-    so a finding is declared whenever any pattern could match it: never collected wrongly."""
-    return any(all(test(finding[k]) for k, test in pattern.items()) for pattern in tests)
+    A finding is declared only when some rule's finding pattern could match it in this
+    report; any other finding is collected directly. A fact no rule can match only costs a
+    trip through experta's network, so this changes no answer. "Could match" is checked
+    generously (the pattern's tests on the finding, the rule's factors present in the report,
+    an emergency possible for `with_emergency`), never narrower than experta's own test.
+    """
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        patterns: list[_FindingPattern] = []
+        for rule in kb.rules.values():
+            only = frozenset(kb.rule_symptoms(rule))
+            symptom = {"symptom": only.__contains__} if only else {}
+            factors = frozenset(rule.factors)
+            if rule.for_each == "symptom" and rule.phase:
+                phase = frozenset(rule.phase).__contains__
+                patterns.append(_FindingPattern({"phase": phase, **symptom}, factors, False))
+            elif rule.for_each == "finding":
+                selector = _FINDING_SELECTORS[rule.finding or ""]
+                patterns.append(_FindingPattern({**selector, **symptom}, factors, bool(rule.with_emergency)))
+                if rule.with_emergency:
+                    patterns.append(_FindingPattern({"emergency": _is_true}, factors, False))
+        self.patterns = tuple(patterns)
+        self.always_emergency, self.emergency_symptoms = _emergency_sources(kb)
+        self._active: dict[tuple[frozenset[str], bool], frozenset[int]] = {}
+
+    def matching(self, finding: dict[str, Any]) -> frozenset[int]:
+        """The patterns whose tests this finding passes."""
+        return frozenset(i for i, p in enumerate(self.patterns) if all(test(finding[k]) for k, test in p.tests.items()))
+
+    def active(self, factors: frozenset[str], symptoms: Iterable[str]) -> frozenset[int]:
+        """The patterns whose rules can fire for a report with these factors and symptoms."""
+        emergency = self.always_emergency or not self.emergency_symptoms.isdisjoint(symptoms)
+        key = (factors, emergency)
+        found = self._active.get(key)
+        if found is None:
+            found = frozenset(
+                i for i, p in enumerate(self.patterns) if p.factors <= factors and (emergency or not p.needs_emergency)
+            )
+            self._active[key] = found
+        return found
 
 
-def _finding_action(tests: FindingTests, **values: Any) -> Callable[..., None]:
-    declare = _is_matched(values, tests)
+def _emergency_sources(kb: KnowledgeBase) -> tuple[bool, frozenset[str]]:
+    """(True when an emergency finding may come from any report, the symptoms that may give one)."""
+    symptoms = {sid for sid in kb.symptoms if any(ph.emergency for ph in kb.symptom_phases(sid))}
+    for rule in kb.rules.values():
+        if not rule.emergency:
+            continue
+        named = {ref.partition(":")[0] for ref in (*rule.symptoms_all, *rule.symptoms_any)}
+        if rule.for_each == "symptom":
+            named |= set(kb.rule_symptoms(rule))
+        if not named or rule.for_each == "finding" or (rule.for_each == "symptom" and not kb.rule_symptoms(rule)):
+            return True, frozenset()
+        symptoms |= named
+    return False, frozenset(symptoms)
+
+
+def _finding_action(patterns: FindingPatterns, **values: Any) -> Callable[..., None]:
+    matching = patterns.matching(values)
 
     def action(engine: _Engine, **_: Any) -> None:
-        engine.conclude(values, declare)
+        engine.conclude(values, matching)
 
     return action
 
@@ -154,19 +215,6 @@ def _is_true(value: Any) -> bool:
     return value is True
 
 
-def finding_tests(kb: KnowledgeBase) -> FindingTests:
-    """What the generated rules' finding patterns test, as plain predicates (see _is_matched)."""
-    tests: FindingTests = []
-    for rule in kb.rules.values():
-        if rule.for_each == "symptom" and rule.phase:
-            tests.append({"phase": _one_of_set(frozenset(rule.phase)).match})
-        elif rule.for_each == "finding":
-            tests.append(_FINDING_SELECTORS[rule.finding or ""])
-            if rule.with_emergency:
-                tests.append({"emergency": _is_true})
-    return tests
-
-
 _SEVERE = P(lambda v: v == "severe")
 
 
@@ -187,14 +235,14 @@ def _phase_applies(phase: SymptomPhase, severity: str, hours: float, factors: fr
     return all(f in factors for f in phase.present) and not any(f in factors for f in phase.absent)
 
 
-def _window_action(phases: tuple[SymptomPhase, ...], tests: FindingTests) -> Callable[..., None]:
-    plan = tuple((ph, ph.finding(), _is_matched(ph.finding(), tests)) for ph in phases)
+def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) -> Callable[..., None]:
+    plan = tuple((ph, ph.finding(), patterns.matching(ph.finding())) for ph in phases)
 
     def action(engine: _Engine, symptom: Fact) -> None:
         severity, hours, factors = symptom["severity"], symptom["hours"], engine.report_factors
-        for phase, finding, declare in plan:
+        for phase, finding, matching in plan:
             if _phase_applies(phase, severity, hours, factors):
-                engine.conclude(finding, declare)
+                engine.conclude(finding, matching)
 
     return action
 
@@ -204,7 +252,9 @@ def symptom_fact_classes(kb: KnowledgeBase) -> dict[str, type[SymptomFact]]:
     return {sid: type(f"SymptomFact[{sid}]", (SymptomFact,), {"__doc__": f"A reported {sid}."}) for sid in kb.symptoms}
 
 
-def _window_rules(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], tests: FindingTests) -> dict[str, Rule]:
+def _window_rules(
+    kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], patterns: FindingPatterns
+) -> dict[str, Rule]:
     """Each symptom's own rule (issue 14): one experta rule per symptom, matched by its fact
     alone, whose action reads the symptom's phases (its window bounds under each combination
     of the factors that change them, and severity) from the knowledge base and concludes the
@@ -212,7 +262,7 @@ def _window_rules(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], test
     combination, so a symptom fact no longer walks the hour, severity and factor tests and
     joins of some 100 rules."""
     return {
-        f"{sid}-window": Rule(AS.symptom << classes[sid]())(_window_action(tuple(kb.symptom_phases(sid)), tests))
+        f"{sid}-window": Rule(AS.symptom << classes[sid]())(_window_action(tuple(kb.symptom_phases(sid)), patterns))
         for sid in kb.symptoms
     }
 
@@ -223,7 +273,7 @@ def _symptom_pattern(classes: dict[str, type[SymptomFact]], ref: str) -> Symptom
 
 
 def _kb_rule(
-    kb: KnowledgeBase, rule: KbRule, classes: dict[str, type[SymptomFact]], tests: FindingTests
+    kb: KnowledgeBase, rule: KbRule, classes: dict[str, type[SymptomFact]], finding_patterns: FindingPatterns
 ) -> dict[str, Rule]:
     """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
 
@@ -256,7 +306,7 @@ def _kb_rule(
 
     def finding(symptom: str | None) -> Callable[..., None]:
         return _finding_action(
-            tests,
+            finding_patterns,
             symptom=symptom,
             rule=rule.id,
             disposition=rule.disposition,
@@ -305,6 +355,22 @@ def _matcher_of(node: Any) -> Any:
     return getattr(node, "matcher", None)
 
 
+def _conflict_sets_under(node: Any) -> list[Any]:
+    """Every conflict-set node reachable from `node` (through alpha tests and beta joins)."""
+    seen: dict[int, Any] = {}
+    found: list[Any] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen[id(n)] = n
+        if isinstance(n, ConflictSetNode):
+            found.append(n)
+        stack.extend(child.node for child in n.children)
+    return found
+
+
 class _Matcher(ReteMatcher):
     """experta's Rete matcher with a flat reset and a cheaper poll of the conflict sets.
 
@@ -327,8 +393,10 @@ class _Matcher(ReteMatcher):
             if id(node) not in nodes:
                 nodes[id(node)] = node
                 stack.extend(child.node for child in node.children)
-        self._nodes = tuple(nodes.values())
+        # Only nodes with a memory have anything to wipe (most are feature tests without one).
+        self._nodes = tuple(n for n in nodes.values() if type(n)._reset is not NoMemory._reset)
         self._conflict_sets = self._get_conflict_set_nodes()
+        self._conflict_sets_of: dict[frozenset[type], tuple[Any, ...]] = {}
         # The root's children each test one fact type first: send a fact only to those of its type.
         untyped = [c.callback for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
         self._by_type: dict[type, list[Callable[[Token], None]]] = {}
@@ -337,27 +405,57 @@ class _Matcher(ReteMatcher):
             if isinstance(check, TypeCheck):
                 self._by_type.setdefault(check.fact_type, list(untyped)).append(child.callback)
         self._untyped = untyped
+        # The conflict sets each fact type can reach (through tests and joins), in experta's order.
+        reach_untyped = {
+            id(csn) for c in self.root_node.children if c.callback in untyped for csn in _conflict_sets_under(c.node)
+        }
+        self._reach: dict[type, set[int]] = {
+            fact_type: reach_untyped
+            | {
+                id(csn)
+                for c in self.root_node.children
+                if isinstance(_matcher_of(c.node), TypeCheck) and _matcher_of(c.node).fact_type is fact_type
+                for csn in _conflict_sets_under(c.node)
+            }
+            for fact_type in self._by_type
+        }
+        self._reach_untyped = reach_untyped
+
+    def _conflict_sets_for(self, types: frozenset[type]) -> tuple[Any, ...]:
+        """The conflict sets facts of these types can change, in experta's order (cached)."""
+        found = self._conflict_sets_of.get(types)
+        if found is None:
+            reach = set().union(*(self._reach.get(t, self._reach_untyped) for t in types))
+            found = tuple(csn for csn in self._conflict_sets if id(csn) in reach)
+            self._conflict_sets_of[types] = found
+        return found
 
     def reset(self) -> None:
         for node in self._nodes:
-            node._reset()
+            if not isinstance(node, ConflictSetNode) or node.memory:  # an empty memory is already reset
+                node._reset()
 
     def changes(
         self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
     ) -> tuple[list[Any], list[Any]]:
         """As ReteMatcher.changes, but only drains the conflict sets that changed (same result)."""
         by_type, untyped = self._by_type, self._untyped
+        types: set[type] = set()
         for fact in deleting or ():
             token = Token.invalid(fact)
+            types.add(type(fact))
             for callback in by_type.get(type(fact), untyped):
                 callback(token)
         for fact in adding or ():
             token = Token.valid(fact)
+            types.add(type(fact))
             for callback in by_type.get(type(fact), untyped):
                 callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        for csn in self._conflict_sets:
+        if not types:
+            return added, removed
+        for csn in self._conflict_sets_for(frozenset(types)):
             if csn.added or csn.removed:
                 c_added, c_removed = csn.get_activations()
                 added.extend(c_added)
@@ -377,11 +475,12 @@ class _Engine(KnowledgeEngine):
 
     __matcher__ = _Matcher
     report_factors: frozenset[str] = frozenset()  # the current report's factors, for the window actions
+    active_patterns: frozenset[int] = frozenset()  # the finding patterns that can match in this report
 
     def __init__(self) -> None:
         super().__init__()
         self.boundaries: list[float] = []  # hours at which a waiting rule would start to apply
-        self.collected: dict[RawFinding, None] = {}  # findings no rule tests (see _is_matched)
+        self.collected: dict[RawFinding, None] = {}  # findings no rule can match (FindingPatterns)
         self._deffacts = [
             functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
         ]
@@ -389,10 +488,10 @@ class _Engine(KnowledgeEngine):
     def get_deffacts(self) -> list[functools.partial[Any]]:
         return self._deffacts
 
-    def conclude(self, finding: dict[str, Any], declare: bool) -> None:
-        """A rule's finding: declared when a rule could match it, else collected (once, as
-        experta keeps one copy of equal facts)."""
-        if declare:
+    def conclude(self, finding: dict[str, Any], matching: frozenset[int]) -> None:
+        """A rule's finding: declared when a rule could match it in this report (FindingPatterns),
+        else collected (once, as experta keeps one copy of equal facts)."""
+        if not matching.isdisjoint(self.active_patterns):
             self.declare(FindingFact(**finding))
         else:
             self.collected[RawFinding(**finding)] = None
@@ -401,11 +500,11 @@ class _Engine(KnowledgeEngine):
 def build_engine_class(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]] | None = None) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base (and its symptom fact classes, which
     the facts declared must be of). Call once per knowledge base."""
-    tests = finding_tests(kb)
+    patterns = FindingPatterns(kb)
     classes = symptom_fact_classes(kb) if classes is None else classes
-    rules = _window_rules(kb, classes, tests)
+    rules = _window_rules(kb, classes, patterns)
     for rule in kb.rules.values():
-        rules.update(_kb_rule(kb, rule, classes, tests))
+        rules.update(_kb_rule(kb, rule, classes, patterns))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___").replace("@", "__at__"): r
         for name, r in rules.items()
@@ -423,6 +522,7 @@ class RuleEngine:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.symptom_classes = symptom_fact_classes(kb)
+        self.finding_patterns = FindingPatterns(kb)
         self.engine_class = build_engine_class(kb, self.symptom_classes)
         self._local = threading.local()
 
@@ -439,7 +539,8 @@ class RuleEngine:
         it is always clean when the next decision starts and no report's facts linger."""
         engine = self._engine()
         classes = self.symptom_classes
-        engine.report_factors = frozenset(report.factors)
+        engine.report_factors = factors = frozenset(report.factors)
+        engine.active_patterns = self.finding_patterns.active(factors, (sid for sid, _ in report.symptoms))
         engine.boundaries, engine.collected = [], {}
         try:
             engine.declare(
