@@ -14,7 +14,7 @@ pytest.importorskip("clips", reason="clipspy is not installed (it is in the 'tes
 from triage import Assessor, KnowledgeBase
 from triage.report import parse_report
 from verification.clips_backend import ClipsEngine, clips_source
-from verification.reports import parsed_mix
+from verification.reports import differential_reports, parsed_mix
 from verification.vignettes import load_vignettes
 
 pytestmark = pytest.mark.clips
@@ -50,6 +50,19 @@ def test_clips_agrees_with_experta_on_every_benchmark_report(
             experta.recheck_in_hours,
         ), report
         assert via_clips.to_dict() == experta.to_dict(), report
+
+
+def test_clips_agrees_with_experta_on_6000_seeded_random_reports(
+    kb: KnowledgeBase, clips_engine: ClipsEngine, uncached: Assessor
+) -> None:
+    """Issue 14: the full answer, on 6,000 seeded reports with hours random or at and either
+    side of the bounds (verification.reports.differential_reports), experta with no cache."""
+    reports = [parse_report(kb, *raw) for raw in differential_reports(kb, 6000)]
+    assert len(reports) == 6000
+    for report in reports:
+        assert (
+            uncached.explain(report, clips_engine.run(report)).to_dict() == uncached.assess_report(report).to_dict()
+        ), report
 
 
 @pytest.mark.parametrize("case", load_vignettes(), ids=lambda c: c["id"])

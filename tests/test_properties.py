@@ -18,6 +18,7 @@ from triage import Assessor, KnowledgeBase, load_knowledge
 from triage.report import parse_report
 from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
 from verification.oracle import evaluate
+from verification.reports import differential_reports
 from verification.vignettes import load_vignettes
 
 KB = load_knowledge()  # the vocabulary the strategies draw from (the shipped knowledge base)
@@ -275,3 +276,21 @@ def test_engine_agrees_with_oracle_when_a_record_says_which_symptoms_got_worse(
     assert got.disposition.value == expected.disposition
     assert got.emergency is expected.emergency
     assert {(f.symptom, f.rule, f.disposition.value) for f in (*got.findings, *got.more_detail)} == expected.findings
+
+
+def test_engine_agrees_with_oracle_on_6000_seeded_random_reports(kb: KnowledgeBase) -> None:
+    """The differential test at scale (issue 14): 6,000 seeded reports (verification.reports),
+    hours random or at and either side of the bounds, decided by the engine with no cache."""
+    uncached = Assessor(kb, cache_size=0)
+    reports = [parse_report(kb, *raw) for raw in differential_reports(kb, 6000)]
+    assert len(reports) == 6000
+    for report in reports:
+        expected = evaluate(kb, report)
+        got = uncached.assess_report(report)
+        assert (got.disposition.value, got.emergency) == (expected.disposition, expected.emergency), report
+        if expected.recheck_in_hours is None:
+            assert got.recheck_in_hours is None, report
+        else:
+            assert got.recheck_in_hours == pytest.approx(expected.recheck_in_hours, abs=RECHECK_TOLERANCE), report
+        found = {(f.symptom, f.rule, f.disposition.value) for f in (*got.findings, *got.more_detail)}
+        assert found == expected.findings, report

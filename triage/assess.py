@@ -6,14 +6,15 @@ import dataclasses
 import math
 import os
 import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any
 
 from triage import message
 from triage.engine import RawFinding, RawResult, RuleEngine
 from triage.knowledge import KnowledgeBase, load_knowledge
+from triage.lru import LruCache
 from triage.model import Assessment, Disposition, Finding, Report
+from triage.phase_cache import PhaseCache
 from triage.report import InvalidReport, Problem, parse_report
 from triage.vocabulary import MAX_HOURS
 
@@ -29,54 +30,8 @@ def duration(hours: float) -> str:
     return f"{hours:g} hours"
 
 
-class CacheInfo(NamedTuple):
-    hits: int
-    misses: int
-    size: int
-    maxsize: int
-
-
-class AnswerCache:
-    """A bounded, thread-safe LRU of answers the engine has given.
-
-    Only ever filled with an Assessment the engine produced for that exact key, so a hit
-    returns the engine's own answer (Assessment is frozen, safe to share between threads).
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Assessment] = OrderedDict()
-        self._lock = threading.Lock()
-        self._hits = self._misses = 0
-
-    def get(self, key: Hashable) -> Assessment | None:
-        with self._lock:
-            answer = self._data.get(key)
-            if answer is None:
-                self._misses += 1
-            else:
-                self._hits += 1
-                self._data.move_to_end(key)
-            return answer
-
-    def put(self, key: Hashable, answer: Assessment) -> None:
-        with self._lock:
-            self._data[key] = answer
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._hits = self._misses = 0
-
-    def info(self) -> CacheInfo:
-        with self._lock:
-            return CacheInfo(self._hits, self._misses, len(self._data), self.maxsize)
-
-
-DEFAULT_CACHE_SIZE = 1024  # about 3 KB an answer: at most ~3 MB per process
+DEFAULT_CACHE_SIZE = 512  # about 6 KB an answer (v2 answers): at most ~3 MB per process
+PHASE_CACHE_PER_ANSWER = 4  # conclusions are small (findings shared): ~0.5 KB an entry
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 
 
@@ -97,7 +52,9 @@ def cache_size_from_env() -> int:
 class Assessor:
     """One knowledge base and its generated engine; safe to share between threads.
 
-    Answers are cached (`cache_size` entries, LRU; 0 turns the cache off) keyed by the
+    The engine's conclusions are cached by phase (PHASE_CACHE_PER_ANSWER x `cache_size`
+    entries, triage.phase_cache), and answers (`cache_size` entries, LRU; 0 turns both
+    caches off) keyed by the
     knowledge-base version and the canonical Report, so an edited knowledge base with a
     bumped version never sees an old answer, and a new Assessor starts with an empty
     cache. The key also holds the exact type and repr of the hours and the type of
@@ -108,7 +65,8 @@ class Assessor:
     def __init__(self, kb: KnowledgeBase, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.kb = kb
         self.engine = RuleEngine(kb)
-        self.cache = AnswerCache(cache_size) if cache_size > 0 else None
+        self.cache: LruCache[Assessment] | None = LruCache(cache_size) if cache_size > 0 else None
+        self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
 
     def assess(
         self,
@@ -131,9 +89,18 @@ class Assessor:
         except TypeError:  # a hand-built Report holding a list: not hashable, not cached
             return self.assess_uncached(report)
         if answer is None:
-            answer = self.assess_uncached(report)
+            answer = self.explain(report, self.conclusions(report))
             self.cache.put(key, answer)
         return answer
+
+    def conclusions(self, report: Report) -> RawResult:
+        """The engine's conclusions: from the phase cache when a report in the same phase was
+        decided before (triage.phase_cache), else from the engine."""
+        if report.hours is None:
+            return self.run_at_every_hour(report)
+        if self.phase_cache is None:
+            return self.engine.run(report)
+        return self.phase_cache.conclusions(report, self.engine.run)
 
     def assess_uncached(self, report: Report) -> Assessment:
         """Run the engine and explain its conclusions, bypassing the cache."""

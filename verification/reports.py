@@ -79,3 +79,28 @@ def iter_random(kb: KnowledgeBase, seed: int = RANDOM_SEED) -> Iterator[RawRepor
     while True:
         ids = [f"{sid}:{rng.choice(SEVERITIES)}" for sid in rng.sample(symptoms, rng.randint(1, 5))]
         yield ids, round(rng.uniform(0, 400), 2), rng.sample(factors, rng.randint(0, 2)), rng.random() < 0.25
+
+
+DIFFERENTIAL_SEED = 20261201
+
+
+def differential_reports(kb: KnowledgeBase, n: int = 6000, seed: int = DIFFERENTIAL_SEED) -> list[RawReport]:
+    """`n` seeded random reports for the differential tests (engine vs oracle, CLIPS, caches):
+    1-5 symptoms of the whole vocabulary (a severity or none), 0-3 risk factors, getting worse
+    a quarter of the time; hours uniform 0-400 with two decimals half of the time, else an hour
+    at which some answer changes, exactly or just either side of it (where mistakes hide)."""
+    rng = random.Random(seed)
+    symptoms, factors = list(kb.symptoms), list(kb.factors)
+    bounds = kb.answer_change_hours()
+    out: list[RawReport] = []
+    for _ in range(n):
+        ids = [
+            f"{s}:{rng.choice(SEVERITIES)}" if rng.random() < 0.8 else s
+            for s in rng.sample(symptoms, rng.randint(1, 5))
+        ]
+        if rng.random() < 0.5:
+            hours = round(rng.uniform(0, 400), 2)
+        else:
+            hours = max(0.0, rng.choice(bounds) + rng.choice((0.0, 0.0, -0.01, 0.01, -0.5, 0.5)))
+        out.append((ids, hours, rng.sample(factors, rng.randint(0, 3)), rng.random() < 0.25))
+    return out
