@@ -30,7 +30,7 @@ def duration(hours: float) -> str:
     return f"{hours:g} hours"
 
 
-DEFAULT_CACHE_SIZE = 512  # about 6 KB an answer (v2 answers): at most ~3 MB per process
+DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers): at most ~1.5 MB per process
 PHASE_CACHE_PER_ANSWER = 4  # conclusions are small (findings shared): ~0.5 KB an entry
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 

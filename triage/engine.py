@@ -2,18 +2,23 @@
 
 Rules are built once per knowledge base (one engine class); each thread gets its own
 engine instance, reset for every decision, so concurrent callers never share facts.
-Every generated rule bakes its knowledge-base constants into selective patterns
-(symptom id, factor presence, an hour bound), so there are no per-symptom Python
-branches here and no generic rules that test everything.
+Rules are generated from the knowledge base's data: there are no per-symptom Python
+branches here.
 
-Speed (issue 5, measured with `python -m benchmarks`; profile first, then change): the
-cost of a decision is experta's alpha network (every declared fact is copied into every
-child node it is tested at) and its resets. So: symptom facts carry the report's hours
-(a symptom's own rules need no join) and the symptom's group (the alpha network branches
-on it before the id, halving the tests per symptom); equal hour bounds share one
-predicate (one alpha node); the engine is reset once per decision, with a flat reset
-and cached deffacts, and only changed conflict sets are drained (see _Matcher, _Engine).
-None of this changes an answer. Figures: benchmarks/RESULTS.md.
+Speed (issues 5 and 14, measured with `python -m benchmarks`; profile first, then change):
+the cost of a decision is experta's network (every fact is copied into every node it is
+tested at) and its resets, so the engine is shaped to give it less to evaluate:
+- each symptom's own window is one rule whose action reads the symptom's phases from the
+  knowledge base (not one rule per phase and factor combination);
+- each symptom and each risk factor has its own fact class, and a fact is sent only to the
+  patterns of its class (_Matcher): no fact is tested against every symptom id;
+- a finding is declared as a fact only when some rule's finding pattern could match it in
+  this report (FindingPatterns); other findings, and the hours at which a waiting rule
+  would apply, are collected directly;
+- the reset wipes only node memories that hold something, with cached deffacts, and only
+  the conflict sets a fact can reach are polled.
+None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py).
+Figures: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ class SymptomFact(Fact):
 
 
 class FactorFact(Fact):
-    """id."""
+    """id; declared as the factor's own class (factor_fact_classes), as for symptoms."""
 
 
 class FindingFact(Fact):
@@ -121,16 +126,17 @@ class FindingPatterns:
                 if rule.with_emergency:
                     patterns.append(_FindingPattern({"emergency": _is_true}, factors, False))
         self.patterns = tuple(patterns)
-        self.always_emergency, self.emergency_symptoms = _emergency_sources(kb)
+        self.emergency_sources = _emergency_sources(kb)
         self._active: dict[tuple[frozenset[str], bool], frozenset[int]] = {}
 
     def matching(self, finding: dict[str, Any]) -> frozenset[int]:
         """The patterns whose tests this finding passes."""
         return frozenset(i for i, p in enumerate(self.patterns) if all(test(finding[k]) for k, test in p.tests.items()))
 
-    def active(self, factors: frozenset[str], symptoms: Iterable[str]) -> frozenset[int]:
+    def active(self, factors: frozenset[str], symptoms: frozenset[str]) -> frozenset[int]:
         """The patterns whose rules can fire for a report with these factors and symptoms."""
-        emergency = self.always_emergency or not self.emergency_symptoms.isdisjoint(symptoms)
+        sources = self.emergency_sources
+        emergency = sources is None or any(source.possible(symptoms, factors) for source in sources)
         key = (factors, emergency)
         found = self._active.get(key)
         if found is None:
@@ -141,19 +147,44 @@ class FindingPatterns:
         return found
 
 
-def _emergency_sources(kb: KnowledgeBase) -> tuple[bool, frozenset[str]]:
-    """(True when an emergency finding may come from any report, the symptoms that may give one)."""
-    symptoms = {sid for sid in kb.symptoms if any(ph.emergency for ph in kb.symptom_phases(sid))}
+@dataclass(frozen=True)
+class _EmergencySource:
+    """A way an emergency finding can arise: all of `all_of` reported, one of `any_of` (when
+    given) and every factor in `factors`. A necessary condition, not a sufficient one."""
+
+    all_of: frozenset[str]
+    any_of: frozenset[str] | None
+    factors: frozenset[str]
+
+    def possible(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
+        return (
+            self.all_of <= symptoms
+            and (self.any_of is None or not self.any_of.isdisjoint(symptoms))
+            and self.factors <= factors
+        )
+
+
+def _emergency_sources(kb: KnowledgeBase) -> tuple[_EmergencySource, ...] | None:
+    """Where an emergency finding can come from; None when it may come from any report."""
+    sources = [
+        _EmergencySource(frozenset({sid}), None, frozenset())
+        for sid in kb.symptoms
+        if any(ph.emergency for ph in kb.symptom_phases(sid))
+    ]
     for rule in kb.rules.values():
         if not rule.emergency:
             continue
-        named = {ref.partition(":")[0] for ref in (*rule.symptoms_all, *rule.symptoms_any)}
-        if rule.for_each == "symptom":
-            named |= set(kb.rule_symptoms(rule))
-        if not named or rule.for_each == "finding" or (rule.for_each == "symptom" and not kb.rule_symptoms(rule)):
-            return True, frozenset()
-        symptoms |= named
-    return False, frozenset(symptoms)
+        all_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_all)
+        any_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_any) or None
+        if rule.for_each == "symptom" and kb.rule_symptoms(rule):
+            sources += [
+                _EmergencySource(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)
+            ]
+        elif rule.for_each is None and (all_of or any_of):
+            sources.append(_EmergencySource(all_of, any_of, frozenset(rule.factors)))
+        else:  # on any symptom, on another finding, or on factors alone: any report may have one
+            return None
+    return tuple(sources)
 
 
 def _finding_action(patterns: FindingPatterns, **values: Any) -> Callable[..., None]:
@@ -267,13 +298,22 @@ def _window_rules(
     }
 
 
+def factor_fact_classes(kb: KnowledgeBase) -> dict[str, type[FactorFact]]:
+    """One fact class per risk factor: a factor fact meets only the patterns about that factor."""
+    return {fid: type(f"FactorFact[{fid}]", (FactorFact,), {"__doc__": f"Risk factor {fid}."}) for fid in kb.factors}
+
+
 def _symptom_pattern(classes: dict[str, type[SymptomFact]], ref: str) -> SymptomFact:
     sid, _, severity = ref.partition(":")
     return classes[sid](severity=severity) if severity else classes[sid]()
 
 
 def _kb_rule(
-    kb: KnowledgeBase, rule: KbRule, classes: dict[str, type[SymptomFact]], finding_patterns: FindingPatterns
+    kb: KnowledgeBase,
+    rule: KbRule,
+    classes: dict[str, type[SymptomFact]],
+    factor_classes: dict[str, type[FactorFact]],
+    finding_patterns: FindingPatterns,
 ) -> dict[str, Rule]:
     """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
 
@@ -291,7 +331,7 @@ def _kb_rule(
     patterns += [_symptom_pattern(classes, ref) for ref in rule.symptoms_all]
     if rule.symptoms_any:
         patterns.append(OR(*(_symptom_pattern(classes, ref) for ref in rule.symptoms_any)))
-    patterns += [FactorFact(id=f) for f in rule.factors]
+    patterns += [factor_classes[f]() for f in rule.factors]
 
     time: dict[str, Any] = {}
     if rule.worsening:
@@ -376,9 +416,11 @@ class _Matcher(ReteMatcher):
 
     experta resets the network by recursing from the root into every child, so a node
     shared by several rules is reset once per path to it (about 1.4 visits per node here).
-    Node memories are independent, so wiping each distinct node once is the same reset.
-    After every fired rule experta asks every conflict-set node for its changes; asking
-    only those that have any gives the same activations in the same order. experta's root
+    Node memories are independent, so wiping each distinct node once is the same reset, and
+    a memory that is already empty needs no wiping. After every fired rule experta asks every
+    conflict-set node for its changes; asking only those the changed facts' types can reach,
+    and of those only the ones that have any, gives the same activations in the same order.
+    experta's root
     sends every fact to each of its children, each of which tests the fact's type first; the
     root's children are grouped by that type here, so a fact goes only to those of its type
     (the others would reject it), in the same order.
@@ -396,7 +438,6 @@ class _Matcher(ReteMatcher):
         # Only nodes with a memory have anything to wipe (most are feature tests without one).
         self._nodes = tuple(n for n in nodes.values() if type(n)._reset is not NoMemory._reset)
         self._conflict_sets = self._get_conflict_set_nodes()
-        self._conflict_sets_of: dict[frozenset[type], tuple[Any, ...]] = {}
         # The root's children each test one fact type first: send a fact only to those of its type.
         untyped = [c.callback for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
         self._by_type: dict[type, list[Callable[[Token], None]]] = {}
@@ -406,33 +447,39 @@ class _Matcher(ReteMatcher):
                 self._by_type.setdefault(check.fact_type, list(untyped)).append(child.callback)
         self._untyped = untyped
         # The conflict sets each fact type can reach (through tests and joins), in experta's order.
-        reach_untyped = {
-            id(csn) for c in self.root_node.children if c.callback in untyped for csn in _conflict_sets_under(c.node)
-        }
-        self._reach: dict[type, set[int]] = {
-            fact_type: reach_untyped
-            | {
-                id(csn)
-                for c in self.root_node.children
-                if isinstance(_matcher_of(c.node), TypeCheck) and _matcher_of(c.node).fact_type is fact_type
-                for csn in _conflict_sets_under(c.node)
-            }
+        order = {id(csn): i for i, csn in enumerate(self._conflict_sets)}
+
+        def reached(children: Iterable[Any]) -> tuple[tuple[int, Any], ...]:
+            found = {id(csn): csn for c in children for csn in _conflict_sets_under(c.node)}
+            return tuple(sorted((order[k], csn) for k, csn in found.items()))
+
+        untyped_children = [c for c in self.root_node.children if c.callback in untyped]
+        self._reach_untyped = reached(untyped_children)
+        self._reach: dict[type, tuple[tuple[int, Any], ...]] = {
+            fact_type: reached(
+                [
+                    *untyped_children,
+                    *(
+                        c
+                        for c in self.root_node.children
+                        if isinstance(_matcher_of(c.node), TypeCheck) and _matcher_of(c.node).fact_type is fact_type
+                    ),
+                ]
+            )
             for fact_type in self._by_type
         }
-        self._reach_untyped = reach_untyped
 
-    def _conflict_sets_for(self, types: frozenset[type]) -> tuple[Any, ...]:
-        """The conflict sets facts of these types can change, in experta's order (cached)."""
-        found = self._conflict_sets_of.get(types)
-        if found is None:
-            reach = set().union(*(self._reach.get(t, self._reach_untyped) for t in types))
-            found = tuple(csn for csn in self._conflict_sets if id(csn) in reach)
-            self._conflict_sets_of[types] = found
-        return found
+    def _conflict_sets_for(self, types: set[type]) -> Iterable[Any]:
+        """The conflict sets facts of these types can change, in experta's order."""
+        reach = self._reach
+        if len(types) == 1:
+            return (csn for _, csn in reach.get(next(iter(types)), self._reach_untyped))
+        merged = dict(pair for t in types for pair in reach.get(t, self._reach_untyped))
+        return (merged[i] for i in sorted(merged))
 
     def reset(self) -> None:
-        for node in self._nodes:
-            if not isinstance(node, ConflictSetNode) or node.memory:  # an empty memory is already reset
+        for node in self._nodes:  # an empty memory is already reset
+            if node.memory if isinstance(node, ConflictSetNode) else (node.left_memory or node.right_memory):
                 node._reset()
 
     def changes(
@@ -455,7 +502,7 @@ class _Matcher(ReteMatcher):
         removed: list[Any] = []
         if not types:
             return added, removed
-        for csn in self._conflict_sets_for(frozenset(types)):
+        for csn in self._conflict_sets_for(types):
             if csn.added or csn.removed:
                 c_added, c_removed = csn.get_activations()
                 added.extend(c_added)
@@ -497,14 +544,19 @@ class _Engine(KnowledgeEngine):
             self.collected[RawFinding(**finding)] = None
 
 
-def build_engine_class(kb: KnowledgeBase, classes: dict[str, type[SymptomFact]] | None = None) -> type[KnowledgeEngine]:
-    """Generate the engine class from the knowledge base (and its symptom fact classes, which
-    the facts declared must be of). Call once per knowledge base."""
+def build_engine_class(
+    kb: KnowledgeBase,
+    classes: dict[str, type[SymptomFact]] | None = None,
+    factor_classes: dict[str, type[FactorFact]] | None = None,
+) -> type[KnowledgeEngine]:
+    """Generate the engine class from the knowledge base (and its symptom and factor fact
+    classes, which the facts declared must be of). Call once per knowledge base."""
     patterns = FindingPatterns(kb)
     classes = symptom_fact_classes(kb) if classes is None else classes
+    factor_classes = factor_fact_classes(kb) if factor_classes is None else factor_classes
     rules = _window_rules(kb, classes, patterns)
     for rule in kb.rules.values():
-        rules.update(_kb_rule(kb, rule, classes, patterns))
+        rules.update(_kb_rule(kb, rule, classes, factor_classes, patterns))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___").replace("@", "__at__"): r
         for name, r in rules.items()
@@ -523,7 +575,8 @@ class RuleEngine:
         self.kb = kb
         self.symptom_classes = symptom_fact_classes(kb)
         self.finding_patterns = FindingPatterns(kb)
-        self.engine_class = build_engine_class(kb, self.symptom_classes)
+        self.factor_classes = factor_fact_classes(kb)
+        self.engine_class = build_engine_class(kb, self.symptom_classes, self.factor_classes)
         self._local = threading.local()
 
     def _engine(self) -> _Engine:
@@ -540,7 +593,7 @@ class RuleEngine:
         engine = self._engine()
         classes = self.symptom_classes
         engine.report_factors = factors = frozenset(report.factors)
-        engine.active_patterns = self.finding_patterns.active(factors, (sid for sid, _ in report.symptoms))
+        engine.active_patterns = self.finding_patterns.active(factors, frozenset(sid for sid, _ in report.symptoms))
         engine.boundaries, engine.collected = [], {}
         try:
             engine.declare(
@@ -549,7 +602,7 @@ class RuleEngine:
                     classes[sid](id=sid, severity=severity, hours=report.hours, worsening=report.is_worse(sid))
                     for sid, severity in report.symptoms
                 ),
-                *(FactorFact(id=f) for f in report.factors),
+                *(self.factor_classes[f](id=f) for f in report.factors),
             )
             engine.run()
             findings = [

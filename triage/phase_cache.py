@@ -13,7 +13,6 @@ on the hours, is computed afresh from the cached conclusions by Assessor.explain
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import math
 from collections.abc import Callable, Hashable
 
@@ -41,7 +40,8 @@ class PhaseCache:
         if not (math.isfinite(hours) and 0 <= hours <= MAX_HOURS):
             return None
         interval = bisect.bisect_right(self.bounds, hours) - 1  # bounds[i] <= hours < bounds[i + 1]
-        return (self.version, dataclasses.replace(report, hours=None), interval)
+        # Everything the engine reads but the hours (equal values: the engine's tests treat them alike).
+        return (self.version, report.symptoms, report.factors, report.worsening, report.worse, interval)
 
     def conclusions(self, report: Report, run: Callable[[Report], RawResult]) -> RawResult:
         """The engine's conclusions for the report: cached for its phase key, else `run` (and kept)."""
