@@ -193,10 +193,7 @@ def run_http(
                     ("POST /api/v1/assess", ["-s", str(script), url]),
                     (VARIED, ["-s", str(varied), url]),
                 ):
-                    out = subprocess.run(
-                        [*wrk, "-d", f"{duration}s", *extra], capture_output=True, text=True, check=True
-                    )
-                    runs[name].append(parse_wrk(name, out.stdout))
+                    runs[name].append(parse_wrk(name, _wrk([*wrk, "-d", f"{duration}s", *extra])))
         finally:
             server.terminate()
             try:
@@ -206,6 +203,17 @@ def run_http(
                 server.wait()
             log.close()
     return [_combine(name, results) for name, results in runs.items()]
+
+
+def _wrk(command: list[str]) -> str:
+    """wrk's report; one retry when wrk fails (it did, rarely, on this shared machine), then its error."""
+    for attempt in (1, 2):
+        out = subprocess.run(command, capture_output=True, text=True)
+        if out.returncode == 0:
+            return out.stdout
+        if attempt == 1:
+            time.sleep(1)
+    raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout.strip()}")
 
 
 def _combine(name: str, results: list[WrkResult]) -> WrkResult:
