@@ -21,6 +21,7 @@ from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, d
 from triage.report import MAX_SYMPTOMS
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
 from web.assessor import current_assessor, current_knowledge
+from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
 from web.logs import ERROR_LOGGER
 from web.schemas import (
@@ -150,6 +151,8 @@ def assess() -> Response:
     if isinstance(answer, Response):
         return answer
     data = answer.to_dict()
+    clinic = current_clinic()
+    data["contact"] = clinic.contact() if clinic is not None else None
     if body.record:
         data["reference"] = store_new_record(answer, Channel.API)
         if data["reference"] is None:
@@ -180,7 +183,7 @@ def _cards(body: AssessRequest, where: str = "") -> Response:
     if isinstance(answer, Response):
         return answer
     reference = store_new_record(answer, Channel.API) if body.record else None
-    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference))
+    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
 
 
 def _answer(body: AssessRequest, where: str = "") -> Assessment | Response:

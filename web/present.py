@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from triage import Assessment, Disposition, Finding, KnowledgeBase, message
 from triage.assess import duration
+from triage.organization import Organization
 from web.clock import clock, zone_name
 
 # Shape and text carry the meaning; colour only repeats it.
@@ -122,13 +123,15 @@ def report_line(kb: KnowledgeBase, answer: Assessment) -> str:
     )
 
 
-def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo) -> str:
-    """The plain-text documentation note the nurse copies into the record."""
+def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo, clinic: Organization | None = None) -> str:
+    """The plain-text documentation note the nurse copies into the record (naming the clinic
+    when the deployment has a profile)."""
     a = result.answer
     at = result.assessed_at
     local = at.astimezone(tz)
     lines = [
         "Microneedling side-effect triage: documentation note",
+        *([f"Clinic: {clinic.contact_line()}"] if clinic is not None else []),
         f"Time of assessment: {at:%Y-%m-%d %H:%M} UTC ({local:%Y-%m-%d %H:%M} {zone_name(tz)})",
         f"Knowledge base version: {a.kb_version}",
         f"Knowledge base digest: {a.kb_digest or 'not recorded'}",
