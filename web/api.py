@@ -151,8 +151,8 @@ def assess() -> Response:
     if isinstance(answer, Response):
         return answer
     data = answer.to_dict()
-    clinic = current_clinic()
-    data["contact"] = clinic.contact() if clinic is not None else None
+    if (clinic := current_clinic()) is not None:
+        data["contact"] = clinic.contact()
     if body.record:
         data["reference"] = store_new_record(answer, Channel.API)
         if data["reference"] is None:

@@ -92,11 +92,12 @@ class AssessmentOut(AnswerOut):
     to contact (the clinic is the deployment's, not the engine's) and what storing it adds."""
 
     contact: ContactOut | None = Field(
+        None,
         description=(
-            "The clinic's name and numbers, for every 'contact the clinic' and the emergency number for "
-            "'call your emergency number'; null when the server has no clinic profile (then say 'your clinic' "
-            "and 'your local emergency number')."
-        )
+            "The clinic's name and numbers, for every 'contact the clinic', and the emergency number for "
+            "'call your emergency number'. Only when the server has a clinic profile; without one, say "
+            "'your clinic' and 'your local emergency number'."
+        ),
     )
 
     reference: str | None = Field(
