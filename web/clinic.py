@@ -23,8 +23,6 @@ from web.config import ConfigError
 
 EXTENSION = "triage_clinic"
 ENV = "CLINIC_PROFILE"
-# The languages the patient pages can speak; a profile may list only these.
-LANGUAGES = ("en",)
 
 _PHONE = re.compile(r"\+?[0-9][0-9 ()\-.]*")
 _MIN_PHONE_DIGITS = 3
@@ -69,9 +67,8 @@ def _timezone(value: str) -> str:
 
 
 def _languages(value: list[str]) -> list[str]:
-    unknown = [v for v in value if v not in LANGUAGES]
-    if unknown:
-        raise ValueError(f"unsupported language {unknown[0]!r}; supported: {', '.join(LANGUAGES)}")
+    if bad := [v for v in value if not re.fullmatch(r"[a-z]{2}", v)]:
+        raise ValueError(f"{bad[0]!r} is not a two-letter ISO 639-1 language code in lower case, e.g. 'es'")
     if len(set(value)) != len(value):
         raise ValueError("a language is listed twice")
     return value

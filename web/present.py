@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from flask_babel import gettext as _
+
 from triage import Assessment, Disposition, Finding, KnowledgeBase, message
 from triage.assess import duration
 from triage.organization import Organization
@@ -50,14 +52,14 @@ def _about(kb: KnowledgeBase, f: Finding) -> str:
     if f.symptom:
         return kb.symptom_name(f.symptom)
     names = [kb.symptom_name(s) for s in f.symptoms] + [kb.factor_label(x) for x in f.factors]
-    return " + ".join(names) or "Your report"
+    return " + ".join(names) or _("Your report")
 
 
 def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[FindingView, ...]:
     return tuple(
         FindingView(
             about=_about(kb, f),
-            disposition="Emergency" if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
+            disposition=_("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
             key=f.disposition.key,
             finding=f,
         )
@@ -88,7 +90,9 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         advice = tuple(
             a
             for a in answer.advice
-            if a != answer.summary and a not in actions and not (recheck is not None and a.startswith("Check again"))
+            if a != answer.summary
+            and a not in actions
+            and not (recheck is not None and a.startswith(kb.words.recheck_starts))
         )
     return ResultView(
         answer=answer,
@@ -99,9 +103,9 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         icon=ICONS[key],
         emergency_text=kb.header.emergency.patient if answer.emergency else None,
         emergency_nurse=kb.header.emergency.nurse if answer.emergency else None,
-        recheck_hours=duration(recheck) if recheck is not None else None,
-        recheck_clock=clock(at + timedelta(hours=recheck), tz) if recheck is not None else None,
-        recheck_after_session=duration(hours + recheck) if recheck is not None and hours is not None else None,
+        recheck_hours=kb.words.duration(recheck) if recheck is not None else None,
+        recheck_clock=clock(at + timedelta(hours=recheck), tz, kb.language) if recheck is not None else None,
+        recheck_after_session=kb.words.duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
         findings=_finding_views(kb, answer.findings),
         more_detail=_finding_views(kb, answer.more_detail),
