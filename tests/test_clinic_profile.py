@@ -135,7 +135,7 @@ BAD = [
     ("country name", {"country": "Spain"}, "country", "'Spain' is not a two-letter"),
     ("unknown time zone", {"timezone": "Europe/Atlantis"}, "timezone", "unknown time zone 'Europe/Atlantis'"),
     ("no language", {"languages": []}, "languages", "at least 1 item"),
-    ("unsupported language", {"languages": ["xx"]}, "languages", "unsupported language 'xx'; supported: en"),
+    ("language in capitals", {"languages": ["ES"]}, "languages", "'ES' is not a two-letter ISO 639-1 language code"),
     ("language twice", {"languages": ["en", "en"]}, "languages", "listed twice"),
     ("language not a list", {"languages": "en"}, "languages", "valid list"),
 ]
