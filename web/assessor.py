@@ -31,11 +31,10 @@ def init_app(app: Flask) -> Assessor:
     app.extensions[EXTENSION] = built
     # One per language the knowledge base is translated into: the patient's words in it.
     app.extensions[LANGUAGES] = {
-        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages
+        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages if lang != ENGLISH
     }
-    for lang, assessor in app.extensions[LANGUAGES].items():
-        if lang != ENGLISH:
-            assessor.assess([next(iter(built.kb.symptoms))], 1)
+    for assessor in app.extensions[LANGUAGES].values():
+        assessor.assess([next(iter(built.kb.symptoms))], 1)
     app.jinja_env.globals["kb"] = built.kb
     app.jinja_env.filters["digest"] = short
     return built
@@ -53,6 +52,9 @@ def current_knowledge() -> KnowledgeBase:
 
 
 def patient_assessor(language: str) -> LanguageAssessor:
-    """The current app's assessor that words answers for a patient in `language`."""
+    """The current app's assessor that words answers for a patient in `language` (English: the
+    app's own assessor, as every other view uses it)."""
+    if language == ENGLISH:
+        return LanguageAssessor(current_assessor(), ENGLISH, cache_size=0)
     found: LanguageAssessor = current_app.extensions[LANGUAGES][language]
     return found

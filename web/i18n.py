@@ -147,4 +147,5 @@ def init_app(app: Flask, kb_languages: Iterable[str], profile_languages: Iterabl
         """`kb` in templates: the knowledge base in the page's language (title, disclaimer)."""
         from web.assessor import patient_assessor
 
-        return {"kb": patient_assessor(select_language()).kb}
+        language = select_language()  # English: the app's knowledge base, already a template global
+        return {} if language == ENGLISH else {"kb": patient_assessor(language).kb}
