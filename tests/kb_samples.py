@@ -51,6 +51,7 @@ def add_symptom(directory: Path) -> Path:
             fh.write(NEW_SYMPTOM_ES)
     return directory
 
+
 # (file, text to replace, replacement, words the error must contain: file, entry, problem)
 BROKEN = {
     "bad TOML": ("symptoms.toml", 'id = "redness"', 'id = "redness', ["symptoms.toml", "file", "not valid TOML"]),
