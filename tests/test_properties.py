@@ -7,7 +7,6 @@ severity, sometimes repeated), hours (window and rule boundaries, just either si
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import pytest
@@ -30,23 +29,8 @@ RED_FLAGS = sorted(s for s, sym in KB.symptoms.items() if sym.always is not None
 EMERGENCIES = sorted(s for s, sym in KB.symptoms.items() if sym.emergency)
 
 
-def _bounds(kb: KnowledgeBase) -> set[float]:
-    """Every hour where an answer can change: window bounds under every factor combination, rule bounds."""
-    points = set()
-    for sid, sym in kb.symptoms.items():
-        if sym.window is None:
-            continue
-        adjusting = kb.adjusting_factors(sid)
-        for n in range(len(adjusting) + 1):
-            for combo in itertools.combinations(adjusting, n):
-                w = kb.window(sid, combo)
-                points |= {w.monitor_until} | ({w.expected_until} if w.expected_until is not None else set())
-    for rule in kb.rules.values():
-        points |= {h for h in (rule.after_hours, rule.before_hours) if h is not None}
-    return points
-
-
-BOUNDS = _bounds(KB)
+# Every hour where an answer can change (window bounds under every factor combination, rule bounds).
+BOUNDS = set(KB.answer_change_hours())
 # the bounds, just either side of them (one float step, 0.001 h, half an hour), 0 and the maximum
 BOUNDARIES = sorted(
     h

@@ -30,13 +30,7 @@ class Row:
         return ", ".join(f"{c.probe.hours:g}" for c in self.changes) + " h"
 
     def report(self) -> str:
-        p = self.first.probe
-        text = " + ".join(p.symptoms) or "no symptoms"
-        text += f" at {self.hours()}"
-        if p.factors:
-            text += " with " + ", ".join(p.factors)
-        if p.worsening:
-            text += ", getting worse"
+        text = self.first.probe.describe(self.hours())
         cases = sorted({i for c in self.changes for i in c.cases})
         return text + (f" (vignette {', '.join(cases)})" if cases else "")
 

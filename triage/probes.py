@@ -37,9 +37,10 @@ class Probe:
     factors: tuple[str, ...] = ()
     worsening: bool = False
 
-    def describe(self) -> str:
+    def describe(self, hours: str | None = None) -> str:
+        """The report in a line; `hours` replaces its own hours (a row of several)."""
         text = " + ".join(self.symptoms) or "no symptoms"
-        text += f" at {self.hours:g} h"
+        text += f" at {hours or f'{self.hours:g} h'}"
         if self.factors:
             text += " with " + ", ".join(self.factors)
         if self.worsening:
