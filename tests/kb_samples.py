@@ -1,7 +1,10 @@
 """Knowledge-base samples several test modules edit into a copy of the shipped knowledge base:
-a well-formed new symptom, and broken edits with the words their load error must contain."""
+a well-formed new symptom (with its Spanish words), and broken edits with the words their load
+error must contain."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 NEW_SYMPTOM = """
 [[symptom]]
@@ -23,6 +26,31 @@ care = "Sleep with your head raised."
 urgent_if = "Contact the clinic if you cannot open your eyes."
 source = ["chu-2021"]
 """
+
+# Its patient words in Spanish: a translated knowledge base refuses a symptom without them.
+NEW_SYMPTOM_ES = """
+[symptoms.puffy-eyes]
+name = "Ojos hinchados"
+description = "Hinchazón alrededor de los ojos"
+typical_duration = "Suele bajar en {expected_until}."
+care = "Duerma con la cabeza alta."
+urgent_if = "Llame a la clínica si no puede abrir los ojos."
+reasons.expected = "Es frecuente tener los ojos hinchados durante {expected_until}."
+reasons.monitor = "Si los ojos siguen hinchados después de {expected_until}, dura más de lo habitual."
+reasons.contact = "Si los ojos siguen hinchados {monitor_until}, debe verlos un profesional."
+"""
+
+
+def add_symptom(directory: Path) -> Path:
+    """Add NEW_SYMPTOM, with its translations, to a knowledge directory (data only)."""
+    with (directory / "symptoms.toml").open("a", encoding="utf-8") as fh:
+        fh.write(NEW_SYMPTOM)
+    spanish = directory / "i18n" / "es.toml"
+    if spanish.is_file():
+        with spanish.open("a", encoding="utf-8") as fh:
+            fh.write(NEW_SYMPTOM_ES)
+    return directory
+
 
 # (file, text to replace, replacement, words the error must contain: file, entry, problem)
 BROKEN = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.kb_samples import NEW_SYMPTOM
+from tests.kb_samples import add_symptom
 from web import ConfigError, create_app
 
 
@@ -17,8 +17,7 @@ def _app(database_url: str, **config: Any) -> Any:
 
 
 def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, database_url: str) -> None:
-    with (kb_copy / "symptoms.toml").open("a") as fh:
-        fh.write(NEW_SYMPTOM)
+    add_symptom(kb_copy)
     edited = _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
     shipped = _app(database_url)
     report = {"symptoms": [{"id": "puffy-eyes"}], "hours": 50}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kb_samples import NEW_SYMPTOM
+from tests.kb_samples import add_symptom
 from triage import KnowledgeBase, load_knowledge
 from triage.cli import _cases, main
 from triage.diff import LESS_URGENT, MORE_URGENT, compare
@@ -168,8 +168,7 @@ def test_patient_wordings_are_compared_side_by_side(kb: KnowledgeBase, kb_copy: 
 
 
 def test_added_symptom_is_newly_answered_and_its_texts_are_listed(kb: KnowledgeBase, kb_copy: Path) -> None:
-    with (kb_copy / "symptoms.toml").open("a") as fh:
-        fh.write(NEW_SYMPTOM)
+    add_symptom(kb_copy)
     added = load_knowledge(kb_copy)
     diff = compare(added, kb)  # the other way round: the symptom is removed
     assert {c.group for c in diff.changes} == {"puffy-eyes"}

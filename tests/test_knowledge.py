@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kb_samples import BROKEN, NEW_SYMPTOM
+from tests.kb_samples import BROKEN, add_symptom
 from tests.support import REPO
 from triage import Assessor, Disposition, KnowledgeError, load_knowledge
 
@@ -55,8 +55,7 @@ def test_changing_a_window_changes_the_answer(edit_kb) -> None:
 
 
 def test_adding_a_symptom_needs_data_only(kb_copy: Path) -> None:
-    with (kb_copy / "symptoms.toml").open("a") as fh:
-        fh.write(NEW_SYMPTOM)
+    add_symptom(kb_copy)
     assessor = Assessor(load_knowledge(kb_copy))
     assert assessor.assess(["puffy-eyes:mild"], 12).disposition is Disposition.EXPECTED
     assert assessor.assess(["puffy-eyes"], 50).disposition is Disposition.MONITOR
@@ -79,8 +78,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def test_cli_follows_an_edited_knowledge_base(kb_copy: Path) -> None:
-    with (kb_copy / "symptoms.toml").open("a") as fh:
-        fh.write(NEW_SYMPTOM)
+    add_symptom(kb_copy)
     via_option = _cli("--kb", str(kb_copy), "check", "puffy-eyes", "--hours", "50", "--json")
     via_env = _cli("check", "puffy-eyes", "--hours", "50", "--json", env={"TRIAGE_KNOWLEDGE_DIR": str(kb_copy)})
     for done in (via_option, via_env):

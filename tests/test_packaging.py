@@ -84,3 +84,47 @@ def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_p
     assert seen["disposition"] == "expected"
     assert seen["digest"] == seen["released"] and seen["digest"].startswith("sha256:")  # production loads it
     assert len(seen["cases"]) == 2 and all(c.startswith(str(target)) for c in seen["cases"])
+
+
+def test_the_wheel_speaks_spanish_from_its_own_files(wheel: Path, tmp_path: Path) -> None:
+    """The translation and the catalogue ship as data (no compiled .mo file): an installed app
+    compiles the catalogue at start-up and serves a Spanish page and a Spanish answer."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "knowledge/i18n/es.toml" in names and "knowledge/released/i18n/es.toml" in names
+    assert "web/translations/es/LC_MESSAGES/messages.po" in names
+    assert not [n for n in names if n.endswith(".mo")]
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    code = textwrap.dedent(
+        f"""
+        import json, web
+        from web import create_app
+        app = create_app({{"TESTING": True, "DATABASE_URL": "sqlite://", "INSTANCE_PATH": {str(tmp_path / "inst")!r}}})
+        client = app.test_client()
+        page = client.get("/", headers={{"Accept-Language": "es"}}).get_data(as_text=True)
+        answer = client.post("/api/v1/assess", json={{"symptoms": [{{"id": "redness"}}], "hours": 30}},
+                             headers={{"Accept-Language": "es"}}).get_json()
+        print(json.dumps({{"web": web.__file__, "lang": '<html lang="es">' in page,
+                          "h1": "Revise su piel" in page, "reason": answer["findings"][0]["reason"]}}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={
+            "PYTHONPATH": f"{target}:{':'.join(p for p in sys.path if 'site-packages' in p)}",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["web"].startswith(str(target)) and seen["lang"] and seen["h1"]
+    assert seen["reason"].startswith("Una rojez")

@@ -112,7 +112,7 @@ def test_an_edited_knowledge_base_is_refused_or_answers_everything(change: tuple
         try:
             kb = load_knowledge(directory)
         except KnowledgeError as exc:
-            assert exc.file == str(directory / exc.file.rsplit("/", 1)[-1])
+            assert exc.file.startswith(f"{directory}/")  # a file of the edited knowledge base
             assert exc.entry and exc.problem
             return
         assessor = Assessor(kb, cache_size=0)

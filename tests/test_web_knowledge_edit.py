@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kb_samples import NEW_SYMPTOM
+from tests.kb_samples import add_symptom
 from tests.web_helpers import csrf_token, signed_in_client
 from triage.knowledge import KNOWLEDGE_DIR_ENV
 
@@ -18,8 +18,7 @@ def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
     """A new app process (fresh default assessor) started on a knowledge copy with one more symptom."""
     from web import create_app
 
-    with (kb_copy / "symptoms.toml").open("a") as fh:
-        fh.write(NEW_SYMPTOM)
+    add_symptom(kb_copy)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))
     monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
     return signed_in_client(create_app({"TESTING": True, "RATELIMIT_ENABLED": False}))

@@ -3,6 +3,10 @@ texts of 10 words or more) and none of the policy's listed medical terms (triage
 "Words a patient reads"). Measured with textstat 0.7.4 (pinned: later versions download a
 dictionary at run time). On failure the worst offenders are listed, hardest first.
 
+The Spanish (knowledge/i18n/es.toml) is held to the same rule: Fernández-Huerta reading ease
+of 60 or more (textstat's Spanish measure; 60-70 is "normal", about school grade 7 to 8) for
+texts of 10 words or more, and none of the same medical terms in Spanish.
+
 The texts are the knowledge base's patient texts (placeholders filled as an answer fills
 them) and every text in the answers to the public vignettes; the nurse's wording
 (`nurse_reasons`, `nurse_reason`, labels) may be clinical and is not measured.
@@ -17,6 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from triage import Assessor, KnowledgeBase
+from triage.languages import LanguageAssessor
 from verification.vignettes import load_vignettes
 
 textstat = pytest.importorskip("textstat", reason="textstat 0.7.4 is in the 'test' extra")
@@ -36,13 +41,40 @@ SAMPLE = {
 }
 
 
-def _filled(text: str) -> str:
-    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
-    return text.format(**{f: SAMPLE[f] for f in fields})
+SAMPLE_ES = {
+    "name": "Rojez",
+    "hours": "30 horas",
+    "expected_until": "2 días (48 horas)",
+    "monitor_until": "7 días (168 horas)",
+}
+MIN_READING_EASE_ES = 60.0  # Fernández-Huerta
+JARGON_ES = (
+    "anafilaxia",
+    "dermatitis",
+    "granuloma",
+    "biopsia",
+    "posinflamatoria",
+    "postinflamatoria",
+    "fitzpatrick",
+    "antiviral",
+    "antivírico",
+    "eritema",
+    "edema",
+    "prurito",
+    "hiperpigmentación",
+)
+JARGON_PHRASES_ES = ("eccema herpético", "eczema herpético")
+EXPLAINED_ES = {"milia": "bultitos blancos"}
 
 
 def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
-    """(where, text) for every patient text the knowledge base holds."""
+    """(where, text) for every patient text the knowledge base holds (in its language)."""
+    sample = SAMPLE_ES if kb.language == "es" else SAMPLE
+
+    def _filled(text: str) -> str:
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+        return text.format(**{f: sample[f] for f in fields})
+
     h = kb.header
     yield "kb.toml disclaimer", h.disclaimer
     yield "kb.toml severe_within_expected", _filled(h.severe_within_expected)
@@ -77,7 +109,7 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             yield f"rules.toml {r.id} advice", r.advice
 
 
-def answer_texts(assessor: Assessor) -> Iterator[tuple[str, str]]:
+def answer_texts(assessor: Assessor | LanguageAssessor) -> Iterator[tuple[str, str]]:
     """(where, text) for every patient text in the answers to the public vignettes."""
     for case in load_vignettes():
         answer = assessor.assess(case["symptoms"], case["hours"], case.get("factors", []), case.get("worsening", False))
@@ -90,7 +122,7 @@ def answer_texts(assessor: Assessor) -> Iterator[tuple[str, str]]:
                     yield f"answer {case['id']} {f.rule} {field}", text
 
 
-def _all_texts(kb: KnowledgeBase, assessor: Assessor) -> dict[str, str]:
+def _all_texts(kb: KnowledgeBase, assessor: Assessor | LanguageAssessor) -> dict[str, str]:
     """Distinct texts, each with the first place it was found."""
     texts: dict[str, str] = {}
     for where, text in [*knowledge_texts(kb), *answer_texts(assessor)]:
@@ -147,3 +179,56 @@ def test_nurse_wording_exists_for_every_finding(assessor: Assessor) -> None:
         answer = assessor.assess(case["symptoms"], case["hours"], case.get("factors", []), case.get("worsening", False))
         for f in answer.findings:
             assert f.nurse_reason and f.nurse_reason != f.reason, (case["id"], f.rule)
+
+
+# --- Spanish ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spanish(assessor: Assessor) -> LanguageAssessor:
+    return LanguageAssessor(assessor, "es", cache_size=0)
+
+
+def reading_ease_es(text: str) -> float:
+    textstat.set_lang("es")
+    try:
+        return float(textstat.fernandez_huerta(text))
+    finally:
+        textstat.set_lang("en_US")
+
+
+def _jargon_es(text: str) -> list[str]:
+    lower = text.lower()
+    found = [w for w in JARGON_ES if re.search(rf"\b{re.escape(w)}\b", lower)]
+    found += [p for p in JARGON_PHRASES_ES if p in lower]
+    for sentence in re.split(r"(?<=[.!?])\s+", lower):
+        found += [w for w, plain in EXPLAINED_ES.items() if re.search(rf"\b{w}\b", sentence) and plain not in sentence]
+    return found
+
+
+def test_every_spanish_patient_text_is_plain(spanish: LanguageAssessor) -> None:
+    texts = _all_texts(spanish.kb, spanish)
+    measured = [(reading_ease_es(t), where, t) for t, where in texts.items() if _words(t) >= MIN_WORDS]
+    assert len(measured) > 150  # guards against measuring nothing
+    hardest = sorted(m for m in measured if m[0] < MIN_READING_EASE_ES)
+    listing = "\n".join(f"  ease {e:5.1f}  {where}: {text}" for e, where, text in hardest[:25])
+    assert not hardest, (
+        f"{len(hardest)} of {len(measured)} Spanish patient texts read harder than Fernández-Huerta "
+        f"{MIN_READING_EASE_ES:g}:\n{listing}"
+    )
+
+
+def test_no_spanish_patient_text_uses_a_listed_medical_term(spanish: LanguageAssessor) -> None:
+    texts = _all_texts(spanish.kb, spanish)
+    bad = [(where, words, text) for text, where in texts.items() if (words := _jargon_es(text))]
+    listing = "\n".join(f"  {where}: {words}: {text}" for where, words, text in bad)
+    assert not bad, f"medical terms in Spanish patient texts:\n{listing}"
+
+
+def test_the_spanish_checks_can_fail() -> None:
+    assert _jargon_es("Las ronchas pueden ser una anafilaxia.") == ["anafilaxia"]
+    assert _jargon_es("Pueden salir milia.") == ["milia"]
+    assert _jargon_es("Bultitos blancos muy pequeños (milia).") == []
+    hard = "La descamación eritematosa persistente requiere una valoración dermatológica especializada inmediatamente."
+    assert reading_ease_es(hard) < MIN_READING_EASE_ES
+    assert reading_ease_es("Llame ahora a emergencias. Si tiene una pluma, úsela ya.") > MIN_READING_EASE_ES

@@ -17,17 +17,14 @@ from triage.model import Assessment, Disposition, Finding, Report
 from triage.phase_cache import PhaseCache
 from triage.report import InvalidReport, Problem, parse_report
 from triage.vocabulary import MAX_HOURS
+from triage.words import ENGLISH
 
-UNKNOWN_HOURS = "an unknown time"  # {hours} in a reason when the report gives none
+UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
 
 
 def duration(hours: float) -> str:
-    """Hours as a patient reads them: '12 hours', '2 days (48 hours)'."""
-    if hours == 1:
-        return "1 hour"
-    if hours >= 48 and hours % 24 == 0:
-        return f"{hours / 24:g} days ({hours:g} hours)"
-    return f"{hours:g} hours"
+    """Hours as a patient reads them in English: '12 hours', '2 days (48 hours)'."""
+    return ENGLISH.duration(hours)
 
 
 DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers): at most ~1.5 MB per process
@@ -158,9 +155,7 @@ class Assessor:
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)
         recheck_line = None
         if recheck is not None and report.hours is not None:
-            recheck_line = (
-                f"Check again in {duration(recheck)}, at {duration(report.hours + recheck)} after your session."
-            )
+            recheck_line = kb.words.recheck_line(recheck, report.hours + recheck)
         why, more_detail = message.fold(findings, emergency)
         return Assessment(
             disposition=disposition,
@@ -190,11 +185,12 @@ class Assessor:
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
         kb = self.kb
         symptom = kb.symptoms[raw.symptom] if raw.symptom else None
+        words = kb.words
         values = {
             "name": symptom.name if symptom else "",
-            "hours": duration(report.hours) if report.hours is not None else UNKNOWN_HOURS,
-            "expected_until": duration(raw.expected_until) if raw.expected_until else "",
-            "monitor_until": duration(raw.monitor_until) if raw.monitor_until else "",
+            "hours": words.duration(report.hours) if report.hours is not None else words.unknown_hours,
+            "expected_until": words.duration(raw.expected_until) if raw.expected_until else "",
+            "monitor_until": words.duration(raw.monitor_until) if raw.monitor_until else "",
         }
         about: dict[str, Any] = {}
         if symptom is not None and raw.symptom is not None:
@@ -250,14 +246,15 @@ class Assessor:
     def _window_values(self, sid: str, report: Report) -> dict[str, str]:
         """Placeholder values from the symptom's window in force for this report (for texts
         that describe the symptom rather than one rule's conclusion)."""
-        hours = duration(report.hours) if report.hours is not None else UNKNOWN_HOURS
+        words = self.kb.words
+        hours = words.duration(report.hours) if report.hours is not None else words.unknown_hours
         values = {"name": self.kb.symptoms[sid].name, "hours": hours}
         if self.kb.symptoms[sid].window is None:
             return values | {"expected_until": "", "monitor_until": ""}
         w = self.kb.window(sid, report.factors)
         return values | {
-            "expected_until": duration(w.expected_until) if w.expected_until else "",
-            "monitor_until": duration(w.monitor_until),
+            "expected_until": words.duration(w.expected_until) if w.expected_until else "",
+            "monitor_until": words.duration(w.monitor_until),
         }
 
 

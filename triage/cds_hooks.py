@@ -14,6 +14,7 @@ from typing import Any
 
 from triage.digest import short
 from triage.knowledge import KnowledgeBase
+from triage.organization import Organization
 
 SERVICE_ID = "microneedling-triage"
 REPORT_EXTENSION = "org.microneedling-triage.report"  # where the request carries our report
@@ -64,8 +65,11 @@ def _md(text: str) -> str:
     return " ".join(str(text).split()).translate(_MD_SPECIAL)
 
 
-def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None = None) -> str:
-    """The findings as GitHub-flavoured markdown: disposition, rule id, reason and source each."""
+def detail(
+    answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None = None, organization: Organization | None = None
+) -> str:
+    """The findings as GitHub-flavoured markdown: disposition, rule id, reason and source each,
+    and the clinic the patient is sent to (`organization`) when the deployment names one."""
     report = answer["report"]
     version, digest = answer["kb_version"], short(answer.get("kb_digest") or "")
     lines = [f"**{_md(_label(answer, kb))}** (knowledge base {_md(version)}, digest {_md(digest)})"]
@@ -73,6 +77,8 @@ def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None =
         lines[0] += f", record {_md(reference)}"
     if answer["emergency"]:
         lines += ["", f"**Emergency:** {_md(kb.header.emergency.nurse)}"]
+    if organization is not None:
+        lines += ["", f"**Clinic:** {_md(organization.contact_line())}"]
     lines += ["", "Findings:", ""]
     for f in answer["findings"]:
         sid = f.get("symptom")
@@ -101,17 +107,24 @@ def detail(answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None =
     return "\n".join(lines)
 
 
-def cds_hooks_response(answer: dict[str, Any], kb: KnowledgeBase, reference: str | None = None) -> dict[str, Any]:
+def cds_hooks_response(
+    answer: dict[str, Any],
+    kb: KnowledgeBase,
+    reference: str | None = None,
+    organization: Organization | None = None,
+) -> dict[str, Any]:
     """A CDS Hooks 2.0 response with one card for the answer; the card uuid is derived from the
-    answer (and reference) so the same answer always gives the same card (EHR feedback dedupes)."""
+    answer (and reference) so the same answer always gives the same card (EHR feedback dedupes).
+    With `organization`, the card's source and detail name the clinic."""
     seed = json.dumps(answer, sort_keys=True, default=str) + f"|{reference or ''}"
+    who = f"{organization.name}: microneedling triage" if organization is not None else "Microneedling triage"
     card = {
         "uuid": str(uuid.uuid5(_NAMESPACE, seed)),
         "summary": summary(answer, kb),
         "indicator": indicator(answer),
-        "detail": detail(answer, kb, reference),
+        "detail": detail(answer, kb, reference, organization),
         "source": {
-            "label": f"Microneedling triage, knowledge base {answer['kb_version']}",
+            "label": f"{who}, knowledge base {answer['kb_version']}",
             "topic": {
                 "system": "urn:microneedling-triage:disposition",
                 "code": str(answer["disposition"]).replace(" ", "-"),

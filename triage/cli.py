@@ -18,6 +18,7 @@ from triage.diff import compare
 from triage.diff_report import FORMATS, RENDERERS
 from triage.digest import short
 from triage.knowledge import KnowledgeError, default_dir, load_knowledge
+from triage.languages import ENGLISH, LanguageAssessor
 from triage.model import Assessment, Disposition, Finding
 from triage.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.release import ReleaseError, release
@@ -50,6 +51,14 @@ def cli(kb: str | None) -> None:
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
 @click.option("--worsening", is_flag=True, help="The symptoms are getting worse rather than settling.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--lang",
+    "language",
+    default=ENGLISH,
+    show_default=True,
+    metavar="LANG",
+    help="The language of the patient's words (reasons, advice; nurse words stay English), e.g. es.",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -58,9 +67,16 @@ def check(
     factors: tuple[str, ...],
     worsening: bool,
     as_json: bool,
+    language: str,
 ) -> None:
     """Assess SYMPTOM... (id or id:severity, severity mild|moderate|severe)."""
-    assessor = _assessor(ctx)
+    english = _assessor(ctx)
+    if language not in english.kb.languages:
+        raise click.BadParameter(
+            f"no translation {language!r}; the knowledge base has: {', '.join(english.kb.languages)}",
+            param_hint="'--lang'",
+        )
+    assessor = LanguageAssessor(english, language, cache_size=0)
     hours: Any = None if hours_text is None else hours_from_text(hours_text)
     if hours is None and hours_text is not None:
         try:
@@ -84,7 +100,7 @@ def check(
     click.echo(json.dumps(answer.to_dict(), indent=2) if as_json else render(answer, assessor))
 
 
-def render(answer: Assessment, assessor: Assessor) -> str:
+def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
     """A readable answer for a nurse: the action first, then why, what to do, when to re-check."""
     kb = assessor.kb
     lines = []
@@ -177,7 +193,8 @@ def validate(directory: str | None) -> None:
     Assessor(kb)
     click.echo(
         f"ok: knowledge base {kb.version} from {kb.source_dir}: {len(kb.symptoms)} symptoms, "
-        f"{len(kb.factors)} factors, {len(kb.rules)} rules"
+        f"{len(kb.factors)} factors, {len(kb.rules)} rules; "
+        f"patient texts in {', '.join(kb.languages)} (every translation complete)"
     )
     if kb.unreleased:
         click.echo(f"not released (production refuses it): {kb.unreleased}")

@@ -71,9 +71,10 @@ def content_digest(files: Mapping[str, Mapping[str, Any]]) -> str:
 def read_files(directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Parse the knowledge files of a directory that may not load (missing files are left out)."""
     from triage.knowledge import FILES
+    from triage.translation import translation_files
 
     out = {}
-    for name in FILES:
+    for name in (*FILES, *translation_files(Path(directory))):
         path = Path(directory) / name
         if path.is_file():
             with path.open("rb") as fh:

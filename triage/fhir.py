@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from triage.knowledge import KnowledgeBase
+from triage.organization import Organization
 from triage.vocabulary import CHANNELS
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
@@ -67,16 +68,25 @@ class ExportEntry:
 
 
 def record_bundle(
-    reference: str, entries: Sequence[ExportEntry], kb: KnowledgeBase, exported_at: datetime
+    reference: str,
+    entries: Sequence[ExportEntry],
+    kb: KnowledgeBase,
+    exported_at: datetime,
+    organization: Organization | None = None,
 ) -> dict[str, Any]:
     """A FHIR R4 Bundle (type collection) holding, per entry, the report as a
-    QuestionnaireResponse and the engine's answer as a RiskAssessment based on it."""
+    QuestionnaireResponse and the engine's answer as a RiskAssessment based on it; with the
+    clinic the answers send the patient to (`organization`), that clinic as an Organization."""
     if not reference:
         raise ValueError("reference must not be empty")
     ordered = sorted(entries, key=lambda e: e.seq)
     bundle_entries: list[dict[str, Any]] = [
         {"fullUrl": _urn(reference, 0, "questionnaire"), "resource": questionnaire(kb)}
     ]
+    if organization is not None:
+        bundle_entries.append(
+            {"fullUrl": _urn(reference, 0, "organization"), "resource": organization_resource(organization)}
+        )
     for entry in ordered:
         if entry.channel not in CHANNELS:
             raise ValueError(f"unknown channel {entry.channel!r}; valid: {', '.join(CHANNELS)}")
@@ -90,6 +100,23 @@ def record_bundle(
         "type": "collection",
         "timestamp": _instant(exported_at),
         "entry": bundle_entries,
+    }
+
+
+def organization_resource(org: Organization) -> dict[str, Any]:
+    """The clinic as an R4 Organization: its name, phone, country and whom to call out of hours."""
+    out_of_hours: dict[str, Any] = {"purpose": {"text": "Out of hours"}}
+    if org.out_of_hours_is_phone:
+        out_of_hours["telecom"] = [{"system": "phone", "value": org.out_of_hours, "use": "work"}]
+    else:
+        out_of_hours["purpose"]["text"] = f"Out of hours: {org.out_of_hours}"
+    return {
+        "resourceType": "Organization",
+        "active": True,
+        "name": org.name,
+        "telecom": [{"system": "phone", "value": org.phone, "use": "work", "rank": 1}],
+        "address": [{"use": "work", "country": org.country}],
+        "contact": [out_of_hours],
     }
 
 

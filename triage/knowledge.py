@@ -7,6 +7,7 @@ file, the entry and the problem) instead of giving a wrong answer later.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from triage.digest import DIGEST_PATTERN, content_digest, production_requested, release_problem
 from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition, Severity
+from triage.words import ENGLISH, Words
 
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
 ONSETS = ("immediate", "delayed")
@@ -363,6 +365,23 @@ class KnowledgeBase:
     window_changes: Mapping[str, tuple[tuple[str, WindowChange], ...]] = field(default_factory=dict)
     digest: str = ""  # of the content as loaded (triage.digest), whatever kb.toml records
     unreleased: str | None = None  # why the content is not the released content, or None
+    # The patient's words in another language (knowledge/i18n/<lang>.toml, triage.translation):
+    # this knowledge base with its patient texts translated, everything else the same.
+    language: str = "en"
+    words: Words = ENGLISH
+    band_names: Mapping[str, str] = field(default_factory=dict)  # likelihood band -> its name in `language`
+    translations: Mapping[str, KnowledgeBase] = field(default_factory=dict)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages a patient can read this knowledge base in, English first."""
+        return ("en", *sorted(self.translations))
+
+    def in_language(self, language: str) -> KnowledgeBase:
+        """This knowledge base in `language` (KeyError for one it has no translation for)."""
+        if language == self.language:
+            return self
+        return self.translations[language]
 
     @property
     def version(self) -> str:
@@ -395,7 +414,7 @@ class KnowledgeBase:
         s = self.symptoms[symptom]
         present = set(factors)
         band = next((b for f, b in s.likelihood_with.items() if f in present), s.likelihood)
-        text = f"{band}: {self.header.likelihood[band]}"
+        text = f"{self.band_names.get(band, band)}: {self.header.likelihood[band]}"
         return f"{text} ({s.likelihood_note})" if s.likelihood_note and band == s.likelihood else text
 
     def citation(self, keys: Iterable[str]) -> str:
@@ -683,8 +702,13 @@ def load_knowledge(
     that does not match the digest its version was released with.
     """
     d = Path(directory) if directory is not None else default_dir()
+    from triage.translation import translation_files
+
     p = {name: d / name for name in FILES}
     raw = {name: _read(d, name) for name in FILES}
+    # The translations are clinical content a patient reads: part of the digested content.
+    translated = {name: _read(d, name) for name in translation_files(d)}
+    raw |= translated
 
     raw_header = raw["kb.toml"]
     try:
@@ -837,6 +861,11 @@ def load_knowledge(
                         f"window of {sid!r} exceeds {MAX_HOURS:g} h",
                         "windows",
                     )
+    if translated:
+        from triage.translation import translate
+
+        languages = {Path(name).stem: translate(kb, d / name, data) for name, data in translated.items()}
+        kb = dataclasses.replace(kb, translations=languages)
     if production_requested() if require_release is None else require_release:
         refuse_unreleased(kb)
     return kb

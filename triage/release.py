@@ -19,6 +19,7 @@ from triage.diff_report import render_markdown
 from triage.digest import RELEASED_DIR, short
 from triage.knowledge import FILES, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.probes import Case
+from triage.translation import translation_files
 
 CHANGES_DIR = "changes"
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")
@@ -106,6 +107,7 @@ def release(directory: str | Path, version: str, cases: Sequence[Case] = (), *, 
     except KnowledgeError as exc:  # pragma: no cover - the rewrite must keep the file valid
         raise ReleaseError(f"kb.toml did not load after setting the version: {exc}") from None
     baseline.mkdir(exist_ok=True)
-    for name in FILES:
+    for name in (*FILES, *translation_files(d)):
+        (baseline / name).parent.mkdir(exist_ok=True)
         shutil.copyfile(d / name, baseline / name)
     return Released(released.version, released.digest, old.version if old else None, report, summary)

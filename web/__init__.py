@@ -22,7 +22,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, assessor, auth, db, nurse, patient, records
+    from web import api, assessor, auth, clinic, db, i18n, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.logs import configure_logging
@@ -42,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # ever pays for them and a broken knowledge base, or in production one whose content is not
     # what its version was released as, stops the start-up.
     kb = assessor.init_app(app).kb
+    profile = clinic.init_app(app)  # a bad clinic profile stops the start-up too, naming its file and key
+    i18n.init_app(app, kb.languages, profile.languages if profile else None)
 
     configure_logging(app)
     if kb.unreleased:

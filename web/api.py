@@ -18,10 +18,13 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
 from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
+from triage.languages import ENGLISH
 from triage.report import MAX_SYMPTOMS
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
-from web.assessor import current_assessor, current_knowledge
+from web.assessor import current_assessor, current_knowledge, patient_assessor
+from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
+from web.i18n import select_language
 from web.logs import ERROR_LOGGER
 from web.schemas import (
     AssessmentOut,
@@ -146,12 +149,14 @@ def assess() -> Response:
     factor id the knowledge base does not know is a 422 naming the valid ids.
     """
     body: AssessRequest = request.context.json  # type: ignore[attr-defined]
-    answer = _answer(body)
+    answer = _answer(body, language=select_language())
     if isinstance(answer, Response):
         return answer
     data = answer.to_dict()
-    if body.record:
-        data["reference"] = store_new_record(answer, Channel.API)
+    if (clinic := current_clinic()) is not None:
+        data["contact"] = clinic.contact()
+    if body.record:  # stored in English, as the nurse reads it (the same answer; a cache hit)
+        data["reference"] = store_new_record(current_assessor().assess_report(answer.report), Channel.API)
         if data["reference"] is None:
             data["record_error"] = (
                 "a report without hours is not stored, so no reference code was issued"
@@ -180,13 +185,14 @@ def _cards(body: AssessRequest, where: str = "") -> Response:
     if isinstance(answer, Response):
         return answer
     reference = store_new_record(answer, Channel.API) if body.record else None
-    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference))
+    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
 
 
-def _answer(body: AssessRequest, where: str = "") -> Assessment | Response:
-    """The engine's answer, or the 422 naming every problem the engine found."""
+def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH) -> Assessment | Response:
+    """The engine's answer (the patient's words in `language`; exports and cards are English),
+    or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)
-        return current_assessor().assess(
+        return patient_assessor(language).assess(
             [f"{s.id}:{s.severity}" for s in body.symptoms],
             None if body.hours is None else body.hours + 0.0,
             body.factors,
@@ -206,8 +212,11 @@ def _engine_problem(problem: Problem, where: str = "") -> dict[str, str]:
 @api.get("/knowledge")
 @spec.validate(resp=Responses(HTTP_200=KnowledgeOut, HTTP_429=ErrorResponse), tags=["knowledge"])
 def knowledge() -> Response:
-    """The vocabulary: symptoms, risk factors, severities, dispositions and the KB version."""
-    kb = current_knowledge()
+    """The vocabulary: symptoms, risk factors, severities, dispositions and the KB version.
+
+    Names, descriptions, questions and patient texts are in the Accept-Language's language
+    when the knowledge base is translated into it (the `Content-Language` header says which)."""
+    kb = patient_assessor(select_language()).kb
     data = {
         "kb_version": kb.version,
         "kb_digest": kb.digest,

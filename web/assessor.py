@@ -12,8 +12,10 @@ from triage import Assessor, KnowledgeBase, default_assessor, load_knowledge
 from triage.assess import cache_size_from_env
 from triage.digest import short
 from triage.knowledge import refuse_unreleased
+from triage.languages import ENGLISH, LanguageAssessor
 
 EXTENSION = "triage_assessor"
+LANGUAGES = "triage_assessor_languages"
 
 
 def init_app(app: Flask) -> Assessor:
@@ -27,6 +29,12 @@ def init_app(app: Flask) -> Assessor:
     # One assessment also builds this thread's engine instance (a sync worker serves from it).
     built.assess([next(iter(built.kb.symptoms))], 1)
     app.extensions[EXTENSION] = built
+    # One per language the knowledge base is translated into: the patient's words in it.
+    app.extensions[LANGUAGES] = {
+        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages if lang != ENGLISH
+    }
+    for assessor in app.extensions[LANGUAGES].values():
+        assessor.assess([next(iter(built.kb.symptoms))], 1)
     app.jinja_env.globals["kb"] = built.kb
     app.jinja_env.filters["digest"] = short
     return built
@@ -41,3 +49,12 @@ def current_assessor() -> Assessor:
 def current_knowledge() -> KnowledgeBase:
     """The current app's knowledge base."""
     return current_assessor().kb
+
+
+def patient_assessor(language: str) -> LanguageAssessor:
+    """The current app's assessor that words answers for a patient in `language` (English: the
+    app's own assessor, as every other view uses it)."""
+    if language == ENGLISH:
+        return LanguageAssessor(current_assessor(), ENGLISH, cache_size=0)
+    found: LanguageAssessor = current_app.extensions[LANGUAGES][language]
+    return found

@@ -10,7 +10,10 @@ import functools
 import zoneinfo
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 # A person enters the time to the minute, and clocks drift: allow this much "future".
 FUTURE_TOLERANCE = timedelta(minutes=2)
@@ -43,10 +46,15 @@ def now() -> datetime:
     return fixed() if callable(fixed) else datetime.now(UTC)
 
 
-def clock(moment: datetime, tz: tzinfo) -> str:
-    """'14:30 on Wednesday 25 November' in the person's zone."""
+def clock(moment: datetime, tz: tzinfo, language: str = "en") -> str:
+    """'14:30 on Wednesday 25 November' in the person's zone and language ('14:30 del
+    miércoles 25 de noviembre'); the pattern is the catalogue's, the day and month names Babel's."""
     local = moment.astimezone(tz)
-    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+    if language == "en":  # the nurse's and the English patient's words, without a request
+        return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+    with force_locale(language):
+        day = format_date(local.date(), _("EEEE d MMMM"), locale=language)
+        return str(_("%(time)s on %(day)s", time=f"{local:%H:%M}", day=day))
 
 
 def zone_name(tz: tzinfo) -> str:

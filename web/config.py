@@ -118,6 +118,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # migrates as a release step (`flask db upgrade`) turns this off; the app then refuses to
         # start on a database that is not at the newest revision.
         "MIGRATE_ON_START": _flag(env, "MIGRATE_ON_START", True),
+        # The clinic's profile (web/clinic.py): its name and numbers on every answer. None: neutral wording.
+        "CLINIC_PROFILE": env.get("CLINIC_PROFILE") or None,
         # The knowledge base the app decides with (None: $TRIAGE_KNOWLEDGE_DIR, else the shipped one).
         "KNOWLEDGE_DIR": env.get(KNOWLEDGE_DIR_ENV) or None,
         # Where the instance folder is (None: Flask's default, `instance/` beside the package).

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, KnowledgeBase, Problem
@@ -20,11 +22,10 @@ from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 
 YES_NO = ("yes", "no")
-SEVERITY_CHOICES = f"{', '.join(SEVERITIES[:-1])} or {SEVERITIES[-1]}"
-SEVERITY_WORDS = {
-    Severity.MILD: "Mild: I notice it, but it does not bother me much",
-    Severity.MODERATE: "Moderate: it bothers me",
-    Severity.SEVERE: "Severe: it is very bad or hard to bear",
+SEVERITY_WORDS = {  # in the patient's language when shown (lazy: read at each request)
+    Severity.MILD: lazy_gettext("Mild: I notice it, but it does not bother me much"),
+    Severity.MODERATE: lazy_gettext("Moderate: it bothers me"),
+    Severity.SEVERE: lazy_gettext("Severe: it is very bad or hard to bear"),
 }
 
 
@@ -80,11 +81,23 @@ def _hours_field(entry: Entry, name: str, target: str) -> float | None:
     text = entry.get(name).strip()
     value = _number(text)
     if value is None:
-        entry.add(name, target, f'Enter the hours as a number, like 30 (or days, like 2 days). You entered "{text}".')
+        entry.add(
+            name,
+            target,
+            _('Enter the hours as a number, like 30 (or days, like 2 days). You entered "%(text)s".', text=text),
+        )
     elif value < 0:
-        entry.add(name, target, "The hours cannot be negative. Enter how many hours ago the session ended.")
+        entry.add(name, target, _("The hours cannot be negative. Enter how many hours ago the session ended."))
     elif value > MAX_HOURS:
-        entry.add(name, target, f"Enter a number of hours up to {MAX_HOURS:g} (one year). You entered {text}.")
+        entry.add(
+            name,
+            target,
+            _(
+                "Enter a number of hours up to %(max)s (one year). You entered %(text)s.",
+                max=f"{MAX_HOURS:g}",
+                text=text,
+            ),
+        )
     else:
         return value
     return None
@@ -94,28 +107,32 @@ def _ended_at(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
     """Hours since the date and time the person gave, read in their time zone."""
     date_text, time_text = entry.get("ended_date").strip(), entry.get("ended_time").strip()
     if not date_text:
-        entry.add("ended_date", "ended_date", "Enter the date the session ended, as well as the time.")
+        entry.add("ended_date", "ended_date", _("Enter the date the session ended, as well as the time."))
         return None
     if not time_text:
-        entry.add("ended_time", "ended_time", "Enter the time the session ended, for example 14:30.")
+        entry.add("ended_time", "ended_time", _("Enter the time the session ended, for example 14:30."))
         return None
     try:
         day = datetime.strptime(date_text, "%Y-%m-%d").date()
     except ValueError:
-        entry.add("ended_date", "ended_date", f'Enter a real date, like 2026-11-24. You entered "{date_text}".')
+        entry.add(
+            "ended_date", "ended_date", _('Enter a real date, like 2026-11-24. You entered "%(text)s".', text=date_text)
+        )
         return None
     try:
         clock_time = time.fromisoformat(time_text)
     except ValueError:
-        entry.add("ended_time", "ended_time", f'Enter a real time, like 14:30. You entered "{time_text}".')
+        entry.add(
+            "ended_time", "ended_time", _('Enter a real time, like 14:30. You entered "%(text)s".', text=time_text)
+        )
         return None
     ended = datetime.combine(day, clock_time.replace(tzinfo=None), tzinfo=tz)
     if ended > now + FUTURE_TOLERANCE:
-        entry.add("ended_date", "ended_date", "That date and time is in the future. Enter when the session ended.")
+        entry.add("ended_date", "ended_date", _("That date and time is in the future. Enter when the session ended."))
         return None
     hours = max(0.0, hours_between(ended, now))
     if hours > MAX_HOURS:
-        entry.add("ended_date", "ended_date", "That is more than a year ago. Contact your clinic about it directly.")
+        entry.add("ended_date", "ended_date", _("That is more than a year ago. Contact your clinic about it directly."))
         return None
     return hours
 
@@ -125,7 +142,7 @@ def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
     has_date = bool(entry.get("ended_date").strip() or entry.get("ended_time").strip())
     if has_hours and has_date:
         entry.add(
-            "hours", "hours", "Give either the hours since the session or its date and time, not both: clear one."
+            "hours", "hours", _("Give either the hours since the session or its date and time, not both: clear one.")
         )
         return None
     if has_hours:
@@ -138,7 +155,9 @@ def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
 def _timezone(entry: Entry) -> tzinfo:
     name = entry.get("timezone")
     if name and name not in zones():
-        entry.add("timezone", "timezone", f'Choose your time zone from the list. "{name}" is not one we know.')
+        entry.add(
+            "timezone", "timezone", _('Choose your time zone from the list. "%(name)s" is not one we know.', name=name)
+        )
     return zone(name)
 
 
@@ -152,7 +171,7 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
     symptoms = []
     for sid in chosen:
         if sid not in kb.symptoms:
-            entry.add("symptom", first, f'We do not know the symptom "{sid}".')
+            entry.add("symptom", first, _('We do not know the symptom "%(id)s".', id=sid))
             continue
         severity = entry.get(f"severity-{sid}") or DEFAULT_SEVERITY
         if severity not in SEVERITIES:
@@ -160,7 +179,7 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
             entry.add(
                 f"severity-{sid}",
                 f"severity-{sid}-{SEVERITIES[0]}",
-                f"Choose how bad the {name} is: {SEVERITY_CHOICES}.",
+                _("Choose how bad the %(name)s is: mild, moderate or severe.", name=name),
             )
             continue
         symptoms.append(f"{sid}:{severity}")
@@ -171,18 +190,18 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
     factors = list(dict.fromkeys(entry.getlist("factor")))
     for fid in factors:
         if fid not in kb.factors:
-            entry.add("factor", f"factor-{next(iter(kb.factors))}", f'We do not know the answer "{fid}".')
+            entry.add("factor", f"factor-{next(iter(kb.factors))}", _('We do not know the answer "%(id)s".', id=fid))
     # No symptom is an answer only for a factor the knowledge base answers on its own (shared equipment).
     if not chosen and not kb.answered_without_symptoms(factors):
         entry.add(
             "symptom",
             first,
-            "Choose at least one symptom. If none of them describes what you have, contact your clinic.",
+            _("Choose at least one symptom. If none of them describes what you have, contact your clinic."),
         )
 
     worsening = entry.get("worsening") or "no"
     if worsening not in YES_NO:
-        entry.add("worsening", "worsening-yes", "Answer yes or no: are your symptoms getting worse?")
+        entry.add("worsening", "worsening-yes", _("Answer yes or no: are your symptoms getting worse?"))
 
     if entry.errors:
         return entry, None
@@ -231,7 +250,9 @@ def engine_problems(entry: Entry, problems: tuple[Problem, ...], form: str, kb: 
                 entry.add("factor", "factors", p.message)
         elif name == "hours" and form == "patient" and not entry.get("hours").strip():
             # no time given, and the answer depends on it
-            entry.add("hours", "hours", "Enter how many hours ago your session ended, or the date and time it ended.")
+            entry.add(
+                "hours", "hours", _("Enter how many hours ago your session ended, or the date and time it ended.")
+            )
         elif name == "hours":
             entry.add("hours", "hours", p.message)
         else:

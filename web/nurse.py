@@ -10,6 +10,7 @@ from triage import InvalidReport
 from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
+from web.clinic import current_organization
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
 from web.forms import Entry, engine_problems, read_nurse
@@ -62,7 +63,7 @@ def assess() -> tuple[str, int]:
         return _page(entry, status=400)
     reference = store_new_record(answer, Channel.NURSE_CONSOLE, signed_in_nurse().id)
     result = view(assessor.kb, answer, at, parsed.tz)
-    text = note(assessor.kb, result, parsed.tz)
+    text = note(assessor.kb, result, parsed.tz, current_organization())
     if reference:
         text = f"Reference: {reference}\n{text}"
     return _page(entry, result, text, reference=reference)

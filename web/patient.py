@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
 from triage.vocabulary import DEFAULT_SEVERITY, Channel
-from web.assessor import current_assessor, current_knowledge
+from web.assessor import patient_assessor
 from web.clock import now, zone, zone_name, zones
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
+from web.i18n import select_language
 from web.present import view
 
 bp = Blueprint("patient", __name__)
 
 
 def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
-    kb = current_knowledge()
+    kb = patient_assessor(select_language()).kb
     others = [s for s in kb.symptoms.values() if not s.emergency]  # the emergency signs come first
     groups = [
-        ("common", "Common after microneedling", [s for s in others if s.group == "common"]),
-        ("warning", "Warning signs", [s for s in others if s.group == "warning"]),
+        ("common", _("Common after microneedling"), [s for s in others if s.group == "common"]),
+        ("warning", _("Warning signs"), [s for s in others if s.group == "warning"]),
     ]
     return (
         render_template(
@@ -48,7 +50,7 @@ def form() -> tuple[str, int]:
 @bp.post("/")
 def result() -> tuple[str, int]:
     """Assess the report; on any problem, show the form again with everything kept."""
-    assessor = current_assessor()
+    assessor = patient_assessor(select_language())
     at = now()
     entry, parsed = read_patient(request.form, assessor.kb, at)
     if parsed is None:
@@ -58,7 +60,8 @@ def result() -> tuple[str, int]:
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
         return _form(entry, 400)
-    reference = store_new_record(answer, Channel.PATIENT_FORM)
+    # Stored in English, as the nurse reads it: the same answer, from the English engine's cache.
+    reference = store_new_record(assessor.english.assess_report(answer.report), Channel.PATIENT_FORM)
     result = view(assessor.kb, answer, at, parsed.tz)
     return render_template("patient_result.html", result=result, reference=reference), 200
 
@@ -69,6 +72,6 @@ def expired() -> tuple[str, int]:
     entry.add(
         "csrf",
         "emergency-heading",
-        "This page was open too long and has expired. Check your answers and send them again.",
+        _("This page was open too long and has expired. Check your answers and send them again."),
     )
     return _form(entry, 400)

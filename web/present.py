@@ -8,8 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from flask_babel import gettext as _
+
 from triage import Assessment, Disposition, Finding, KnowledgeBase, message
 from triage.assess import duration
+from triage.organization import Organization
 from web.clock import clock, zone_name
 
 # Shape and text carry the meaning; colour only repeats it.
@@ -49,14 +52,14 @@ def _about(kb: KnowledgeBase, f: Finding) -> str:
     if f.symptom:
         return kb.symptom_name(f.symptom)
     names = [kb.symptom_name(s) for s in f.symptoms] + [kb.factor_label(x) for x in f.factors]
-    return " + ".join(names) or "Your report"
+    return " + ".join(names) or _("Your report")
 
 
 def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[FindingView, ...]:
     return tuple(
         FindingView(
             about=_about(kb, f),
-            disposition="Emergency" if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
+            disposition=_("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
             key=f.disposition.key,
             finding=f,
         )
@@ -87,7 +90,9 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         advice = tuple(
             a
             for a in answer.advice
-            if a != answer.summary and a not in actions and not (recheck is not None and a.startswith("Check again"))
+            if a != answer.summary
+            and a not in actions
+            and not (recheck is not None and a.startswith(kb.words.recheck_starts))
         )
     return ResultView(
         answer=answer,
@@ -98,9 +103,9 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         icon=ICONS[key],
         emergency_text=kb.header.emergency.patient if answer.emergency else None,
         emergency_nurse=kb.header.emergency.nurse if answer.emergency else None,
-        recheck_hours=duration(recheck) if recheck is not None else None,
-        recheck_clock=clock(at + timedelta(hours=recheck), tz) if recheck is not None else None,
-        recheck_after_session=duration(hours + recheck) if recheck is not None and hours is not None else None,
+        recheck_hours=kb.words.duration(recheck) if recheck is not None else None,
+        recheck_clock=clock(at + timedelta(hours=recheck), tz, kb.language) if recheck is not None else None,
+        recheck_after_session=kb.words.duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
         findings=_finding_views(kb, answer.findings),
         more_detail=_finding_views(kb, answer.more_detail),
@@ -122,13 +127,15 @@ def report_line(kb: KnowledgeBase, answer: Assessment) -> str:
     )
 
 
-def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo) -> str:
-    """The plain-text documentation note the nurse copies into the record."""
+def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo, clinic: Organization | None = None) -> str:
+    """The plain-text documentation note the nurse copies into the record (naming the clinic
+    when the deployment has a profile)."""
     a = result.answer
     at = result.assessed_at
     local = at.astimezone(tz)
     lines = [
         "Microneedling side-effect triage: documentation note",
+        *([f"Clinic: {clinic.contact_line()}"] if clinic is not None else []),
         f"Time of assessment: {at:%Y-%m-%d %H:%M} UTC ({local:%Y-%m-%d %H:%M} {zone_name(tz)})",
         f"Knowledge base version: {a.kb_version}",
         f"Knowledge base digest: {a.kb_digest or 'not recorded'}",

@@ -23,6 +23,7 @@ from triage.report import parse_report
 from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
+from web.clinic import current_organization
 from web.clock import now
 from web.db import database
 from web.forms import Entry as FormEntry
@@ -426,7 +427,7 @@ def fhir(code: str) -> ResponseReturnValue:
             )
             author = e.nurse.username if e.nurse is not None else None
             entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
-        bundle = record_bundle(found.reference, entries, current_knowledge(), now())
+        bundle = record_bundle(found.reference, entries, current_knowledge(), now(), current_organization())
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"

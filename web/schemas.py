@@ -77,8 +77,28 @@ class AssessRequest(_Strict):
     )
 
 
+class ContactOut(_Strict):
+    """Whom the patient contacts: the clinic's profile (CLINIC_PROFILE, web/clinic.py)."""
+
+    clinic: str = Field(description="The clinic's name")
+    phone: str = Field(description="The clinic's phone number, as written in the profile")
+    out_of_hours: str = Field(description="A phone number, or a sentence saying whom to call out of hours")
+    emergency_number: str = Field(description="What to call in an emergency in the clinic's country, e.g. 112")
+    country: str = Field(description="ISO 3166-1 alpha-2 country code")
+
+
 class AssessmentOut(AnswerOut):
-    """The engine's answer (triage.answer_schema.AnswerOut), plus what storing it adds."""
+    """The engine's answer (triage.answer_schema.AnswerOut), plus what the web layer adds: whom
+    to contact (the clinic is the deployment's, not the engine's) and what storing it adds."""
+
+    contact: ContactOut | None = Field(
+        None,
+        description=(
+            "The clinic's name and numbers, for every 'contact the clinic', and the emergency number for "
+            "'call your emergency number'. Only when the server has a clinic profile; without one, say "
+            "'your clinic' and 'your local emergency number'."
+        ),
+    )
 
     reference: str | None = Field(
         None, description="Only with `record: true`: the record's reference code, or null if it could not be stored"

@@ -1,0 +1,250 @@
+"""The patient's language on the web: the switch (remembered in a cookie), Accept-Language, the
+clinic profile's first language; `<html lang>` and Content-Language follow; the API honours
+Accept-Language; the nurse side stays English; answers and records are the same in every language."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+
+from tests.web_helpers import csrf_token, patient_form, signed_in_client
+from triage import assess
+from web import ConfigError, create_app
+from web.i18n import CATALOGUES
+
+KINDS = {
+    "expected": ({"redness": "mild"}, "30"),
+    "monitor": ({"redness": "moderate"}, "60"),
+    "contact clinician": ({"fever": "moderate"}, "60"),
+    "emergency": ({"breathing-difficulty": "moderate"}, "1"),
+}
+
+
+def _lang(page: str) -> str:
+    found = re.search(r'<html lang="([a-z]+)">', page)
+    assert found, "the page has <html lang>"
+    return found.group(1)
+
+
+def _english_words() -> list[str]:
+    """The catalogue's English messages without placeholders: none may show on a Spanish page."""
+    with (CATALOGUES / "es" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalogue = read_po(fh)
+    return [m.id for m in catalogue if isinstance(m.id, str) and m.id and "%(" not in m.id and m.string != m.id]
+
+
+def _lang_cookie(response: Any) -> str | None:
+    """The `lang` cookie the response sets, or None (the session cookie is set as well)."""
+    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("lang=")]
+    return found[0] if found else None
+
+
+def _text(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _post(client: Any, symptoms: dict[str, str], hours: str, **headers: str) -> Any:
+    data = patient_form(symptoms, hours)
+    data["csrf_token"] = csrf_token(client)
+    return client.post("/", data=data, headers=headers)
+
+
+def _profile_app(tmp_path: Path, languages: list[str]) -> Any:
+    langs = ", ".join(f'"{x}"' for x in languages)
+    path = tmp_path / "clinic.toml"
+    path.write_text(
+        'name = "Clínica Sol"\nphone = "+34 910 000 000"\nout_of_hours = "+34 600 000 000"\n'
+        f'emergency_number = "112"\ncountry = "ES"\ntimezone = "Europe/Madrid"\nlanguages = [{langs}]\n',
+        encoding="utf-8",
+    )
+    return create_app(
+        {
+            "TESTING": True,
+            "RATELIMIT_ENABLED": False,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "CLINIC_PROFILE": str(path),
+        }
+    )
+
+
+# --- which language -----------------------------------------------------------------------
+
+
+def test_english_by_default_with_a_visible_switch(client: Any) -> None:
+    r = client.get("/")
+    page = r.get_data(as_text=True)
+    assert _lang(page) == "en" and r.headers["Content-Language"] == "en"
+    assert '<a href="/?lang=es" lang="es" hreflang="es">Español</a>' in page
+    assert "Accept-Language" in r.headers["Vary"] and "Cookie" in r.headers["Vary"]
+
+
+def test_accept_language_gives_spanish(client: Any) -> None:
+    r = client.get("/", headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"})
+    page = r.get_data(as_text=True)
+    assert _lang(page) == "es" and r.headers["Content-Language"] == "es"
+    assert "Revise su piel tras las microagujas" in page and "Rojez" in page
+    assert '<a href="/?lang=en" lang="en" hreflang="en">English</a>' in page
+    assert _lang_cookie(r) is None  # only the switch is remembered
+
+
+def test_the_switch_is_remembered_in_a_cookie_and_beats_accept_language(client: Any) -> None:
+    r = client.get("/?lang=es", headers={"Accept-Language": "en"})
+    assert _lang(r.get_data(as_text=True)) == "es"
+    cookie = _lang_cookie(r) or ""
+    assert cookie.startswith("lang=es;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    again = client.get("/", headers={"Accept-Language": "en"})
+    assert _lang(again.get_data(as_text=True)) == "es"
+    back = client.get("/?lang=en", headers={"Accept-Language": "es"})
+    assert _lang(back.get_data(as_text=True)) == "en" and (_lang_cookie(back) or "").startswith("lang=en;")
+    assert _lang(client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)) == "en"
+
+
+def test_an_unknown_language_is_ignored(client: Any) -> None:
+    r = client.get("/?lang=xx", headers={"Accept-Language": "fr"})
+    assert _lang(r.get_data(as_text=True)) == "en" and _lang_cookie(r) is None
+    client.set_cookie("lang", "xx")
+    assert _lang(client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)) == "es"
+
+
+def test_the_profile_first_language_is_the_default(tmp_path: Path) -> None:
+    app = _profile_app(tmp_path, ["es", "en"])
+    client = app.test_client()
+    assert _lang(client.get("/").get_data(as_text=True)) == "es"  # no Accept-Language
+    assert _lang(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)) == "en"
+    app.extensions["triage_db"].dispose()
+
+
+def test_a_profile_in_english_only_offers_no_switch(tmp_path: Path) -> None:
+    app = _profile_app(tmp_path, ["en"])
+    page = app.test_client().get("/?lang=es", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert _lang(page) == "en" and "language-switch" not in page
+    app.extensions["triage_db"].dispose()
+
+
+def test_a_profile_language_without_a_translation_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"clinic.toml: languages: 'fr' has no translation; available: en, es"):
+        _profile_app(tmp_path, ["fr"])
+
+
+# --- the Spanish pages ---------------------------------------------------------------------
+
+
+def test_the_spanish_form_has_no_english_left(client: Any) -> None:
+    page = client.get("/?lang=es").get_data(as_text=True)
+    text = _text(page)
+    english = [w for w in _english_words() if w in text]
+    assert not english, english
+    assert "¿Tiene ahora alguna de estas cosas?" in text and "Pedir ayuda ya" in text
+    assert "¿Ha tenido eccema alguna vez?" in text  # factor questions from the knowledge base
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_spanish_result_is_spanish(client: Any, kind: str) -> None:
+    client.get("/?lang=es")
+    r = _post(client, *KINDS[kind])
+    assert r.status_code == 200 and r.headers["Content-Language"] == "es"
+    page = r.get_data(as_text=True)
+    text = _text(page)
+    assert _lang(page) == "es"
+    english = [w for w in _english_words() if w in text]
+    assert not english, english
+    symptoms, hours = KINDS[kind]
+    en = assess([f"{s}:{v}" for s, v in symptoms.items()], float(hours))
+    for f in en.findings:  # no English patient text from the knowledge base either
+        assert f.reason not in text and (f.advice or "@") not in text
+    if kind == "emergency":
+        assert "<title>Emergencia: llame ahora a su número local de emergencias</title>" in page
+        emergency = page[page.index('<section class="emergency"') : page.index("</section>")]
+        assert "Llame ahora a su número local de emergencias" in emergency
+        assert "Vuelva a revisarlo" not in page  # nothing on an emergency page suggests waiting
+
+
+def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(tmp_path: Path) -> None:
+    app = _profile_app(tmp_path, ["es", "en"])
+    page = _post(app.test_client(), {"lip-tongue-swelling": "moderate"}, "").get_data(as_text=True)
+    assert "<title>Emergencia: llame ahora al 112</title>" in page
+    assert '<p class="call-now">Llame ahora al <a class="tel" href="tel:112">112</a>.</p>' in page
+    app.extensions["triage_db"].dispose()
+
+
+def test_spanish_dates_and_times(client: Any, app: Any) -> None:
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    client.get("/?lang=es")
+    page = html.unescape(_post(client, {"redness": "mild"}, "6").get_data(as_text=True))
+    assert (
+        "Vuelva a revisarlo a las <strong>03:00 del viernes 27 de noviembre</strong>, "
+        "dentro de <strong>42 horas</strong> (hora de UTC)."
+    ) in page
+    text = _text(page)
+    assert "Será cuando hayan pasado 2 días (48 horas) desde que terminó su sesión." in text
+
+
+def test_spanish_form_errors(client: Any) -> None:
+    client.get("/?lang=es")
+    r = _post(client, {}, "30")
+    assert r.status_code == 400
+    text = _text(r.get_data(as_text=True))
+    assert (
+        "Hay un problema" in text
+        and "Elija al menos un síntoma. Si ninguno describe lo que tiene, llame a su clínica." in text
+    )
+    r = _post(client, {"redness": "mild"}, "soon")
+    assert 'Escriba las horas con un número, como 30 (o días, como 2 días). Usted escribió "soon".' in _text(
+        r.get_data(as_text=True)
+    )
+
+
+def test_the_record_is_stored_in_english_and_the_nurse_side_stays_english(app: Any, client: Any) -> None:
+    client.get("/?lang=es")
+    page = _post(client, {"redness": "mild"}, "30").get_data(as_text=True)
+    code = page.split('id="reference-code"', 1)[1].split(">", 1)[1].split("<", 1)[0].strip()
+    nurse = signed_in_client(app)
+    nurse.set_cookie("lang", "es")
+    record = nurse.get(f"/nurse/records/{code}", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert _lang(record) == "en"
+    english = assess(["redness:mild"], 30)
+    assert f"The patient was told: {english.summary}" in _text(record)
+    assert english.findings[0].nurse_reason in html.unescape(record)
+    console = nurse.get("/nurse", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert _lang(console) == "en" and "language-switch" not in console
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def test_the_api_honours_accept_language(client: Any) -> None:
+    body = {"symptoms": [{"id": "redness", "severity": "severe"}], "hours": 5}
+    es = client.post("/api/v1/assess", json=body, headers={"Accept-Language": "es"})
+    en = client.post("/api/v1/assess", json=body)
+    assert es.headers["Content-Language"] == "es" and en.headers["Content-Language"] == "en"
+    a, b = es.get_json(), en.get_json()
+    assert b == assess(["redness:severe"], 5).to_dict()
+    for key in ("disposition", "emergency", "recheck_in_hours", "kb_version", "kb_digest", "report"):
+        assert a[key] == b[key]
+    assert [f["rule"] for f in a["findings"]] == [f["rule"] for f in b["findings"]]
+    assert [f["nurse_reason"] for f in a["findings"]] == [f["nurse_reason"] for f in b["findings"]]
+    assert a["findings"][0]["reason"].startswith("Rojez:") and a["summary"].startswith("Esto no es peligroso")
+    # a cookie does not change the API (it has no switch)
+    client.set_cookie("lang", "es")
+    assert client.post("/api/v1/assess", json=body).get_json() == b
+
+
+def test_the_knowledge_endpoint_in_spanish(client: Any) -> None:
+    r = client.get("/api/v1/knowledge", headers={"Accept-Language": "es"})
+    data = r.get_json()
+    assert r.headers["Content-Language"] == "es" and "Accept-Language" in r.headers["Vary"]
+    names = {s["id"]: s["name"] for s in data["symptoms"]}
+    assert names["redness"] == "Rojez" and data["disclaimer"].startswith("Esta herramienta")
+
+
+def test_cds_hooks_cards_are_the_same_in_every_language(client: Any) -> None:
+    body = {"symptoms": [{"id": "fever"}], "hours": 60}
+    es = client.post("/api/v1/assess/cds-hooks", json=body, headers={"Accept-Language": "es"}).get_json()
+    en = client.post("/api/v1/assess/cds-hooks", json=body).get_json()
+    assert es == en

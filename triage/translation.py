@@ -1,0 +1,270 @@
+"""The knowledge base in another language: knowledge/i18n/<lang>.toml, checked like the rest.
+
+A translation file holds every text a patient reads (names, descriptions, reasons, care,
+"contact the clinic if", factor questions, advice, likelihood and duration words, the header's
+patient texts), by the same ids as the knowledge base. It is checked at load: every entry and
+every text the English has is translated, with the same placeholders; nothing more. The
+translated knowledge base is the same knowledge base with those texts swapped, so its engine
+gives the same answers, rule ids, version and digest; only the words change. Nurse texts stay
+in English (the nurse console is English).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from triage.knowledge import Id, KnowledgeBase, KnowledgeError, Likelihood, Reasons, Text
+from triage.words import PLACEHOLDERS, Words
+
+TRANSLATION_DIR = "i18n"  # inside a knowledge directory: one <lang>.toml per language
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class WordsIn(_Model):
+    one_hour: Text
+    hours: Text
+    days: Text
+    recheck: Text
+    unknown_hours: Text
+    recheck_starts: Text
+    decimal: Annotated[str, Field(min_length=1, max_length=1)]
+
+
+class DispositionWords(_Model):
+    label: Text
+    patient: Text
+
+
+class HeaderWords(_Model):
+    title: Text
+    disclaimer: Text
+    severe_within_expected: Text
+    likelihood: dict[Likelihood, Text]  # each band's plain words
+    bands: dict[Likelihood, Text]  # each band's name
+    dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionWords]
+    emergency: Text
+    general_advice: list[Text]
+
+
+class SymptomWords(_Model):
+    name: Text
+    description: Text
+    typical_duration: Text
+    care: Text
+    urgent_if: Text
+    likelihood_note: Text | None = None
+    reasons: Reasons
+
+
+class FactorWords(_Model):
+    label: Text
+    question: Text
+    window_note: Text | None = None
+    notes: dict[Id, Text] = {}  # a window change's own note, by symptom
+
+
+class RuleWords(_Model):
+    reason: Text
+    advice: Text | None = None
+
+
+class Translation(_Model):
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+    words: WordsIn
+    header: HeaderWords
+    symptoms: dict[Id, SymptomWords]
+    factors: dict[Id, FactorWords]
+    rules: dict[Id, RuleWords]
+
+
+def translation_files(directory: Path) -> list[str]:
+    """The translation files of a knowledge directory, as names relative to it ("i18n/es.toml")."""
+    folder = directory / TRANSLATION_DIR
+    if not folder.is_dir():
+        return []
+    return [f"{TRANSLATION_DIR}/{p.name}" for p in sorted(folder.glob("*.toml"))]
+
+
+def _names(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
+class _Checker:
+    """Compares a translation with the English, raising KnowledgeError naming file, entry, problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, entry: str, problem: str) -> None:
+        raise KnowledgeError(str(self.path), entry, problem)
+
+    def text(self, entry: str, key: str, english: str | None, translated: str | None) -> None:
+        if english is None and translated is not None:
+            self.fail(entry, f"{key}: the English has no such text; remove it")
+        if english is not None and translated is None:
+            self.fail(entry, f"{key}: not translated (English: {english!r})")
+        if english is not None and translated is not None:
+            try:
+                names = _names(translated)
+            except ValueError as exc:
+                self.fail(entry, f"{key}: bad placeholder in {translated!r}: {exc}")
+                return
+            if names != _names(english):
+                self.fail(
+                    entry,
+                    f"{key}: placeholders {sorted(names)} differ from the English {sorted(_names(english))} "
+                    f"(English: {english!r})",
+                )
+
+    def ids(self, kind: str, english: Iterable[str], translated: Iterable[str]) -> None:
+        english, translated = list(english), list(translated)
+        if missing := [i for i in english if i not in translated]:
+            self.fail(
+                f"{kind} {missing[0]!r}", f"not translated ({len(missing)} {kind}s missing: {', '.join(missing)})"
+            )
+        if extra := [i for i in translated if i not in english]:
+            self.fail(f"{kind} {extra[0]!r}", f"unknown {kind}; the knowledge base has no such id")
+
+
+def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
+    for key, allowed in PLACEHOLDERS.items():
+        value = getattr(t.words, key)
+        try:
+            names = _names(value)
+        except ValueError as exc:
+            c.fail("words", f"{key}: bad placeholder in {value!r}: {exc}")
+        if names != allowed:
+            c.fail("words", f"{key}: placeholders {sorted(names)}; it needs exactly {sorted(allowed)}")
+    h, eh = t.header, kb.header
+    for key in ("title", "disclaimer", "severe_within_expected"):
+        c.text("header", key, getattr(eh, key), getattr(h, key))
+    for table in ("likelihood", "bands"):
+        if missing := [b for b in eh.likelihood if b not in getattr(h, table)]:
+            c.fail("header", f"{table}: not translated: {missing}")
+    for band, words in eh.likelihood.items():
+        c.text("header", f"likelihood.{band}", words, h.likelihood[band])
+    c.ids("disposition", eh.dispositions, h.dispositions)
+    for key, d in eh.dispositions.items():
+        c.text("header", f"dispositions.{key}.label", d.label, h.dispositions[key].label)
+        c.text("header", f"dispositions.{key}.patient", d.patient, h.dispositions[key].patient)
+    c.text("header", "emergency", eh.emergency.patient, h.emergency)
+    if len(h.general_advice) != len(eh.general_advice):
+        c.fail("header", f"general_advice: {len(h.general_advice)} texts for the English {len(eh.general_advice)}")
+    for i, (adv, text) in enumerate(zip(eh.general_advice, h.general_advice, strict=True), 1):
+        c.text("header", f"general_advice[{i}]", adv.text, text)
+
+    c.ids("symptom", kb.symptoms, t.symptoms)
+    for sid, s in kb.symptoms.items():
+        w, entry = t.symptoms[sid], f"symptom {sid!r}"
+        for key in ("name", "description", "typical_duration", "care", "urgent_if", "likelihood_note"):
+            c.text(entry, key, getattr(s, key), getattr(w, key))
+        for phase in ("expected", "monitor", "contact", "always"):
+            c.text(entry, f"reasons.{phase}", getattr(s.reasons, phase), getattr(w.reasons, phase))
+
+    c.ids("factor", kb.factors, t.factors)
+    for fid, f in kb.factors.items():
+        fw, entry = t.factors[fid], f"factor {fid!r}"
+        for key in ("label", "question", "window_note"):
+            c.text(entry, key, getattr(f, key), getattr(fw, key))
+        own = {ch.symptom: ch.note for ch in f.windows if ch.note}
+        c.ids(f"factor {fid!r} note for symptom", own, fw.notes)
+        for sid, note in own.items():
+            c.text(entry, f"notes.{sid}", note, fw.notes[sid])
+
+    c.ids("rule", kb.rules, t.rules)
+    for rid, r in kb.rules.items():
+        rw, entry = t.rules[rid], f"rule {rid!r}"
+        c.text(entry, "reason", r.reason, rw.reason)
+        c.text(entry, "advice", r.advice, rw.advice)
+
+
+def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
+    """`kb` with its patient texts in the translation's language; everything else shared."""
+    h = t.header
+    header = kb.header.model_copy(
+        update={
+            "title": h.title,
+            "disclaimer": h.disclaimer,
+            "severe_within_expected": h.severe_within_expected,
+            "likelihood": dict(h.likelihood),
+            "dispositions": {
+                k: d.model_copy(update={"label": h.dispositions[k].label, "patient": h.dispositions[k].patient})
+                for k, d in kb.header.dispositions.items()
+            },
+            "emergency": kb.header.emergency.model_copy(update={"patient": h.emergency}),
+            "general_advice": [
+                a.model_copy(update={"text": text})
+                for a, text in zip(kb.header.general_advice, h.general_advice, strict=True)
+            ],
+        }
+    )
+    symptoms = {
+        sid: s.model_copy(
+            update={
+                k: getattr(t.symptoms[sid], k)
+                for k in ("name", "description", "typical_duration", "care", "urgent_if", "likelihood_note", "reasons")
+            }
+        )
+        for sid, s in kb.symptoms.items()
+    }
+    factors = {
+        fid: f.model_copy(
+            update={
+                "label": t.factors[fid].label,
+                "question": t.factors[fid].question,
+                "window_note": t.factors[fid].window_note,
+                "windows": [
+                    ch.model_copy(update={"note": t.factors[fid].notes[ch.symptom]}) if ch.note else ch
+                    for ch in f.windows
+                ],
+            }
+        )
+        for fid, f in kb.factors.items()
+    }
+    rules = {
+        rid: r.model_copy(update={"reason": t.rules[rid].reason, "advice": t.rules[rid].advice})
+        for rid, r in kb.rules.items()
+    }
+    return dataclasses.replace(
+        kb,
+        header=header,
+        symptoms=symptoms,
+        factors=factors,
+        rules=rules,
+        language=t.language,
+        words=Words(**t.words.model_dump()),
+        band_names={str(k): v for k, v in h.bands.items()},
+        translations={},
+    )
+
+
+def translate(kb: KnowledgeBase, path: Path, data: Mapping[str, Any]) -> KnowledgeBase:
+    """Check a parsed translation file against `kb` and give `kb` in its language."""
+    try:
+        t = Translation.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        problem = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            problem = "not translated (missing)"
+        raise KnowledgeError(str(path), loc or "file", problem) from None
+    if t.language != path.stem or t.language == "en":
+        raise KnowledgeError(str(path), "language", f"{t.language!r} must be the file's name ({path.stem!r}), not 'en'")
+    _check(t, kb, _Checker(path))
+    return _translated(kb, t)
+
+
+def read(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
