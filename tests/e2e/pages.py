@@ -66,3 +66,24 @@ def fill_result(
     page.fill("#hours", hours)
     tick_factors(page, factors)
     submit(page)
+
+
+MAX_FORM_SCREENS = 4  # the empty patient form, in phone screens (issue 12)
+EMERGENCY_SYMPTOMS = [s for s, sym in default_assessor().kb.symptoms.items() if sym.emergency]  # from the KB
+
+
+def on_first_screen(page: Any, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def assert_form_fits_a_phone(page: Any, note: Any, label: str) -> None:
+    """The loaded empty form is at most MAX_FORM_SCREENS phone screens tall (its height is written
+    to `note` for the README) and the emergency signs and their button are on the first screen."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    screens = height / PHONE["height"]
+    note.write_text(f"{PHONE['width']}x{PHONE['height']}{label}: {height} px, {screens:.2f} screens\n")
+    assert screens <= MAX_FORM_SCREENS, f"{height} px is {screens:.2f} screens"
+    for sid in EMERGENCY_SYMPTOMS:
+        assert on_first_screen(page, f"#symptom-{sid}"), sid
+    assert on_first_screen(page, "button.danger")

@@ -9,19 +9,22 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.pages import PHONE, fill_result, new_page, run_axe, sign_in, submit
+from tests.e2e.pages import (
+    EMERGENCY_SYMPTOMS,
+    PHONE,
+    assert_form_fits_a_phone,
+    fill_result,
+    new_page,
+    on_first_screen,
+    run_axe,
+    sign_in,
+    submit,
+)
 from triage import assess, default_assessor
 
 pytestmark = pytest.mark.e2e
 
-MAX_FORM_SCREENS = 4  # the empty patient form, in phone screens (issue 12)
 KB = default_assessor().kb
-EMERGENCY_SYMPTOMS = [s for s in KB.symptoms if KB.symptoms[s].emergency]  # from the knowledge base
-
-
-def on_first_screen(page: Any, selector: str) -> bool:
-    box = page.locator(selector).first.bounding_box()
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
 def body_text(page: Any) -> str:
@@ -57,16 +60,7 @@ def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, scree
 def test_the_empty_form_is_at_most_four_phone_screens(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/")
-    height = page.evaluate("document.documentElement.scrollHeight")
-    screens = height / PHONE["height"]
-    (screenshots / "form-height.txt").write_text(
-        f"{PHONE['width']}x{PHONE['height']}: {height} px, {screens:.2f} screens\n"
-    )
-    assert screens <= MAX_FORM_SCREENS, f"{height} px is {screens:.2f} screens"
-    # The emergency signs and their button are on the first screen.
-    for sid in EMERGENCY_SYMPTOMS:
-        assert on_first_screen(page, f"#symptom-{sid}"), sid
-    assert on_first_screen(page, "button.danger")
+    assert_form_fits_a_phone(page, screenshots / "form-height.txt", "")
     page.screenshot(path=str(screenshots / "patient-form-full.png"), full_page=True)
 
 

@@ -10,20 +10,21 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.pages import PHONE, new_page, run_axe, submit
+from tests.e2e.pages import (
+    EMERGENCY_SYMPTOMS,
+    PHONE,
+    assert_form_fits_a_phone,
+    new_page,
+    on_first_screen,
+    run_axe,
+    submit,
+)
 from triage import default_assessor
 
 pytestmark = pytest.mark.e2e
 
-MAX_FORM_SCREENS = 4
 KB = default_assessor().kb
 ES = KB.in_language("es")
-EMERGENCY_SYMPTOMS = [s for s in KB.symptoms if KB.symptoms[s].emergency]
-
-
-def on_first_screen(page: Any, selector: str) -> bool:
-    box = page.locator(selector).first.bounding_box()
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"]
 
 
 def spanish_result(page: Any, live_server: str, symptom: str, hours: str) -> None:
@@ -68,15 +69,7 @@ def test_the_browsers_language_gives_spanish(browser, live_server):  # type: ign
 def test_the_spanish_form_is_at_most_four_phone_screens(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/?lang=es")
-    height = page.evaluate("document.documentElement.scrollHeight")
-    screens = height / PHONE["height"]
-    (screenshots / "form-height-es.txt").write_text(
-        f"{PHONE['width']}x{PHONE['height']}, Spanish: {height} px, {screens:.2f} screens\n"
-    )
-    assert screens <= MAX_FORM_SCREENS, f"{height} px is {screens:.2f} screens"
-    for sid in EMERGENCY_SYMPTOMS:
-        assert on_first_screen(page, f"#symptom-{sid}"), sid
-    assert on_first_screen(page, "button.danger")
+    assert_form_fits_a_phone(page, screenshots / "form-height-es.txt", ", Spanish")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(screenshots / "patient-form-es.png"))
 
