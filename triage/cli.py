@@ -213,16 +213,20 @@ def _cases(files: tuple[str, ...], notes: list[str]) -> list[Case]:
     return cases
 
 
-@cli.command()
-@click.argument("old_dir", type=click.Path(file_okay=False))
-@click.argument("new_dir", type=click.Path(file_okay=False))
-@click.option(
+# The vignette files `diff` and `release` add to the generated reports.
+cases_option = click.option(
     "--cases",
     "case_files",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="Vignette file(s) to add (default: the shipped public vignettes).",
+    help="Vignette file(s) to add to the change report (default: the shipped public vignettes).",
 )
+
+
+@cli.command()
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@cases_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE, not stdout.")
 @click.option(
@@ -264,13 +268,7 @@ def _kb_dir(name: str) -> str:
 
 @cli.command(name="release")
 @click.argument("version")
-@click.option(
-    "--cases",
-    "case_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Vignette file(s) for the change report (default: the shipped public vignettes).",
-)
+@cases_option
 @click.option(
     "--no-diff",
     is_flag=True,
