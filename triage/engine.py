@@ -6,18 +6,19 @@ Rules are generated from the knowledge base's data: there are no per-symptom Pyt
 branches here.
 
 Speed (issues 5 and 14, measured with `python -m benchmarks`; profile first, then change):
-the cost of a decision is experta's network (every fact is copied into every node it is
-tested at) and its resets, so the engine is shaped to give it less to evaluate:
+the cost of a decision is experta's network and its resets. experta's own plumbing is made
+leaner in triage.rete (same matches, same firing order); here the engine is shaped to give
+it less to evaluate:
 - each symptom's own window is one rule whose action reads the symptom's phases from the
   knowledge base (not one rule per phase and factor combination);
 - each symptom and each risk factor has its own fact class, and a fact is sent only to the
-  patterns of its class (_Matcher): no fact is tested against every symptom id;
+  patterns of its class (triage.rete.LeanMatcher): no fact is tested against every symptom id;
 - a finding is declared as a fact only when some rule's finding pattern could match it in
   this report (FindingPatterns); other findings, and the hours at which a waiting rule
-  would apply, are collected directly;
-- the reset wipes only node memories that hold something, with cached deffacts, and only
-  the conflict sets a fact can reach are polled.
-None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py).
+  would apply, are collected directly; facts are made without experta's per-field freezing
+  (triage.rete.new_fact: their values are already immutable).
+None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py,
+tests/test_rete.py).
 Figures: benchmarks/RESULTS.md.
 """
 
@@ -32,16 +33,12 @@ from typing import Any
 from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
-from experta import AS, MATCH, OR, DefFacts, Fact, KnowledgeEngine, P, Rule
-from experta.matchers import ReteMatcher
-from experta.matchers.rete.check import TypeCheck
-from experta.matchers.rete.mixins import NoMemory
-from experta.matchers.rete.nodes import ConflictSetNode
-from experta.matchers.rete.token import Token
+from experta import AS, MATCH, OR, Fact, KnowledgeEngine, P, Rule
 
 from triage.knowledge import KnowledgeBase, SymptomPhase
 from triage.knowledge import Rule as KbRule
 from triage.model import Report
+from triage.rete import LeanEngine, new_fact
 
 
 class ReportFact(Fact):
@@ -391,136 +388,9 @@ def _finding_action_bound(finding: Callable[[str | None], Callable[..., None]]) 
     return action
 
 
-def _matcher_of(node: Any) -> Any:
-    return getattr(node, "matcher", None)
+class _Engine(LeanEngine):
+    """The generated engine's base: where rule actions put what they conclude."""
 
-
-def _conflict_sets_under(node: Any) -> list[Any]:
-    """Every conflict-set node reachable from `node` (through alpha tests and beta joins)."""
-    seen: dict[int, Any] = {}
-    found: list[Any] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen[id(n)] = n
-        if isinstance(n, ConflictSetNode):
-            found.append(n)
-        stack.extend(child.node for child in n.children)
-    return found
-
-
-class _Matcher(ReteMatcher):
-    """experta's Rete matcher with a flat reset and a cheaper poll of the conflict sets.
-
-    experta resets the network by recursing from the root into every child, so a node
-    shared by several rules is reset once per path to it (about 1.4 visits per node here).
-    Node memories are independent, so wiping each distinct node once is the same reset, and
-    a memory that is already empty needs no wiping. After every fired rule experta asks every
-    conflict-set node for its changes; asking only those the changed facts' types can reach,
-    and of those only the ones that have any, gives the same activations in the same order.
-    experta's root
-    sends every fact to each of its children, each of which tests the fact's type first; the
-    root's children are grouped by that type here, so a fact goes only to those of its type
-    (the others would reject it), in the same order.
-    """
-
-    def __init__(self, engine: KnowledgeEngine) -> None:
-        super().__init__(engine)
-        nodes: dict[int, Any] = {}
-        stack = [self.root_node]
-        while stack:
-            node = stack.pop()
-            if id(node) not in nodes:
-                nodes[id(node)] = node
-                stack.extend(child.node for child in node.children)
-        # Only nodes with a memory have anything to wipe (most are feature tests without one).
-        self._nodes = tuple(n for n in nodes.values() if type(n)._reset is not NoMemory._reset)
-        self._conflict_sets = self._get_conflict_set_nodes()
-        # The root's children each test one fact type first: send a fact only to those of its type.
-        untyped = [c.callback for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
-        self._by_type: dict[type, list[Callable[[Token], None]]] = {}
-        for child in self.root_node.children:
-            check = _matcher_of(child.node)
-            if isinstance(check, TypeCheck):
-                self._by_type.setdefault(check.fact_type, list(untyped)).append(child.callback)
-        self._untyped = untyped
-        # The conflict sets each fact type can reach (through tests and joins), in experta's order.
-        order = {id(csn): i for i, csn in enumerate(self._conflict_sets)}
-
-        def reached(children: Iterable[Any]) -> tuple[tuple[int, Any], ...]:
-            found = {id(csn): csn for c in children for csn in _conflict_sets_under(c.node)}
-            return tuple(sorted((order[k], csn) for k, csn in found.items()))
-
-        untyped_children = [c for c in self.root_node.children if c.callback in untyped]
-        self._reach_untyped = reached(untyped_children)
-        self._reach: dict[type, tuple[tuple[int, Any], ...]] = {
-            fact_type: reached(
-                [
-                    *untyped_children,
-                    *(
-                        c
-                        for c in self.root_node.children
-                        if isinstance(_matcher_of(c.node), TypeCheck) and _matcher_of(c.node).fact_type is fact_type
-                    ),
-                ]
-            )
-            for fact_type in self._by_type
-        }
-
-    def _conflict_sets_for(self, types: set[type]) -> Iterable[Any]:
-        """The conflict sets facts of these types can change, in experta's order."""
-        reach = self._reach
-        if len(types) == 1:
-            return (csn for _, csn in reach.get(next(iter(types)), self._reach_untyped))
-        merged = dict(pair for t in types for pair in reach.get(t, self._reach_untyped))
-        return (merged[i] for i in sorted(merged))
-
-    def reset(self) -> None:
-        for node in self._nodes:  # an empty memory is already reset
-            if node.memory if isinstance(node, ConflictSetNode) else (node.left_memory or node.right_memory):
-                node._reset()
-
-    def changes(
-        self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
-    ) -> tuple[list[Any], list[Any]]:
-        """As ReteMatcher.changes, but only drains the conflict sets that changed (same result)."""
-        by_type, untyped = self._by_type, self._untyped
-        types: set[type] = set()
-        for fact in deleting or ():
-            token = Token.invalid(fact)
-            types.add(type(fact))
-            for callback in by_type.get(type(fact), untyped):
-                callback(token)
-        for fact in adding or ():
-            token = Token.valid(fact)
-            types.add(type(fact))
-            for callback in by_type.get(type(fact), untyped):
-                callback(token)
-        added: list[Any] = []
-        removed: list[Any] = []
-        if not types:
-            return added, removed
-        for csn in self._conflict_sets_for(types):
-            if csn.added or csn.removed:
-                c_added, c_removed = csn.get_activations()
-                added.extend(c_added)
-                removed.extend(c_removed)
-        return added, removed
-
-
-class _Engine(KnowledgeEngine):
-    """KnowledgeEngine with a per-instance list of deffacts.
-
-    experta's reset() calls get_deffacts(), which walks inspect.getmembers(self) over every
-    rule attribute on every reset; the answer never changes for an instance, so it is
-    computed once here. The DefFacts objects are shared class attributes whose bound
-    instance (`_wrapped_self`) is overwritten by whichever engine touched them last, so
-    the cached entries are this instance's own bound generators instead.
-    """
-
-    __matcher__ = _Matcher
     report_factors: frozenset[str] = frozenset()  # the current report's factors, for the window actions
     active_patterns: frozenset[int] = frozenset()  # the finding patterns that can match in this report
 
@@ -528,18 +398,12 @@ class _Engine(KnowledgeEngine):
         super().__init__()
         self.boundaries: list[float] = []  # hours at which a waiting rule would start to apply
         self.collected: dict[RawFinding, None] = {}  # findings no rule can match (FindingPatterns)
-        self._deffacts = [
-            functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
-        ]
-
-    def get_deffacts(self) -> list[functools.partial[Any]]:
-        return self._deffacts
 
     def conclude(self, finding: dict[str, Any], matching: frozenset[int]) -> None:
         """A rule's finding: declared when a rule could match it in this report (FindingPatterns),
         else collected (once, as experta keeps one copy of equal facts)."""
         if not matching.isdisjoint(self.active_patterns):
-            self.declare(FindingFact(**finding))
+            self.declare(new_fact(FindingFact, finding))
         else:
             self.collected[RawFinding(**finding)] = None
 
@@ -548,9 +412,11 @@ def build_engine_class(
     kb: KnowledgeBase,
     classes: dict[str, type[SymptomFact]] | None = None,
     factor_classes: dict[str, type[FactorFact]] | None = None,
+    base: type[KnowledgeEngine] | None = None,
 ) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base (and its symptom and factor fact
-    classes, which the facts declared must be of). Call once per knowledge base."""
+    classes, which the facts declared must be of). Call once per knowledge base. `base` is
+    for tests that compare the lean engine with experta's own (it must derive from _Engine)."""
     patterns = FindingPatterns(kb)
     classes = symptom_fact_classes(kb) if classes is None else classes
     factor_classes = factor_fact_classes(kb) if factor_classes is None else factor_classes
@@ -562,7 +428,7 @@ def build_engine_class(
         for name, r in rules.items()
     }
     attrs["__doc__"] = f"Triage rules generated from knowledge base {kb.version}."
-    return type("TriageEngine", (_Engine,), attrs)
+    return type("TriageEngine", (base or _Engine,), attrs)
 
 
 _FINDING_FIELDS = tuple(RawFinding.__dataclass_fields__)
@@ -597,12 +463,15 @@ class RuleEngine:
         engine.boundaries, engine.collected = [], {}
         try:
             engine.declare(
-                ReportFact(hours=report.hours, worsening=report.worsening or bool(report.worse)),
+                new_fact(ReportFact, {"hours": report.hours, "worsening": report.worsening or bool(report.worse)}),
                 *(
-                    classes[sid](id=sid, severity=severity, hours=report.hours, worsening=report.is_worse(sid))
+                    new_fact(
+                        classes[sid],
+                        {"id": sid, "severity": severity, "hours": report.hours, "worsening": report.is_worse(sid)},
+                    )
                     for sid, severity in report.symptoms
                 ),
-                *(self.factor_classes[f](id=f) for f in report.factors),
+                *(new_fact(self.factor_classes[f], {"id": f}) for f in report.factors),
             )
             engine.run()
             findings = [
