@@ -23,6 +23,7 @@ tests/test_properties.py) and against experta's own classes (tests/test_rete.py)
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from typing import Any
@@ -36,7 +37,7 @@ from experta.factlist import FactList
 from experta.matchers import ReteMatcher
 from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
-from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode
+from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
 from experta.matchers.rete.token import Token
 
 _ABSENT = object()
@@ -125,14 +126,52 @@ class _LeanFeatureTester(FeatureTesterNode):
             child.callback(token)
 
 
-class _LeanConflictSet(ConflictSetNode):
-    """A ConflictSetNode that reads the token it gets instead of a copy (it never changes it)."""
+class _Remembering:
+    """A node with a memory: notes itself in its matcher's `touched` set when activated, so a
+    reset restores only the memories a decision changed. Its token is read, never changed
+    (experta's memory nodes store a frozen copy and make new tokens), so none is copied."""
 
+    touched: set[Any]
+
+
+class _LeanConflictSet(_Remembering, ConflictSetNode):
     def activate(self, token: Token) -> None:
+        self.touched.add(self)
         self._activate(token)
 
 
-_LEAN_NODES: dict[type, type] = {FeatureTesterNode: _LeanFeatureTester, ConflictSetNode: _LeanConflictSet}
+class _LeanJoin(_Remembering, OrdinaryMatchNode):
+    def activate_left(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_left(token)
+
+    def activate_right(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_right(token)
+
+
+class _LeanNot(_Remembering, NotNode):
+    def activate_left(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_left(token)
+
+    def activate_right(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_right(token)
+
+
+_LEAN_NODES: dict[type, type] = {
+    FeatureTesterNode: _LeanFeatureTester,
+    ConflictSetNode: _LeanConflictSet,
+    OrdinaryMatchNode: _LeanJoin,
+    NotNode: _LeanNot,
+}
+# What each memory node's memory is, to copy it: (attribute, container type).
+_MEMORIES: dict[type, tuple[tuple[str, type], ...]] = {
+    _LeanConflictSet: (("memory", set), ("added", set), ("removed", set)),
+    _LeanJoin: (("left_memory", list), ("right_memory", list)),
+    _LeanNot: (("left_memory", dict), ("right_memory", list)),
+}
 
 
 def _all_nodes(root: Any) -> list[Any]:
@@ -147,7 +186,7 @@ def _all_nodes(root: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _streamline(root: Any) -> None:
+def _streamline(root: Any, touched: set[Any]) -> None:
     """Swap in the lean checks and nodes, then re-point every parent at its children's (new)
     activation methods, which the network holds as bound methods."""
     nodes = _all_nodes(root)
@@ -155,6 +194,8 @@ def _streamline(root: Any) -> None:
         lean = _LEAN_NODES.get(type(node))
         if lean is not None:
             node.__class__ = lean
+        if isinstance(node, _Remembering):
+            node.touched = touched
         if isinstance(node, FeatureTesterNode):
             node.matcher = _lean_check(node.matcher)
     for node in nodes:
@@ -190,9 +231,9 @@ class LeanMatcher(ReteMatcher):
         super().__init__(engine)
         nodes = _all_nodes(self.root_node)
         # Only nodes with a memory have anything to wipe (most are feature tests without one).
-        with_memory = [n for n in nodes if type(n)._reset is not NoMemory._reset]
-        self._conflict_set_nodes = tuple(n for n in with_memory if isinstance(n, ConflictSetNode))
-        self._join_nodes = tuple(n for n in with_memory if not isinstance(n, ConflictSetNode))
+        self._memory_nodes = tuple(n for n in nodes if type(n)._reset is not NoMemory._reset)
+        self.touched: set[Any] = set()  # memory nodes activated since the clean state
+        self._clean: dict[Any, tuple[tuple[str, Any], ...]] | None = None
         self._conflict_sets = self._get_conflict_set_nodes()
         # The root's children each test one fact type first: send a fact only to those of its type.
         untyped_children = [c for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
@@ -210,7 +251,9 @@ class LeanMatcher(ReteMatcher):
 
         self._reach_untyped = reached(untyped_children)
         self._reach = {t: reached([*untyped_children, *children]) for t, children in typed.items()}
-        _streamline(self.root_node)
+        _streamline(self.root_node, self.touched)
+        # Every memory node reports its activations, so a restore can be limited to those.
+        self.can_restore = all(type(n) in _MEMORIES for n in self._memory_nodes)
         # The children's activation methods as they are after _streamline, in experta's order.
         untyped_ids = {id(c.node) for c in untyped_children}
         self._untyped = [c.callback for c in self.root_node.children if id(c.node) in untyped_ids]
@@ -229,12 +272,28 @@ class LeanMatcher(ReteMatcher):
         return (merged[i] for i in sorted(merged))
 
     def reset(self) -> None:
-        for node in self._conflict_set_nodes:  # an empty memory is already reset
-            if node.memory:
+        """experta's reset: wipe every memory (each node once; an empty memory is already wiped)."""
+        for node in self._memory_nodes:
+            if any(getattr(node, name) for name, _ in _MEMORIES.get(type(node), ())) or type(node) not in _MEMORIES:
                 node._reset()
-        for node in self._join_nodes:
-            if node.left_memory or node.right_memory:
-                node._reset()
+        self.touched.clear()
+
+    def remember_clean(self) -> None:
+        """Keep the memories as they are now (just after a reset and its deffacts) as the clean state."""
+        self._clean = {
+            node: tuple((name, kind(getattr(node, name))) for name, kind in _MEMORIES[type(node)])
+            for node in self._memory_nodes
+        }
+        self.touched.clear()
+
+    def restore_clean(self) -> None:
+        """Put back the clean state in every memory activated since (a copy: the state is kept)."""
+        assert self._clean is not None, "remember_clean() first"
+        clean = self._clean
+        for node in self.touched:
+            for name, value in clean[node]:
+                setattr(node, name, type(value)(value))
+        self.touched.clear()
 
     def changes(
         self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
@@ -274,6 +333,7 @@ class LeanEngine(KnowledgeEngine):
     __matcher__ = LeanMatcher
 
     def __init__(self) -> None:
+        self._clean_facts: tuple[dict[int, Fact], int, Counter[Any]] | None = None
         super().__init__()
         self._deffacts = [
             functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
@@ -283,12 +343,29 @@ class LeanEngine(KnowledgeEngine):
         return self._deffacts
 
     def reset(self) -> None:
-        """experta's reset (agenda, fact list, network memories, then the deffacts' facts)."""
+        """experta's reset: a new agenda and fact list, wiped memories, then the deffacts' facts.
+
+        The first reset is experta's own. What it leaves (the deffacts' facts in the fact list
+        and in the network's memories) is the same after every reset, so it is kept, and later
+        resets put it back in the memories a decision changed instead of wiping every memory
+        and declaring the deffacts again. Not when the deffacts put anything on the agenda."""
+        if self._clean_facts is not None:
+            self.agenda = Agenda()
+            self.facts = FactList()
+            facts, last_index, counter = self._clean_facts
+            self.facts.update(facts)
+            self.facts.last_index, self.facts.reference_counter = last_index, Counter(counter)
+            self.matcher.restore_clean()
+            self.running = False
+            return
         self.agenda = Agenda()
         self.facts = FactList()
         self.matcher.reset()
         self._KnowledgeEngine__declare(*chain.from_iterable(deffact() for deffact in self._deffacts))
         self.running = False
+        if self.matcher.can_restore and not self.agenda.activations:
+            self._clean_facts = (dict(self.facts), self.facts.last_index, Counter(self.facts.reference_counter))
+            self.matcher.remember_clean()
 
     def run(self, steps: float = float("inf")) -> None:
         """experta's run loop: fire the agenda's next activation until it is empty."""
