@@ -33,6 +33,7 @@ from triage import _compat  # noqa: F401  (must precede experta)
 # isort: split
 from experta import DefFacts, Fact, KnowledgeEngine, watchers
 from experta.agenda import Agenda
+from experta.conditionalelement import ConditionalElement
 from experta.factlist import FactList
 from experta.matchers import ReteMatcher
 from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
@@ -319,6 +320,16 @@ class LeanMatcher(ReteMatcher):
         return added, removed
 
 
+class LeanFactList(FactList):
+    """experta's FactList; a fact's identity (for its duplicate check) is made in one pass."""
+
+    @staticmethod
+    def _get_fact_id(fact: Fact) -> frozenset[Any]:
+        return frozenset(
+            [fact.__class__, *[(k, v) for k, v in fact.items() if not (isinstance(k, str) and k[:2] == k[-2:] == "__")]]
+        )
+
+
 class LeanEngine(KnowledgeEngine):
     """KnowledgeEngine with its deffacts bound once and a run loop that formats no log lines.
 
@@ -334,6 +345,7 @@ class LeanEngine(KnowledgeEngine):
 
     def __init__(self) -> None:
         self._clean_facts: tuple[dict[int, Fact], int, Counter[Any]] | None = None
+        self._plain_keys: set[tuple[Any, ...]] = set()  # key sets known to have no "__" accessor
         super().__init__()
         self._deffacts = [
             functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
@@ -351,7 +363,7 @@ class LeanEngine(KnowledgeEngine):
         and declaring the deffacts again. Not when the deffacts put anything on the agenda."""
         if self._clean_facts is not None:
             self.agenda = Agenda()
-            self.facts = FactList()
+            self.facts = LeanFactList()
             facts, last_index, counter = self._clean_facts
             self.facts.update(facts)
             self.facts.last_index, self.facts.reference_counter = last_index, Counter(counter)
@@ -359,13 +371,32 @@ class LeanEngine(KnowledgeEngine):
             self.running = False
             return
         self.agenda = Agenda()
-        self.facts = FactList()
+        self.facts = LeanFactList()
         self.matcher.reset()
         self._KnowledgeEngine__declare(*chain.from_iterable(deffact() for deffact in self._deffacts))
         self.running = False
         if self.matcher.can_restore and not self.agenda.activations:
             self._clean_facts = (dict(self.facts), self.facts.last_index, Counter(self.facts.reference_counter))
             self.matcher.remember_clean()
+
+    def _KnowledgeEngine__declare(self, *facts: Fact) -> Fact | None:  # experta calls its own __declare
+        """experta's declare, with its check for keys with double underscores done once per
+        set of keys rather than for every fact."""
+        if any(isinstance(v, ConditionalElement) for f in facts for v in f.values()):
+            raise TypeError("Declared facts cannot contain conditional elements")
+        for fact in facts:
+            keys = tuple(fact)
+            if keys not in self._plain_keys:
+                if fact.has_nested_accessor():
+                    raise KeyError("Cannot declare facts containing double underscores as keys.")
+                self._plain_keys.add(keys)
+        last_inserted = None
+        for fact in facts:
+            last_inserted = self.facts.declare(fact)
+        if not self.running:
+            added, removed = self.get_activations()
+            self.strategy.update_agenda(self.agenda, added, removed)
+        return last_inserted
 
     def run(self, steps: float = float("inf")) -> None:
         """experta's run loop: fire the agenda's next activation until it is empty."""
