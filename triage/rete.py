@@ -32,6 +32,7 @@ from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
 from experta import DefFacts, Fact, KnowledgeEngine, watchers
+from experta.activation import Activation
 from experta.agenda import Agenda
 from experta.conditionalelement import ConditionalElement
 from experta.factlist import FactList
@@ -135,10 +136,37 @@ class _Remembering:
     touched: set[Any]
 
 
+class _LeanActivation(Activation):
+    """An Activation that computes its hash once (its rule, facts and context never change;
+    the agenda hashes it several times)."""
+
+    _hash: int | None = None
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = super().__hash__()
+        return self._hash
+
+
 class _LeanConflictSet(_Remembering, ConflictSetNode):
     def activate(self, token: Token) -> None:
+        """experta's ConflictSetNode._activate, hashing only what it must."""
         self.touched.add(self)
-        self._activate(token)
+        info = token.to_info()
+        activation = _LeanActivation(self.rule, info.data, {k: v for k, v in info.context if isinstance(k, str)})
+        if token[0] is _VALID:
+            if info not in self.memory:
+                self.memory.add(info)
+                if self.removed and activation in self.removed:
+                    self.removed.remove(activation)
+                else:
+                    self.added.add(activation)
+        else:
+            self.memory.remove(info)  # as experta: a KeyError for a fact never matched
+            if self.added and activation in self.added:
+                self.added.remove(activation)
+            else:
+                self.removed.add(activation)
 
 
 class _LeanJoin(_Remembering, OrdinaryMatchNode):
