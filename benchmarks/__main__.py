@@ -168,8 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     if skip:
         rows.append(("HTTP throughput", skip, ""))
     else:
-        for label, cache in (("cache as shipped", None), ("cache off", "0")):
-            results = {r.name: r for r in http.run_http(kb, duration=seconds, cache_size=cache)}
+        for label, cache, workers in (
+            ("cache as shipped", None, None),
+            ("cache off", "0", None),
+            ("2 sync workers, cache as shipped", None, http.SYNC_WORKERS),
+        ):
+            results = {r.name: r for r in http.run_http(kb, duration=seconds, cache_size=cache, worker_args=workers)}
             figures.setdefault("http", {})[label] = {k: dataclasses.asdict(v) for k, v in results.items()}
             for r in results.values():
                 rows.append(

@@ -3,7 +3,8 @@
 `POST /api/v1/assess` with realistic bodies (a wrk Lua script cycling through reports from
 the seeded mix) is measured against `GET /healthz` in the same run, alternating, with the
 rate limit off. Run twice: with the answer cache as shipped and with it off
-(TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible. Needs Debian's `wrk`; when it
+(TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible, and with 2 sync workers (issue 14's
+setting: each request on a new connection) beside gunicorn.conf.py's threaded workers. Needs Debian's `wrk`; when it
 is missing this part is skipped with the reason (nothing is installed).
 """
 
@@ -154,15 +155,23 @@ def why_skip() -> str | None:
     return None
 
 
+SYNC_WORKERS = ["-k", "sync", "--threads", "1"]  # issue 14's setting (more threads would make it gthread)
+
+
 def run_http(
-    kb: KnowledgeBase, duration: int = 10, connections: int = 16, cache_size: str | None = None
+    kb: KnowledgeBase,
+    duration: int = 10,
+    connections: int = 16,
+    cache_size: str | None = None,
+    worker_args: list[str] | None = None,
 ) -> list[WrkResult]:
     """Start gunicorn, run wrk on /healthz, /api/v1/assess (the mix's 200 reports, cycled) and
     /api/v1/assess (a new random report each) in turn (twice each), stop it.
 
     The server: `gunicorn -w 2 'web:create_app()'` from the repository, so gunicorn.conf.py
-    applies (gthread, 32 threads per worker) with 2 worker processes; RATELIMIT_ENABLED=false
-    (so gunicorn.conf.py allows two workers with memory:// storage)."""
+    applies (gthread, 32 threads per worker) with 2 worker processes, unless `worker_args`
+    (e.g. SYNC_WORKERS) say otherwise; RATELIMIT_ENABLED=false (so gunicorn.conf.py allows two
+    workers with memory:// storage)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false")
@@ -176,7 +185,10 @@ def run_http(
         varied.write_text(varied_lua_script(kb))
         log = open(Path(tmp) / "gunicorn.log", "wb")  # noqa: SIM115 (closed below)
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "web:create_app()"],
+            [
+                *(sys.executable, "-m", "gunicorn", "-w", "2", *(worker_args or [])),
+                *("-b", f"127.0.0.1:{port}", "web:create_app()"),
+            ],
             cwd=REPO,
             env=env,
             stdout=log,
