@@ -2,10 +2,10 @@
 
 `POST /api/v1/assess` with realistic bodies (a wrk Lua script cycling through reports from
 the seeded mix) is measured against `GET /healthz` in the same run, alternating, with the
-rate limit off. Run twice: with the answer cache as shipped and with it off
-(TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible, and with 2 sync workers (issue 14's
-setting: each request on a new connection) beside gunicorn.conf.py's threaded workers. Needs Debian's `wrk`; when it
-is missing this part is skipped with the reason (nothing is installed).
+rate limit off. Run three times: with the answer cache as shipped and with it off
+(TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible, and on 2 sync workers (issue 14's
+setting: a new connection for each request) instead of gunicorn.conf.py's threaded ones. Needs
+Debian's `wrk`; when it is missing this part is skipped with the reason (nothing is installed).
 """
 
 from __future__ import annotations
