@@ -2,18 +2,20 @@
 
 experta 1.9.4 is written for clarity, not speed: every node copies every token it receives,
 a token checks its own types when made, every check and rule firing formats a log line that
-our silenced loggers then drop, and every reset inspects the deffacts' signatures. Profiled on
-random reports (issue 14), this plumbing was most of a decision's cost. The classes here keep
-experta's network, agenda, fact list and strategy (the same matches, activations and firing
-order) and remove only work whose result nobody reads:
+our silenced loggers then drop, every reset wipes every memory, declares the deffacts again
+and inspects their signatures. Profiled on random reports (issue 14), this plumbing was most
+of a decision's cost. The classes here keep experta's network, agenda, fact list and strategy
+(the same matches and activations) and remove only work whose result nobody reads:
 
-- LeanMatcher sends a fact only to the root branches of its type, resets only node memories
-  that hold something and polls only the conflict sets a change can reach; after building
-  experta's network it swaps in lean versions of its checks and nodes (_streamline).
+- LeanMatcher sends a fact only to the root branches of its type and polls only the conflict
+  sets a change can reach; after building experta's network it swaps in lean versions of its
+  checks and nodes (_streamline).
 - A token is copied only when a node changes its context (a check that binds a variable);
   nodes that only read a token pass it on as it is.
-- LeanEngine declares its deffacts without inspecting them on every reset and runs the agenda
-  without formatting log lines.
+- Memory nodes note that they were activated. LeanEngine's first reset is experta's; what it
+  leaves (the deffacts' facts, in the fact list and in the memories) is kept, and later resets
+  put it back in the memories a decision touched.
+- Declaring checks a fact's keys once per set of keys; the agenda runs without log lines.
 
 Nothing here knows about triage: triage.engine generates the rules. That the answers are
 unchanged is tested against the CLIPS backend and the oracle (tests/test_clips_agreement.py,
