@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from itertools import chain
 from typing import Any
 
@@ -172,6 +173,24 @@ class _LeanConflictSet(_Remembering, ConflictSetNode):
 
 
 class _LeanJoin(_Remembering, OrdinaryMatchNode):
+    def _OrdinaryMatchNode__activation(  # experta's private join step, without its log lines
+        self, token: Token, branch_memory: list[Any], matching_memory: list[Any], is_left: bool = True
+    ) -> None:
+        if token[0] is _VALID:
+            branch_memory.append(token.to_info())
+        else:
+            with suppress(ValueError):
+                branch_memory.remove(token.to_info())
+        context = token[2]
+        for other_data, other_items in matching_memory:
+            other_context = dict(other_items)
+            if self.matcher(*((context, other_context) if is_left else (other_context, context))):
+                joined = {k: v for k, v in context.items() if isinstance(k, str)}
+                joined.update((k, v) for k, v in other_context.items() if not isinstance(k, tuple))
+                joined_token = tuple.__new__(LeanToken, (token[0], token[1] | other_data, joined))
+                for child in self.children:
+                    child.callback(joined_token)
+
     def activate_left(self, token: Token) -> None:
         self.touched.add(self)
         self._activate_left(token)
