@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from triage import Assessor, InvalidReport, load_knowledge
 from triage.engine import RawResult
+from triage.languages import in_language
 from triage.message import cut
 from triage.model import Disposition, Report
 from triage.phrasebook import BoundedMemo, Phrasebook, Template
@@ -146,3 +147,21 @@ def test_memos_stay_bounded() -> None:
 def test_rank_is_the_order_of_urgency() -> None:
     assert [d.rank for d in Disposition] == [0, 1, 2]
     assert Disposition.EXPECTED.rank < Disposition.MONITOR.rank < Disposition("contact clinician").rank
+
+
+def test_spanish_answers_take_the_english_nurse_words_as_replace_gives_them(assessors: dict[str, Assessor]) -> None:
+    """languages.in_language copies only the findings whose nurse words differ, and builds the
+    copies itself: the same findings as dataclasses.replace gives."""
+    english = assessors["en"]
+    for language, local in assessors.items():
+        for report, raw in decided(english, 500):
+            mine, theirs = local.explain(report, raw), english.explain(report, raw)
+            answer = in_language(mine, theirs)
+            for got, shown, nurse in (
+                (answer.findings, mine.findings, theirs.findings),
+                (answer.more_detail, mine.more_detail, theirs.more_detail),
+            ):
+                want = tuple(
+                    dataclasses.replace(f, nurse_reason=e.nurse_reason) for f, e in zip(shown, nurse, strict=True)
+                )
+                assert got == want, (language, report)
