@@ -15,6 +15,7 @@ from triage.knowledge import KnowledgeBase, load_knowledge
 from triage.lru import LruCache
 from triage.model import Assessment, Disposition, Finding, Report
 from triage.phase_cache import PhaseCache
+from triage.phrasebook import Phrasebook
 from triage.report import InvalidReport, Problem, parse_report
 from triage.vocabulary import MAX_HOURS
 from triage.words import ENGLISH
@@ -64,6 +65,9 @@ class Assessor:
         self.engine = RuleEngine(kb)
         self.cache: LruCache[Assessment] | None = LruCache(cache_size) if cache_size > 0 else None
         self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
+        # the knowledge base's wording read once, not once per finding (issue 14)
+        self.phrasebook = Phrasebook(kb)
+        self.advice_book = message.AdviceBook.of(kb)
 
     def assess(
         self,
@@ -144,13 +148,14 @@ class Assessor:
         kb = self.kb
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
+        hours = self.phrasebook.hours(report.hours)
         findings = sorted(
-            (self._finding(report, f, severity) for f in raw.findings),
+            (self._worded(report, f, severity, hours) for f in raw.findings),
             key=lambda f: (-f.disposition.rank, -f.emergency, order.get(f.symptom or "", -1), f.rule),
         )
         if not findings:  # cannot happen for a validated report: every symptom has its own rule
             raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")
-        disposition = max((f.disposition for f in findings), key=lambda d: d.rank)
+        disposition = findings[0].disposition  # the most urgent: findings are sorted by urgency
         emergency = any(f.emergency for f in findings)
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)
         recheck_line = None
@@ -162,13 +167,19 @@ class Assessor:
             emergency=emergency,
             report=report,
             findings=why,
-            advice=message.advice(kb, list(order), findings, disposition, emergency, recheck_line),
+            advice=message.advice(self.advice_book, list(order), findings, disposition, emergency, recheck_line),
             recheck_in_hours=recheck,
             kb_version=kb.version,
             summary=message.summary(kb, disposition, emergency),
             more_detail=more_detail,
             kb_digest=kb.digest,
         )
+
+    def _worded(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> Finding:
+        """A finding in words: from the phrasebook, or read straight from the knowledge base
+        for a finding it has no parts for (`hours`: the report's hours in words)."""
+        worded = self.phrasebook.finding(report, raw, severity, hours)
+        return worded if worded is not None else self._finding(report, raw, severity)
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:
         """Hours until the answer could next change: the nearest window end or rule boundary."""
@@ -183,6 +194,8 @@ class Assessor:
         return max(math.floor(round(min(waits) * 100, 6)) / 100, 0.01)
 
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
+        """A finding in words, read straight from the knowledge base: the reference the
+        phrasebook (triage.phrasebook) is tested against, and its fallback."""
         kb = self.kb
         symptom = kb.symptoms[raw.symptom] if raw.symptom else None
         words = kb.words

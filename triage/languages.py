@@ -21,10 +21,19 @@ from triage.model import Assessment, Finding, Report
 ENGLISH = "en"
 
 
+def _with_nurse_reason(finding: Finding, nurse_reason: str) -> Finding:
+    """`finding` with this nurse reason: itself when it already says it, else a copy. Built
+    from its fields directly (all of a Finding's fields are init fields): dataclasses.replace
+    looks the fields up again on every call, and this runs for every finding of every answer."""
+    if finding.nurse_reason == nurse_reason:
+        return finding
+    return Finding(**{**vars(finding), "nurse_reason": nurse_reason})
+
+
 def _nurse_words(local: tuple[Finding, ...], english: tuple[Finding, ...]) -> tuple[Finding, ...]:
     if [(f.rule, f.symptom) for f in local] != [(f.rule, f.symptom) for f in english]:
         raise RuntimeError("a translated knowledge base reached other findings than the English one")
-    return tuple(dataclasses.replace(f, nurse_reason=e.nurse_reason) for f, e in zip(local, english, strict=True))
+    return tuple(_with_nurse_reason(f, e.nurse_reason) for f, e in zip(local, english, strict=True))
 
 
 def in_language(local: Assessment, english: Assessment) -> Assessment:

@@ -18,7 +18,8 @@ Nothing here names a symptom: it reads dispositions, flags and the knowledge bas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from triage.knowledge import RECHECK_ADVICE, KnowledgeBase
 from triage.model import Disposition, Finding
@@ -26,6 +27,7 @@ from triage.model import Disposition, Finding
 # Among findings of equal urgency about one symptom, "why" shows the most specific kind.
 # (An escalation only says that another finding became more urgent, so it comes last.)
 KIND_ORDER = ("emergency", "combination", "factor", "red flag", "worsening", "window", "severity", "escalation")
+_KIND_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}  # KIND_ORDER.index, looked up
 
 
 def urgency(finding: Finding) -> tuple[int, bool]:
@@ -37,7 +39,7 @@ def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, .
     """Split findings (most urgent first) into "why" and "more detail"."""
 
     def strength(f: Finding) -> tuple[int, bool, int]:
-        kind = KIND_ORDER.index(f.kind) if f.kind in KIND_ORDER else len(KIND_ORDER)
+        kind = _KIND_RANK.get(f.kind, len(KIND_ORDER))
         return (*urgency(f), -kind)
 
     strongest: dict[str, Finding] = {}
@@ -60,31 +62,62 @@ def _said(sentence: str) -> str:
     return re.sub(r"\s+", " ", sentence.lower()).strip().rstrip(".!?;:")
 
 
-def once_per_meaning(kb: KnowledgeBase, items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+Cut = tuple[tuple[str, str], ...]  # a text's sentences, each with its `_said` form
+
+
+def cut(text: str) -> Cut:
+    """A text's sentences, each with the form it is compared in for repeats."""
+    return tuple((s, _said(s)) for s in _sentences(text))
+
+
+@dataclass(frozen=True)
+class AdviceBook:
+    """A knowledge base's advice as `once_per_meaning` reads it, worked out once (an Assessor
+    makes one): each reference's `same_advice` meaning and each advice text already cut into
+    sentences. A text made per answer (the re-check line) is cut when it comes."""
+
+    kb: KnowledgeBase
+    meaning_of: Mapping[str, str]  # advice reference -> its same_advice meaning
+    cuts: Mapping[str, Cut]  # every advice text of the knowledge base -> cut(text)
+
+    @classmethod
+    def of(cls, kb: KnowledgeBase) -> AdviceBook:
+        h = kb.header
+        texts = [h.emergency.patient, *(d.patient for d in h.dispositions.values())]
+        texts += [r.advice for r in kb.rules.values() if r.advice]
+        texts += [s.care for s in kb.symptoms.values()] + [a.text for a in h.general_advice]
+        meaning_of = {ref: g.meaning for g in h.same_advice for ref in g.advice}
+        return cls(kb, meaning_of, {text: cut(text) for text in texts})
+
+    def cut(self, text: str) -> Cut:
+        found = self.cuts.get(text)
+        return found if found is not None else cut(text)
+
+
+def once_per_meaning(book: AdviceBook, items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """Advice (reference, text) in order, each meaning once.
 
     A text whose `same_advice` group was already given is left out; so is each sentence
     already said word for word, and a text with nothing left.
     """
-    group_of = {ref: g.meaning for g in kb.header.same_advice for ref in g.advice}
     given: set[str] = set()
     said: set[str] = set()
     out: list[str] = []
     for ref, text in items:
-        group = group_of.get(ref)
+        group = book.meaning_of.get(ref)
         if group is not None:
             if group in given:
                 continue
             given.add(group)
-        fresh = [s for s in _sentences(text) if _said(s) not in said]
-        said |= {_said(s) for s in fresh}
+        fresh = [(s, key) for s, key in book.cut(text) if key not in said]
+        said.update(key for _, key in fresh)
         if fresh:
-            out.append(" ".join(fresh))
+            out.append(" ".join(s for s, _ in fresh))
     return tuple(out)
 
 
 def advice(
-    kb: KnowledgeBase,
+    book: AdviceBook,
     symptoms: Sequence[str],
     findings: Sequence[Finding],
     disposition: Disposition,
@@ -92,6 +125,7 @@ def advice(
     recheck_line: str | None,
 ) -> tuple[str, ...]:
     """What to do, most urgent first, from the overall answer and the findings at its urgency."""
+    kb = book.kb
     top = (disposition.rank, emergency)
     # each symptom's care in the order of its most urgent finding (findings come most urgent first)
     symptoms = list(dict.fromkeys([*(f.symptom for f in findings if f.symptom in symptoms and f.symptom), *symptoms]))
@@ -109,7 +143,7 @@ def advice(
     else:
         items += [(f"care:{s}", kb.symptoms[s].care) for s in symptoms]
         items += [(f"general:{a.id}" if a.id else "general", a.text) for a in kb.header.general_advice]
-    return once_per_meaning(kb, items)
+    return once_per_meaning(book, items)
 
 
 def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool) -> str:

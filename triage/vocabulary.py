@@ -18,12 +18,17 @@ class Disposition(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(Disposition).index(self)
+        """Position in urgency order (0: least urgent); read from a table made once, as
+        ordering findings asks for it many times per answer."""
+        return _RANKS[self]
 
     @property
     def key(self) -> str:
         """Identifier-style key ("contact-clinician"), used for CSS classes and KB tables."""
         return self.value.replace(" ", "-")
+
+
+_RANKS: dict[Disposition, int] = {d: i for i, d in enumerate(Disposition)}
 
 
 class Severity(enum.StrEnum):

@@ -1,0 +1,307 @@
+"""A knowledge base's wording of findings, worked out once per Assessor (issue 14).
+
+Most of what a Finding says depends only on the knowledge base: a rule's citation, kind and
+advice, a symptom's likelihood texts, which reason texts have no placeholders at all. Reading
+those again for every finding was most of what putting an answer into words cost. A
+Phrasebook reads them once; per report it only fills the placeholders that a text has.
+
+It gives exactly the Finding that `Assessor._finding` (the straightforward reading, kept as
+the reference and for any finding the phrasebook has no parts for) gives: the test suite
+compares the two on many random reports (tests/test_phrasebook.py).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from triage.engine import RawFinding
+from triage.knowledge import KnowledgeBase, Symptom
+from triage.model import Disposition, Finding, Report
+from triage.words import Words
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+# Enough for every window bound of a large knowledge base under every factor combination.
+MEMO_SIZE = 1024
+
+
+class BoundedMemo(Generic[K, V]):
+    """A pure function's values, remembered for the first `maxsize` keys and computed each
+    time after that: memory has a fixed ceiling and nothing is ever evicted (the keys asked
+    for are a knowledge base's own, a finite set). Safe between threads without a lock: each
+    call is one dict read and at most one write, and any thread computes the same value."""
+
+    def __init__(self, compute: Callable[[K], V], maxsize: int = MEMO_SIZE) -> None:
+        self.compute = compute
+        self.maxsize = maxsize
+        self._memo: dict[K, V] = {}
+
+    def __call__(self, key: K) -> V:
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self.compute(key)
+            if len(self._memo) < self.maxsize:
+                self._memo[key] = value
+            return value
+
+    def __len__(self) -> int:
+        return len(self._memo)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A knowledge-base text read once: `fixed` is its formatted form when it has no
+    placeholders (so it is not formatted again per report), else None."""
+
+    text: str
+    fixed: str | None
+
+    @classmethod
+    def read(cls, text: str) -> Template:
+        try:
+            has_fields = any(name is not None for _, name, _, _ in string.Formatter().parse(text))
+        except ValueError:  # malformed: formatted per report, so it fails where it always did
+            has_fields = True
+        return cls(text, None if has_fields else text.format())
+
+    def format(self, values: Callable[[], Mapping[str, str]]) -> str:
+        """The text with its placeholders filled from `values()` (only called when it has any)."""
+        return self.fixed if self.fixed is not None else self.text.format(**values())
+
+
+@dataclass(frozen=True)
+class RuleParts:
+    """What a knowledge-base rule's finding says whatever the report."""
+
+    reason: Template
+    nurse_reason: Template
+    source: str
+    kind: str
+    factors: tuple[str, ...]
+    advice: str | None
+    symptoms_all: tuple[str, ...]  # symptom ids, severities left off
+    symptoms_any: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PhaseParts:
+    """What a symptom's own rule says in one phase (`<id>-expected`, ...) whatever the report."""
+
+    reason: Template
+    nurse_reason: Template
+    source: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class SymptomParts:
+    """What every finding about a symptom says about it, and how its texts vary per report."""
+
+    name: str
+    urgent_if: str
+    typical_duration: Template
+    likelihood: str  # with no factor that changes its band
+    likelihood_with: tuple[tuple[str, str], ...]  # (factor, text) in the knowledge base's order
+    adjusting: tuple[str, ...]  # the factors that change its window, each once
+    notes: Mapping[str, str | None]  # each factor's note on its window (Factor.note_for)
+
+
+def _ids(refs: list[str]) -> tuple[str, ...]:
+    return tuple(ref.partition(":")[0] for ref in refs)
+
+
+class Phrasebook:
+    """Findings in words for one knowledge base; built once, shared between threads."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.words: Words = kb.words
+        self.rules = {rid: self._rule_parts(rid) for rid in kb.rules}
+        self.symptoms = {sid: self._symptom_parts(sid) for sid in kb.symptoms}
+        self.phases = {(sid, f"{sid}-{phase}"): self._phase_parts(sid, phase) for sid, phase in self._phase_names()}
+        # kb bounds recur in every answer; a report's own hours rarely do and are not kept
+        self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]))
+        self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values)
+
+    # --- built once -----------------------------------------------------------------
+
+    def _rule_parts(self, rid: str) -> RuleParts:
+        rule = self.kb.rules[rid]
+        return RuleParts(
+            reason=Template.read(rule.reason),
+            nurse_reason=Template.read(rule.nurse_reason),
+            source=self.kb.citation(rule.source),
+            kind=rule.kind,
+            factors=tuple(rule.factors),
+            advice=rule.advice,
+            symptoms_all=_ids(rule.symptoms_all),
+            symptoms_any=_ids(rule.symptoms_any),
+        )
+
+    def _symptom_parts(self, sid: str) -> SymptomParts:
+        kb, symptom = self.kb, self.kb.symptoms[sid]
+        return SymptomParts(
+            name=symptom.name,
+            urgent_if=symptom.urgent_if,
+            typical_duration=Template.read(symptom.typical_duration),
+            likelihood=kb.likelihood(sid, ()),
+            likelihood_with=tuple((f, kb.likelihood(sid, (f,))) for f in symptom.likelihood_with),
+            adjusting=tuple(dict.fromkeys(kb.adjusting_factors(sid))),
+            notes={fid: factor.note_for(sid) for fid, factor in kb.factors.items()},
+        )
+
+    def _phase_names(self) -> list[tuple[str, str]]:
+        """Every (symptom, phase) whose reason texts exist: the phases the engine can conclude."""
+        names = []
+        for sid, symptom in self.kb.symptoms.items():
+            phases = symptom.phases()
+            names += [(sid, p) for p in phases if _texts(symptom, p) is not None]
+            if "expected" in phases:
+                names.append((sid, "expected-severe"))
+        return names
+
+    def _phase_parts(self, sid: str, phase: str) -> PhaseParts:
+        kb, symptom = self.kb, self.kb.symptoms[sid]
+        if phase == "expected-severe":
+            patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
+        else:
+            patient, nurse = _texts(symptom, phase) or ("", "")
+        return PhaseParts(
+            reason=Template.read(patient),
+            nurse_reason=Template.read(nurse),
+            source=kb.citation(symptom.source),
+            kind="red flag" if phase == "always" else "window",
+        )
+
+    # --- per report -----------------------------------------------------------------
+
+    def hours(self, hours: float | None) -> str:
+        """The report's hours in words ({hours} in a text): worked out once per answer."""
+        return self.words.duration(hours) if hours is not None else self.words.unknown_hours
+
+    def duration(self, hours: float) -> str:
+        """A knowledge-base bound in words, remembered. Zero is never remembered: -0.0 and 0.0
+        are equal keys that print differently (kb bounds are above zero anyway)."""
+        return self.bound((type(hours), hours)) if hours else self.words.duration(hours)
+
+    def _window_values(self, key: tuple[str, tuple[str, ...]]) -> dict[str, str]:
+        """A symptom's window placeholders when these of its adjusting factors are present."""
+        sid, present = key
+        if self.kb.symptoms[sid].window is None:
+            return {"expected_until": "", "monitor_until": ""}
+        w = self.kb.window(sid, present)
+        return {
+            "expected_until": self.duration(w.expected_until) if w.expected_until else "",
+            "monitor_until": self.duration(w.monitor_until),
+        }
+
+    def _about(self, sid: str | None, report: Report, hours: str) -> tuple[str | None, str | None, str | None]:
+        """What a finding about a symptom says of the symptom itself: how common it is, how
+        long it usually lasts (Assessor._window_values), when it is urgent; None for a
+        finding about the whole report."""
+        if not sid:
+            return None, None, None
+        parts = self.symptoms[sid]
+        factors = report.factors
+
+        def window_values() -> dict[str, str]:
+            present = tuple(f for f in parts.adjusting if f in factors)
+            return {"name": parts.name, "hours": hours} | self.window_values((sid, present))
+
+        likelihood = next((text for f, text in parts.likelihood_with if f in factors), parts.likelihood)
+        return likelihood, parts.typical_duration.format(window_values), parts.urgent_if
+
+    def finding(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> Finding | None:
+        """`raw` in words, as Assessor._finding gives it; None when this book has no parts for
+        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours)."""
+        sid = raw.symptom
+        if sid and sid not in self.symptoms:
+            return None
+
+        def values() -> dict[str, str]:
+            return {
+                "name": self.symptoms[sid].name if sid else "",
+                "hours": hours,
+                "expected_until": self.duration(raw.expected_until) if raw.expected_until else "",
+                "monitor_until": self.duration(raw.monitor_until) if raw.monitor_until else "",
+            }
+
+        rule = self.rules.get(raw.rule)
+        if rule is not None:
+            return self._rule_finding(report, raw, severity, hours, rule, values)
+        phase = self.phases.get((sid or "", raw.rule))
+        if phase is None or not sid:
+            return None
+        notes = [n for n in map(self.symptoms[sid].notes.__getitem__, raw.factors) if n]
+        likelihood, typical_duration, urgent_if = self._about(sid, report, hours)
+        return Finding(
+            symptom=sid,
+            severity=severity[sid],
+            disposition=_disposition(raw.disposition),
+            rule=raw.rule,
+            reason=" ".join([phase.reason.format(values), *notes]),
+            nurse_reason=" ".join([phase.nurse_reason.format(values), *notes]),
+            source=phase.source,
+            emergency=raw.emergency,
+            kind=phase.kind,
+            symptoms=(sid,),
+            factors=raw.factors,
+            until_hours=raw.until,
+            advice=None,
+            urgent_if=urgent_if,
+            likelihood=likelihood,
+            typical_duration=typical_duration,
+        )
+
+    def _rule_finding(
+        self,
+        report: Report,
+        raw: RawFinding,
+        severity: dict[str, str],
+        hours: str,
+        rule: RuleParts,
+        values: Callable[[], dict[str, str]],
+    ) -> Finding:
+        sid = raw.symptom
+        if sid:
+            involved: tuple[str, ...] = (sid,)
+        else:
+            involved = rule.symptoms_all + tuple(s for s in rule.symptoms_any if s in severity)
+        likelihood, typical_duration, urgent_if = self._about(sid, report, hours)
+        return Finding(
+            symptom=sid,
+            severity=severity.get(sid) if sid else None,
+            disposition=_disposition(raw.disposition),
+            rule=raw.rule,
+            reason=rule.reason.format(values),
+            nurse_reason=rule.nurse_reason.format(values),
+            source=rule.source,
+            emergency=raw.emergency,
+            kind=rule.kind,
+            symptoms=involved,
+            factors=rule.factors,
+            until_hours=raw.until,
+            advice=rule.advice,
+            urgent_if=urgent_if,
+            likelihood=likelihood,
+            typical_duration=typical_duration,
+        )
+
+
+def _texts(symptom: Symptom, phase: str) -> tuple[str, str] | None:
+    """A symptom's patient and nurse reason for a phase, None when it has none."""
+    patient, nurse = getattr(symptom.reasons, phase), getattr(symptom.nurse_reasons, phase)
+    return None if patient is None or nurse is None else (patient, nurse)
+
+
+_DISPOSITIONS = {d.value: d for d in Disposition}
+
+
+def _disposition(value: str) -> Disposition:
+    """Disposition(value) without the enum's lookup machinery for the three known values."""
+    return _DISPOSITIONS.get(value) or Disposition(value)
