@@ -7,8 +7,8 @@ and inspects their signatures. Profiled on random reports (issue 14), this plumb
 of a decision's cost. The classes here keep experta's network, agenda, fact list and strategy
 (the same matches and activations) and remove only work whose result nobody reads:
 
-- LeanMatcher sends a fact only to the root branches of its type and polls only the conflict
-  sets a change can reach; after building experta's network it swaps in lean versions of its
+- LeanMatcher sends a fact straight past the type tests to the branches of its type and polls
+  only the conflict sets a change can reach; after building experta's network it swaps in lean versions of its
   checks and nodes (_streamline).
 - A token is copied only when a node changes its context (a check that binds a variable);
   nodes that only read a token pass it on as it is.
@@ -311,7 +311,9 @@ class LeanMatcher(ReteMatcher):
         self._by_type: dict[type, list[Callable[[Token], None]]] = {t: list(self._untyped) for t in typed}
         for child in self.root_node.children:
             if id(child.node) in typed_nodes:
-                self._by_type[typed_nodes[id(child.node)]].append(child.callback)
+                # The fact is of this node's type, so its type test passes and hands the token
+                # on unchanged: hand it straight to the node's children.
+                self._by_type[typed_nodes[id(child.node)]].extend(c.callback for c in child.node.children)
 
     def _conflict_sets_for(self, types: set[type]) -> Iterable[Any]:
         """The conflict sets facts of these types can change, in experta's order."""
