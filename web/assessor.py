@@ -1,6 +1,6 @@
 """The app's assessor: built by create_app from KNOWLEDGE_DIR, kept on the app, used by views.
 
-One per app (its rule engines are per thread inside it), so no request ever builds one, and a
+One per app (its rule engine instances are pooled inside it), so no request ever builds one, and a
 test can start an app on a small knowledge base by passing KNOWLEDGE_DIR, without patching
 module globals."""
 
@@ -26,7 +26,7 @@ def init_app(app: Flask) -> Assessor:
     built = default_assessor() if directory is None else Assessor(load_knowledge(directory), cache_size_from_env())
     if app.config.get("TRIAGE_ENV") == "production":
         refuse_unreleased(built.kb)
-    # One assessment also builds this thread's engine instance (a sync worker serves from it).
+    # One assessment also builds the first engine instance, which any thread then takes from the pool.
     built.assess([next(iter(built.kb.symptoms))], 1)
     app.extensions[EXTENSION] = built
     # One per language the knowledge base is translated into: the patient's words in it.
