@@ -172,7 +172,22 @@ class _LeanConflictSet(_Remembering, ConflictSetNode):
                 self.removed.add(activation)
 
 
-class _LeanJoin(_Remembering, OrdinaryMatchNode):
+class _RememberingTwoInput(_Remembering):
+    """A two-input memory node (a join or a NOT), activated from either side without a copy."""
+
+    _activate_left: Callable[[Token], None]
+    _activate_right: Callable[[Token], None]
+
+    def activate_left(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_left(token)
+
+    def activate_right(self, token: Token) -> None:
+        self.touched.add(self)
+        self._activate_right(token)
+
+
+class _LeanJoin(_RememberingTwoInput, OrdinaryMatchNode):
     def _OrdinaryMatchNode__activation(  # experta's private join step, without its log lines
         self, token: Token, branch_memory: list[Any], matching_memory: list[Any], is_left: bool = True
     ) -> None:
@@ -191,23 +206,9 @@ class _LeanJoin(_Remembering, OrdinaryMatchNode):
                 for child in self.children:
                     child.callback(joined_token)
 
-    def activate_left(self, token: Token) -> None:
-        self.touched.add(self)
-        self._activate_left(token)
 
-    def activate_right(self, token: Token) -> None:
-        self.touched.add(self)
-        self._activate_right(token)
-
-
-class _LeanNot(_Remembering, NotNode):
-    def activate_left(self, token: Token) -> None:
-        self.touched.add(self)
-        self._activate_left(token)
-
-    def activate_right(self, token: Token) -> None:
-        self.touched.add(self)
-        self._activate_right(token)
+class _LeanNot(_RememberingTwoInput, NotNode):
+    pass
 
 
 _LEAN_NODES: dict[type, type] = {
