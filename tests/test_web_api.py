@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 
 import pytest
 
 from triage import assess, default_assessor
+from web.logs import ERROR_LOGGER
 
 URL = "/api/v1/assess"
 
@@ -243,3 +246,95 @@ def test_chunked_body_is_bounded_not_truncated(client, app, extra, status):  # t
     )
     assert r.status_code == status
     assert r.mimetype == "application/json"
+
+
+# --- the response check (web.spectree_plugin): a broken answer is never sent ------------------------
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _broken(monkeypatch, change):  # type: ignore[no-untyped-def]
+    """Make the API's answers go through `change` (a bug that breaks the documented schema)."""
+    import web.api
+
+    answer = web.api._answer
+    monkeypatch.setattr(web.api, "_answer", lambda *a, **k: change(answer(*a, **k)))
+
+
+BROKEN = {
+    "summary is not a string": (lambda a: dataclasses.replace(a, summary=None), ["summary"], "string_type"),
+    "a finding's window end is not a number": (
+        lambda a: dataclasses.replace(a, findings=(dataclasses.replace(a.findings[0], until_hours="soon"),)),
+        ["findings", 0, "until_hours"],
+        "float_parsing",
+    ),
+    "the report's severity is not a severity": (
+        lambda a: dataclasses.replace(a, report=dataclasses.replace(a.report, symptoms=(("redness", "awful"),))),
+        ["report", "symptoms", 0, "severity"],
+        "enum",
+    ),
+}
+
+
+@pytest.mark.parametrize("bug", BROKEN, ids=list(BROKEN))
+def test_an_answer_that_breaks_the_schema_is_not_sent(client, monkeypatch, bug):  # type: ignore[no-untyped-def]
+    """The cheaper check still fails: spectree's 500 (its error list, not the answer), and the
+    error log names the mismatch without the answer's content."""
+    change, loc, kind = BROKEN[bug]
+    _broken(monkeypatch, change)
+    errors = _Collect()
+    logging.getLogger(ERROR_LOGGER).addHandler(errors)
+    try:
+        r = post(client, {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30})
+    finally:
+        logging.getLogger(ERROR_LOGGER).removeHandler(errors)
+    assert r.status_code == 500 and r.mimetype == "application/json"
+    problems = r.get_json()
+    assert isinstance(problems, list) and [(p["loc"], p["type"]) for p in problems] == [(loc, kind)]
+    assert "disposition" not in r.get_data(as_text=True)  # the answer itself is not in it
+    assert [e.getMessage() for e in errors.records] == ["response schema mismatch"]
+    assert errors.records[0].fields == {  # type: ignore[attr-defined]
+        "event": "response schema mismatch",
+        "method": "POST",
+        "path": "/api/v1/assess",
+    }
+
+
+def test_a_field_the_schema_does_not_name_is_not_sent(client, monkeypatch):  # type: ignore[no-untyped-def]
+    """extra="forbid" holds too: a key the documented answer does not have is a 500."""
+    import web.api
+
+    class Clinic:
+        def contact(self) -> dict[str, str]:
+            return {
+                "clinic": "C",
+                "phone": "1",
+                "out_of_hours": "2",
+                "emergency_number": "112",
+                "country": "GB",
+                "x": "",
+            }
+
+    monkeypatch.setattr(web.api, "current_clinic", Clinic)
+    r = post(client, {"symptoms": [{"id": "redness"}], "hours": 30})
+    assert r.status_code == 500
+    assert [(p["loc"], p["type"]) for p in r.get_json()] == [(["contact", "x"], "extra_forbidden")]
+
+
+def test_a_valid_answer_is_sent_as_built(client):  # type: ignore[no-untyped-def]
+    """What passes the check goes out byte for byte as Flask's JSON (sorted keys, ASCII, compact)."""
+    expected = assess(["redness:mild", "swelling"], 30, ["prp"]).to_dict()
+    r = post(
+        client,
+        {"symptoms": [{"id": "redness", "severity": "mild"}, {"id": "swelling"}], "hours": 30, "factors": ["prp"]},
+    )
+    assert r.status_code == 200
+    assert r.data == (json.dumps(expected, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    assert r.headers["Content-Type"] == "application/json" and r.headers["Content-Length"] == str(len(r.data))
