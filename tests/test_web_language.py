@@ -248,3 +248,63 @@ def test_cds_hooks_cards_are_the_same_in_every_language(client: Any) -> None:
     es = client.post("/api/v1/assess/cds-hooks", json=body, headers={"Accept-Language": "es"}).get_json()
     en = client.post("/api/v1/assess/cds-hooks", json=body).get_json()
     assert es == en
+
+
+ACCEPT_LANGUAGES = [
+    None,
+    "",
+    "es",
+    "ES",
+    "es-MX,es;q=0.9",
+    "fr, es;q=0.2",
+    "fr, en;q=0.1",
+    "en-US,en;q=0.9,es;q=0.8",
+    "es;q=0, en",
+    "*",
+    "de",
+    "es-419",
+    ";;,,q=",
+]
+
+
+@pytest.mark.parametrize("header", ACCEPT_LANGUAGES)
+def test_the_remembered_match_is_werkzeugs_match(client: Any, header: str | None) -> None:
+    """The language chosen from Accept-Language is kept per header value (web.i18n._best_match):
+    asked twice, the API and the patient form give what werkzeug's own matching gives."""
+    from werkzeug.datastructures import LanguageAccept
+    from werkzeug.http import parse_accept_header
+
+    best = parse_accept_header(header, LanguageAccept).best_match(("en", "es"))
+    headers = {} if header is None else {"Accept-Language": header}
+    for _ in range(2):  # the second time from the memo
+        r = client.post("/api/v1/assess", json={"symptoms": [{"id": "redness"}], "hours": 3}, headers=headers)
+        assert r.headers["Content-Language"] == (best or "en")
+        page = client.get("/", headers=headers)
+        assert page.headers["Content-Language"] == _lang(page.get_data(as_text=True)) == (best or "en")
+
+
+def test_the_remembered_matches_are_bounded(app: Any, client: Any) -> None:
+    """Clients sending ever new Accept-Language values cannot grow the memo; past the bound the
+    match is still made, just not kept."""
+    from web.i18n import MATCHES, MATCHES_KEPT
+
+    for i in range(MATCHES_KEPT + 20):
+        header = f"x-{i}, es;q=0.5" if i % 2 else f"x-{i}"
+        r = client.get("/api/v1/knowledge", headers={"Accept-Language": header})
+        assert r.headers["Content-Language"] == ("es" if i % 2 else "en")
+    assert len(app.extensions[MATCHES]) == MATCHES_KEPT
+
+
+def test_a_vary_header_already_set_is_kept(app: Any) -> None:
+    """Content-Language and Vary are added to a response's own Vary, not written over it."""
+    from flask import Response
+
+    from web.i18n import _remember_and_label
+
+    with app.test_request_context("/api/v1/knowledge", headers={"Accept-Language": "es"}):
+        app.preprocess_request()
+        response = _remember_and_label(Response(headers={"Vary": "Origin"}))
+        assert response.headers["Vary"] == "Origin, Accept-Language, Cookie"
+        assert response.headers["Content-Language"] == "es"
+        response = _remember_and_label(Response())
+        assert response.headers.getlist("Vary") == ["Accept-Language, Cookie"]

@@ -33,7 +33,12 @@ NAMES = {"en": "English", "es": "Español"}  # each language in its own words, f
 # Blueprints whose pages a patient reads (the error pages follow the request's blueprint).
 PATIENT_BLUEPRINTS = frozenset({"patient"})
 API_BLUEPRINTS = frozenset({"api", "cds"})
+# Responses that say their language (Content-Language) and that it follows these request headers.
+LABELLED_BLUEPRINTS = PATIENT_BLUEPRINTS | API_BLUEPRINTS
+VARY = ("Accept-Language", "Cookie")
 EXTENSION = "triage_languages"
+MATCHES = "triage_language_matches"
+MATCHES_KEPT = 256
 
 
 def compile_catalogue(path: Path) -> Translations:
@@ -85,8 +90,26 @@ def offered() -> tuple[str, ...]:
     return languages
 
 
+def _best_match(languages: tuple[str, ...]) -> str | None:
+    """`request.accept_languages.best_match(languages)`, remembered per Accept-Language value.
+
+    Parsing and matching the header cost more than all the rest of choosing the language, and
+    clients send few distinct values; the answer depends on nothing else. At most MATCHES_KEPT
+    values are kept, so clients sending ever new ones cannot grow it."""
+    memo: dict[tuple[str | None, tuple[str, ...]], str | None] = current_app.extensions[MATCHES]
+    key = (request.environ.get("HTTP_ACCEPT_LANGUAGE"), languages)  # what request.headers["Accept-Language"] reads
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    found: str | None = request.accept_languages.best_match(languages)
+    if len(memo) < MATCHES_KEPT:
+        memo[key] = found
+    return found
+
+
 def _negotiated(languages: tuple[str, ...]) -> str:
-    return request.accept_languages.best_match(languages) or languages[0]
+    return _best_match(languages) or languages[0]
 
 
 def select_language() -> str:
@@ -97,7 +120,7 @@ def select_language() -> str:
     languages = offered()
     blueprint = request.blueprint
     if blueprint in API_BLUEPRINTS:
-        language = request.accept_languages.best_match(languages) or ENGLISH
+        language = _best_match(languages) or ENGLISH
     elif blueprint in PATIENT_BLUEPRINTS or blueprint is None:
         chosen = request.args.get(COOKIE) or request.cookies.get(COOKIE)
         language = chosen if chosen in languages else _negotiated(languages)
@@ -110,8 +133,9 @@ def select_language() -> str:
 def _remember_and_label(response: Response) -> Response:
     """Remember a language chosen with the switch; say which language the answer is in."""
     language = select_language()
-    chosen = request.args.get(COOKIE)
-    if chosen in offered() and request.blueprint in PATIENT_BLUEPRINTS:
+    blueprint = request.blueprint
+    # Only patient pages have the switch (so only their query string is read).
+    if blueprint in PATIENT_BLUEPRINTS and (chosen := request.args.get(COOKIE)) in offered():
         response.set_cookie(
             COOKIE,
             chosen,
@@ -120,9 +144,12 @@ def _remember_and_label(response: Response) -> Response:
             httponly=True,
             samesite="Lax",
         )
-    if request.blueprint in PATIENT_BLUEPRINTS | API_BLUEPRINTS or request.blueprint is None:
+    if blueprint in LABELLED_BLUEPRINTS or blueprint is None:
         response.headers["Content-Language"] = language
-        response.vary.update(("Accept-Language", "Cookie"))
+        if "Vary" in response.headers:
+            response.vary.update(VARY)
+        else:  # what vary.update writes on a response without Vary, without parsing and rebuilding it
+            response.headers["Vary"] = ", ".join(VARY)
     return response
 
 
@@ -130,6 +157,7 @@ def init_app(app: Flask, kb_languages: Iterable[str], profile_languages: Iterabl
     """Compile the catalogues and install the language selection; fails on a bad catalogue."""
     languages = _offered(app, kb_languages, profile_languages)
     app.extensions[EXTENSION] = languages
+    app.extensions[MATCHES] = {}
     catalogues = {
         lang: compile_catalogue(CATALOGUES / lang / "LC_MESSAGES" / f"{DOMAIN}.po")
         for lang in languages
