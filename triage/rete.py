@@ -269,13 +269,14 @@ class LeanMatcher(ReteMatcher):
 
     experta resets the network by recursing from the root into every child, so a node
     shared by several rules is reset once per path to it (about 1.4 visits per node here).
-    Node memories are independent, so wiping each distinct node once is the same reset, and
-    a memory that is already empty needs no wiping. After every fired rule experta asks every
-    conflict-set node for its changes; asking only those the changed facts' types can reach,
-    and of those only the ones that have any, gives the same activations in the same order.
+    Node memories are independent, so wiping each distinct node once is the same reset; later
+    resets put back the clean state in the memories a decision touched (restore_clean). After
+    every fired rule experta asks every conflict-set node for its changes; asking only those
+    the changed facts' types can reach, and of those only the ones that have any, gives the
+    same activations in the same order.
     experta's root sends every fact to each of its children, each of which tests the fact's
-    type first; the root's children are grouped by that type here, so a fact goes only to
-    those of its type (the others would reject it), in the same order.
+    type first; here a fact goes straight to the children of the test for its own type (the
+    others would reject it), in the same order.
     """
 
     def __init__(self, engine: KnowledgeEngine) -> None:
@@ -325,10 +326,11 @@ class LeanMatcher(ReteMatcher):
         return (merged[i] for i in sorted(merged))
 
     def reset(self) -> None:
-        """experta's reset: wipe every memory (each node once; an empty memory is already wiped)."""
+        """experta's reset: wipe every memory, each node once (experta visits a shared node once
+        per path to it). Only the first reset of an engine, or every reset when restore_clean
+        cannot be used, comes here."""
         for node in self._memory_nodes:
-            if any(getattr(node, name) for name, _ in _MEMORIES.get(type(node), ())) or type(node) not in _MEMORIES:
-                node._reset()
+            node._reset()
         self.touched.clear()
 
     def remember_clean(self) -> None:

@@ -29,9 +29,10 @@ def init_app(app: Flask) -> Assessor:
     # One assessment also builds the first engine instance, which any thread then takes from the pool.
     built.assess([next(iter(built.kb.symptoms))], 1)
     app.extensions[EXTENSION] = built
-    # One per language the knowledge base is translated into: the patient's words in it.
+    # One per language the knowledge base is translated into: the patient's words in it (English:
+    # the app's own assessor, as every other view uses it). Built once here, never per request.
     app.extensions[LANGUAGES] = {
-        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages if lang != ENGLISH
+        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in {ENGLISH, *built.kb.languages}
     }
     for assessor in app.extensions[LANGUAGES].values():
         assessor.assess([next(iter(built.kb.symptoms))], 1)
@@ -52,9 +53,6 @@ def current_knowledge() -> KnowledgeBase:
 
 
 def patient_assessor(language: str) -> LanguageAssessor:
-    """The current app's assessor that words answers for a patient in `language` (English: the
-    app's own assessor, as every other view uses it)."""
-    if language == ENGLISH:
-        return LanguageAssessor(current_assessor(), ENGLISH, cache_size=0)
+    """The current app's assessor that words answers for a patient in `language`."""
     found: LanguageAssessor = current_app.extensions[LANGUAGES][language]
     return found
