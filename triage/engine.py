@@ -185,6 +185,23 @@ def _emergency_sources(kb: KnowledgeBase) -> tuple[_EmergencySource, ...] | None
     return tuple(sources)
 
 
+def rule_finding(kb: KnowledgeBase, rule: KbRule, symptom: Any) -> dict[str, Any]:
+    """What a knowledge-base rule concludes (a RawFinding's fields), about `symptom`; the CLIPS
+    backend (verification/) states its rules' conclusions with the same values."""
+    return {
+        "symptom": symptom,
+        "rule": rule.id,
+        "disposition": rule.disposition,
+        "emergency": rule.emergency,
+        "phase": None,
+        "until": rule.before_hours,
+        "cap": kb.recheck_cap(rule),
+        "expected_until": None,
+        "monitor_until": None,
+        "factors": tuple(rule.factors),
+    }
+
+
 def _finding_action(patterns: FindingPatterns, **values: Any) -> Callable[..., None]:
     matching = patterns.matching(values)
 
@@ -343,19 +360,7 @@ def _kb_rule(
         wait = dict(time, hours=_hours_below(after))
 
     def finding(symptom: str | None) -> Callable[..., None]:
-        return _finding_action(
-            finding_patterns,
-            symptom=symptom,
-            rule=rule.id,
-            disposition=rule.disposition,
-            emergency=rule.emergency,
-            phase=None,
-            until=rule.before_hours,
-            cap=kb.recheck_cap(rule),
-            expected_until=None,
-            monitor_until=None,
-            factors=tuple(rule.factors),
-        )
+        return _finding_action(finding_patterns, **rule_finding(kb, rule, symptom))
 
     rules: dict[str, Rule] = {}
     if rule.for_each == "symptom":

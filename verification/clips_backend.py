@@ -20,7 +20,7 @@ from typing import Any
 
 import clips
 
-from triage.engine import RawFinding, RawResult
+from triage.engine import RawFinding, RawResult, rule_finding
 from triage.knowledge import KnowledgeBase
 from triage.knowledge import Rule as KbRule
 from triage.model import Report
@@ -146,18 +146,7 @@ def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
             slots.append(f"(hours {_hours(low, high)})")
         return [f"(report {' '.join(slots)})"] if slots else []
 
-    finding = _finding(
-        symptom="?sid" if rule.for_each else None,
-        rule=rule.id,
-        disposition=rule.disposition,
-        emergency=rule.emergency,
-        phase=None,
-        until=rule.before_hours,
-        cap=kb.recheck_cap(rule),
-        expected_until=None,
-        monitor_until=None,
-        factors=tuple(rule.factors),
-    )
+    finding = _finding(**rule_finding(kb, rule, "?sid" if rule.for_each else None))
     out.add(rule.id, [*lhs, *report(rule.after_hours, rule.before_hours)], finding)
     if rule.after_hours is not None:
         out.add(
