@@ -49,13 +49,18 @@ def test_wheel_installs_only_the_projects_own_packages(wheel: Path) -> None:
     assert any(n.startswith("web/storage/migrations/versions/") for n in names)
 
 
-def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_path: Path) -> None:
-    target = tmp_path / "site"
+def install(wheel: Path, target: Path) -> Path:
+    """The wheel installed alone (no dependencies) into `target`, away from the repository."""
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
         check=True,
         timeout=300,
     )
+    return target
+
+
+def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_path: Path) -> None:
+    target = install(wheel, tmp_path / "site")
     code = textwrap.dedent(
         """
         import json, triage, knowledge
@@ -93,12 +98,7 @@ def test_the_wheel_speaks_spanish_from_its_own_files(wheel: Path, tmp_path: Path
     assert "knowledge/i18n/es.toml" in names and "knowledge/released/i18n/es.toml" in names
     assert "web/translations/es/LC_MESSAGES/messages.po" in names
     assert not [n for n in names if n.endswith(".mo")]
-    target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-        check=True,
-        timeout=300,
-    )
+    target = install(wheel, tmp_path / "site")
     code = textwrap.dedent(
         f"""
         import json, web
