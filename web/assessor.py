@@ -26,13 +26,14 @@ def init_app(app: Flask) -> Assessor:
     built = default_assessor() if directory is None else Assessor(load_knowledge(directory), cache_size_from_env())
     if app.config.get("TRIAGE_ENV") == "production":
         refuse_unreleased(built.kb)
+    # One assessment also builds the first engine instance, which any thread then takes from the pool.
+    built.assess([next(iter(built.kb.symptoms))], 1)
     app.extensions[EXTENSION] = built
-    # One per language the knowledge base is translated into: the patient's words in it (English:
-    # the app's own assessor, as every other view uses it). Built once here, never per request.
+    # One per language the knowledge base is translated into: the patient's words in it.
     app.extensions[LANGUAGES] = {
-        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in {ENGLISH, *built.kb.languages}
+        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages if lang != ENGLISH
     }
-    for assessor in app.extensions[LANGUAGES].values():  # also builds the first engine instance
+    for assessor in app.extensions[LANGUAGES].values():
         assessor.assess([next(iter(built.kb.symptoms))], 1)
     app.jinja_env.globals["kb"] = built.kb
     app.jinja_env.filters["digest"] = short
@@ -51,6 +52,9 @@ def current_knowledge() -> KnowledgeBase:
 
 
 def patient_assessor(language: str) -> LanguageAssessor:
-    """The current app's assessor that words answers for a patient in `language`."""
+    """The current app's assessor that words answers for a patient in `language` (English: the
+    app's own assessor, as every other view uses it)."""
+    if language == ENGLISH:
+        return LanguageAssessor(current_assessor(), ENGLISH, cache_size=0)
     found: LanguageAssessor = current_app.extensions[LANGUAGES][language]
     return found
