@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web import api, assessor, auth, clinic, db, i18n, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
+    from web.json_provider import OrjsonProvider
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
@@ -33,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_config(config)
     # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.json = OrjsonProvider(app)  # the same JSON as Flask's, written faster (web.json_provider)
     app.config.from_mapping(settings)
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
