@@ -178,3 +178,19 @@ def served(access_log: Path) -> dict[str, list[int]]:
         assert match, line
         out.setdefault(match.group(1), []).append(int(match.group(2)))
     return out
+
+
+def test_a_worker_freezes_what_start_up_built() -> None:
+    """gunicorn.conf.py's post_worker_init (run in each worker after the app is loaded) moves
+    every object that exists then out of the collector's generations (gc.freeze)."""
+    import gc
+    import runpy
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["post_worker_init"](object())
+        assert gc.get_freeze_count() > 10_000  # the interpreter, Flask and this test session
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
