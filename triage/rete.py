@@ -286,6 +286,9 @@ def _token_info(token: Token) -> TokenInfo:
 
 class _LeanConflictSet(_Remembering, ConflictSetNode):
     order: int  # its place in experta's order of conflict sets
+    memory: set[Any]
+    added: set[Any]
+    removed: set[Any]
     pending: set[Any]  # the matcher's conflict sets with activations to hand over
 
     def activate(self, token: Token) -> None:
@@ -310,6 +313,10 @@ class _LeanConflictSet(_Remembering, ConflictSetNode):
                 self.removed.add(activation)
         self.pending.add(self)
 
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset, and no activations to hand over)."""
+        self.memory, self.added, self.removed = set(), set(), set()
+
 
 class _RememberingTwoInput(_Remembering):
     """A two-input memory node (a join or a NOT), activated from either side without a copy."""
@@ -327,6 +334,13 @@ class _RememberingTwoInput(_Remembering):
 
 
 class _LeanJoin(_RememberingTwoInput, OrdinaryMatchNode):
+    left_memory: list[Any]
+    right_memory: list[Any]
+
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset)."""
+        self.left_memory, self.right_memory = [], []
+
     def activate_left(self, token: Token) -> None:
         self.touched.add(self)
         self._OrdinaryMatchNode__activation(token, self.left_memory, self.right_memory, True)
@@ -355,7 +369,12 @@ class _LeanJoin(_RememberingTwoInput, OrdinaryMatchNode):
 
 
 class _LeanNot(_RememberingTwoInput, NotNode):
-    pass
+    left_memory: dict[Any, int]
+    right_memory: list[Any]
+
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset)."""
+        self.left_memory, self.right_memory = {}, []
 
 
 _LEAN_NODES: dict[type, type] = {  # FeatureTesterNode: by its check (_lean_tester)
@@ -465,19 +484,26 @@ class LeanMatcher(ReteMatcher):
         self.touched.clear()
 
     def remember_clean(self) -> None:
-        """Keep the memories as they are now (just after a reset and its deffacts) as the clean state."""
-        self._clean = {
-            node: tuple((name, kind(getattr(node, name))) for name, kind in _MEMORIES[type(node)])
-            for node in self._memory_nodes
-        }
+        """Keep the memories as they are now (just after a reset and its deffacts) as the clean
+        state: a copy of those of the nodes that hold something (most hold nothing)."""
+        self._clean = {}
+        for node in self._memory_nodes:
+            kept = tuple((name, kind(getattr(node, name))) for name, kind in _MEMORIES[type(node)])
+            if any(value for _, value in kept):
+                self._clean[node] = kept
         self.touched.clear()
 
     def restore_clean(self) -> None:
-        """Put back the clean state in every memory activated since (a copy: the state is kept)."""
+        """Put back the clean state in every memory activated since (a copy: the state is kept);
+        a node that held nothing is wiped."""
         assert self._clean is not None, "remember_clean() first"
         clean = self._clean
         for node in self.touched:
-            for name, value in clean[node]:
+            kept = clean.get(node)
+            if kept is None:
+                node.wipe()
+                continue
+            for name, value in kept:
                 setattr(node, name, type(value)(value))
         self.touched.clear()
         self.pending.clear()  # their changes are gone with the rest of the decision
