@@ -22,12 +22,23 @@ from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
 from experta import AS, MATCH, NOT, OR, TEST, Fact, KnowledgeEngine, P, Rule
+from experta.agenda import Agenda
 from experta.matchers import ReteMatcher
+from experta.strategies import DepthStrategy
 
-from triage.engine import RuleEngine, _Engine, build_engine_class
+from triage.engine import RuleEngine, _Engine, _Requirements, build_engine_class
 from triage.knowledge import load_knowledge
 from triage.report import parse_report
-from triage.rete import LeanEngine, LeanToken, new_fact
+from triage.rete import (
+    LeanDepthStrategy,
+    LeanEngine,
+    LeanToken,
+    _all_nodes,
+    _CaptureTester,
+    _LiteralTester,
+    _PredicateTester,
+    new_fact,
+)
 from verification.reports import differential_reports
 
 
@@ -149,3 +160,146 @@ def test_lean_token_copies_are_independent() -> None:
     copy.data.add(Item(kind="b"))
     assert token.context == {"k": "a"} and len(token.data) == 1
     assert type(copy) is LeanToken and copy.is_valid()
+
+
+def _described(activations: list[Any]) -> list[tuple[Any, ...]]:
+    """Activations as comparable values: their rule's action, facts (by id) and context (where
+    the names experta gives unnamed patterns, which differ between networks, are left out)."""
+    return [
+        (
+            a.rule._wrapped.__name__,
+            sorted(f["__factid__"] for f in a.facts),
+            sorted(
+                (k, v["__factid__"] if isinstance(v, Fact) else v)
+                for k, v in a.context.items()
+                if not k.startswith("__pattern_")
+            ),
+            a.key,
+        )
+        for a in activations
+    ]
+
+
+def _by_conflict_set(activations: list[Any]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """Activations as runs of one rule each (a conflict set's, in the matcher's order of
+    conflict sets), each run's in any order: a conflict set's own activations come out of a
+    set, so their order follows hashes that, through the pattern names, differ between networks."""
+    runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for described in _described(activations):
+        if runs and runs[-1][0] == described[0]:
+            runs[-1][1].append(described)
+        else:
+            runs.append((described[0], [described]))
+    return [(rule, sorted(run)) for rule, run in runs]
+
+
+def test_lean_matcher_and_strategy_give_experta_s_activations_and_agenda_in_the_same_order() -> None:
+    """On one engine's rules (so networks of one shape), LeanMatcher.changes returns what
+    ReteMatcher.changes returns, conflict set by conflict set in the same order (it asks only
+    those a token reached, in experta's order), and LeanDepthStrategy orders the agenda as
+    DepthStrategy does, as facts are added and retracted."""
+    rng = random.Random(21)
+    engine = engine_on(LeanEngine)
+    lean, stock = engine.matcher, ReteMatcher(engine)
+    lean_agenda, stock_agenda = Agenda(), Agenda()
+    lean_strategy, stock_strategy = LeanDepthStrategy(), DepthStrategy()
+    live: list[Fact] = []
+    next_id = 0
+    compared = 0
+    for _ in range(300):
+        adding: list[Fact] = []
+        for _ in range(rng.randint(0, 3)):
+            fact: Fact = (
+                Item(kind=rng.choice("abcd"), size=rng.randint(0, 4))
+                if rng.random() < 0.6
+                else Link(src=rng.choice("abcd"), dst=rng.choice("abcd"))
+            )
+            dict.__setitem__(fact, "__factid__", next_id)  # as the fact list would
+            next_id += 1
+            adding.append(fact)
+        deleting = rng.sample(live, min(len(live), rng.randint(0, 2)))
+        live = [f for f in live if f not in deleting] + adding
+        lean_added, lean_removed = lean.changes(adding=adding, deleting=deleting)
+        stock_added, stock_removed = stock.changes(adding=adding, deleting=deleting)
+        assert _by_conflict_set(lean_added) == _by_conflict_set(stock_added)
+        assert _by_conflict_set(lean_removed) == _by_conflict_set(stock_removed)
+        lean_strategy.update_agenda(lean_agenda, lean_added, lean_removed)
+        stock_strategy.update_agenda(stock_agenda, stock_added, stock_removed)
+        assert _described(lean_agenda.activations) == _described(stock_agenda.activations)
+        compared += len(stock_added) + len(stock_removed)
+    assert compared > 300 and stock_agenda.activations  # it did add and remove activations
+
+
+def test_lean_tests_replace_experta_s_checks_in_the_triage_network(engines: tuple[RuleEngine, RuleEngine]) -> None:
+    """The literal, predicate and binding tests are made in the node (the differential tests
+    show they decide as experta's checks do)."""
+    lean, _ = engines
+    engine = lean._take()
+    kinds = {type(node) for node in _all_nodes(engine.matcher.root_node)}
+    lean._give_back(engine)
+    assert {_LiteralTester, _PredicateTester, _CaptureTester} <= kinds
+
+
+def _state(engine: LeanEngine) -> dict[str, Any]:
+    """What a reset must put back: facts, their counts and next id, agenda, every memory."""
+    matcher = engine.matcher
+    return {
+        "facts": dict(engine.facts),
+        "last_index": engine.facts.last_index,
+        "counter": dict(engine.facts.reference_counter),
+        "changes": (list(engine.facts.added), list(engine.facts.removed)),
+        "agenda": list(engine.agenda.activations),
+        "touched": set(matcher.touched),
+        "pending": set(matcher.pending),
+        "memories": [
+            {
+                k: (v.copy() if hasattr(v, "copy") else v)
+                for k, v in vars(node).items()
+                if "memory" in k or k in ("added", "removed")
+            }
+            for node in matcher._memory_nodes
+        ],
+    }
+
+
+def test_a_reset_reuses_the_fact_list_and_agenda_and_leaves_nothing_behind() -> None:
+    """After the first reset, a reset empties and refills the engine's own fact list and
+    agenda (no new ones) and restores the memories: every decision starts from the same state."""
+    engine = engine_on(LeanEngine)
+    engine.reset()
+    clean, facts, agenda = _state(engine), engine.facts, engine.agenda
+    rng = random.Random(3)
+    for steps in (float("inf"), 1, 2, 0):  # a full run, and runs stopped with activations left
+        engine.declare(*[Item(kind=rng.choice("abc"), size=rng.randint(0, 4)) for _ in range(6)])
+        engine.declare(Link(src="a", dst="b"), Link(src="b", dst="b"))
+        engine.run(steps)
+        assert _state(engine) != clean
+        engine.reset()
+        assert _state(engine) == clean
+        assert engine.facts is facts and engine.agenda is agenda
+    # A decision that fails inside the network, with some conflict sets changed and not asked.
+    with pytest.raises(TypeError):
+        engine.declare(Item(kind="a", size=1), Link(src="a", dst="a"), Item(kind="b", size="x"))
+    assert engine.matcher.pending
+    engine.reset()
+    assert _state(engine) == clean
+
+
+def test_report_fact_is_left_out_only_where_no_rule_could_use_it(engines: tuple[RuleEngine, RuleEngine]) -> None:
+    """A report whose symptoms and factors no rule with a ReportFact pattern could match
+    declares none (the fact ids after it move down by one, all alike, so the agenda keeps its
+    order): the findings and boundaries are those, in the same order, of a decision that
+    always declares it, on the same network (another network may order ties otherwise)."""
+    lean, _ = engines
+    pool = RuleEngine(lean.kb)
+    users, always = pool.report_fact_users, _Requirements(None)
+    left_out = 0
+    for raw in differential_reports(lean.kb, 3000):
+        report = parse_report(lean.kb, *raw)
+        symptoms = frozenset(sid for sid, _ in report.symptoms)
+        left_out += not users.any_met(symptoms, frozenset(report.factors))
+        pool.report_fact_users = users
+        mine = pool.run(report)
+        pool.report_fact_users = always
+        assert mine == pool.run(report), report
+    assert 1000 < left_out < 3000

@@ -16,7 +16,9 @@ it less to evaluate:
   patterns of its class (triage.rete.LeanMatcher): no fact is tested against every symptom id;
 - a finding is declared as a fact only when some rule's finding pattern could match it in
   this report (FindingPatterns); other findings, and the hours at which a waiting rule
-  would apply, are collected directly; facts are made without experta's per-field freezing
+  would apply, are collected directly, as are the declared findings (no scan of the facts);
+  the report fact is declared only when a rule with a report pattern could match
+  (_report_fact_users); facts are made without experta's per-field freezing
   (triage.rete.new_fact: their values are already immutable).
 None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py,
 tests/test_rete.py).
@@ -124,7 +126,7 @@ class FindingPatterns:
                 if rule.with_emergency:
                     patterns.append(_FindingPattern({"emergency": _is_true}, factors, False))
         self.patterns = tuple(patterns)
-        self.emergency_sources = _emergency_sources(kb)
+        self.emergency_sources = _Requirements(_emergency_sources(kb))
         self._active: dict[tuple[frozenset[str], bool], frozenset[int]] = {}
 
     def matching(self, finding: dict[str, Any]) -> frozenset[int]:
@@ -133,8 +135,7 @@ class FindingPatterns:
 
     def active(self, factors: frozenset[str], symptoms: frozenset[str]) -> frozenset[int]:
         """The patterns whose rules can fire for a report with these factors and symptoms."""
-        sources = self.emergency_sources
-        emergency = sources is None or any(source.possible(symptoms, factors) for source in sources)
+        emergency = self.emergency_sources.any_met(symptoms, factors)
         key = (factors, emergency)
         found = self._active.get(key)
         if found is None:
@@ -146,15 +147,16 @@ class FindingPatterns:
 
 
 @dataclass(frozen=True)
-class _EmergencySource:
-    """A way an emergency finding can arise: all of `all_of` reported, one of `any_of` (when
-    given) and every factor in `factors`. A necessary condition, not a sufficient one."""
+class _Requirement:
+    """What a report needs for something to happen (an emergency finding, a rule to match):
+    all of `all_of` reported, one of `any_of` (when given) and every factor in `factors`.
+    A necessary condition, not a sufficient one."""
 
     all_of: frozenset[str]
     any_of: frozenset[str] | None
     factors: frozenset[str]
 
-    def possible(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
+    def met(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
         return (
             self.all_of <= symptoms
             and (self.any_of is None or not self.any_of.isdisjoint(symptoms))
@@ -162,27 +164,74 @@ class _EmergencySource:
         )
 
 
-def _emergency_sources(kb: KnowledgeBase) -> tuple[_EmergencySource, ...] | None:
+class _Requirements:
+    """Whether a report meets any of some requirements (None: any report does), testing only
+    those that one of its symptoms or factors could meet: each requirement is filed under a
+    symptom or factor it cannot be met without."""
+
+    def __init__(self, requirements: Iterable[_Requirement] | None) -> None:
+        self.always = requirements is None
+        self.by_symptom: dict[str, list[_Requirement]] = {}
+        self.by_factor: dict[str, list[_Requirement]] = {}
+        for r in requirements or ():
+            if r.all_of:
+                self.by_symptom.setdefault(min(r.all_of), []).append(r)
+            elif r.any_of:
+                for sid in r.any_of:
+                    self.by_symptom.setdefault(sid, []).append(r)
+            elif r.factors:
+                self.by_factor.setdefault(min(r.factors), []).append(r)
+            else:
+                self.always = True
+
+    def any_met(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
+        if self.always:
+            return True
+        for filed, keys in ((self.by_symptom, symptoms), (self.by_factor, factors)):
+            for key in keys:
+                for requirement in filed.get(key, ()):
+                    if requirement.met(symptoms, factors):
+                        return True
+        return False
+
+
+def _emergency_sources(kb: KnowledgeBase) -> tuple[_Requirement, ...] | None:
     """Where an emergency finding can come from; None when it may come from any report."""
     sources = [
-        _EmergencySource(frozenset({sid}), None, frozenset())
+        _Requirement(frozenset({sid}), None, frozenset())
         for sid in kb.symptoms
         if any(ph.emergency for ph in kb.symptom_phases(sid))
     ]
     for rule in kb.rules.values():
         if not rule.emergency:
             continue
-        all_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_all)
-        any_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_any) or None
+        all_of, any_of = _rule_symptoms(rule)
         if rule.for_each == "symptom" and kb.rule_symptoms(rule):
-            sources += [
-                _EmergencySource(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)
-            ]
+            sources += [_Requirement(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)]
         elif rule.for_each is None and (all_of or any_of):
-            sources.append(_EmergencySource(all_of, any_of, frozenset(rule.factors)))
+            sources.append(_Requirement(all_of, any_of, frozenset(rule.factors)))
         else:  # on any symptom, on another finding, or on factors alone: any report may have one
             return None
     return tuple(sources)
+
+
+def _rule_symptoms(rule: KbRule) -> tuple[frozenset[str], frozenset[str] | None]:
+    """The symptom ids a rule's symptoms_all and symptoms_any name (None: no symptoms_any)."""
+    all_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_all)
+    any_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_any) or None
+    return all_of, any_of
+
+
+def _report_fact_users(kb: KnowledgeBase) -> tuple[_Requirement, ...]:
+    """What a report needs for some rule with a ReportFact pattern to match: its symptom and
+    factor patterns (a finding pattern is taken to match). A report that needs none of these
+    declares no ReportFact: it would only walk the network to joins that never complete."""
+    users = []
+    for rule in kb.rules.values():
+        fire, wait = _time_patterns(rule)
+        if rule.for_each != "symptom" and (fire or wait):
+            users.append(_Requirement(*_rule_symptoms(rule), frozenset(rule.factors)))
+    return tuple(users)
 
 
 def rule_finding(kb: KnowledgeBase, rule: KbRule, symptom: Any) -> dict[str, Any]:
@@ -270,24 +319,25 @@ def _hours_test(start: float | None, end: float | None) -> P | None:
     return _hours_at_least(start) if end is None else _hours_between(start, end)
 
 
-def _phase_applies(phase: SymptomPhase, severity: str, hours: float, factors: frozenset[str]) -> bool:
-    """The conditions a phase's own experta rule tested as patterns, read from the phase's data."""
-    if phase.severe is not None and phase.severe != (severity == "severe"):
-        return False
-    if phase.start is not None and not hours >= phase.start:
-        return False
-    if phase.end is not None and not hours < phase.end:
-        return False
-    return all(f in factors for f in phase.present) and not any(f in factors for f in phase.absent)
-
-
 def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) -> Callable[..., None]:
-    plan = tuple((ph, ph.finding(), patterns.matching(ph.finding())) for ph in phases)
+    """The symptom's window rule's action: the finding of every phase whose conditions hold,
+    tested as that phase's own experta rule tested them as patterns, read from its data."""
+    plan = tuple(
+        (ph.severe, ph.start, ph.end, frozenset(ph.present), frozenset(ph.absent), ph.finding(), matching)
+        for ph in phases
+        for matching in [patterns.matching(ph.finding())]
+    )
 
     def action(engine: _Engine, symptom: Fact) -> None:
-        severity, hours, factors = symptom["severity"], symptom["hours"], engine.report_factors
-        for phase, finding, matching in plan:
-            if _phase_applies(phase, severity, hours, factors):
+        severe, hours, factors = symptom["severity"] == "severe", symptom["hours"], engine.report_factors
+        for phase_severe, start, end, present, absent, finding, matching in plan:
+            if phase_severe is not None and phase_severe != severe:
+                continue
+            if start is not None and not hours >= start:
+                continue
+            if end is not None and not hours < end:
+                continue
+            if present <= factors and absent.isdisjoint(factors):
                 engine.conclude(finding, matching)
 
     return action
@@ -347,17 +397,7 @@ def _kb_rule(
     if rule.symptoms_any:
         patterns.append(OR(*(_symptom_pattern(classes, ref) for ref in rule.symptoms_any)))
     patterns += [factor_classes[f]() for f in rule.factors]
-
-    time: dict[str, Any] = {}
-    if rule.worsening:
-        time["worsening"] = True
-    if rule.before_hours is not None:
-        time["hours"] = _hours_below(rule.before_hours)
-    fire, wait = time, None
-    if rule.after_hours is not None:
-        after, before = rule.after_hours, rule.before_hours
-        fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
-        wait = dict(time, hours=_hours_below(after))
+    fire, wait = _time_patterns(rule)
 
     def finding(symptom: str | None) -> Callable[..., None]:
         return _finding_action(finding_patterns, **rule_finding(kb, rule, symptom))
@@ -382,6 +422,22 @@ def _kb_rule(
     return rules
 
 
+def _time_patterns(rule: KbRule) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A rule's time and worsening tests: those under which it fires, and those under which it
+    waits for its `after_hours` (None when it has none)."""
+    time: dict[str, Any] = {}
+    if rule.worsening:
+        time["worsening"] = True
+    if rule.before_hours is not None:
+        time["hours"] = _hours_below(rule.before_hours)
+    fire, wait = time, None
+    if rule.after_hours is not None:
+        after, before = rule.after_hours, rule.before_hours
+        fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
+        wait = dict(time, hours=_hours_below(after))
+    return fire, wait
+
+
 def _finding_action_bound(finding: Callable[[str | None], Callable[..., None]]) -> Callable[..., None]:
     """A `for_each = "finding"` rule's action: the finding names the matched finding's symptom."""
     by_symptom: dict[str | None, Callable[..., None]] = {}
@@ -403,13 +459,17 @@ class _Engine(LeanEngine):
     def __init__(self) -> None:
         super().__init__()
         self.boundaries: list[float] = []  # hours at which a waiting rule would start to apply
+        self.declared: list[dict[str, Any]] = []  # the findings declared as facts, in order
         self.collected: dict[RawFinding, None] = {}  # findings no rule can match (FindingPatterns)
 
     def conclude(self, finding: dict[str, Any], matching: frozenset[int]) -> None:
         """A rule's finding: declared when a rule could match it in this report (FindingPatterns),
-        else collected (once, as experta keeps one copy of equal facts)."""
+        else collected (once, as experta keeps one copy of equal facts). A declared finding is
+        also noted, unless the fact list already had it, so the result needs no scan of the
+        facts for the findings."""
         if not matching.isdisjoint(self.active_patterns):
-            self.declare(new_fact(FindingFact, finding))
+            if self.declare(new_fact(FindingFact, finding)) is not None:
+                self.declared.append(finding)
         else:
             self.collected[RawFinding(**finding)] = None
 
@@ -437,9 +497,6 @@ def build_engine_class(
     return type("TriageEngine", (base or _Engine,), attrs)
 
 
-_FINDING_FIELDS = tuple(RawFinding.__dataclass_fields__)
-
-
 class RuleEngine:
     """Thread-safe front to the generated engine: a pool of experta instances, each used by one
     decision at a time.
@@ -455,6 +512,7 @@ class RuleEngine:
         self.kb = kb
         self.symptom_classes = symptom_fact_classes(kb)
         self.finding_patterns = FindingPatterns(kb)
+        self.report_fact_users = _Requirements(_report_fact_users(kb))
         self.factor_classes = factor_fact_classes(kb)
         self.engine_class = build_engine_class(kb, self.symptom_classes, self.factor_classes)
         self._idle: list[_Engine] = []  # clean instances no decision is using
@@ -493,10 +551,16 @@ class RuleEngine:
     def _decide(self, engine: _Engine, report: Report) -> RawResult:
         classes = self.symptom_classes
         engine.report_factors = factors = frozenset(report.factors)
-        engine.active_patterns = self.finding_patterns.active(factors, frozenset(sid for sid, _ in report.symptoms))
-        engine.boundaries, engine.collected = [], {}
+        symptoms = frozenset(sid for sid, _ in report.symptoms)
+        engine.active_patterns = self.finding_patterns.active(factors, symptoms)
+        engine.boundaries, engine.declared, engine.collected = [], [], {}
+        report_facts = []
+        if self.report_fact_users.any_met(symptoms, factors):
+            report_facts.append(
+                new_fact(ReportFact, {"hours": report.hours, "worsening": report.worsening or bool(report.worse)})
+            )
         engine.declare(
-            new_fact(ReportFact, {"hours": report.hours, "worsening": report.worsening or bool(report.worse)}),
+            *report_facts,
             *(
                 new_fact(
                     classes[sid],
@@ -507,10 +571,6 @@ class RuleEngine:
             *(new_fact(self.factor_classes[f], {"id": f}) for f in report.factors),
         )
         engine.run()
-        findings = [
-            RawFinding(**{k: fact[k] for k in _FINDING_FIELDS})
-            for fact in engine.facts.values()
-            if isinstance(fact, FindingFact)
-        ]
+        findings = [RawFinding(**finding) for finding in engine.declared]
         findings += engine.collected
         return RawResult(tuple(findings), tuple(engine.boundaries))

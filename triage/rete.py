@@ -7,15 +7,20 @@ and inspects their signatures. Profiled on random reports (issue 14), this plumb
 of a decision's cost. The classes here keep experta's network, agenda, fact list and strategy
 (the same matches and activations) and remove only work whose result nobody reads:
 
-- LeanMatcher sends a fact straight past the type tests to the branches of its type and polls
-  only the conflict sets a change can reach; after building experta's network it swaps in lean versions of its
-  checks and nodes (_streamline).
+- LeanMatcher sends a fact straight past the type tests to the branches of its type and asks
+  only the conflict sets a token reached for their changes; after building experta's network
+  it swaps in lean versions of its checks and nodes (_streamline). A test of a field against
+  a literal or a predicate, and a fact binding, are made in the node itself, not through
+  experta's check objects (three or four calls each).
 - A token is copied only when a node changes its context (a check that binds a variable);
-  nodes that only read a token pass it on as it is.
+  nodes that only read a token pass it on as it is. A conflict set makes an activation only
+  for a new match, from the token's frozen info, its hash (experta's value) computed once.
 - Memory nodes note that they were activated. LeanEngine's first reset is experta's; what it
   leaves (the deffacts' facts, in the fact list and in the memories) is kept, and later resets
-  put it back in the memories a decision touched.
-- Declaring checks a fact's keys once per set of keys; the agenda runs without log lines.
+  put it back in the memories a decision touched, and in the same fact list and agenda.
+- Declaring checks a fact's keys once per set of keys and its values once per type; a fact
+  class without fields is not validated; the agenda runs without log lines, keys activations
+  without experta's memo (it never hits) and asks the matcher only after facts changed.
 
 Nothing here knows about triage: triage.engine generates the rules. That the answers are
 unchanged is tested against the CLIPS backend and the oracle (tests/test_clips_agreement.py,
@@ -24,7 +29,10 @@ tests/test_properties.py) and against experta's own classes (tests/test_rete.py)
 
 from __future__ import annotations
 
+import bisect
 import functools
+import logging
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
@@ -34,16 +42,18 @@ from typing import Any
 from triage import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
-from experta import DefFacts, Fact, KnowledgeEngine, watchers
+from experta import DefFacts, Fact, KnowledgeEngine, Rule, watchers
 from experta.activation import Activation
 from experta.agenda import Agenda
 from experta.conditionalelement import ConditionalElement
 from experta.factlist import FactList
+from experta.fieldconstraint import L, P
 from experta.matchers import ReteMatcher
 from experta.matchers.rete.check import FactCapture, FeatureCheck, TypeCheck
 from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
-from experta.matchers.rete.token import Token
+from experta.matchers.rete.token import Token, TokenInfo
+from experta.strategies import DepthStrategy
 
 _ABSENT = object()
 _VALID = Token.TagType.VALID
@@ -131,6 +141,86 @@ class _LeanFeatureTester(FeatureTesterNode):
             child.callback(token)
 
 
+class _LiteralTester(_LeanFeatureTester):
+    """A test of one field against a literal (experta's `L(value)` without a binding), made
+    in the node: experta's check reads the field, then `expected.value == actual`, through
+    three calls per fact. A fact without the field fails, as in experta."""
+
+    key: Any
+    literal: Any
+
+    def activate(self, token: Token) -> None:
+        (fact,) = token[1]
+        try:
+            value = fact[self.key]
+        except (IndexError, KeyError, TypeError):
+            return
+        if self.literal == value:
+            for child in self.children:
+                child.callback(token)
+
+
+class _PredicateTester(_LeanFeatureTester):
+    """A test of one field by a predicate (experta's `P(function)` without a binding), made in
+    the node: the function is called on the field as experta's check would, without the four
+    calls around it."""
+
+    key: Any
+    predicate: Callable[[Any], Any]
+
+    def activate(self, token: Token) -> None:
+        (fact,) = token[1]
+        try:
+            value = fact[self.key]
+        except (IndexError, KeyError, TypeError):
+            return
+        if self.predicate(value):
+            for child in self.children:
+                child.callback(token)
+
+
+class _CaptureTester(_LeanFeatureTester):
+    """A fact binding (`AS.name << Fact()`, or the name experta gives every pattern), made in
+    the node: the same test of the token's context as for any binding, written for one name."""
+
+    bind: str
+
+    def activate(self, token: Token) -> None:
+        (fact,) = token[1]
+        bind, context = self.bind, token[2]
+        if context:  # `fact != fact` and `_ABSENT == fact` are always false: only bound names can fail
+            if bind in context and context[bind] != fact:
+                return
+            negated = (False, bind)
+            if negated in context and context[negated] == fact:
+                return
+        token = tuple.__new__(LeanToken, (token[0], token[1].copy(), {**context, bind: fact}))
+        for child in self.children:
+            child.callback(token)
+
+
+def _lean_tester(node: FeatureTesterNode) -> None:
+    """Turn a FeatureTesterNode into the lean node for its check (in place)."""
+    check = node.matcher
+    node.__class__ = _LeanFeatureTester
+    if isinstance(check, FactCapture) and isinstance(check.bind, str):
+        node.__class__ = _CaptureTester
+        node.bind = check.bind
+    elif isinstance(check, FeatureCheck) and _plain_key(check.what) and type(check.how) in (L, P):
+        if check.how.__bind__ is None and type(check.how) is L:
+            node.__class__ = _LiteralTester
+            node.key, node.literal = check.what, check.how.value
+        elif check.how.__bind__ is None:
+            node.__class__ = _PredicateTester
+            node.key, node.predicate = check.what, check.how.match
+    node.matcher = _lean_check(check)
+
+
+def _plain_key(what: Any) -> bool:
+    """A field name experta reads as `fact[what]` (not a nested `a__b` path, not special)."""
+    return isinstance(what, str) and bool(what) and "__" not in what and not what.isnumeric()
+
+
 class _Remembering:
     """A node with a memory: notes itself in its matcher's `touched` set when activated, so a
     reset restores only the memories a decision changed. Its token is read, never changed
@@ -139,37 +229,93 @@ class _Remembering:
     touched: set[Any]
 
 
-class _LeanActivation(Activation):
-    """An Activation that computes its hash once (its rule, facts and context never change;
-    the agenda hashes it several times)."""
+class _LeanRule(Rule):
+    """A rule as the matcher holds it (experta's prepared copy, never an engine's attribute),
+    hashed once: every activation hashes its rule, and experta's Rule.__hash__ hashes each of
+    its patterns anew. The hash is experta's and changes only with `_wrapped_self`, which
+    only attribute access from an engine (`__get__`) sets: it is recomputed there."""
 
-    _hash: int | None = None
+    _lean_hash: int
 
     def __hash__(self) -> int:
-        if self._hash is None:
-            self._hash = super().__hash__()
+        return self._lean_hash
+
+    def rehash(self) -> None:
+        self._lean_hash = super().__hash__()
+
+    def __get__(self, instance: Any, owner: Any) -> _LeanRule:
+        super().__get__(instance, owner)
+        self.rehash()
+        return self
+
+
+def _lean_rule(rule: Any) -> Any:
+    """The matcher's rule as a _LeanRule (in place); a rule of another class is left as it is."""
+    if type(rule) is Rule:
+        rule.__class__ = _LeanRule
+        rule.rehash()
+    return rule
+
+
+class _LeanActivation(Activation):
+    """experta's Activation, made from a token's frozen info (no set rebuilt) with its hash
+    computed once, to the value experta's Activation.__hash__ gives."""
+
+    _hash: int
+
+    def __hash__(self) -> int:
         return self._hash
 
 
+def _activation(rule: Rule, info: TokenInfo) -> _LeanActivation:
+    """`Activation(rule, info.data, {str keys of info.context})`, as experta's conflict set makes it."""
+    activation = object.__new__(_LeanActivation)
+    context = {k: v for k, v in info.context if isinstance(k, str)}
+    activation.rule, activation.facts, activation.key, activation.context = rule, set(info.data), None, context
+    # experta's hash((rule, frozenset(facts), frozenset(context.items()))): the token's frozen
+    # sets are equal to those (the context's too when no key was dropped), and carry their hash.
+    items = info.context if len(context) == len(info.context) else frozenset(context.items())
+    activation._hash = hash((rule, info.data, items))
+    return activation
+
+
+def _token_info(token: Token) -> TokenInfo:
+    """token.to_info(), without the three calls through TokenInfo's constructors."""
+    return tuple.__new__(TokenInfo, (frozenset(token[1]), frozenset(token[2].items())))
+
+
 class _LeanConflictSet(_Remembering, ConflictSetNode):
+    order: int  # its place in experta's order of conflict sets
+    memory: set[Any]
+    added: set[Any]
+    removed: set[Any]
+    pending: set[Any]  # the matcher's conflict sets with activations to hand over
+
     def activate(self, token: Token) -> None:
-        """experta's ConflictSetNode._activate, hashing only what it must."""
+        """experta's ConflictSetNode._activate; the activation is made only when it is used."""
         self.touched.add(self)
-        info = token.to_info()
-        activation = _LeanActivation(self.rule, info.data, {k: v for k, v in info.context if isinstance(k, str)})
+        info = _token_info(token)
         if token[0] is _VALID:
-            if info not in self.memory:
-                self.memory.add(info)
-                if self.removed and activation in self.removed:
-                    self.removed.remove(activation)
-                else:
-                    self.added.add(activation)
+            if info in self.memory:
+                return
+            self.memory.add(info)
+            activation = _activation(self.rule, info)
+            if self.removed and activation in self.removed:
+                self.removed.remove(activation)
+            else:
+                self.added.add(activation)
         else:
             self.memory.remove(info)  # as experta: a KeyError for a fact never matched
+            activation = _activation(self.rule, info)
             if self.added and activation in self.added:
                 self.added.remove(activation)
             else:
                 self.removed.add(activation)
+        self.pending.add(self)
+
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset, and no activations to hand over)."""
+        self.memory, self.added, self.removed = set(), set(), set()
 
 
 class _RememberingTwoInput(_Remembering):
@@ -188,14 +334,29 @@ class _RememberingTwoInput(_Remembering):
 
 
 class _LeanJoin(_RememberingTwoInput, OrdinaryMatchNode):
+    left_memory: list[Any]
+    right_memory: list[Any]
+
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset)."""
+        self.left_memory, self.right_memory = [], []
+
+    def activate_left(self, token: Token) -> None:
+        self.touched.add(self)
+        self._OrdinaryMatchNode__activation(token, self.left_memory, self.right_memory, True)
+
+    def activate_right(self, token: Token) -> None:
+        self.touched.add(self)
+        self._OrdinaryMatchNode__activation(token, self.right_memory, self.left_memory, False)
+
     def _OrdinaryMatchNode__activation(  # experta's private join step, without its log lines
         self, token: Token, branch_memory: list[Any], matching_memory: list[Any], is_left: bool = True
     ) -> None:
         if token[0] is _VALID:
-            branch_memory.append(token.to_info())
+            branch_memory.append(_token_info(token))
         else:
             with suppress(ValueError):
-                branch_memory.remove(token.to_info())
+                branch_memory.remove(_token_info(token))
         context = token[2]
         for other_data, other_items in matching_memory:
             other_context = dict(other_items)
@@ -208,11 +369,15 @@ class _LeanJoin(_RememberingTwoInput, OrdinaryMatchNode):
 
 
 class _LeanNot(_RememberingTwoInput, NotNode):
-    pass
+    left_memory: dict[Any, int]
+    right_memory: list[Any]
+
+    def wipe(self) -> None:
+        """Empty memories (experta's _reset)."""
+        self.left_memory, self.right_memory = {}, []
 
 
-_LEAN_NODES: dict[type, type] = {
-    FeatureTesterNode: _LeanFeatureTester,
+_LEAN_NODES: dict[type, type] = {  # FeatureTesterNode: by its check (_lean_tester)
     ConflictSetNode: _LeanConflictSet,
     OrdinaryMatchNode: _LeanJoin,
     NotNode: _LeanNot,
@@ -237,27 +402,26 @@ def _all_nodes(root: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _streamline(root: Any, touched: set[Any]) -> None:
+def _streamline(root: Any, touched: set[Any], pending: set[Any]) -> None:
     """Swap in the lean checks and nodes, then re-point every parent at its children's (new)
     activation methods, which the network holds as bound methods."""
     nodes = _all_nodes(root)
     for node in nodes:
+        if type(node) is FeatureTesterNode:
+            _lean_tester(node)
+            continue
         lean = _LEAN_NODES.get(type(node))
         if lean is not None:
             node.__class__ = lean
         if isinstance(node, _Remembering):
             node.touched = touched
-        if isinstance(node, FeatureTesterNode):
-            node.matcher = _lean_check(node.matcher)
+        if isinstance(node, _LeanConflictSet):
+            node.rule = _lean_rule(node.rule)
+            node.pending = pending
     for node in nodes:
         node.children[:] = [
             ChildNode(child.node, getattr(child.node, child.callback.__name__)) for child in node.children
         ]
-
-
-def _conflict_sets_under(node: Any) -> list[Any]:
-    """Every conflict-set node reachable from `node` (through alpha tests and beta joins)."""
-    return [n for n in _all_nodes(node) if isinstance(n, ConflictSetNode)]
 
 
 def _matcher_of(node: Any) -> Any:
@@ -271,9 +435,10 @@ class LeanMatcher(ReteMatcher):
     shared by several rules is reset once per path to it (about 1.4 visits per node here).
     Node memories are independent, so wiping each distinct node once is the same reset; later
     resets put back the clean state in the memories a decision touched (restore_clean). After
-    every fired rule experta asks every conflict-set node for its changes; asking only those
-    the changed facts' types can reach, and of those only the ones that have any, gives the
-    same activations in the same order.
+    every fired rule experta asks every conflict-set node for its changes; a conflict set has
+    changes only if a token reached it since it was last asked, so each one notes itself as
+    pending when one does, and only those are asked, in experta's order: the same activations
+    in the same order.
     experta's root sends every fact to each of its children, each of which tests the fact's
     type first; here a fact goes straight to the children of the test for its own type (the
     others would reject it), in the same order.
@@ -285,8 +450,10 @@ class LeanMatcher(ReteMatcher):
         # Only nodes with a memory have anything to wipe (most are feature tests without one).
         self._memory_nodes = tuple(n for n in nodes if type(n)._reset is not NoMemory._reset)
         self.touched: set[Any] = set()  # memory nodes activated since the clean state
+        self.pending: set[Any] = set()  # conflict sets activated since they were last asked
         self._clean: dict[Any, tuple[tuple[str, Any], ...]] | None = None
-        self._conflict_sets = self._get_conflict_set_nodes()
+        for order, csn in enumerate(self._get_conflict_set_nodes()):
+            csn.order = order
         # The root's children each test one fact type first: send a fact only to those of its type.
         untyped_children = [c for c in self.root_node.children if not isinstance(_matcher_of(c.node), TypeCheck)]
         typed: dict[type, list[Any]] = {}
@@ -294,16 +461,7 @@ class LeanMatcher(ReteMatcher):
             check = _matcher_of(child.node)
             if isinstance(check, TypeCheck):
                 typed.setdefault(check.fact_type, []).append(child)
-        # The conflict sets each fact type can reach (through tests and joins), in experta's order.
-        order = {id(csn): i for i, csn in enumerate(self._conflict_sets)}
-
-        def reached(children: Iterable[Any]) -> tuple[tuple[int, Any], ...]:
-            found = {id(csn): csn for c in children for csn in _conflict_sets_under(c.node)}
-            return tuple(sorted((order[k], csn) for k, csn in found.items()))
-
-        self._reach_untyped = reached(untyped_children)
-        self._reach = {t: reached([*untyped_children, *children]) for t, children in typed.items()}
-        _streamline(self.root_node, self.touched)
+        _streamline(self.root_node, self.touched, self.pending)
         # Every memory node reports its activations, so a restore can be limited to those.
         self.can_restore = all(type(n) in _MEMORIES for n in self._memory_nodes)
         # The children's activation methods as they are after _streamline, in experta's order.
@@ -317,14 +475,6 @@ class LeanMatcher(ReteMatcher):
                 # on unchanged: hand it straight to the node's children.
                 self._by_type[typed_nodes[id(child.node)]].extend(c.callback for c in child.node.children)
 
-    def _conflict_sets_for(self, types: set[type]) -> Iterable[Any]:
-        """The conflict sets facts of these types can change, in experta's order."""
-        reach = self._reach
-        if len(types) == 1:
-            return (csn for _, csn in reach.get(next(iter(types)), self._reach_untyped))
-        merged = dict(pair for t in types for pair in reach.get(t, self._reach_untyped))
-        return (merged[i] for i in sorted(merged))
-
     def reset(self) -> None:
         """experta's reset: wipe every memory, each node once (experta visits a shared node once
         per path to it). Only the first reset of an engine, or every reset when restore_clean
@@ -334,54 +484,133 @@ class LeanMatcher(ReteMatcher):
         self.touched.clear()
 
     def remember_clean(self) -> None:
-        """Keep the memories as they are now (just after a reset and its deffacts) as the clean state."""
-        self._clean = {
-            node: tuple((name, kind(getattr(node, name))) for name, kind in _MEMORIES[type(node)])
-            for node in self._memory_nodes
-        }
+        """Keep the memories as they are now (just after a reset and its deffacts) as the clean
+        state: a copy of those of the nodes that hold something (most hold nothing)."""
+        self._clean = {}
+        for node in self._memory_nodes:
+            kept = tuple((name, kind(getattr(node, name))) for name, kind in _MEMORIES[type(node)])
+            if any(value for _, value in kept):
+                self._clean[node] = kept
         self.touched.clear()
 
     def restore_clean(self) -> None:
-        """Put back the clean state in every memory activated since (a copy: the state is kept)."""
+        """Put back the clean state in every memory activated since (a copy: the state is kept);
+        a node that held nothing is wiped."""
         assert self._clean is not None, "remember_clean() first"
         clean = self._clean
         for node in self.touched:
-            for name, value in clean[node]:
+            kept = clean.get(node)
+            if kept is None:
+                node.wipe()
+                continue
+            for name, value in kept:
                 setattr(node, name, type(value)(value))
         self.touched.clear()
+        self.pending.clear()  # their changes are gone with the rest of the decision
 
     def changes(
         self, adding: Iterable[Any] | None = None, deleting: Iterable[Any] | None = None
     ) -> tuple[list[Any], list[Any]]:
-        """As ReteMatcher.changes, but only drains the conflict sets that changed (same result)."""
+        """As ReteMatcher.changes, but asks only the conflict sets that changed (same result)."""
         by_type, untyped = self._by_type, self._untyped
-        types: set[type] = set()
         for tag, facts in ((_INVALID, deleting), (_VALID, adding)):
             for fact in facts or ():
                 token = tuple.__new__(LeanToken, (tag, {fact}, {}))
-                types.add(type(fact))
                 for callback in by_type.get(type(fact), untyped):
                     callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        if not types:
-            return added, removed
-        for csn in self._conflict_sets_for(types):
-            if csn.added or csn.removed:
+        pending = self.pending
+        if pending:
+            for csn in sorted(pending, key=_ORDER) if len(pending) > 1 else pending:
                 c_added, c_removed = csn.get_activations()
                 added.extend(c_added)
                 removed.extend(c_removed)
+            pending.clear()
         return added, removed
 
 
-class LeanFactList(FactList):
-    """experta's FactList; a fact's identity (for its duplicate check) is made in one pass."""
+_ORDER = operator.attrgetter("order")
 
-    @staticmethod
-    def _get_fact_id(fact: Fact) -> frozenset[Any]:
-        return frozenset(
+
+class LeanFactList(FactList):
+    """experta's FactList, declaring without the calls whose result nobody reads: a fact class
+    without fields has nothing to validate, a set of keys known to hold no special key
+    (`__name__`) is not scanned again for one, and the log line is made only when logged."""
+
+    last_index: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._plain_keys: set[tuple[Any, ...]] = set()  # key sets with no special key
+
+    def _get_fact_id(self, fact: Fact) -> frozenset[Any]:  # experta's is a staticmethod: same call
+        """experta's fact identity: the fact's class and its items, special keys left out."""
+        keys = tuple(fact)
+        if keys in self._plain_keys:
+            return frozenset([fact.__class__, *fact.items()])
+        fact_id = frozenset(
             [fact.__class__, *[(k, v) for k, v in fact.items() if not (isinstance(k, str) and k[:2] == k[-2:] == "__")]]
         )
+        if len(fact_id) == len(keys) + 1:
+            self._plain_keys.add(keys)
+        return fact_id
+
+    def declare(self, fact: Fact) -> Fact | None:
+        """experta's FactList.declare."""
+        if not isinstance(fact, Fact):
+            raise ValueError("The fact must descend the Fact class.")
+        if fact.__fields__:
+            fact.validate()
+        fact_id = self._get_fact_id(fact)
+        counter = self.reference_counter
+        if self.duplication or fact_id not in counter:
+            idx = self.last_index
+            dict.__setitem__(fact, "__factid__", idx)  # what Fact's __factid__ setter does
+            self[idx] = fact
+            self.last_index = idx + 1
+            self.added.append(fact)
+            counter[fact_id] = counter.get(fact_id, 0) + 1
+            if _FACTS.isEnabledFor(logging.INFO):  # pragma: no cover - silenced (triage._compat)
+                _FACTS.info(" ==> %s: %r", fact, fact)
+            return fact
+        return None
+
+
+_FACTS = watchers.FACTS
+
+
+def _depth_key(activation: Activation) -> tuple[int, list[int]]:
+    """DepthStrategy.get_key: salience, then the facts' ids, newest first."""
+    return (activation.rule.salience, sorted([f["__factid__"] for f in activation.facts], reverse=True))
+
+
+_KEY = operator.attrgetter("key")
+
+
+class LeanDepthStrategy(DepthStrategy):
+    """experta's depth strategy. Its get_key is memoised (lru_cache) on the activation, which
+    costs a hash and a cache entry per activation and never hits (each activation is new and
+    keyed once); bisecting on the keys directly compares what Activation.__lt__ compares."""
+
+    def _update_agenda(self, agenda: Agenda, added: list[Activation], removed: list[Activation]) -> None:
+        activations = agenda.activations
+        for act in removed:
+            act.key = _depth_key(act)
+            idx = bisect.bisect_left(activations, act.key, key=_KEY)
+            for o in (0, 1, -1):  # experta's search around idx, as it is
+                try:
+                    if activations[idx + o] == act:
+                        del activations[idx + o]
+                    else:
+                        continue
+                except IndexError:
+                    pass
+                else:
+                    break
+        for act in added:
+            act.key = _depth_key(act)
+            bisect.insort(activations, act, key=_KEY)
 
 
 class LeanEngine(KnowledgeEngine):
@@ -396,10 +625,14 @@ class LeanEngine(KnowledgeEngine):
     """
 
     __matcher__ = LeanMatcher
+    __strategy__ = LeanDepthStrategy
+    agenda: Agenda
+    facts: FactList
 
     def __init__(self) -> None:
         self._clean_facts: tuple[dict[int, Fact], int, Counter[Any]] | None = None
         self._plain_keys: set[tuple[Any, ...]] = set()  # key sets known to have no "__" accessor
+        self._plain_value_types: set[type] = set()  # value types known not to be conditional elements
         super().__init__()
         self._deffacts = [
             functools.partial(d._wrapped, self) for d in sorted(self._get_by_type(DefFacts), key=lambda d: d.order)
@@ -413,14 +646,19 @@ class LeanEngine(KnowledgeEngine):
 
         The first reset is experta's own. What it leaves (the deffacts' facts in the fact list
         and in the network's memories) is the same after every reset, so it is kept, and later
-        resets put it back in the memories a decision changed instead of wiping every memory
-        and declaring the deffacts again. Not when the deffacts put anything on the agenda."""
+        resets put it back instead of wiping every memory and declaring the deffacts again: in
+        the memories a decision changed, and in this engine's own agenda and fact list, emptied
+        and refilled rather than built anew. Not when the deffacts put anything on the agenda."""
         if self._clean_facts is not None:
-            self.agenda = Agenda()
-            self.facts = LeanFactList()
-            facts, last_index, counter = self._clean_facts
-            self.facts.update(facts)
-            self.facts.last_index, self.facts.reference_counter = last_index, Counter(counter)
+            self.agenda.activations.clear()
+            clean, last_index, counter = self._clean_facts
+            facts = self.facts
+            facts.clear()
+            facts.update(clean)
+            facts.last_index = last_index
+            facts.reference_counter.clear()
+            dict.update(facts.reference_counter, counter)
+            facts.added, facts.removed = [], []
             self.matcher.restore_clean()
             self.running = False
             return
@@ -434,10 +672,13 @@ class LeanEngine(KnowledgeEngine):
             self.matcher.remember_clean()
 
     def _KnowledgeEngine__declare(self, *facts: Fact) -> Fact | None:  # experta calls its own __declare
-        """experta's declare, with its check for keys with double underscores done once per
-        set of keys rather than for every fact."""
-        if any(isinstance(v, ConditionalElement) for f in facts for v in f.values()):
-            raise TypeError("Declared facts cannot contain conditional elements")
+        """experta's declare, with its checks done once per type of value (for conditional
+        elements) and once per set of keys (for keys with double underscores), not per fact."""
+        value_types = set(map(type, chain.from_iterable(map(dict.values, facts))))
+        if not value_types <= self._plain_value_types:
+            if any(isinstance(v, ConditionalElement) for f in facts for v in f.values()):
+                raise TypeError("Declared facts cannot contain conditional elements")
+            self._plain_value_types |= value_types
         for fact in facts:
             keys = tuple(fact)
             if keys not in self._plain_keys:
@@ -457,11 +698,15 @@ class LeanEngine(KnowledgeEngine):
         self.running = True
         logged = watchers.worth("RULES", "INFO")
         while steps > 0 and self.running:
-            added, removed = self.get_activations()
-            self.strategy.update_agenda(self.agenda, added, removed)
-            activation = self.agenda.get_next()
-            if activation is None:
+            facts = self.facts
+            if facts.added or facts.removed:  # else there is nothing new to match
+                added, removed = self.get_activations()
+                if added or removed:
+                    self.strategy.update_agenda(self.agenda, added, removed)
+            activations = self.agenda.activations
+            if not activations:
                 break
+            activation = activations.pop()  # Agenda.get_next
             steps -= 1
             if logged:  # pragma: no cover - experta's loggers are silenced (triage._compat)
                 watchers.RULES.info("FIRE %s", activation.rule.__name__)
