@@ -101,8 +101,8 @@ def test_the_advice_is_the_same_when_every_text_is_cut_afresh() -> None:
     """The knowledge base's texts cut beforehand give the answers that cutting each text when
     it is given gives (re-check lines, made per answer, are always cut when given)."""
     assessor, afresh = Assessor(KB, cache_size=0), Assessor(KB, cache_size=0)
-    assert assessor.advice_book.cuts, "the knowledge base's advice texts are cut once"
-    afresh.advice_book = dataclasses.replace(afresh.advice_book, cuts={})
+    assert assessor.advice_book.pieces, "the knowledge base's advice texts are cut once"
+    afresh.advice_book = dataclasses.replace(afresh.advice_book, pieces={})
     for report, raw in decided(assessor, 1000):
         assert assessor.explain(report, raw) == afresh.explain(report, raw)
 
