@@ -149,10 +149,9 @@ class Assessor:
         kb, book = self.kb, self.phrasebook
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
-        hours = book.hours(report.hours)
         findings = []
         for f in raw.findings:
-            worded = book.finding(report, f, severity, hours)  # None: no parts, read straight
+            worded = book.finding(report, f, severity)  # None: no parts, read straight
             findings.append(worded if worded is not None else self._finding(report, f, severity))
         if not findings:  # cannot happen for a validated report: every symptom has its own rule
             raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")

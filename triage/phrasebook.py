@@ -270,18 +270,23 @@ class Phrasebook:
         likelihood = next((text for f, text in parts.likelihood_with if f in factors), parts.likelihood)
         return likelihood, parts.typical_duration.format(window_values), parts.urgent_if
 
-    def finding(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> Finding | None:
+    def finding(
+        self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
+    ) -> Finding | None:
         """`raw` in words, as Assessor._finding gives it; None when this book has no parts for
-        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours).
-        Remembered by its FindingKey, except with a window end of zero (-0.0 and 0.0 are equal
-        keys that print differently; kb bounds are above zero anyway)."""
+        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours),
+        worked out here when not given and a text says them. Remembered by its FindingKey,
+        except with a window end of zero (-0.0 and 0.0 are equal keys that print differently;
+        kb bounds are above zero anyway)."""
         key = self.key(report, raw, severity, hours)
         if key is None:
             return None
         until = raw.until
         return self._word(key) if until is not None and not until else self.worded(key)
 
-    def key(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> FindingKey | None:
+    def key(
+        self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
+    ) -> FindingKey | None:
         """Everything `raw` in words depends on (FindingKey); None when this book has no parts for it."""
         sid = raw.symptom
         rule = self.rules.get(raw.rule)
@@ -302,12 +307,15 @@ class Phrasebook:
                 severity.get(sid, _MISSING),
                 parts.factors_in(report.factors),
                 (),
-                hours if needs_hours or parts.typical_duration.needs_hours else None,
+                self._hours(report, hours) if needs_hours or parts.typical_duration.needs_hours else None,
             )
         if rule is None:
             return None
         present = tuple(s for s in rule.symptoms_any if s in severity) if rule.symptoms_any else ()
-        return (raw, type(raw.until), None, (), present, hours if rule.needs_hours else None)
+        return (raw, type(raw.until), None, (), present, self._hours(report, hours) if rule.needs_hours else None)
+
+    def _hours(self, report: Report, hours: str | None) -> str:
+        return hours if hours is not None else self.hours(report.hours)
 
     def _word(self, key: FindingKey) -> Finding | None:
         """The finding a FindingKey names, in words (the report's hours "" when no text says them)."""
