@@ -28,9 +28,10 @@ V = TypeVar("V")
 
 # Enough for every window bound of a large knowledge base under every factor combination.
 MEMO_SIZE = 1024
-# Worded findings kept: each distinct conclusion, severity and relevant risk factors once
-# (the shipped knowledge base has a few hundred; ~1 KB each, so at most ~4 MB).
-FINDING_MEMO_SIZE = 4096
+# Worded findings kept: each distinct conclusion, severity and relevant risk factors once.
+# ~1.8 KB each, so at most ~3.6 MB per Assessor; 13,000 varied reports of the shipped
+# knowledge base (benchmark, differential and mix) word 751.
+FINDING_MEMO_SIZE = 2048
 # The placeholders a finding's texts can use that do not depend on the report's hours.
 HOURS_FREE_FIELDS = frozenset({"name", "expected_until", "monitor_until"})
 _MISSING = "<not reported>"  # the severity key of a symptom the report does not name
