@@ -206,6 +206,8 @@ def test_a_text_that_says_the_hours_is_worded_for_each_report(edit_kb: Callable[
                     assessor._finding(report, f, severity)
                 )
     assert checked == {"redness-expected", "severe-first-day", "infection-fever-local-signs"}
+    remembered = {key[0].rule for key in assessor.phrasebook.worded._memo}
+    assert remembered and not remembered & checked  # a report's hours are not remembered
 
 
 def test_equal_window_ends_that_print_differently_are_not_confused() -> None:

@@ -277,13 +277,14 @@ class Phrasebook:
         """`raw` in words, as Assessor._finding gives it; None when this book has no parts for
         it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours),
         worked out here when not given and a text says them. Remembered by its FindingKey,
-        except with a window end of zero (-0.0 and 0.0 are equal keys that print differently;
-        kb bounds are above zero anyway)."""
+        except when a text says the report's hours (they rarely recur, as for `duration`) or
+        with a window end of zero (-0.0 and 0.0 are equal keys that print differently; kb
+        bounds are above zero anyway)."""
         key = self.key(report, raw, severity, hours)
         if key is None:
             return None
-        until = raw.until
-        return self._word(key) if until is not None and not until else self.worded(key)
+        until, says_hours = raw.until, key[-1] is not None
+        return self._word(key) if says_hours or (until is not None and not until) else self.worded(key)
 
     def key(
         self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
