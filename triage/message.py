@@ -73,7 +73,7 @@ def cut(text: str) -> Cut:
 @dataclass(frozen=True)
 class Piece:
     """An advice text cut into sentences (`cut`), with the set of their compare forms and
-    the text as given when none of them was said before (None when it has no sentence)."""
+    its sentences joined, as given when none of them was said before (None: no sentence)."""
 
     cut: Cut
     said: frozenset[str]

@@ -3,7 +3,9 @@
 Most of what a Finding says depends only on the knowledge base: a rule's citation, kind and
 advice, a symptom's likelihood texts, which reason texts have no placeholders at all. Reading
 those again for every finding was most of what putting an answer into words cost. A
-Phrasebook reads them once; per report it only fills the placeholders that a text has.
+Phrasebook reads them once; per report it only fills the placeholders that a text has. A
+finding in words is then remembered (bounded, by everything it says: FindingKey), so
+answers share their findings rather than word the same conclusion again.
 
 It gives exactly the Finding that `Assessor._finding` (the straightforward reading, kept as
 the reference and for any finding the phrasebook has no parts for) gives: the test suite
