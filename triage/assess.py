@@ -20,6 +20,7 @@ from triage.report import InvalidReport, Problem, parse_report
 from triage.vocabulary import MAX_HOURS
 from triage.words import ENGLISH
 
+_RANKS = {d: d.rank for d in Disposition}  # Disposition.rank without the property call, for sorting
 UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
 
 
@@ -145,16 +146,17 @@ class Assessor:
 
     def explain(self, report: Report, raw: RawResult) -> Assessment:
         """The engine's findings as an answer: one message, from the most urgent (triage.message)."""
-        kb = self.kb
+        kb, book = self.kb, self.phrasebook
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
-        hours = self.phrasebook.hours(report.hours)
-        findings = sorted(
-            (self._worded(report, f, severity, hours) for f in raw.findings),
-            key=lambda f: (-f.disposition.rank, -f.emergency, order.get(f.symptom or "", -1), f.rule),
-        )
+        findings = []
+        for f in raw.findings:
+            worded = book.finding(report, f, severity)  # None: no parts, read straight
+            findings.append(worded if worded is not None else self._finding(report, f, severity))
         if not findings:  # cannot happen for a validated report: every symptom has its own rule
             raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")
+        if len(findings) > 1:
+            findings.sort(key=lambda f: (-_RANKS[f.disposition], -f.emergency, order.get(f.symptom or "", -1), f.rule))
         disposition = findings[0].disposition  # the most urgent: findings are sorted by urgency
         emergency = any(f.emergency for f in findings)
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)
@@ -174,12 +176,6 @@ class Assessor:
             more_detail=more_detail,
             kb_digest=kb.digest,
         )
-
-    def _worded(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> Finding:
-        """A finding in words: from the phrasebook, or read straight from the knowledge base
-        for a finding it has no parts for (`hours`: the report's hours in words)."""
-        worded = self.phrasebook.finding(report, raw, severity, hours)
-        return worded if worded is not None else self._finding(report, raw, severity)
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:
         """Hours until the answer could next change: the nearest window end or rule boundary."""

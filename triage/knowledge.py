@@ -8,6 +8,7 @@ file, the entry and the problem) instead of giving a wrong answer later.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import os
@@ -386,6 +387,12 @@ class KnowledgeBase:
     @property
     def version(self) -> str:
         return self.header.version
+
+    @functools.cached_property
+    def symptom_order(self) -> Mapping[str, int]:
+        """Each symptom id's place in the knowledge base, the order a report lists them in
+        (looked up for every report; worked out once per knowledge base)."""
+        return {sid: i for i, sid in enumerate(self.symptoms)}
 
     def symptom_name(self, symptom: str) -> str:
         """The symptom's name; an id this knowledge base does not know (a stored record older

@@ -36,21 +36,21 @@ def urgency(finding: Finding) -> tuple[int, bool]:
 
 
 def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-    """Split findings (most urgent first) into "why" and "more detail"."""
-
-    def strength(f: Finding) -> tuple[int, bool, int]:
-        kind = _KIND_RANK.get(f.kind, len(KIND_ORDER))
-        return (*urgency(f), -kind)
-
-    strongest: dict[str, Finding] = {}
-    for f in findings:
-        if f.symptom is not None and (f.symptom not in strongest or strength(f) > strength(strongest[f.symptom])):
-            strongest[f.symptom] = f
-    why = [f for f in findings if (f.symptom is None or strongest[f.symptom] is f)]
+    """Split findings (most urgent first) into "why" and "more detail". Findings are told
+    apart by their place in the list (equal findings are two findings)."""
+    unranked = len(KIND_ORDER)
+    strongest: dict[str, tuple[tuple[int, bool, int], int]] = {}  # symptom -> (strength, place)
+    for i, f in enumerate(findings):
+        if f.symptom is not None:
+            strength = (f.disposition.rank, f.emergency, -_KIND_RANK.get(f.kind, unranked))
+            best = strongest.get(f.symptom)
+            if best is None or strength > best[0]:
+                strongest[f.symptom] = (strength, i)
+    kept = {i for i, f in enumerate(findings) if f.symptom is None or strongest[f.symptom][1] == i}
     if emergency:
-        why = [f for f in why if f.disposition is Disposition.CONTACT_CLINICIAN]
-    kept = {id(f) for f in why}
-    return tuple(why), tuple(f for f in findings if id(f) not in kept)
+        kept = {i for i in kept if findings[i].disposition is Disposition.CONTACT_CLINICIAN}
+    why = tuple(f for i, f in enumerate(findings) if i in kept)
+    return why, tuple(f for i, f in enumerate(findings) if i not in kept)
 
 
 def _sentences(text: str) -> list[str]:
@@ -71,14 +71,33 @@ def cut(text: str) -> Cut:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """An advice text cut into sentences (`cut`), with the set of their compare forms and
+    its sentences joined, as given when none of them was said before (None: no sentence)."""
+
+    cut: Cut
+    said: frozenset[str]
+    whole: str | None
+
+    @classmethod
+    def of(cls, text: str) -> Piece:
+        sentences = cut(text)
+        return cls(sentences, frozenset(key for _, key in sentences), " ".join(s for s, _ in sentences) or None)
+
+
+@dataclass(frozen=True)
 class AdviceBook:
     """A knowledge base's advice as `once_per_meaning` reads it, worked out once (an Assessor
-    makes one): each reference's `same_advice` meaning and each advice text already cut into
-    sentences. A text made per answer (the re-check line) is cut when it comes."""
+    makes one): each reference's `same_advice` meaning, each advice text already cut into
+    sentences (a Piece), and the (reference, text) items `advice` gives, named once. A text
+    made per answer (the re-check line) is cut when it comes."""
 
     kb: KnowledgeBase
     meaning_of: Mapping[str, str]  # advice reference -> its same_advice meaning
-    cuts: Mapping[str, Cut]  # every advice text of the knowledge base -> cut(text)
+    pieces: Mapping[str, Piece]  # every advice text of the knowledge base -> Piece.of(text)
+    care: Mapping[str, tuple[str, str]]  # symptom id -> ("care:<id>", its care text)
+    general: tuple[tuple[str, str], ...]  # ("general:<id>", text) in the knowledge base's order
+    rule_refs: Mapping[str, str]  # rule id -> "rule:<id>"
 
     @classmethod
     def of(cls, kb: KnowledgeBase) -> AdviceBook:
@@ -87,11 +106,18 @@ class AdviceBook:
         texts += [r.advice for r in kb.rules.values() if r.advice]
         texts += [s.care for s in kb.symptoms.values()] + [a.text for a in h.general_advice]
         meaning_of = {ref: g.meaning for g in h.same_advice for ref in g.advice}
-        return cls(kb, meaning_of, {text: cut(text) for text in texts})
+        return cls(
+            kb,
+            meaning_of,
+            {text: Piece.of(text) for text in texts},
+            {sid: (f"care:{sid}", s.care) for sid, s in kb.symptoms.items()},
+            tuple((f"general:{a.id}" if a.id else "general", a.text) for a in h.general_advice),
+            {rid: f"rule:{rid}" for rid in kb.rules},
+        )
 
-    def cut(self, text: str) -> Cut:
-        found = self.cuts.get(text)
-        return found if found is not None else cut(text)
+    def piece(self, text: str) -> Piece:
+        found = self.pieces.get(text)
+        return found if found is not None else Piece.of(text)
 
 
 def once_per_meaning(book: AdviceBook, items: Iterable[tuple[str, str]]) -> tuple[str, ...]:
@@ -109,7 +135,13 @@ def once_per_meaning(book: AdviceBook, items: Iterable[tuple[str, str]]) -> tupl
             if group in given:
                 continue
             given.add(group)
-        fresh = [(s, key) for s, key in book.cut(text) if key not in said]
+        piece = book.piece(text)
+        if said.isdisjoint(piece.said):  # the usual case: every sentence is new
+            said |= piece.said
+            if piece.whole is not None:
+                out.append(piece.whole)
+            continue
+        fresh = [(s, key) for s, key in piece.cut if key not in said]
         said.update(key for _, key in fresh)
         if fresh:
             out.append(" ".join(s for s, _ in fresh))
@@ -136,13 +168,14 @@ def advice(
         items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
     if recheck_line is not None and not emergency and disposition is not Disposition.CONTACT_CLINICIAN:
         items.append((RECHECK_ADVICE, recheck_line))
-    items += [(f"rule:{f.rule}", f.advice) for f in findings if f.advice and urgency(f) == top]
+    at_top = [f for f in findings if (f.disposition.rank, f.emergency) == top]
+    items += [(book.rule_refs.get(f.rule) or f"rule:{f.rule}", f.advice) for f in at_top if f.advice]
     if emergency:  # first aid for the emergency signs only: no routine aftercare
-        cared = {f.symptom for f in findings if f.symptom is not None and urgency(f) == top}
-        items += [(f"care:{s}", kb.symptoms[s].care) for s in symptoms if s in cared]
+        cared = {f.symptom for f in at_top if f.symptom is not None}
+        items += [book.care[s] for s in symptoms if s in cared]
     else:
-        items += [(f"care:{s}", kb.symptoms[s].care) for s in symptoms]
-        items += [(f"general:{a.id}" if a.id else "general", a.text) for a in kb.header.general_advice]
+        items += [book.care[s] for s in symptoms]
+        items += book.general
     return once_per_meaning(book, items)
 
 

@@ -95,7 +95,7 @@ class Finding:
         return {
             "symptom": self.symptom,
             "severity": self.severity,
-            "disposition": self.disposition.value,
+            "disposition": str(self.disposition),  # a StrEnum: its value (without the enum property)
             "rule": self.rule,
             "reason": self.reason,
             "nurse_reason": self.nurse_reason,
@@ -151,7 +151,7 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "disposition": self.disposition.value,
+            "disposition": str(self.disposition),  # a StrEnum: its value (without the enum property)
             "emergency": self.emergency,
             "hours_since_treatment": self.report.hours,
             "findings": [f.to_dict() for f in self.findings],

@@ -3,7 +3,9 @@
 Most of what a Finding says depends only on the knowledge base: a rule's citation, kind and
 advice, a symptom's likelihood texts, which reason texts have no placeholders at all. Reading
 those again for every finding was most of what putting an answer into words cost. A
-Phrasebook reads them once; per report it only fills the placeholders that a text has.
+Phrasebook reads them once; per report it only fills the placeholders that a text has. A
+finding in words is then remembered (bounded, by everything it says: FindingKey), so
+answers share their findings rather than word the same conclusion again.
 
 It gives exactly the Finding that `Assessor._finding` (the straightforward reading, kept as
 the reference and for any finding the phrasebook has no parts for) gives: the test suite
@@ -12,6 +14,7 @@ compares the two on many random reports (tests/test_phrasebook.py).
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -27,6 +30,13 @@ V = TypeVar("V")
 
 # Enough for every window bound of a large knowledge base under every factor combination.
 MEMO_SIZE = 1024
+# Worded findings kept: each distinct conclusion, severity and relevant risk factors once.
+# ~1.8 KB each, so at most ~3.6 MB per Assessor; 13,000 varied reports of the shipped
+# knowledge base (benchmark, differential and mix) word 751.
+FINDING_MEMO_SIZE = 2048
+# The placeholders a finding's texts can use that do not depend on the report's hours.
+HOURS_FREE_FIELDS = frozenset({"name", "expected_until", "monitor_until"})
+_MISSING = "<not reported>"  # the severity key of a symptom the report does not name
 
 
 class BoundedMemo(Generic[K, V]):
@@ -53,13 +63,33 @@ class BoundedMemo(Generic[K, V]):
         return len(self._memo)
 
 
+def field_names(text: str) -> frozenset[str] | None:
+    """The placeholder names a text uses ("hours" for "{hours}", "{hours.real}" or a
+    "{name:{hours}}" format spec), None when it is malformed."""
+    names: set[str] = set()
+    try:
+        for _, field, spec, _ in string.Formatter().parse(text):
+            if field is not None:
+                names.add(re.split(r"[.\[]", field, maxsplit=1)[0])
+            nested = field_names(spec) if spec else frozenset()
+            if nested is None:
+                return None
+            names |= nested
+    except ValueError:
+        return None
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class Template:
     """A knowledge-base text read once: `fixed` is its formatted form when it has no
-    placeholders (so it is not formatted again per report), else None."""
+    placeholders (so it is not formatted again per report), else None; `needs_hours` when
+    the report's hours (or anything but the hours-free fields, or a malformed text, which
+    fails when formatted) can change what it says."""
 
     text: str
     fixed: str | None
+    needs_hours: bool = True
 
     @classmethod
     def read(cls, text: str) -> Template:
@@ -67,7 +97,8 @@ class Template:
             has_fields = any(name is not None for _, name, _, _ in string.Formatter().parse(text))
         except ValueError:  # malformed: formatted per report, so it fails where it always did
             has_fields = True
-        return cls(text, None if has_fields else text.format())
+        names = field_names(text)
+        return cls(text, None if has_fields else text.format(), names is None or not names <= HOURS_FREE_FIELDS)
 
     def format(self, values: Callable[[], Mapping[str, str]]) -> str:
         """The text with its placeholders filled from `values()` (only called when it has any)."""
@@ -86,6 +117,7 @@ class RuleParts:
     advice: str | None
     symptoms_all: tuple[str, ...]  # symptom ids, severities left off
     symptoms_any: tuple[str, ...]
+    needs_hours: bool  # a reason text that says the report's hours
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,7 @@ class PhaseParts:
     nurse_reason: Template
     source: str
     kind: str
+    needs_hours: bool  # a reason text that says the report's hours
 
 
 @dataclass(frozen=True)
@@ -109,6 +142,19 @@ class SymptomParts:
     likelihood_with: tuple[tuple[str, str], ...]  # (factor, text) in the knowledge base's order
     adjusting: tuple[str, ...]  # the factors that change its window, each once
     notes: Mapping[str, str | None]  # each factor's note on its window (Factor.note_for)
+    relevant: frozenset[str]  # the factors that change what a finding says about it
+
+    def factors_in(self, factors: tuple[str, ...]) -> tuple[str, ...]:
+        """The report's factors that change what a finding says of this symptom."""
+        return tuple(f for f in factors if f in self.relevant) if factors else ()
+
+
+# What a finding in words depends on (Phrasebook.key): the engine's conclusion; the type of
+# its window end (48 and 48.0 are equal keys that print differently); its symptom's severity
+# (_MISSING when not reported; None for a finding about the whole report); the report's
+# factors that change what is said of that symptom; the reported symptoms a combination rule
+# may name; the report's hours in words when a text says them, else None.
+FindingKey = tuple[RawFinding, type, str | None, tuple[str, ...], tuple[str, ...], str | None]
 
 
 def _ids(refs: list[str]) -> tuple[str, ...]:
@@ -127,32 +173,39 @@ class Phrasebook:
         # kb bounds recur in every answer; a report's own hours rarely do and are not kept
         self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]))
         self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values)
+        # findings in words, by everything they say (FindingKey): answers share them
+        self.worded = BoundedMemo[FindingKey, Finding | None](self._word, FINDING_MEMO_SIZE)
 
     # --- built once -----------------------------------------------------------------
 
     def _rule_parts(self, rid: str) -> RuleParts:
         rule = self.kb.rules[rid]
+        reason, nurse_reason = Template.read(rule.reason), Template.read(rule.nurse_reason)
         return RuleParts(
-            reason=Template.read(rule.reason),
-            nurse_reason=Template.read(rule.nurse_reason),
+            reason=reason,
+            nurse_reason=nurse_reason,
             source=self.kb.citation(rule.source),
             kind=rule.kind,
             factors=tuple(rule.factors),
             advice=rule.advice,
             symptoms_all=_ids(rule.symptoms_all),
             symptoms_any=_ids(rule.symptoms_any),
+            needs_hours=reason.needs_hours or nurse_reason.needs_hours,
         )
 
     def _symptom_parts(self, sid: str) -> SymptomParts:
         kb, symptom = self.kb, self.kb.symptoms[sid]
+        likelihood_with = tuple((f, kb.likelihood(sid, (f,))) for f in symptom.likelihood_with)
+        adjusting = tuple(dict.fromkeys(kb.adjusting_factors(sid)))
         return SymptomParts(
             name=symptom.name,
             urgent_if=symptom.urgent_if,
             typical_duration=Template.read(symptom.typical_duration),
             likelihood=kb.likelihood(sid, ()),
-            likelihood_with=tuple((f, kb.likelihood(sid, (f,))) for f in symptom.likelihood_with),
-            adjusting=tuple(dict.fromkeys(kb.adjusting_factors(sid))),
+            likelihood_with=likelihood_with,
+            adjusting=adjusting,
             notes={fid: factor.note_for(sid) for fid, factor in kb.factors.items()},
+            relevant=frozenset([f for f, _ in likelihood_with] + list(adjusting)),
         )
 
     def _phase_names(self) -> list[tuple[str, str]]:
@@ -171,11 +224,13 @@ class Phrasebook:
             patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
         else:
             patient, nurse = _texts(symptom, phase) or ("", "")
+        reason, nurse_reason = Template.read(patient), Template.read(nurse)
         return PhaseParts(
-            reason=Template.read(patient),
-            nurse_reason=Template.read(nurse),
+            reason=reason,
+            nurse_reason=nurse_reason,
             source=kb.citation(symptom.source),
             kind="red flag" if phase == "always" else "window",
+            needs_hours=reason.needs_hours or nurse_reason.needs_hours,
         )
 
     # --- per report -----------------------------------------------------------------
@@ -200,14 +255,16 @@ class Phrasebook:
             "monitor_until": self.duration(w.monitor_until),
         }
 
-    def _about(self, sid: str | None, report: Report, hours: str) -> tuple[str | None, str | None, str | None]:
+    def _about(
+        self, sid: str | None, factors: tuple[str, ...], hours: str
+    ) -> tuple[str | None, str | None, str | None]:
         """What a finding about a symptom says of the symptom itself: how common it is, how
         long it usually lasts (Assessor._window_values), when it is urgent; None for a
-        finding about the whole report."""
+        finding about the whole report. `factors`: the report's, or those of them that are
+        relevant to the symptom (SymptomParts.factors_in), with the same result."""
         if not sid:
             return None, None, None
         parts = self.symptoms[sid]
-        factors = report.factors
 
         def window_values() -> dict[str, str]:
             present = tuple(f for f in parts.adjusting if f in factors)
@@ -216,12 +273,58 @@ class Phrasebook:
         likelihood = next((text for f, text in parts.likelihood_with if f in factors), parts.likelihood)
         return likelihood, parts.typical_duration.format(window_values), parts.urgent_if
 
-    def finding(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str) -> Finding | None:
+    def finding(
+        self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
+    ) -> Finding | None:
         """`raw` in words, as Assessor._finding gives it; None when this book has no parts for
-        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours)."""
-        sid = raw.symptom
-        if sid and sid not in self.symptoms:
+        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours),
+        worked out here when not given and a text says them. Remembered by its FindingKey,
+        except when a text says the report's hours (they rarely recur, as for `duration`) or
+        with a window end of zero (-0.0 and 0.0 are equal keys that print differently; kb
+        bounds are above zero anyway)."""
+        key = self.key(report, raw, severity, hours)
+        if key is None:
             return None
+        until, says_hours = raw.until, key[-1] is not None
+        return self._word(key) if says_hours or (until is not None and not until) else self.worded(key)
+
+    def key(
+        self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
+    ) -> FindingKey | None:
+        """Everything `raw` in words depends on (FindingKey); None when this book has no parts for it."""
+        sid = raw.symptom
+        rule = self.rules.get(raw.rule)
+        if sid:
+            parts = self.symptoms.get(sid)
+            if parts is None:
+                return None
+            if rule is not None:
+                needs_hours = rule.needs_hours
+            else:
+                phase = self.phases.get((sid, raw.rule))
+                if phase is None:
+                    return None
+                needs_hours = phase.needs_hours
+            return (
+                raw,
+                type(raw.until),
+                severity.get(sid, _MISSING),
+                parts.factors_in(report.factors),
+                (),
+                self._hours(report, hours) if needs_hours or parts.typical_duration.needs_hours else None,
+            )
+        if rule is None:
+            return None
+        present = tuple(s for s in rule.symptoms_any if s in severity) if rule.symptoms_any else ()
+        return (raw, type(raw.until), None, (), present, self._hours(report, hours) if rule.needs_hours else None)
+
+    def _hours(self, report: Report, hours: str | None) -> str:
+        return hours if hours is not None else self.hours(report.hours)
+
+    def _word(self, key: FindingKey) -> Finding | None:
+        """The finding a FindingKey names, in words (the report's hours "" when no text says them)."""
+        raw, _, severity, factors, present, hours_or_none = key
+        sid, hours = raw.symptom, hours_or_none or ""
 
         def values() -> dict[str, str]:
             return {
@@ -233,15 +336,17 @@ class Phrasebook:
 
         rule = self.rules.get(raw.rule)
         if rule is not None:
-            return self._rule_finding(report, raw, severity, hours, rule, values)
+            return self._rule_finding(raw, severity, factors, present, hours, rule, values)
         phase = self.phases.get((sid or "", raw.rule))
         if phase is None or not sid:
             return None
+        if severity is _MISSING:
+            raise KeyError(sid)  # a symptom's own rule about a symptom not reported
         notes = [n for n in map(self.symptoms[sid].notes.__getitem__, raw.factors) if n]
-        likelihood, typical_duration, urgent_if = self._about(sid, report, hours)
+        likelihood, typical_duration, urgent_if = self._about(sid, factors, hours)
         return Finding(
             symptom=sid,
-            severity=severity[sid],
+            severity=severity,
             disposition=_disposition(raw.disposition),
             rule=raw.rule,
             reason=" ".join([phase.reason.format(values), *notes]),
@@ -260,9 +365,10 @@ class Phrasebook:
 
     def _rule_finding(
         self,
-        report: Report,
         raw: RawFinding,
-        severity: dict[str, str],
+        severity: str | None,
+        factors: tuple[str, ...],
+        present: tuple[str, ...],
         hours: str,
         rule: RuleParts,
         values: Callable[[], dict[str, str]],
@@ -271,11 +377,11 @@ class Phrasebook:
         if sid:
             involved: tuple[str, ...] = (sid,)
         else:
-            involved = rule.symptoms_all + tuple(s for s in rule.symptoms_any if s in severity)
-        likelihood, typical_duration, urgent_if = self._about(sid, report, hours)
+            involved = rule.symptoms_all + present
+        likelihood, typical_duration, urgent_if = self._about(sid, factors, hours)
         return Finding(
             symptom=sid,
-            severity=severity.get(sid) if sid else None,
+            severity=severity if sid and severity is not _MISSING else None,
             disposition=_disposition(raw.disposition),
             rule=raw.rule,
             reason=rule.reason.format(values),

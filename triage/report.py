@@ -66,13 +66,17 @@ def did_you_mean(value: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_NUMBERS = (int, float)  # isinstance() tuples made once, not per report
+_COLLECTIONS = (list, tuple, set, frozenset)
+
+
 def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
 def parse_hours(value: Any) -> float:
     """Validate hours since the session: a finite number from 0 to MAX_HOURS (one year)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         raise InvalidReport([Problem("hours", f"hours must be a number from 0 to {MAX_HOURS:g}, got {_shown(value)}")])
     try:
         hours = float(value)
@@ -109,7 +113,6 @@ def parse_report(
     now; the getting-worse rules then apply to them even when `worsening` is false.
     """
     problems: list[Problem] = []
-    valid_symptoms = _listing(kb.symptoms)
 
     if isinstance(symptoms, str):
         symptoms = [symptoms]
@@ -139,7 +142,8 @@ def parse_report(
             problems.append(
                 Problem(
                     where,
-                    f"unknown symptom {named!r}{did_you_mean(named, kb.symptoms)}; valid symptoms: {valid_symptoms}",
+                    f"unknown symptom {named!r}{did_you_mean(named, kb.symptoms)}; "
+                    f"valid symptoms: {_listing(kb.symptoms)}",
                 )
             )
             continue
@@ -162,7 +166,7 @@ def parse_report(
 
     if isinstance(factors, str):
         factors = [factors]
-    if not isinstance(factors, list | tuple | set | frozenset):
+    if not isinstance(factors, _COLLECTIONS):
         problems.append(Problem("factors", f"factors must be a list of factor ids, got {factors!r}"))
         factors = []
     present: set[str] = set()
@@ -187,7 +191,7 @@ def parse_report(
                 "symptoms",
                 "give at least one symptom"
                 + (f" (or a risk factor answered without symptoms: {_listing(alone)})" if alone else "")
-                + f"; valid symptoms: {valid_symptoms}",
+                + f"; valid symptoms: {_listing(kb.symptoms)}",
             ),
         )
 
@@ -208,11 +212,11 @@ def parse_report(
 
     if problems:
         raise InvalidReport(problems)
-    order = list(kb.symptoms)
+    order = kb.symptom_order
     return Report(
-        symptoms=tuple(sorted(chosen.items(), key=lambda item: order.index(item[0]))),
+        symptoms=tuple(sorted(chosen.items(), key=lambda item: order[item[0]])),
         hours=parsed_hours,
         factors=tuple(sorted(present)),
         worsening=bool(worsening),
-        worse=tuple(sorted(worse_ids, key=order.index)),
+        worse=tuple(sorted(worse_ids, key=order.__getitem__)),
     )
