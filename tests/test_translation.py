@@ -155,6 +155,18 @@ def test_a_broken_translation_fails_the_load_naming_file_entry_and_problem(
     assert result.exit_code != 0 and "es.toml" in str(result.exception or result.output)
 
 
+def test_a_lone_brace_in_an_english_plain_text_loads_with_its_translation(
+    edit_kb: Callable[[str, str, str], Path],
+) -> None:
+    """A text the English loader takes as plain words (a description, never filled in) may hold
+    a lone brace; comparing the translation's placeholders with it must not crash the load (a
+    ValueError escaped here, found by tests/test_reliability_kb_fuzz.py)."""
+    directory = edit_kb("symptoms.toml", 'description = "Pink or red skin', 'description = "{ Pink or red skin')
+    kb = load_knowledge(directory, require_release=False)
+    assert kb.symptoms["redness"].description.startswith("{ Pink")
+    assert kb.in_language("es").symptoms["redness"].description  # the translation is loaded as it is
+
+
 def test_a_knowledge_base_without_translations_is_english_only(kb_copy: Path) -> None:
     (kb_copy / ES).unlink()
     (kb_copy / "released" / ES).unlink(missing_ok=True)

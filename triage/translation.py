@@ -115,14 +115,18 @@ class _Checker:
             self.fail(entry, f"{key}: not translated (English: {english!r})")
         if english is not None and translated is not None:
             try:
+                english_names = _names(english)
+            except ValueError:  # a lone brace: the English loader took this text as plain words
+                return  # (it refuses one in every text it fills in), so it has no placeholders to compare
+            try:
                 names = _names(translated)
             except ValueError as exc:
                 self.fail(entry, f"{key}: bad placeholder in {translated!r}: {exc}")
                 return
-            if names != _names(english):
+            if names != english_names:
                 self.fail(
                     entry,
-                    f"{key}: placeholders {sorted(names)} differ from the English {sorted(_names(english))} "
+                    f"{key}: placeholders {sorted(names)} differ from the English {sorted(english_names)} "
                     f"(English: {english!r})",
                 )
 
