@@ -17,10 +17,9 @@ from triage.model import Assessment, Disposition, Finding, Report
 from triage.phase_cache import PhaseCache
 from triage.phrasebook import Phrasebook
 from triage.report import InvalidReport, Problem, parse_report
-from triage.vocabulary import MAX_HOURS
+from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS
 from triage.words import ENGLISH
 
-_RANKS = {d: d.rank for d in Disposition}  # Disposition.rank without the property call, for sorting
 UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
 
 
@@ -156,7 +155,9 @@ class Assessor:
         if not findings:  # cannot happen for a validated report: every symptom has its own rule
             raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")
         if len(findings) > 1:
-            findings.sort(key=lambda f: (-_RANKS[f.disposition], -f.emergency, order.get(f.symptom or "", -1), f.rule))
+            findings.sort(
+                key=lambda f: (-DISPOSITION_RANKS[f.disposition], -f.emergency, order.get(f.symptom or "", -1), f.rule)
+            )
         disposition = findings[0].disposition  # the most urgent: findings are sorted by urgency
         emergency = any(f.emergency for f in findings)
         recheck = None if disposition is Disposition.CONTACT_CLINICIAN else self._recheck(report, raw)

@@ -42,7 +42,7 @@ def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, .
     strongest: dict[str, tuple[tuple[int, bool, int], int]] = {}  # symptom -> (strength, place)
     for i, f in enumerate(findings):
         if f.symptom is not None:
-            strength = (f.disposition.rank, f.emergency, -_KIND_RANK.get(f.kind, unranked))
+            strength = (*urgency(f), -_KIND_RANK.get(f.kind, unranked))
             best = strongest.get(f.symptom)
             if best is None or strength > best[0]:
                 strongest[f.symptom] = (strength, i)

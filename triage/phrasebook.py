@@ -106,29 +106,29 @@ class Template:
 
 
 @dataclass(frozen=True)
-class RuleParts:
-    """What a knowledge-base rule's finding says whatever the report."""
+class PhaseParts:
+    """What a symptom's own rule says in one phase (`<id>-expected`, ...) whatever the report;
+    a knowledge-base rule's finding says this too (RuleParts)."""
 
     reason: Template
     nurse_reason: Template
     source: str
     kind: str
+
+    @property
+    def needs_hours(self) -> bool:
+        """A reason text says the report's hours."""
+        return self.reason.needs_hours or self.nurse_reason.needs_hours
+
+
+@dataclass(frozen=True)
+class RuleParts(PhaseParts):
+    """What a knowledge-base rule's finding says whatever the report."""
+
     factors: tuple[str, ...]
     advice: str | None
     symptoms_all: tuple[str, ...]  # symptom ids, severities left off
     symptoms_any: tuple[str, ...]
-    needs_hours: bool  # a reason text that says the report's hours
-
-
-@dataclass(frozen=True)
-class PhaseParts:
-    """What a symptom's own rule says in one phase (`<id>-expected`, ...) whatever the report."""
-
-    reason: Template
-    nurse_reason: Template
-    source: str
-    kind: str
-    needs_hours: bool  # a reason text that says the report's hours
 
 
 @dataclass(frozen=True)
@@ -180,17 +180,15 @@ class Phrasebook:
 
     def _rule_parts(self, rid: str) -> RuleParts:
         rule = self.kb.rules[rid]
-        reason, nurse_reason = Template.read(rule.reason), Template.read(rule.nurse_reason)
         return RuleParts(
-            reason=reason,
-            nurse_reason=nurse_reason,
+            reason=Template.read(rule.reason),
+            nurse_reason=Template.read(rule.nurse_reason),
             source=self.kb.citation(rule.source),
             kind=rule.kind,
             factors=tuple(rule.factors),
             advice=rule.advice,
             symptoms_all=_ids(rule.symptoms_all),
             symptoms_any=_ids(rule.symptoms_any),
-            needs_hours=reason.needs_hours or nurse_reason.needs_hours,
         )
 
     def _symptom_parts(self, sid: str) -> SymptomParts:
@@ -224,13 +222,11 @@ class Phrasebook:
             patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
         else:
             patient, nurse = _texts(symptom, phase) or ("", "")
-        reason, nurse_reason = Template.read(patient), Template.read(nurse)
         return PhaseParts(
-            reason=reason,
-            nurse_reason=nurse_reason,
+            reason=Template.read(patient),
+            nurse_reason=Template.read(nurse),
             source=kb.citation(symptom.source),
             kind="red flag" if phase == "always" else "window",
-            needs_hours=reason.needs_hours or nurse_reason.needs_hours,
         )
 
     # --- per report -----------------------------------------------------------------

@@ -20,7 +20,7 @@ class Disposition(enum.StrEnum):
     def rank(self) -> int:
         """Position in urgency order (0: least urgent); read from a table made once, as
         ordering findings asks for it many times per answer."""
-        return _RANKS[self]
+        return DISPOSITION_RANKS[self]
 
     @property
     def key(self) -> str:
@@ -28,7 +28,8 @@ class Disposition(enum.StrEnum):
         return self.value.replace(" ", "-")
 
 
-_RANKS: dict[Disposition, int] = {d: i for i, d in enumerate(Disposition)}
+# Disposition.rank as a table, for sorts that look it up many times per answer.
+DISPOSITION_RANKS: dict[Disposition, int] = {d: i for i, d in enumerate(Disposition)}
 
 
 class Severity(enum.StrEnum):
