@@ -479,11 +479,13 @@ def build_engine_class(
     classes: dict[str, type[SymptomFact]] | None = None,
     factor_classes: dict[str, type[FactorFact]] | None = None,
     base: type[KnowledgeEngine] | None = None,
+    patterns: FindingPatterns | None = None,
 ) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base (and its symptom and factor fact
-    classes, which the facts declared must be of). Call once per knowledge base. `base` is
-    for tests that compare the lean engine with experta's own (it must derive from _Engine)."""
-    patterns = FindingPatterns(kb)
+    classes, which the facts declared must be of, and the finding patterns whose numbers the
+    decisions' `active_patterns` use). Call once per knowledge base. `base` is for tests that
+    compare the lean engine with experta's own (it must derive from _Engine)."""
+    patterns = FindingPatterns(kb) if patterns is None else patterns
     classes = symptom_fact_classes(kb) if classes is None else classes
     factor_classes = factor_fact_classes(kb) if factor_classes is None else factor_classes
     rules = _window_rules(kb, classes, patterns)
@@ -514,7 +516,9 @@ class RuleEngine:
         self.finding_patterns = FindingPatterns(kb)
         self.report_fact_users = _Requirements(_report_fact_users(kb))
         self.factor_classes = factor_fact_classes(kb)
-        self.engine_class = build_engine_class(kb, self.symptom_classes, self.factor_classes)
+        self.engine_class = build_engine_class(
+            kb, self.symptom_classes, self.factor_classes, patterns=self.finding_patterns
+        )
         self._idle: list[_Engine] = []  # clean instances no decision is using
         self._lock = threading.Lock()
         self.built = 0  # instances built so far
