@@ -29,7 +29,7 @@ def duration(hours: float) -> str:
 
 
 DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers): at most ~1.5 MB per process
-PHASE_CACHE_PER_ANSWER = 2  # conclusions are small (findings shared): ~0.5 KB an entry
+PHASE_CACHE_PER_ANSWER = 8  # conclusions are small (a short text key; findings shared): ~0.35 KB an entry
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 
 

@@ -84,7 +84,7 @@ class RawFinding:
     factors: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the phase cache keeps thousands
 class RawResult:
     findings: tuple[RawFinding, ...]
     boundaries: tuple[float, ...]

@@ -447,17 +447,24 @@ class KnowledgeBase:
         Every condition on the hours is `hours >= bound` or `hours < bound`, so an answer is
         the same from one of these hours until the next."""
         points = {0.0}
-        for sid, symptom in self.symptoms.items():
-            if symptom.window is None:
-                continue
-            adjusting = self.adjusting_factors(sid)
-            for n in range(len(adjusting) + 1):
-                for combo in itertools.combinations(adjusting, n):
-                    w = self.window(sid, combo)
-                    points |= {b for b in (w.expected_until, w.monitor_until) if b is not None}
+        for sid in self.symptoms:
+            points.update(self.window_bounds(sid))
         for rule in self.rules.values():
             points |= {b for b in (rule.after_hours, rule.before_hours) if b is not None}
         return tuple(sorted(p for p in points if p <= MAX_HOURS))
+
+    def window_bounds(self, symptom: str) -> frozenset[float]:
+        """The symptom's window bounds under every combination of the factors that change them
+        (none for a symptom without a window)."""
+        if self.symptoms[symptom].window is None:
+            return frozenset()
+        adjusting = self.adjusting_factors(symptom)
+        points: set[float] = set()
+        for n in range(len(adjusting) + 1):
+            for combo in itertools.combinations(adjusting, n):
+                w = self.window(symptom, combo)
+                points |= {b for b in (w.expected_until, w.monitor_until) if b is not None}
+        return frozenset(points)
 
     def adjusting_factors(self, symptom: str) -> tuple[str, ...]:
         return tuple(f for f, _ in self.window_changes.get(symptom, ()))
