@@ -44,6 +44,7 @@ class _TimedRule:
     "finding"` rule reads are not tested, and worsening is taken from the whole report."""
 
     bounds: tuple[float, ...]
+    per_symptom: bool  # for_each = "symptom"
     factors: frozenset[str]
     worsening: bool
     each_symptom: frozenset[str] | None  # for_each = "symptom": one of these (None: any) ...
@@ -56,6 +57,7 @@ class _TimedRule:
         only = kb.rule_symptoms(rule)
         return cls(
             tuple(b for b in (rule.after_hours, rule.before_hours) if b is not None),
+            rule.for_each == "symptom",
             frozenset(rule.factors),
             bool(rule.worsening),
             (frozenset(only) or None) if rule.for_each == "symptom" else None,
@@ -64,12 +66,31 @@ class _TimedRule:
             frozenset(ref.partition(":")[0] for ref in rule.symptoms_any),
         )
 
+    def filed_under(self) -> str | None:
+        """A factor or symptom the rule cannot apply without (None: no such one)."""
+        if self.factors:
+            return min(self.factors)
+        if self.all_of:
+            return min(self.all_of)
+        if self.per_symptom and self.each_symptom is not None and len(self.each_symptom) == 1:
+            return next(iter(self.each_symptom))
+        return None
+
+    def may_apply_to(self, sid: str, severity: str, worse: bool, factors: frozenset[str]) -> bool:
+        """A `for_each = "symptom"` rule, for one symptom at this severity, getting worse or not."""
+        return (
+            self.factors <= factors
+            and (worse or not self.worsening)
+            and (self.each_symptom is None or sid in self.each_symptom)
+            and (not self.severities or severity in self.severities)
+        )
+
     def may_apply(self, report: Report, symptoms: dict[str, str], factors: frozenset[str]) -> bool:
         if not self.factors <= factors:
             return False
         if self.worsening and not (report.worsening or report.worse):
             return False
-        if self.each_symptom is not None or self.severities:
+        if self.per_symptom:
             return any(
                 (self.each_symptom is None or sid in self.each_symptom)
                 and (not self.severities or severity in self.severities)
@@ -86,11 +107,30 @@ class PhaseCache:
     def __init__(self, kb: KnowledgeBase, maxsize: int) -> None:
         self.cache: LruCache[RawResult] = LruCache(maxsize)
         self._findings: dict[RawFinding, RawFinding] = {}  # one shared copy of each finding
-        # Each symptom's window bounds, under every combination of the factors that change them.
-        self._window_bounds = {sid: kb.window_bounds(sid) for sid in kb.symptoms}
-        self._timed_rules = tuple(
-            _TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None
-        )
+        timed = [_TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None]
+        # A rule about one symptom (no factor needed) applies or not by that symptom's severity
+        # and whether it is getting worse, as the engine tests it: its bounds are worked out
+        # here with the symptom's window bounds (under every combination of the factors that
+        # change them), for each symptom, severity and getting worse or not.
+        own = [r for r in timed if r.per_symptom and not r.factors]
+        self._symptom_bounds = {
+            (sid, severity, worse): tuple(
+                sorted(
+                    kb.window_bounds(sid).union(
+                        *(r.bounds for r in own if r.may_apply_to(sid, severity, worse, frozenset()))
+                    )
+                )
+            )
+            for sid in kb.symptoms
+            for severity in SEVERITIES
+            for worse in (False, True)
+        }
+        # The other rules are tested against each report, filed under a factor or symptom they
+        # cannot apply without (so most reports test none of them).
+        self._report_rules: dict[str | None, list[_TimedRule]] = {}
+        for rule in timed:
+            if rule not in own:
+                self._report_rules.setdefault(rule.filed_under(), []).append(rule)
         # The key is one short text: a character per symptom and severity, per factor, per
         # symptom getting worse, and one for the phase's first bound.
         self._symptom_code = {
@@ -104,15 +144,40 @@ class PhaseCache:
 
     def bounds(self, report: Report) -> list[float]:
         """Every hour at or below MAX_HOURS at which this report's answer could change (and 0)."""
-        symptoms = dict(report.symptoms)
-        factors = frozenset(report.factors)
         found = {0.0}
-        for sid in symptoms:
-            found.update(self._window_bounds.get(sid, ()))
-        for rule in self._timed_rules:
-            if rule.may_apply(report, symptoms, factors):
-                found.update(rule.bounds)
+        for sid, severity in report.symptoms:
+            found.update(self._symptom_bounds[sid, severity, report.is_worse(sid)])
+        for rule in self._applying_report_rules(report):
+            found.update(rule.bounds)
         return sorted(b for b in found if b <= MAX_HOURS)
+
+    def _applying_report_rules(self, report: Report) -> list[_TimedRule]:
+        filed = self._report_rules
+        candidates = list(filed.get(None, ()))
+        for key in report.factors:
+            if key in filed:
+                candidates += filed[key]
+        for key, _ in report.symptoms:
+            if key in filed:
+                candidates += filed[key]
+        if not candidates:
+            return candidates
+        symptoms, factors = dict(report.symptoms), frozenset(report.factors)
+        return [r for r in candidates if r.may_apply(report, symptoms, factors)]
+
+    def _phase_start(self, report: Report, hours: float) -> float:
+        """The last of bounds(report) at or below `hours` (the same, without building the list)."""
+        start = 0.0
+        for sid, severity in report.symptoms:
+            bounds = self._symptom_bounds[sid, severity, report.is_worse(sid)]
+            i = bisect.bisect_right(bounds, hours)
+            if i and bounds[i - 1] > start:
+                start = bounds[i - 1]
+        for rule in self._applying_report_rules(report):
+            for bound in rule.bounds:
+                if start < bound <= hours:
+                    start = bound
+        return start
 
     def key(self, report: Report) -> str | None:
         """The report's phase key, or None when it has no phase to key by (then not cached)."""
@@ -122,17 +187,17 @@ class PhaseCache:
         if not (math.isfinite(hours) and 0 <= hours <= MAX_HOURS):
             return None
         try:
-            bounds = self.bounds(report)
+            worse = self._worse_code
             text = "".join(
                 [
-                    *(self._symptom_code[entry] for entry in report.symptoms),
+                    *map(self._symptom_code.__getitem__, report.symptoms),
                     "|",
-                    *(self._factor_code[f] for f in report.factors),
+                    *map(self._factor_code.__getitem__, report.factors),
                     "|+" if report.worsening else "|-",
-                    *(self._worse_code[s] for s in report.worse),
+                    *map(worse.__getitem__, report.worse),
                     "|",
-                    # the last bound at or below the hours, by its place among all bounds
-                    self._bound_code[bounds[bisect.bisect_right(bounds, hours) - 1]],
+                    # the phase: the last bound at or below the hours, by its place among all bounds
+                    self._bound_code[self._phase_start(report, hours)],
                 ]
             )
         except (KeyError, TypeError):  # a hand-built Report the knowledge base does not know
