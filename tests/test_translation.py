@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from triage import Assessor, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.cli import cli
 from triage.languages import LanguageAssessor
-from verification.reports import report_mix
+from triage.report import parse_report
+from verification.reports import random_reports, report_mix
 
 ES = "i18n/es.toml"
 
@@ -261,3 +262,22 @@ def test_an_incomplete_catalogue_stops_the_start(tmp_path: Path) -> None:
         compile_catalogue(po)
     po.write_text('msgid ""\nmsgstr ""\n"Language: es\\n"\n\nmsgid "Why"\nmsgstr "Por qué"\n', encoding="utf-8")
     assert compile_catalogue(po).gettext("Why") == "Por qué"
+
+
+def test_a_translation_is_decided_by_the_english_engine_with_the_same_answers(kb: KnowledgeBase) -> None:
+    """A translated Assessor shares the English engine and phase cache (a translation changes
+    words only), and its answers are those of a Spanish Assessor deciding with its own engine."""
+    english = Assessor(kb)
+    shared = LanguageAssessor(english, "es", cache_size=64)
+    assert shared.local.engine is english.engine and shared.local.phase_cache is english.phase_cache
+    own = Assessor(kb.in_language("es"), cache_size=0)
+    assert own.engine is not english.engine
+    for raw in random_reports(kb, 800, seed=31):
+        report = parse_report(kb, *raw)
+        assert shared.local.assess_report(report).to_dict() == own.assess_report(report).to_dict(), raw
+    # A Spanish answer after the English one for the same report: the engine does not run again.
+    assert english.phase_cache is not None
+    english.assess(["swelling:moderate"], 30.5)
+    hits = english.phase_cache.cache.info().hits
+    shared.assess(["swelling:moderate"], 30.5)
+    assert english.phase_cache.cache.info().hits == hits + 1

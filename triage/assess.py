@@ -60,11 +60,21 @@ class Assessor:
     equal Reports that print differently).
     """
 
-    def __init__(self, kb: KnowledgeBase, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, cache_size: int = DEFAULT_CACHE_SIZE, decided_by: Assessor | None = None
+    ) -> None:
+        """`decided_by`: for a translation of its knowledge base (KnowledgeBase.in_language:
+        the same rules and windows, other words), that Assessor's engine and phase cache
+        decide, so a translated answer does not run the engine again nor keep a second one."""
         self.kb = kb
-        self.engine = RuleEngine(kb)
         self.cache: LruCache[Assessment] | None = LruCache(cache_size) if cache_size > 0 else None
-        self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
+        self.engine: RuleEngine
+        self.phase_cache: PhaseCache | None
+        if decided_by is not None:
+            self.engine, self.phase_cache = decided_by.engine, decided_by.phase_cache
+        else:
+            self.engine = RuleEngine(kb)
+            self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
         # the knowledge base's wording read once, not once per finding (issue 14)
         self.phrasebook = Phrasebook(kb)
         self.advice_book = message.AdviceBook.of(kb)

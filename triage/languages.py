@@ -54,7 +54,11 @@ class LanguageAssessor:
     def __init__(self, english: Assessor, language: str, cache_size: int) -> None:
         self.english = english
         self.language = language
-        self.local = english if language == ENGLISH else Assessor(english.kb.in_language(language), cache_size)
+        self.local = (
+            english
+            if language == ENGLISH
+            else Assessor(english.kb.in_language(language), cache_size, decided_by=english)
+        )
 
     @property
     def kb(self) -> KnowledgeBase:

@@ -106,7 +106,9 @@ class PhaseCache:
     def __init__(self, kb: KnowledgeBase, maxsize: int) -> None:
         self.cache: LruCache[RawResult] = LruCache(maxsize)
         self._findings: dict[RawFinding, RawFinding] = {}  # one shared copy of each finding
-        timed = [_TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None]
+        timed = [
+            _TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None
+        ]
         # A rule about one symptom (no factor needed) applies or not by that symptom's severity
         # and whether it is getting worse, as the engine tests it: its bounds are worked out
         # here with the symptom's window bounds (under every combination of the factors that
