@@ -211,6 +211,7 @@ def test_oracle_matches_public_vignettes(kb: KnowledgeBase, case: dict) -> None:
 @settings(max_examples=1500, deadline=None)
 @given(symptom_lists, hours, factor_lists, st.booleans())
 @example(["numbness"], 3.0, [], False)  # expected_until == monitor_until: no monitor phase
+@example(["burning"], 1.9701238974195015e-09, [], False)  # 24 h less 2e-9 h is shown as 24 h (float noise)
 @example(["pain:severe"], 24.0, [], False)  # severe at exactly 24 h counts as after the first day
 @example(["pain:severe", "redness"], 4.0, [], False)  # severe first day: re-check capped at 12
 @example(["redness:mild", "warmth:mild", "pain:mild"], 48.0, [], False)  # infection pattern from 48 h
@@ -243,7 +244,8 @@ def test_engine_agrees_with_oracle(
         assert got.recheck_in_hours is None
     else:
         assert got.recheck_in_hours == pytest.approx(expected.recheck_in_hours, abs=RECHECK_TOLERANCE)
-        assert got.recheck_in_hours <= max(expected.recheck_in_hours, 0.01) + 1e-9  # never after the change
+        # never after the change (but for the float noise below 1e-8 h that Assessor._recheck rounds away)
+        assert got.recheck_in_hours <= max(expected.recheck_in_hours, 0.01) + 1e-8
     assert {(f.symptom, f.rule, f.disposition.value) for f in (*got.findings, *got.more_detail)} == expected.findings
 
 

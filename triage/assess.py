@@ -197,7 +197,9 @@ class Assessor:
         waits = [end - report.hours for end in ends] + [f.cap for f in raw.findings if f.cap is not None]
         if not waits:
             return None
-        # Shown to 0.01 h, rounded down (never after the change), and never 0 before it.
+        # Shown to 0.01 h, rounded down (never after the change), and never 0 before it; the
+        # rounding to 6 places first takes away float noise (0.29 * 100 = 28.999999999999996),
+        # and with it any shortfall below 1e-8 h (36 microseconds).
         return max(math.floor(round(min(waits) * 100, 6)) / 100, 0.01)
 
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
