@@ -147,7 +147,7 @@ class FindingPatterns:
 
 
 @dataclass(frozen=True)
-class _Requirement:
+class Requirement:
     """What a report needs for something to happen (an emergency finding, a rule to match):
     all of `all_of` reported, one of `any_of` (when given) and every factor in `factors`.
     A necessary condition, not a sufficient one."""
@@ -155,6 +155,11 @@ class _Requirement:
     all_of: frozenset[str]
     any_of: frozenset[str] | None
     factors: frozenset[str]
+
+    @classmethod
+    def of_rule(cls, rule: KbRule) -> Requirement:
+        """What a knowledge-base rule's symptom patterns and factors need."""
+        return cls(*_rule_symptoms(rule), frozenset(rule.factors))
 
     def met(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
         return (
@@ -169,10 +174,10 @@ class _Requirements:
     those that one of its symptoms or factors could meet: each requirement is filed under a
     symptom or factor it cannot be met without."""
 
-    def __init__(self, requirements: Iterable[_Requirement] | None) -> None:
+    def __init__(self, requirements: Iterable[Requirement] | None) -> None:
         self.always = requirements is None
-        self.by_symptom: dict[str, list[_Requirement]] = {}
-        self.by_factor: dict[str, list[_Requirement]] = {}
+        self.by_symptom: dict[str, list[Requirement]] = {}
+        self.by_factor: dict[str, list[Requirement]] = {}
         for r in requirements or ():
             if r.all_of:
                 self.by_symptom.setdefault(min(r.all_of), []).append(r)
@@ -195,10 +200,10 @@ class _Requirements:
         return False
 
 
-def _emergency_sources(kb: KnowledgeBase) -> tuple[_Requirement, ...] | None:
+def _emergency_sources(kb: KnowledgeBase) -> tuple[Requirement, ...] | None:
     """Where an emergency finding can come from; None when it may come from any report."""
     sources = [
-        _Requirement(frozenset({sid}), None, frozenset())
+        Requirement(frozenset({sid}), None, frozenset())
         for sid in kb.symptoms
         if any(ph.emergency for ph in kb.symptom_phases(sid))
     ]
@@ -207,9 +212,9 @@ def _emergency_sources(kb: KnowledgeBase) -> tuple[_Requirement, ...] | None:
             continue
         all_of, any_of = _rule_symptoms(rule)
         if rule.for_each == "symptom" and kb.rule_symptoms(rule):
-            sources += [_Requirement(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)]
+            sources += [Requirement(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)]
         elif rule.for_each is None and (all_of or any_of):
-            sources.append(_Requirement(all_of, any_of, frozenset(rule.factors)))
+            sources.append(Requirement.of_rule(rule))
         else:  # on any symptom, on another finding, or on factors alone: any report may have one
             return None
     return tuple(sources)
@@ -222,7 +227,7 @@ def _rule_symptoms(rule: KbRule) -> tuple[frozenset[str], frozenset[str] | None]
     return all_of, any_of
 
 
-def _report_fact_users(kb: KnowledgeBase) -> tuple[_Requirement, ...]:
+def _report_fact_users(kb: KnowledgeBase) -> tuple[Requirement, ...]:
     """What a report needs for some rule with a ReportFact pattern to match: its symptom and
     factor patterns (a finding pattern is taken to match). A report that needs none of these
     declares no ReportFact: it would only walk the network to joins that never complete."""
@@ -230,7 +235,7 @@ def _report_fact_users(kb: KnowledgeBase) -> tuple[_Requirement, ...]:
     for rule in kb.rules.values():
         fire, wait = _time_patterns(rule)
         if rule.for_each != "symptom" and (fire or wait):
-            users.append(_Requirement(*_rule_symptoms(rule), frozenset(rule.factors)))
+            users.append(Requirement.of_rule(rule))
     return tuple(users)
 
 

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from triage.engine import RawFinding, RawResult
+from triage.engine import RawFinding, RawResult, Requirement
 from triage.knowledge import KnowledgeBase
 from triage.knowledge import Rule as KbRule
 from triage.lru import LruCache
@@ -43,61 +43,50 @@ class _TimedRule:
     "finding"` rule reads are not tested, and worsening is taken from the whole report."""
 
     bounds: tuple[float, ...]
-    per_symptom: bool  # for_each = "symptom"
-    factors: frozenset[str]
+    needs: Requirement  # the symptoms its report patterns name, and its factors
     worsening: bool
-    each_symptom: frozenset[str] | None  # for_each = "symptom": one of these (None: any) ...
+    per_symptom: bool  # for_each = "symptom" ...
+    each_symptom: frozenset[str] | None  # ... about one of these symptoms (None: any)
     severities: frozenset[str]  # ... at one of these severities (empty: any)
-    all_of: frozenset[str]  # report rules: every one of these symptoms
-    any_of: frozenset[str]  # report rules: one of these symptoms (empty: no such test)
 
     @classmethod
     def of(cls, kb: KnowledgeBase, rule: KbRule) -> _TimedRule:
-        only = kb.rule_symptoms(rule)
+        per_symptom = rule.for_each == "symptom"
         return cls(
             tuple(b for b in (rule.after_hours, rule.before_hours) if b is not None),
-            rule.for_each == "symptom",
-            frozenset(rule.factors),
+            Requirement.of_rule(rule),
             bool(rule.worsening),
-            (frozenset(only) or None) if rule.for_each == "symptom" else None,
-            frozenset(map(str, rule.severity)) if rule.for_each == "symptom" else frozenset(),
-            frozenset(ref.partition(":")[0] for ref in rule.symptoms_all),
-            frozenset(ref.partition(":")[0] for ref in rule.symptoms_any),
+            per_symptom,
+            (frozenset(kb.rule_symptoms(rule)) or None) if per_symptom else None,
+            frozenset(map(str, rule.severity)) if per_symptom else frozenset(),
         )
 
     def filed_under(self) -> str | None:
         """A factor or symptom the rule cannot apply without (None: no such one)."""
-        if self.factors:
-            return min(self.factors)
-        if self.all_of:
-            return min(self.all_of)
-        if self.per_symptom and self.each_symptom is not None and len(self.each_symptom) == 1:
+        if self.needs.factors:
+            return min(self.needs.factors)
+        if self.needs.all_of:
+            return min(self.needs.all_of)
+        if self.each_symptom is not None and len(self.each_symptom) == 1:
             return next(iter(self.each_symptom))
         return None
 
-    def may_apply_to(self, sid: str, severity: str, worse: bool, factors: frozenset[str]) -> bool:
-        """A `for_each = "symptom"` rule, for one symptom at this severity, getting worse or not."""
-        return (
-            self.factors <= factors
-            and (worse or not self.worsening)
-            and (self.each_symptom is None or sid in self.each_symptom)
-            and (not self.severities or severity in self.severities)
+    def covers(self, sid: str, severity: str) -> bool:
+        """A `for_each = "symptom"` rule: whether it is about this symptom at this severity."""
+        return (self.each_symptom is None or sid in self.each_symptom) and (
+            not self.severities or severity in self.severities
         )
 
-    def may_apply(self, report: Report, symptoms: dict[str, str], factors: frozenset[str]) -> bool:
-        if not self.factors <= factors:
+    def may_apply_to(self, sid: str, severity: str, worse: bool) -> bool:
+        """A `for_each = "symptom"` rule that needs no factor, for one symptom getting worse or not."""
+        return (worse or not self.worsening) and self.covers(sid, severity)
+
+    def may_apply(self, report: Report, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
+        if not self.needs.met(symptoms, factors):
             return False
         if self.worsening and not (report.worsening or report.worse):
             return False
-        if self.per_symptom:
-            return any(
-                (self.each_symptom is None or sid in self.each_symptom)
-                and (not self.severities or severity in self.severities)
-                for sid, severity in symptoms.items()
-            )
-        if not self.all_of <= symptoms.keys():
-            return False
-        return not self.any_of or not self.any_of.isdisjoint(symptoms)
+        return not self.per_symptom or any(self.covers(sid, severity) for sid, severity in report.symptoms)
 
 
 class PhaseCache:
@@ -113,14 +102,10 @@ class PhaseCache:
         # and whether it is getting worse, as the engine tests it: its bounds are worked out
         # here with the symptom's window bounds (under every combination of the factors that
         # change them), for each symptom, severity and getting worse or not.
-        own = [r for r in timed if r.per_symptom and not r.factors]
+        own = [r for r in timed if r.per_symptom and not r.needs.factors]
         self._symptom_bounds = {
             (sid, severity, worse): tuple(
-                sorted(
-                    kb.window_bounds(sid).union(
-                        *(r.bounds for r in own if r.may_apply_to(sid, severity, worse, frozenset()))
-                    )
-                )
+                sorted(kb.window_bounds(sid).union(*(r.bounds for r in own if r.may_apply_to(sid, severity, worse))))
             )
             for sid in kb.symptoms
             for severity in SEVERITIES
@@ -163,7 +148,7 @@ class PhaseCache:
                 candidates += filed[key]
         if not candidates:
             return candidates
-        symptoms, factors = dict(report.symptoms), frozenset(report.factors)
+        symptoms, factors = frozenset(sid for sid, _ in report.symptoms), frozenset(report.factors)
         return [r for r in candidates if r.may_apply(report, symptoms, factors)]
 
     def _phase_start(self, report: Report, hours: float) -> float:
