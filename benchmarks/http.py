@@ -6,6 +6,12 @@ rate limit off. Run three times: with the answer cache as shipped and with it of
 (TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible, and on 2 sync workers (issue 14's
 setting: a new connection for each request) instead of gunicorn.conf.py's threaded ones. Needs
 Debian's `wrk`; when it is missing this part is skipped with the reason (nothing is installed).
+
+Each round runs every endpoint once, back to back, so a round's ratios compare runs made in
+the same few seconds; the ratios reported are the median over the rounds (on a shared 2-vCPU
+machine one round's ratio moved by up to 0.09, issue 14). The workers' CPU time (user +
+system, from /proc) per request is read for every run too: unlike the rates, it does not
+depend on what else the machine is doing at that moment.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +49,24 @@ class WrkResult:
     non_2xx: int
     socket_errors: str
     requests: int
+    worker_cpu_us: float = float("nan")  # the gunicorn workers' CPU time (user + system) per request
+
+
+@dataclass(frozen=True)
+class HttpRun:
+    """One server's figures: each endpoint over all rounds, and each round's ratios to /healthz."""
+
+    results: dict[str, WrkResult]
+    round_ratios: dict[str, list[float]]  # endpoint -> its rate / /healthz's rate, one per round
+
+    def ratio(self, name: str) -> float:
+        """The median over the rounds of the endpoint's rate / /healthz's rate."""
+        return statistics.median(self.round_ratios[name])
+
+    def cpu_ratio(self, name: str) -> float:
+        """/healthz's worker CPU per request / the endpoint's: the rate ratio a machine with
+        nothing else to do (wrk aside) would show."""
+        return self.results["GET /healthz"].worker_cpu_us / self.results[name].worker_cpu_us
 
 
 def bodies(kb: KnowledgeBase, n: int = 200) -> list[str]:
@@ -111,7 +136,7 @@ end
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def parse_wrk(name: str, text: str) -> WrkResult:
+def parse_wrk(name: str, text: str, worker_cpu_s: float | None = None) -> WrkResult:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
@@ -124,7 +149,34 @@ def parse_wrk(name: str, text: str) -> WrkResult:
         int(non2xx.group(1)) if non2xx else 0,
         errors.group(1).strip() if errors else "none",
         int(total.group(1)) if total else 0,
+        worker_cpu_s * 1e6 / int(total.group(1)) if worker_cpu_s is not None and total else float("nan"),
     )
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (0 for one that has gone)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _workers(master: int) -> list[int]:
+    """The gunicorn master's worker processes (its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                found.append(int(entry.name))
+    return found
 
 
 def _free_port() -> int:
@@ -164,9 +216,10 @@ def run_http(
     connections: int = 16,
     cache_size: str | None = None,
     worker_args: list[str] | None = None,
-) -> list[WrkResult]:
+    rounds: int = 4,
+) -> HttpRun:
     """Start gunicorn, run wrk on /healthz, /api/v1/assess (the mix's 200 reports, cycled) and
-    /api/v1/assess (a new random report each) in turn (twice each), stop it.
+    /api/v1/assess (a new random report each) in turn, `rounds` times, stop it.
 
     The server: `gunicorn -w 2 'web:create_app()'` from the repository, so gunicorn.conf.py
     applies (gthread, 32 threads per worker) with 2 worker processes, unless `worker_args`
@@ -199,13 +252,16 @@ def run_http(
             wrk = ["wrk", "-t", "2", "-c", str(connections), "--latency", "--timeout", "5s"]
             subprocess.run([*wrk, "-d", "2s", "-s", str(script), url], capture_output=True, check=True)  # warm-up
             runs: dict[str, list[WrkResult]] = {"GET /healthz": [], "POST /api/v1/assess": [], VARIED: []}
-            for _ in range(2):
+            workers = _workers(server.pid)
+            for _ in range(rounds):
                 for name, extra in (
                     ("GET /healthz", [f"{url}/healthz"]),
                     ("POST /api/v1/assess", ["-s", str(script), url]),
                     (VARIED, ["-s", str(varied), url]),
                 ):
-                    runs[name].append(parse_wrk(name, _wrk([*wrk, "-d", f"{duration}s", *extra])))
+                    cpu = _cpu_seconds(workers)
+                    report = _wrk([*wrk, "-d", f"{duration}s", *extra])
+                    runs[name].append(parse_wrk(name, report, _cpu_seconds(workers) - cpu))
         finally:
             server.terminate()
             try:
@@ -214,7 +270,14 @@ def run_http(
                 server.kill()
                 server.wait()
             log.close()
-    return [_combine(name, results) for name, results in runs.items()]
+    healthz = runs["GET /healthz"]
+    return HttpRun(
+        {name: _combine(name, results) for name, results in runs.items()},
+        {
+            name: [r.requests_per_s / h.requests_per_s for r, h in zip(results, healthz, strict=True)]
+            for name, results in runs.items()
+        },
+    )
 
 
 def _wrk(command: list[str]) -> str:
@@ -229,12 +292,14 @@ def _wrk(command: list[str]) -> str:
 
 
 def _combine(name: str, results: list[WrkResult]) -> WrkResult:
-    """Two runs of one endpoint: mean rate, worst p99, summed errors."""
+    """The runs of one endpoint: mean rate, worst p99, summed errors, CPU per request over all."""
+    requests = sum(r.requests for r in results)
     return WrkResult(
         name,
         sum(r.requests_per_s for r in results) / len(results),
         max(r.p99_ms for r in results),
         sum(r.non_2xx for r in results),
         "; ".join(sorted({r.socket_errors for r in results})),
-        sum(r.requests for r in results),
+        requests,
+        sum(r.worker_cpu_us * r.requests for r in results) / requests if requests else float("nan"),
     )
