@@ -11,8 +11,10 @@ import pytest
 
 from triage import Assessor, KnowledgeBase
 from triage.engine import RuleEngine
-from triage.phase_cache import PhaseCache
+from triage.model import Report
+from triage.phase_cache import PhaseCache, distinguished_severities
 from triage.report import parse_report
+from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
 
 
@@ -107,6 +109,71 @@ def test_reports_it_cannot_key_are_decided_by_the_engine(kb: KnowledgeBase) -> N
     report = parse_report(kb, ["redness"], 5)
     for hours in (None, float("nan"), -1.0, 1e9, True):
         assert cache.key(dataclasses.replace(report, hours=hours)) is None
+    # a hand-built report with a factor or severity the knowledge base does not know
+    assert cache.key(dataclasses.replace(report, factors=("no-such-factor",))) is None
+    assert cache.key(dataclasses.replace(report, symptoms=(("redness", "extreme"),))) is None
+
+
+def _read_alike(kb: KnowledgeBase, report: Report, rng: random.Random) -> Report:
+    """The report with each severity swapped for another the cache reads alike (when there is
+    one) and every factor that cannot matter to it swapped for another such, or dropped."""
+    symptoms = []
+    for sid, severity in report.symptoms:
+        tested = distinguished_severities(kb, sid)
+        alike = [s for s in SEVERITIES if s not in tested] if severity not in tested else [severity]
+        symptoms.append((sid, rng.choice(alike)))
+    cache = PhaseCache(kb, 1)
+    kept = cache._factors_that_matter(report)
+    idle = [
+        f
+        for f in kb.factors
+        if f not in report.factors
+        and cache._factors_that_matter(dataclasses.replace(report, factors=tuple(sorted((*kept, f)))))
+        == tuple(sorted(kept))
+    ]
+    extra = rng.sample(idle, min(len(idle), rng.randint(0, 2)))
+    return dataclasses.replace(
+        report, symptoms=tuple(symptoms), factors=tuple(sorted({*kept, *extra}))
+    )  # as parse_report
+
+
+def test_reports_the_key_writes_alike_get_the_engines_own_conclusions(kb: KnowledgeBase) -> None:
+    """Severities that no rule and no window phase tells apart share a code, and a factor that
+    nothing reading it can apply to is left out of the key: the engine's conclusions for such
+    reports must be the same, at every phase. Each report is compared with variants written
+    alike (other severities, factors left out or added), from every answer-change hour."""
+    cache, engine = PhaseCache(kb, 16), RuleEngine(kb)
+    rng = random.Random(21)
+    bounds = kb.answer_change_hours()
+    severities_merged = factors_merged = 0
+    for raw in differential_reports(kb, 700, seed=2121):
+        report = parse_report(kb, *raw)
+        for _ in range(2):
+            other = _read_alike(kb, report, rng)
+            if other == report:
+                continue
+            severities_merged += other.symptoms != report.symptoms
+            factors_merged += other.factors != report.factors
+            for h in bounds:
+                at, other_at = dataclasses.replace(report, hours=h), dataclasses.replace(other, hours=h)
+                assert cache.key(at) == cache.key(other_at), (at, other_at)
+                assert engine.run(at) == engine.run(other_at), (at, other_at)
+    assert severities_merged > 300 and factors_merged > 100  # else nothing is proved
+
+
+def test_what_the_engine_reads_keeps_reports_apart(kb: KnowledgeBase) -> None:
+    cache = PhaseCache(kb, 16)
+    key = lambda *raw: cache.key(parse_report(kb, *raw))  # noqa: E731
+    assert key(["redness:mild"], 30) == key(["redness:moderate"], 30)  # no rule tells them apart
+    assert key(["redness:mild"], 30) != key(["redness:severe"], 30)  # a window phase and rules do
+    assert key(["pain:moderate", "fever", "spreading-redness"], 30) != key(
+        ["pain:severe", "fever", "spreading-redness"], 30
+    )  # spreading-infection names pain:severe
+    # rf-microneedling changes redness's window, not pinpoint bleeding's
+    assert key(["redness:mild"], 30, ["rf-microneedling"]) != key(["redness:mild"], 30)
+    assert key(["pinpoint-bleeding:mild"], 30, ["rf-microneedling"]) == key(["pinpoint-bleeding:mild"], 30)
+    # immunosuppressed: a finding rule reads it, whatever the symptoms
+    assert key(["pinpoint-bleeding:mild"], 30, ["immunosuppressed"]) != key(["pinpoint-bleeding:mild"], 30)
 
 
 def test_the_issue_14_stream_agrees_cached_and_uncached(kb: KnowledgeBase) -> None:

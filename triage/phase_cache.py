@@ -11,11 +11,16 @@ are then the same too. The key is the report without its hours plus the last of 
 at or below the hours; the re-check time, which does depend on the hours, is computed afresh
 from the cached conclusions by Assessor.explain.
 
+The report is written in the key as the engine can tell it apart, no finer: severities of a
+symptom that no rule and no window phase distinguishes share one code (mild and moderate,
+mostly), and a factor is left out when nothing that reads it can apply to the report (see
+`_FactorReaders`).
+
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
 about a factor they do not have) share an entry. On issue 14's varied stream (100,000 reports)
-2,048 entries are hit by 29% of reports; keyed by every bound they were hit by 21%, and the 512
-entries before by 9%. An entry is about 0.35 KB (a short text key; findings shared).
+2,048 entries are hit by 47% of reports; with every severity and factor written they were hit
+by 29%, keyed by every bound by 21%, and the 512 entries before by 9%. An entry is about 0.35 KB (a short text key; findings shared).
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.
 """
@@ -89,6 +94,66 @@ class _TimedRule:
         return not self.per_symptom or any(self.covers(sid, severity) for sid, severity in report.symptoms)
 
 
+class _FactorReaders:
+    """What in the engine reads each factor, to tell whether a factor can matter to a report.
+
+    The engine reads a factor in two places: a window phase of a symptom that the factor
+    changes (the phase's present/absent factors), and the patterns of the rules that need it.
+    A factor matters to a report when the report has such a symptom, or such a rule could
+    match it: a `for_each = "finding"` rule always could (any finding may be of its kind);
+    another rule when the report meets its Requirement (the engine's own necessary
+    condition) and, for a `for_each = "symptom"` rule limited to some symptoms, has one of
+    them. A factor that matters to no report of its kind is then declared, as before, and
+    changes nothing: no rule's pattern can be completed with it."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.always: set[str] = set()
+        self.by_window: dict[str, frozenset[str]] = {}  # factor -> the symptoms whose phases read it
+        self.by_rule: dict[str, list[tuple[Requirement, frozenset[str] | None]]] = {}
+        readers: dict[str, set[str]] = {}
+        for sid in kb.symptoms:
+            for phase in kb.symptom_phases(sid):
+                for fid in (*phase.present, *phase.absent):
+                    readers.setdefault(fid, set()).add(sid)
+            for fid in kb.adjusting_factors(sid):
+                readers.setdefault(fid, set()).add(sid)
+        self.by_window = {fid: frozenset(sids) for fid, sids in readers.items()}
+        for rule in kb.rules.values():
+            needs = Requirement.of_rule(rule)
+            limited = frozenset(kb.rule_symptoms(rule)) if rule.for_each == "symptom" else frozenset()
+            for fid in needs.factors:
+                if rule.for_each == "finding":
+                    self.always.add(fid)
+                else:
+                    self.by_rule.setdefault(fid, []).append((needs, limited or None))
+
+    def matters(self, fid: str, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
+        if fid in self.always:
+            return True
+        window = self.by_window.get(fid)
+        if window is not None and not window.isdisjoint(symptoms):
+            return True
+        return any(
+            needs.met(symptoms, factors) and (limited is None or not limited.isdisjoint(symptoms))
+            for needs, limited in self.by_rule.get(fid, ())
+        )
+
+
+def distinguished_severities(kb: KnowledgeBase, sid: str) -> frozenset[str]:
+    """The severities of a symptom that something in the engine tests for: a window phase
+    for severe or not severe, a `for_each = "symptom"` rule's `severity`, a combination's
+    "id:severity". Every other severity of the symptom is read alike."""
+    found = {"severe"} if any(p.severe is not None for p in kb.symptom_phases(sid)) else set()
+    for rule in kb.rules.values():
+        if rule.for_each == "symptom" and rule.severity and sid in (kb.rule_symptoms(rule) or kb.symptoms):
+            found.update(map(str, rule.severity))
+        for ref in (*(rule.symptoms_all or ()), *(rule.symptoms_any or ())):
+            ref_sid, _, severity = ref.partition(":")
+            if ref_sid == sid and severity:
+                found.add(severity)
+    return frozenset(found)
+
+
 class PhaseCache:
     """A bounded LRU of the engine's conclusions, keyed by (report without hours, its phase)."""
 
@@ -117,13 +182,16 @@ class PhaseCache:
         for rule in timed:
             if rule not in own:
                 self._report_rules.setdefault(rule.filed_under(), []).append(rule)
-        # The key is one short text: a character per symptom and severity, per factor, per
-        # symptom getting worse, and one for the phase's first bound.
-        self._symptom_code = {
-            (sid, severity): chr(0x100 + i * len(SEVERITIES) + j)
-            for i, sid in enumerate(kb.symptoms)
-            for j, severity in enumerate(SEVERITIES)
-        }
+        # The key is one short text: a character per symptom and severity (severities the
+        # engine reads alike share one), per factor that can matter, per symptom getting
+        # worse, and one for the phase's first bound.
+        self._symptom_code = {}
+        for i, sid in enumerate(kb.symptoms):
+            tested = distinguished_severities(kb, sid)
+            for j, severity in enumerate(SEVERITIES):
+                alike = j if severity in tested else min(k for k, s in enumerate(SEVERITIES) if s not in tested)
+                self._symptom_code[sid, severity] = chr(0x100 + i * len(SEVERITIES) + alike)
+        self._factor_readers = _FactorReaders(kb)
         self._factor_code = {fid: chr(0x100 + i) for i, fid in enumerate(kb.factors)}
         self._worse_code = {sid: chr(0x100 + i) for i, sid in enumerate(kb.symptoms)}
         self._bound_code = {b: chr(0x100 + i) for i, b in enumerate(kb.answer_change_hours())}
@@ -178,7 +246,7 @@ class PhaseCache:
                 [
                     *map(self._symptom_code.__getitem__, report.symptoms),
                     "|",
-                    *map(self._factor_code.__getitem__, report.factors),
+                    *map(self._factor_code.__getitem__, self._factors_that_matter(report)),
                     "|+" if report.worsening else "|-",
                     *map(worse.__getitem__, report.worse),
                     "|",
@@ -189,6 +257,18 @@ class PhaseCache:
         except (KeyError, TypeError):  # a hand-built Report the knowledge base does not know
             return None
         return text  # everything the engine reads but the hours, and the phase they are in
+
+    def _factors_that_matter(self, report: Report) -> tuple[str, ...]:
+        """The report's factors less those nothing that reads them can apply to (see
+        _FactorReaders); a factor the knowledge base does not know is kept (it has no code,
+        so the report is not keyed)."""
+        factors = report.factors
+        readers = self._factor_readers
+        if not factors or all(f in readers.always for f in factors):
+            return factors
+        symptoms, given = frozenset(sid for sid, _ in report.symptoms), frozenset(factors)
+        known = self._factor_code
+        return tuple(f for f in factors if f not in known or readers.matters(f, symptoms, given))
 
     def conclusions(self, report: Report, run: Callable[[Report], RawResult]) -> RawResult:
         """The engine's conclusions for the report: cached for its phase key, else `run` (and kept)."""
