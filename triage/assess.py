@@ -28,8 +28,8 @@ def duration(hours: float) -> str:
     return ENGLISH.duration(hours)
 
 
-DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers): at most ~1.5 MB per process
-PHASE_CACHE_PER_ANSWER = 8  # conclusions are small (a short text key; findings shared): ~0.35 KB an entry
+DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers), kept from a report's second time
+PHASE_CACHE_PER_ANSWER = 16  # conclusions are small (a short text key; findings shared): ~0.45 KB an entry
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 
 
@@ -51,13 +51,13 @@ class Assessor:
     """One knowledge base and its generated engine; safe to share between threads.
 
     The engine's conclusions are cached by phase (PHASE_CACHE_PER_ANSWER x `cache_size`
-    entries, triage.phase_cache), and answers (`cache_size` entries, LRU; 0 turns both
-    caches off) keyed by the
-    knowledge-base version and the canonical Report, so an edited knowledge base with a
-    bumped version never sees an old answer, and a new Assessor starts with an empty
-    cache. The key also holds the exact type and repr of the hours and the type of
-    `worsening`, because the answer echoes the report (-0.0 and 0.0, or 30 and 30.0, are
-    equal Reports that print differently).
+    entries, triage.phase_cache), and answers (`cache_size` entries, LRU, each kept from the
+    second time its report is asked; 0 turns both caches off) keyed by the knowledge-base
+    version and the canonical Report, so an edited knowledge base with a bumped version
+    never sees an old answer, and a new Assessor starts with an empty cache. The key also
+    holds the exact type and repr of the hours and the type of `worsening`, because the
+    answer echoes the report (-0.0 and 0.0, or 30 and 30.0, are equal Reports that print
+    differently).
     """
 
     def __init__(
@@ -101,7 +101,7 @@ class Assessor:
             return self.assess_uncached(report)
         if answer is None:
             answer = self.explain(report, self.conclusions(report))
-            self.cache.put(key, answer)
+            self.cache.put_if_seen(key, answer)  # kept from its second time: most reports never recur
         return answer
 
     def conclusions(self, report: Report) -> RawResult:

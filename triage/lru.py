@@ -26,6 +26,7 @@ class LruCache(Generic[V]):
         self._data: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = self._misses = 0
+        self._offered: OrderedDict[int, bool] = OrderedDict()  # hashes of keys offered once (put_if_seen)
 
     def get(self, key: Hashable) -> V | None:
         with self._lock:
@@ -44,9 +45,24 @@ class LruCache(Generic[V]):
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
+    def put_if_seen(self, key: Hashable, value: V) -> None:
+        """Keep the entry only when its key was offered before (among the last `maxsize` keys
+        offered and not kept). Keys that never repeat (a patient's hours are a clock
+        difference, issue 14) then do not push out the entries that repeated keys earned, nor
+        take memory; a key that repeats is kept from its second time on."""
+        marker = hash(key)
+        with self._lock:
+            if not self._offered.pop(marker, False):
+                self._offered[marker] = True
+                if len(self._offered) > self.maxsize:
+                    self._offered.popitem(last=False)
+                return
+        self.put(key, value)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._offered.clear()
             self._hits = self._misses = 0
 
     def info(self) -> CacheInfo:

@@ -19,8 +19,9 @@ mostly), and a factor is left out when nothing that reads it can apply to the re
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
 about a factor they do not have) share an entry. On issue 14's varied stream (100,000 reports)
-2,048 entries are hit by 47% of reports; with every severity and factor written they were hit
-by 29%, keyed by every bound by 21%, and the 512 entries before by 9%. An entry is about 0.35 KB (a short text key; findings shared).
+4,096 entries are hit by 56% of reports (2,048 by 47%); with every severity and factor
+written 2,048 were hit by 29%, keyed by every bound by 21%, and the 512 entries before by 9%.
+An entry is about 0.45 KB (a short text key; findings shared).
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.
 """
@@ -185,16 +186,20 @@ class PhaseCache:
         # The key is one short text: a character per symptom and severity (severities the
         # engine reads alike share one), per factor that can matter, per symptom getting
         # worse, and one for the phase's first bound.
+        # Codes are never ASCII, so never a separator; below 256 while they fit, as a text of
+        # such characters takes a byte each.
+        most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(kb.answer_change_hours()))
+        base = 0x80 if most <= 0x80 else 0x100
         self._symptom_code = {}
         for i, sid in enumerate(kb.symptoms):
             tested = distinguished_severities(kb, sid)
             for j, severity in enumerate(SEVERITIES):
                 alike = j if severity in tested else min(k for k, s in enumerate(SEVERITIES) if s not in tested)
-                self._symptom_code[sid, severity] = chr(0x100 + i * len(SEVERITIES) + alike)
+                self._symptom_code[sid, severity] = chr(base + i * len(SEVERITIES) + alike)
         self._factor_readers = _FactorReaders(kb)
-        self._factor_code = {fid: chr(0x100 + i) for i, fid in enumerate(kb.factors)}
-        self._worse_code = {sid: chr(0x100 + i) for i, sid in enumerate(kb.symptoms)}
-        self._bound_code = {b: chr(0x100 + i) for i, b in enumerate(kb.answer_change_hours())}
+        self._factor_code = {fid: chr(base + i) for i, fid in enumerate(kb.factors)}
+        self._worse_code = {sid: chr(base + i) for i, sid in enumerate(kb.symptoms)}
+        self._bound_code = {b: chr(base + i) for i, b in enumerate(kb.answer_change_hours())}
 
     def bounds(self, report: Report) -> list[float]:
         """Every hour at or below MAX_HOURS at which this report's answer could change (and 0)."""
