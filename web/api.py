@@ -21,6 +21,7 @@ from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, d
 from triage.languages import ENGLISH
 from triage.report import MAX_SYMPTOMS
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
+from web.answer_check import AnswerCheck
 from web.assessor import current_assessor, current_knowledge, patient_assessor
 from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
@@ -116,6 +117,8 @@ spec = SpecTree(
     ),
 )
 
+ANSWER_CHECK = AnswerCheck(AssessmentOut)  # each distinct finding checked once (web.answer_check)
+
 ERRORS = {
     "HTTP_400": ErrorResponse,
     "HTTP_413": ErrorResponse,
@@ -165,7 +168,7 @@ def assess() -> Response:
                 if answer.report.hours is None
                 else "the answer was not stored, so no reference code could be issued"
             )
-    return jsonify(data)
+    return ANSWER_CHECK.mark(jsonify(data), answer, data)
 
 
 @api.post("/assess/cds-hooks")

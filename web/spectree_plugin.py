@@ -8,10 +8,11 @@ what the web layer spends beyond the engine (issue 14).
 
 This plugin keeps spectree's checks and their results exactly: the request body is validated
 by the same model adapter into the same `request.context`; every response is validated from
-the bytes it will send, against the model for its status code. A response that passes is sent
-as the view built it (the copy spectree makes would be equal to it: same status, bytes and
-headers); one that does not is handed to spectree's own code, so a broken answer is still
-replaced by spectree's 500 and the `after` hook still logs it (tests/test_web_api.py).
+the bytes it will send, against the model for its status code, unless the view checked what
+it holds against that model part by part (web.answer_check marks it). A response that passes
+is sent as the view built it (the copy spectree makes would be equal to it: same status,
+bytes and headers); one that does not is handed to spectree's own code, so a broken answer is
+still replaced by spectree's 500 and the `after` hook still logs it (tests/test_web_api.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import flask
 from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
 from spectree.response import Response as Responses
+
+from web.answer_check import CHECKED
 
 
 class LeanFlaskPlugin(FlaskPlugin):
@@ -48,6 +51,8 @@ class LeanFlaskPlugin(FlaskPlugin):
         checkable_here = isinstance(resp, flask.Response) and not (skip_validation or force_resp_serialize)
         if checkable_here and resp_model is not None:
             model = resp_model.find_model(resp.status_code)
+            if model is not None and getattr(resp, CHECKED, None) is model:
+                return resp, None  # checked in parts by the view (web.answer_check)
             if model is not None:
                 try:
                     self.model_adapter.validate_json(model, resp.get_data())

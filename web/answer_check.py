@@ -1,0 +1,75 @@
+"""The check of an answer against the API's schema, each distinct finding once (issue 14).
+
+spectree checks every response's bytes against the route's model (web.spectree_plugin). In
+an answer of `/api/v1/assess` the findings are about two thirds of that check, and most of
+them are the very objects of earlier answers: the phrasebook (triage.phrasebook) shares worded
+findings between answers. So the view checks its answer in two parts:
+
+- the answer without its findings, every time (the report, advice, numbers, contact, and no
+  field the model does not name), from the dict the response was written from;
+- each finding, the first time that Finding object is sent: its JSON, written by the app's
+  own writer, against FindingOut (a weak reference remembers the object).
+
+A model checks each item of a list on its own, apart from the other fields, and a finding is
+immutable and written on its own as within the answer, so the one checked once is the one sent
+every time. The first part reads the dict, not the JSON (which would cost as much as the
+whole check): for these fields it accepts nothing the JSON check refuses, tried with a value
+of every kind in each field (tests/test_answer_check.py); where it is stricter (a NaN that
+JSON writes as null in a field that may be null) the answer simply is not marked. A response
+whose parts pass is marked, and the spectree plugin sends it without checking its bytes
+again; one with a part that fails is not, so spectree's own check still answers it with its
+500 and logs the mismatch. `data` must be what the response holds: answer.to_dict(), with
+fields added.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from itertools import chain
+from typing import Any
+
+from flask import Response, current_app
+from pydantic import BaseModel, ValidationError
+
+from triage.answer_schema import FindingOut
+from triage.model import Assessment, Finding
+
+CHECKED = "schema_checked"  # the attribute on a Response naming the model its parts passed
+REMEMBERED = 4096  # findings remembered as checked; then the memory starts again
+
+
+class AnswerCheck:
+    """Checks answers against `model` (an AnswerOut), each distinct finding once."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        self._checked: dict[int, weakref.ref[Finding]] = {}  # id -> the finding checked under it
+        self._lock = threading.Lock()
+
+    def passes(self, response: Response, answer: Assessment, data: dict[str, Any]) -> bool:
+        """Whether the response (made from `data`, see the module docstring) fits the model."""
+        try:
+            self.model.model_validate({**data, "findings": [], "more_detail": []})
+            for finding, shape in zip(
+                chain(answer.findings, answer.more_detail), chain(data["findings"], data["more_detail"]), strict=True
+            ):
+                seen = self._checked.get(id(finding))
+                if seen is None or seen() is not finding:
+                    FindingOut.model_validate_json(current_app.json.response(shape).get_data())
+                    self._remember(finding)
+        except (ValidationError, ValueError, KeyError, TypeError):
+            return False
+        return True
+
+    def _remember(self, finding: Finding) -> None:
+        with self._lock:
+            if len(self._checked) >= REMEMBERED:
+                self._checked.clear()
+            self._checked[id(finding)] = weakref.ref(finding)
+
+    def mark(self, response: Response, answer: Assessment, data: dict[str, Any]) -> Response:
+        """The response, marked as checked when its parts pass."""
+        if self.passes(response, answer, data):
+            setattr(response, CHECKED, self.model)
+        return response
