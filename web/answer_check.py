@@ -29,7 +29,7 @@ import weakref
 from itertools import chain
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, jsonify
 from pydantic import BaseModel, ValidationError
 
 from triage.answer_schema import FindingOut
@@ -56,7 +56,7 @@ class AnswerCheck:
             ):
                 seen = self._checked.get(id(finding))
                 if seen is None or seen() is not finding:
-                    FindingOut.model_validate_json(current_app.json.response(shape).get_data())
+                    FindingOut.model_validate_json(jsonify(shape).get_data())
                     self._remember(finding)
         except (ValidationError, ValueError, KeyError, TypeError):
             return False
