@@ -19,9 +19,8 @@ mostly), and a factor is left out when nothing that reads it can apply to the re
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
 about a factor they do not have) share an entry. On issue 14's varied stream (100,000 reports)
-2,560 entries are hit by 50% of reports (2,048 by 47%, 4,096 by 56%, which would take the
-RSS growth to 4.8 MB); with every severity and factor written 2,048 were hit by 29%, keyed
-by every bound by 21%, and the 512 entries before by 9%.
+4,096 entries are hit by 56% of reports (2,048 by 47%); with every severity and factor
+written 2,048 were hit by 29%, keyed by every bound by 21%, and the 512 entries before by 9%.
 An entry is about 0.45 KB (a short text key; findings shared).
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.

@@ -14,6 +14,7 @@ compares the two on many random reports (tests/test_phrasebook.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from collections.abc import Callable, Hashable, Mapping
@@ -174,7 +175,8 @@ class Phrasebook:
         self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]))
         self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values)
         # findings in words, by everything they say (FindingKey): answers share them
-        self.worded = BoundedMemo[FindingKey, Finding | None](self._word, FINDING_MEMO_SIZE)
+        self._texts: dict[str, str] = {}  # one copy of each text the remembered findings hold
+        self.worded = BoundedMemo[FindingKey, Finding | None](self._word_once, FINDING_MEMO_SIZE)
 
     # --- built once -----------------------------------------------------------------
 
@@ -316,6 +318,28 @@ class Phrasebook:
 
     def _hours(self, report: Report, hours: str | None) -> str:
         return hours if hours is not None else self.hours(report.hours)
+
+    def _word_once(self, key: FindingKey) -> Finding | None:
+        """_word for the memo: a remembered finding shares its texts with the others that say
+        the same (findings for several severities or factors often say the same words)."""
+        finding = self._word(key)
+        if finding is None:
+            return None
+        texts = self._texts
+
+        def one(text: str | None) -> str | None:
+            return None if text is None else texts.setdefault(text, text)
+
+        return dataclasses.replace(
+            finding,
+            reason=texts.setdefault(finding.reason, finding.reason),
+            nurse_reason=texts.setdefault(finding.nurse_reason, finding.nurse_reason),
+            source=texts.setdefault(finding.source, finding.source),
+            advice=one(finding.advice),
+            urgent_if=one(finding.urgent_if),
+            likelihood=one(finding.likelihood),
+            typical_duration=one(finding.typical_duration),
+        )
 
     def _word(self, key: FindingKey) -> Finding | None:
         """The finding a FindingKey names, in words (the report's hours "" when no text says them)."""
