@@ -109,7 +109,6 @@ class _FactorReaders:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.always: set[str] = set()
-        self.by_window: dict[str, frozenset[str]] = {}  # factor -> the symptoms whose phases read it
         self.by_rule: dict[str, list[tuple[Requirement, frozenset[str] | None]]] = {}
         readers: dict[str, set[str]] = {}
         for sid in kb.symptoms:
@@ -118,7 +117,8 @@ class _FactorReaders:
                     readers.setdefault(fid, set()).add(sid)
             for fid in kb.adjusting_factors(sid):
                 readers.setdefault(fid, set()).add(sid)
-        self.by_window = {fid: frozenset(sids) for fid, sids in readers.items()}
+        # factor -> the symptoms whose window phases read it
+        self.by_window: dict[str, frozenset[str]] = {fid: frozenset(sids) for fid, sids in readers.items()}
         for rule in kb.rules.values():
             needs = Requirement.of_rule(rule)
             limited = frozenset(kb.rule_symptoms(rule)) if rule.for_each == "symptom" else frozenset()
