@@ -38,6 +38,17 @@ def test_put_if_seen_keeps_an_entry_from_its_second_offer() -> None:
     assert cache.get("a") is None  # clear() forgets the offers too
 
 
+def test_put_if_seen_while_room_fills_a_cold_cache_at_once() -> None:
+    cache: LruCache[str] = LruCache(2)
+    cache.put_if_seen("a", "A", while_room=True)
+    cache.put_if_seen("b", "B", while_room=True)
+    assert (cache.get("a"), cache.get("b")) == ("A", "B")  # kept the first time: there was room
+    cache.put_if_seen("c", "C", while_room=True)
+    assert cache.get("c") is None and cache.info().size == 2  # full: kept from its second time
+    cache.put_if_seen("c", "C", while_room=True)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, "B", "C")
+
+
 def test_a_report_asked_again_is_answered_from_the_cache(kb: KnowledgeBase) -> None:
     assessor = Assessor(kb, cache_size=8)
     first, second, third = (assessor.assess(["redness:mild"], 30) for _ in range(3))

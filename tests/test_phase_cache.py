@@ -9,10 +9,10 @@ import random
 
 import pytest
 
-from triage import Assessor, KnowledgeBase
+from triage import Assessor, KnowledgeBase, phase_cache
 from triage.engine import RuleEngine
 from triage.model import Report
-from triage.phase_cache import PhaseCache, distinguished_severities
+from triage.phase_cache import PhaseCache, _Conclusions, distinguished_severities
 from triage.report import parse_report
 from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
@@ -181,3 +181,25 @@ def test_the_issue_14_stream_agrees_cached_and_uncached(kb: KnowledgeBase) -> No
     cached = Assessor(kb)
     for raw in random_reports(kb, 1000):
         assert cached.assess(*raw).to_dict() == uncached.assess(*raw).to_dict(), raw
+
+
+def test_conclusions_are_stored_as_ints_that_give_back_the_engines_own(kb: KnowledgeBase) -> None:
+    engine = RuleEngine(kb)
+    table = _Conclusions()
+    for raw in random_reports(kb, 300, seed=41):
+        conclusions = engine.run(parse_report(kb, *raw))
+        packed = table.pack(conclusions)
+        assert isinstance(packed, int) and table.unpack(packed) == conclusions, raw
+
+
+def test_past_the_tables_room_conclusions_are_decided_not_cached(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(phase_cache, "_ITEM_BITS", 3)  # room for 7 findings and boundaries
+    cached, engine = Assessor(kb, cache_size=64), RuleEngine(kb)
+    reports = [parse_report(kb, *raw) for raw in random_reports(kb, 200, seed=43)]
+    for report in reports + reports:  # twice: each phase offered a second time
+        assert cached.conclusions(report) == engine.run(report), report
+    assert cached.phase_cache is not None
+    assert len(cached.phase_cache._conclusions._items) == 7
+    assert 0 < cached.phase_cache.cache.info().size < len(reports)  # the first few kept, no more

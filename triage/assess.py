@@ -29,7 +29,7 @@ def duration(hours: float) -> str:
 
 
 DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers), kept from a report's second time
-PHASE_CACHE_PER_ANSWER = 16  # conclusions are small (a short text key; findings shared): ~0.45 KB an entry
+PHASE_CACHE_PER_ANSWER = 20  # an entry is two ints; 5,120 entries stay below a dict's resize (5,461)
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 
 

@@ -45,14 +45,16 @@ class LruCache(Generic[V]):
             while len(self._data) > self.maxsize:
                 self._data.popitem(last=False)
 
-    def put_if_seen(self, key: Hashable, value: V) -> None:
+    def put_if_seen(self, key: Hashable, value: V, while_room: bool = False) -> None:
         """Keep the entry only when its key was offered before (among the last `maxsize` keys
-        offered and not kept). Keys that never repeat (a patient's hours are a clock
+        offered and not kept), or, with `while_room`, while the cache is not full (so a cold
+        cache fills at once). Keys that never repeat (a patient's hours are a clock
         difference, issue 14) then do not push out the entries that repeated keys earned, nor
         take memory; a key that repeats is kept from its second time on."""
         marker = hash(key)
         with self._lock:
-            if not self._offered.pop(marker, False):
+            room = while_room and len(self._data) < self.maxsize
+            if not room and not self._offered.pop(marker, False):
                 self._offered[marker] = True
                 if len(self._offered) > self.maxsize:
                     self._offered.popitem(last=False)

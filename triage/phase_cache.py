@@ -19,9 +19,12 @@ mostly), and a factor is left out when nothing that reads it can apply to the re
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
 about a factor they do not have) share an entry. On issue 14's varied stream (100,000 reports)
-4,096 entries are hit by 56% of reports (2,048 by 47%); with every severity and factor
-written 2,048 were hit by 29%, keyed by every bound by 21%, and the 512 entries before by 9%.
-An entry is about 0.45 KB (a short text key; findings shared).
+5,120 entries are hit by 68% of reports: an entry is two ints (the key's bytes; the
+conclusions as places in a table, _Conclusions), and a phase is kept while there is room,
+then from its second report (LruCache.put_if_seen), so phases met once do not push out those
+that come back. Before: 4,096 entries of a text key and a RawResult were hit by 56% (2,048 by
+47%); with every severity and factor written 2,048 were hit by 29%, keyed by every bound by
+21%, and the 512 entries before by 9%.
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.
 """
@@ -30,8 +33,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from triage.engine import RawFinding, RawResult, Requirement
 from triage.knowledge import KnowledgeBase
@@ -155,12 +160,56 @@ def distinguished_severities(kb: KnowledgeBase, sid: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_FIELD, _WORSENING = "\x01", "\x02"  # the key's separators: between fields; and that one, getting worse
+_ITEM_BITS = 12  # a place in _Conclusions' table
+_Item = RawFinding | tuple[float, ...]  # a finding, or the boundaries of rules still waiting
+
+
+class _Conclusions:
+    """The engine's conclusions written as one int each: the places of its boundaries and of
+    each finding, in order, in a table of those seen (_ITEM_BITS each; place 0 ends them).
+
+    A cache entry is then two ints, not a RawResult and its tuple: about half the memory,
+    so twice the entries fit the memory target. The table holds each distinct finding once
+    (a knowledge base has a few hundred; past 4,095 nothing more is cached)."""
+
+    def __init__(self) -> None:
+        self._items: list[_Item] = []
+        self._places: dict[_Item, int] = {}
+        self._lock = threading.Lock()  # a place is handed out once, to one item
+
+    def pack(self, raw: RawResult) -> int | None:
+        """The int for these conclusions (None: the table is full, do not cache them)."""
+        packed = 0
+        with self._lock:
+            items: tuple[_Item, ...] = (*reversed(raw.findings), raw.boundaries)
+            for item in items:
+                place = self._places.get(item)
+                if place is None:
+                    if len(self._items) >= (1 << _ITEM_BITS) - 1:
+                        return None
+                    self._items.append(item)
+                    place = self._places[item] = len(self._items)
+                packed = packed << _ITEM_BITS | place
+        return packed
+
+    def unpack(self, packed: int) -> RawResult:
+        items: list[Any] = self._items  # the lowest bits: the boundaries; then each finding, in order
+        mask = (1 << _ITEM_BITS) - 1
+        boundaries = items[(packed & mask) - 1]
+        packed >>= _ITEM_BITS
+        findings = []
+        while packed:
+            findings.append(items[(packed & mask) - 1])
+            packed >>= _ITEM_BITS
+        return RawResult(tuple(findings), boundaries)
+
+
 class PhaseCache:
     """A bounded LRU of the engine's conclusions, keyed by (report without hours, its phase)."""
 
     def __init__(self, kb: KnowledgeBase, maxsize: int) -> None:
-        self.cache: LruCache[RawResult] = LruCache(maxsize)
-        self._findings: dict[RawFinding, RawFinding] = {}  # one shared copy of each finding
+        self.cache: LruCache[int] = LruCache(maxsize)  # key -> the conclusions packed (_Conclusions)
         timed = [
             _TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None
         ]
@@ -183,13 +232,15 @@ class PhaseCache:
         for rule in timed:
             if rule not in own:
                 self._report_rules.setdefault(rule.filed_under(), []).append(rule)
-        # The key is one short text: a character per symptom and severity (severities the
-        # engine reads alike share one), per factor that can matter, per symptom getting
-        # worse, and one for the phase's first bound.
-        # Codes are never ASCII, so never a separator; below 256 while they fit, as a text of
-        # such characters takes a byte each.
+        # The key is one short text, stored as the int its bytes make: a character per symptom
+        # and severity (severities the engine reads alike share one), per factor that can
+        # matter, per symptom getting worse, and one for the phase's first bound. Codes start
+        # after the separators and no character is 0, so the int is exact; a byte each while
+        # they fit (an int takes half the memory of the text, so the cache holds twice the entries).
         most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(kb.answer_change_hours()))
-        base = 0x80 if most <= 0x80 else 0x100
+        base = 1 + max(map(ord, (_FIELD, _WORSENING)))
+        self._encoding = "latin-1" if base + most <= 0x100 else "utf-32-le"
+        self._conclusions = _Conclusions()
         self._symptom_code = {}
         for i, sid in enumerate(kb.symptoms):
             tested = distinguished_severities(kb, sid)
@@ -238,7 +289,7 @@ class PhaseCache:
                     start = bound
         return start
 
-    def key(self, report: Report) -> str | None:
+    def key(self, report: Report) -> int | None:
         """The report's phase key, or None when it has no phase to key by (then not cached)."""
         hours = report.hours
         if hours is None or isinstance(hours, bool) or not isinstance(hours, (int, float)):
@@ -250,18 +301,19 @@ class PhaseCache:
             text = "".join(
                 [
                     *map(self._symptom_code.__getitem__, report.symptoms),
-                    "|",
+                    _FIELD,
                     *map(self._factor_code.__getitem__, self._factors_that_matter(report)),
-                    "|+" if report.worsening else "|-",
+                    _WORSENING if report.worsening else _FIELD,
                     *map(worse.__getitem__, report.worse),
-                    "|",
+                    _FIELD,
                     # the phase: the last bound at or below the hours, by its place among all bounds
                     self._bound_code[self._phase_start(report, hours)],
                 ]
             )
         except (KeyError, TypeError):  # a hand-built Report the knowledge base does not know
             return None
-        return text  # everything the engine reads but the hours, and the phase they are in
+        # everything the engine reads but the hours, and the phase they are in
+        return int.from_bytes(text.encode(self._encoding), "little")
 
     def _factors_that_matter(self, report: Report) -> tuple[str, ...]:
         """The report's factors less those nothing that reads them can apply to (see
@@ -280,9 +332,11 @@ class PhaseCache:
         key = self.key(report)
         if key is None:
             return run(report)
-        found = self.cache.get(key)
-        if found is None:
-            raw = run(report)
-            found = RawResult(tuple(self._findings.setdefault(f, f) for f in raw.findings), raw.boundaries)
-            self.cache.put(key, found)
-        return found
+        packed = self.cache.get(key)
+        if packed is not None:
+            return self._conclusions.unpack(packed)
+        raw = run(report)
+        packed = self._conclusions.pack(raw)
+        if packed is not None:
+            self.cache.put_if_seen(key, packed, while_room=True)  # most phases come back; not all
+        return raw
