@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     o = ap.parse_args(argv)
     reports, rounds, decisions, seconds = (300, 1, 5_000, 2) if o.quick else (2000, 3, 100_000, 6)
-    rounds_http = 2 if o.quick else 4
+    rounds_http, warmup = (2, 3) if o.quick else (4, 30)  # warm-up: seconds of the varied stream first
     random_n = 300 if o.quick else 3000
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows: list[tuple[str, str, str]] = []  # (measure, figure, target)
@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             ("cache off", "0", None),
             ("2 sync workers, cache as shipped", None, http.SYNC_WORKERS),
         ):
-            run = http.run_http(kb, duration=seconds, cache_size=cache, worker_args=workers, rounds=rounds_http)
+            run = http.run_http(
+                kb, duration=seconds, cache_size=cache, worker_args=workers, rounds=rounds_http, warmup_varied=warmup
+            )
             figures.setdefault("http", {})[label] = {k: dataclasses.asdict(v) for k, v in run.results.items()}
             for r in run.results.values():
                 rows.append(
