@@ -144,3 +144,63 @@ def test_the_answer_without_findings_is_read_no_looser_than_its_json(app, kb: Kn
                 continue
             assert whole, data
     assert len(variants) > 500 and stricter < len(variants) // 10
+
+
+def _post_redness(client, hours: float, **extra: Any):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/assess", json={"symptoms": [{"id": "redness"}], "hours": hours, **extra})
+
+
+def test_a_repeated_answer_is_sent_as_first_written(app, client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A report asked again (the answer cache's own Assessment) goes out as the bytes and
+    headers first sent, without writing or checking it again; the first ones are those of the
+    whole check."""
+    first = _post_redness(client, 30)
+    assert first.status_code == 200 and _whole_check_passes(first.get_data())
+    _post_redness(client, 30)  # the answer cache keeps it from its second time
+    written: list[Assessment] = []
+    to_dict = Assessment.to_dict
+    monkeypatch.setattr(Assessment, "to_dict", lambda self: written.append(self) or to_dict(self))
+    third, fourth = _post_redness(client, 30), _post_redness(client, 30)
+    assert written == []  # the second kept its answer (and bytes) in the caches: these send them
+    assert _post_redness(client, 30.5).status_code == 200 and len(written) == 1  # a new report is written
+    for again in (third, fourth):
+        assert again.get_data() == first.get_data()
+        assert sorted(again.headers.items()) == sorted(first.headers.items())
+    # an answer asked with record=true is stored and written afresh, with its own reference
+    stored = [_post_redness(client, 30, record=True).get_json()["reference"] for _ in range(2)]
+    assert stored[0] != stored[1] and len(written) >= 3  # each written again (and stored)
+
+
+def test_written_answers_go_with_their_answers(app, client) -> None:  # type: ignore[no-untyped-def]
+    """New reports (hours as a clock difference) leave nothing behind once their answers are
+    dropped; a repeated one stays as long as the answer cache holds its answer."""
+    import gc
+
+    import web.api
+    import web.assessor
+
+    for _ in range(3):
+        _post_redness(client, 30)
+    for i in range(40):
+        assert _post_redness(client, 31 + i / 100).status_code == 200
+    gc.collect()
+    with app.app_context():
+        written, cache = web.api._written_answers(), web.assessor.current_assessor().cache
+    assert len(written) == 1
+    assert cache is not None
+    cache.clear()
+    gc.collect()
+    assert len(written) == 0
+
+
+def test_written_answers_are_kept_per_answer_object_and_clinic(kb: KnowledgeBase) -> None:
+    from web.answer_check import WrittenAnswers
+
+    assessor, written, clinic = Assessor(kb, cache_size=0), WrittenAnswers(), object()
+    answer = assessor.assess(["redness"], 30)
+    written.keep(answer, clinic, b"sent")
+    assert written.get(answer, clinic) == b"sent"
+    assert written.get(answer, object()) is None  # another clinic's contact
+    assert written.get(answer, None) is None
+    equal = assessor.assess(["redness"], 30)
+    assert equal == answer and written.get(equal, clinic) is None  # an equal answer, another object

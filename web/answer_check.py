@@ -20,6 +20,9 @@ whose parts pass is marked, and the spectree plugin sends it without checking it
 again; one with a part that fails is not, so spectree's own check still answers it with its
 500 and logs the mismatch. `data` must be what the response holds: answer.to_dict(), with
 fields added.
+
+An answer sent again (the same Assessment, from the answer cache) is not written nor checked
+again: WrittenAnswers keeps the bytes that passed, for as long as the answer lives.
 """
 
 from __future__ import annotations
@@ -73,3 +76,46 @@ class AnswerCheck:
         if self.passes(response, answer, data):
             setattr(response, CHECKED, self.model)
         return response
+
+    def mark_written(self, response: Response) -> Response:
+        """A response of bytes that passed this check before (WrittenAnswers), marked as checked."""
+        setattr(response, CHECKED, self.model)
+        return response
+
+    def marked(self, response: Response) -> bool:
+        """Whether the response's parts passed this check."""
+        return getattr(response, CHECKED, None) is self.model
+
+
+class WrittenAnswers:
+    """The checked JSON of answers already sent, kept while the answer object lives.
+
+    A report asked again is answered by the very Assessment the answer cache holds
+    (triage.assess), so its response would be written and checked again to the same bytes.
+    Those bytes are kept with the answer instead and sent as they are: an entry goes when its
+    answer is dropped (a weak reference), so memory follows the answer cache, and an answer
+    made for one request only (a new report) leaves nothing behind. The clinic whose contact
+    the bytes hold is part of the entry. Only bytes that passed the check are kept."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[int, tuple[weakref.ref[Assessment], object, bytes]] = {}
+
+    def get(self, answer: Assessment, clinic: object) -> bytes | None:
+        """The bytes sent for this very answer object with this clinic's contact, or None."""
+        entry = self._bodies.get(id(answer))
+        if entry is not None and entry[0]() is answer and entry[1] is clinic:
+            return entry[2]
+        return None
+
+    def keep(self, answer: Assessment, clinic: object, body: bytes) -> None:
+        key, bodies = id(answer), self._bodies
+
+        def forget(ref: weakref.ref[Assessment]) -> None:  # the answer is gone: so is its entry
+            entry = bodies.get(key)
+            if entry is not None and entry[0] is ref:
+                bodies.pop(key, None)
+
+        bodies[key] = (weakref.ref(answer, forget), clinic, body)
+
+    def __len__(self) -> int:
+        return len(self._bodies)

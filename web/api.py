@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from pydantic import ValidationError
 from spectree import Response as Responses
 from spectree import SpecTree
@@ -21,7 +21,7 @@ from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, d
 from triage.languages import ENGLISH
 from triage.report import MAX_SYMPTOMS
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
-from web.answer_check import AnswerCheck
+from web.answer_check import AnswerCheck, WrittenAnswers
 from web.assessor import current_assessor, current_knowledge, patient_assessor
 from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
@@ -118,6 +118,7 @@ spec = SpecTree(
 )
 
 ANSWER_CHECK = AnswerCheck(AssessmentOut)  # each distinct finding checked once (web.answer_check)
+WRITTEN_ANSWERS = "triage.written_answers"  # app.extensions key: answers sent before, as sent
 
 ERRORS = {
     "HTTP_400": ErrorResponse,
@@ -157,8 +158,12 @@ def assess() -> Response:
     answer = _answer(body, language=select_language())
     if isinstance(answer, Response):
         return answer
+    clinic = current_clinic()
+    written = _written_answers()
+    if not body.record and (sent := written.get(answer, clinic)) is not None:
+        return ANSWER_CHECK.mark_written(current_app.response_class(sent, mimetype="application/json"))  # as jsonify
     data = answer.to_dict()
-    if (clinic := current_clinic()) is not None:
+    if clinic is not None:
         data["contact"] = clinic.contact()
     if body.record:  # stored in English, as the nurse reads it (the same answer; a cache hit)
         data["reference"] = store_new_record(current_assessor().assess_report(answer.report), Channel.API)
@@ -168,7 +173,19 @@ def assess() -> Response:
                 if answer.report.hours is None
                 else "the answer was not stored, so no reference code could be issued"
             )
-    return ANSWER_CHECK.mark(jsonify(data), answer, data)
+    response = ANSWER_CHECK.mark(jsonify(data), answer, data)
+    if not body.record and ANSWER_CHECK.marked(response):
+        written.keep(answer, clinic, response.get_data())
+    return response
+
+
+def _written_answers() -> WrittenAnswers:
+    """This app's answers already written (web.answer_check.WrittenAnswers): an app's own, as
+    its JSON settings and clinic make the bytes."""
+    found: WrittenAnswers | None = current_app.extensions.get(WRITTEN_ANSWERS)
+    if found is None:
+        found = current_app.extensions.setdefault(WRITTEN_ANSWERS, WrittenAnswers())
+    return found
 
 
 @api.post("/assess/cds-hooks")
