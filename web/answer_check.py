@@ -21,8 +21,8 @@ again; one with a part that fails is not, so spectree's own check still answers 
 500 and logs the mismatch. `data` must be what the response holds: answer.to_dict(), with
 fields added.
 
-An answer sent again (the same Assessment, from the answer cache) is not written nor checked
-again: WrittenAnswers keeps the bytes that passed, for as long as the answer lives.
+An answer sent again (the same Assessment, from the answer cache) is soon not written nor
+checked again: WrittenAnswers keeps the bytes that passed, for as long as the answer lives.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from triage.model import Assessment, Finding
 
 CHECKED = "schema_checked"  # the attribute on a Response naming the model its parts passed
 REMEMBERED = 4096  # findings remembered as checked; then the memory starts again
+SEEN_ONCE = 1024  # answers remembered as sent once (WrittenAnswers); then the memory starts again
 
 
 class AnswerCheck:
@@ -93,12 +94,16 @@ class WrittenAnswers:
     A report asked again is answered by the very Assessment the answer cache holds
     (triage.assess), so its response would be written and checked again to the same bytes.
     Those bytes are kept with the answer instead and sent as they are: an entry goes when its
-    answer is dropped (a weak reference), so memory follows the answer cache, and an answer
-    made for one request only (a new report) leaves nothing behind. The clinic whose contact
-    the bytes hold is part of the entry. Only bytes that passed the check are kept."""
+    answer is dropped (a weak reference), so memory follows the answer cache. Bytes are kept
+    from the second time an answer object is sent, as the answer cache keeps answers from a
+    report's second time: an answer made for one request only (a new report, most of them)
+    costs a weak reference in a bounded list of those seen once, not a copy of its bytes. The
+    clinic whose contact the bytes hold is part of the entry. Only bytes that passed the
+    check are offered."""
 
     def __init__(self) -> None:
         self._bodies: dict[int, tuple[weakref.ref[Assessment], object, bytes]] = {}
+        self._seen: dict[int, weakref.ref[Assessment]] = {}  # answers sent once (at most SEEN_ONCE)
 
     def get(self, answer: Assessment, clinic: object) -> bytes | None:
         """The bytes sent for this very answer object with this clinic's contact, or None."""
@@ -106,6 +111,18 @@ class WrittenAnswers:
         if entry is not None and entry[0]() is answer and entry[1] is clinic:
             return entry[2]
         return None
+
+    def offer(self, answer: Assessment, clinic: object, response: Response) -> None:
+        """The response just sent for this answer (it passed the check): kept when this answer
+        object was sent before, else noted as sent once."""
+        key = id(answer)
+        seen = self._seen.get(key)
+        if seen is not None and seen() is answer:
+            self.keep(answer, clinic, response.get_data())
+            return
+        if len(self._seen) >= SEEN_ONCE:
+            self._seen.clear()  # the oldest would mostly be dead already; start again
+        self._seen[key] = weakref.ref(answer)
 
     def keep(self, answer: Assessment, clinic: object, body: bytes) -> None:
         key, bodies = id(answer), self._bodies

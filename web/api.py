@@ -175,7 +175,7 @@ def assess() -> Response:
             )
     response = ANSWER_CHECK.mark(jsonify(data), answer, data)
     if not body.record and ANSWER_CHECK.marked(response):
-        written.keep(answer, clinic, response.get_data())
+        written.offer(answer, clinic, response)
     return response
 
 
