@@ -1,9 +1,10 @@
 """Run every benchmark and print one Markdown table: `python -m benchmarks` (see RESULTS.md).
 
 Options: --quick (a smoke run: fewer reports, decisions and seconds), --skip-http,
---json PATH (also write the figures). Timings are not asserted anywhere: the figures go in
-benchmarks/RESULTS.md with the machine and date; the correctness check (CLIPS and experta
-agree) is also a test, tests/test_clips_agreement.py.
+--json PATH (also write the figures). Instructions per request are counted by callgrind when
+valgrind is installed (benchmarks/instructions.py, about three minutes). Timings are not
+asserted anywhere: the figures go in benchmarks/RESULTS.md with the machine and date; the
+correctness check (CLIPS and experta agree) is also a test, tests/test_clips_agreement.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import http
+from benchmarks import http, instructions
 from benchmarks.latency import run_latency, run_random_latency
 from triage.assess import DEFAULT_CACHE_SIZE
 from triage.knowledge import load_knowledge
@@ -202,6 +203,31 @@ def main(argv: list[str] | None = None) -> int:
                         f"≥ {goal:.2f} → {_ok(median >= goal)}",
                     )
                 )
+
+    # 2b. Instructions per request (callgrind, in-process): a measure the machine's load does not move
+    skip = instructions.why_skip()
+    if skip:
+        rows.append(("instructions per request", skip, ""))
+    else:
+        ins = instructions.run(*((200, 2_000) if o.quick else (1_000, 15_000)))
+        figures["instructions"] = ins
+        per = ins["per_request"]
+        rows.append(
+            (
+                f"instructions per request, in-process (callgrind; {ins['requests']:,} of each after "
+                f"{ins['warmup']:,} varied): /healthz, fixed reports, a new random report each",
+                f"{per['healthz'] / 1e6:.3f} M, {per['fixed'] / 1e6:.3f} M, {per['varied'] / 1e6:.3f} M",
+                "",
+            )
+        )
+        for what, key, goal in (("fixed", "fixed_ratio", 0.70), ("new random report each", "varied_ratio", 0.60)):
+            rows.append(
+                (
+                    f"/healthz's instructions / assess's ({what}), in-process (no gunicorn)",
+                    f"{ins[key]:.3f}",
+                    f"context for ≥ {goal:.2f}",
+                )
+            )
 
     # 3. Memory (fresh processes)
     for label, size in (("cache as shipped", DEFAULT_CACHE_SIZE), ("cache off", 0)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -131,6 +132,16 @@ request = function()
   return wrk.format("POST", "/api/v1/assess", nil, body)
 end
 """
+
+
+def varied_body(kb: KnowledgeBase, rng: random.Random) -> str:
+    """One body of the varied stream, as varied_lua_script writes it (for in-process measures)."""
+    common = [s.id for s in kb.symptoms.values() if s.window is not None]
+    items = [{"id": sid, "severity": rng.choice(SEVERITIES)} for sid in rng.sample(common, rng.randint(1, 3))]
+    factors = [rng.choice(list(kb.factors))] if rng.random() < 0.3 else []
+    return json.dumps(
+        {"symptoms": items, "hours": float(f"{rng.random() * 200:.2f}"), "factors": factors, "worsening": False}
+    )
 
 
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
