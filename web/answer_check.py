@@ -74,12 +74,10 @@ class AnswerCheck:
 
     def mark(self, response: Response, answer: Assessment, data: dict[str, Any]) -> Response:
         """The response, marked as checked when its parts pass."""
-        if self.passes(response, answer, data):
-            setattr(response, CHECKED, self.model)
-        return response
+        return self.mark_written(response) if self.passes(response, answer, data) else response
 
     def mark_written(self, response: Response) -> Response:
-        """A response of bytes that passed this check before (WrittenAnswers), marked as checked."""
+        """A response whose parts passed this check (now, or before: WrittenAnswers), marked as checked."""
         setattr(response, CHECKED, self.model)
         return response
 

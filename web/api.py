@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask.blueprints import BlueprintSetupState
 from pydantic import ValidationError
 from spectree import Response as Responses
 from spectree import SpecTree
@@ -179,12 +180,15 @@ def assess() -> Response:
     return response
 
 
+@api.record_once
+def _keep_written_answers(state: BlueprintSetupState) -> None:
+    """Each app keeps its own answers already written, as its JSON settings and clinic make the bytes."""
+    state.app.extensions[WRITTEN_ANSWERS] = WrittenAnswers()
+
+
 def _written_answers() -> WrittenAnswers:
-    """This app's answers already written (web.answer_check.WrittenAnswers): an app's own, as
-    its JSON settings and clinic make the bytes."""
-    found: WrittenAnswers | None = current_app.extensions.get(WRITTEN_ANSWERS)
-    if found is None:
-        found = current_app.extensions.setdefault(WRITTEN_ANSWERS, WrittenAnswers())
+    """This app's answers already written (web.answer_check.WrittenAnswers)."""
+    found: WrittenAnswers = current_app.extensions[WRITTEN_ANSWERS]
     return found
 
 
