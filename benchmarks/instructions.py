@@ -17,7 +17,6 @@ valgrind); without it the runner skips this part, saying so. About three minutes
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import random
@@ -27,11 +26,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.http import bodies, varied_body
+from werkzeug.test import EnvironBuilder
+
+from benchmarks.http import bodies, common_symptoms, varied_body
 from triage.knowledge import load_knowledge
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,31 +97,17 @@ def _measure(requests: int, warmup: int) -> None:
 
     app = create_app()  # as gunicorn runs it (the access log goes to a file the runner drops)
     kb = load_knowledge()
-    rng = random.Random(14)
+    rng, common = random.Random(14), common_symptoms(kb)
     fixed = [b.encode() for b in bodies(kb)]
 
-    def call(method: str, path: str, body: bytes = b"") -> None:
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "127.0.0.1:8000",
-            "HTTP_USER_AGENT": "benchmark",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.version": (1, 0),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        if body:
-            environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"] = "application/json", str(len(body))
+    def request(body: bytes | None = None) -> dict[str, Any]:
+        """A WSGI environ: GET /healthz, or POST /api/v1/assess with this JSON body."""
+        if body is None:
+            return EnvironBuilder(path="/healthz").get_environ()
+        post = EnvironBuilder(path="/api/v1/assess", method="POST", data=body, content_type="application/json")
+        return post.get_environ()
+
+    def send(environ: dict[str, Any]) -> None:
         status: list[str] = []
 
         def start_response(line: str, headers: Any, exc_info: Any = None) -> Any:
@@ -131,26 +117,26 @@ def _measure(requests: int, warmup: int) -> None:
         b"".join(out)
         getattr(out, "close", lambda: None)()
         if not status[0].startswith("200"):
-            raise RuntimeError(f"{method} {path} answered {status[0]}")
+            raise RuntimeError(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} answered {status[0]}")
 
     for _ in range(warmup):
-        call("POST", "/api/v1/assess", varied_body(kb, rng).encode())
+        send(request(varied_body(kb, rng, common).encode()))
     for _ in range(3):
         for body in fixed:
-            call("POST", "/api/v1/assess", body)
-    varied = [varied_body(kb, rng).encode() for _ in range(requests)]
-    send: dict[str, Callable[[int], None]] = {
-        "healthz": lambda i: call("GET", "/healthz"),
-        "fixed": lambda i: call("POST", "/api/v1/assess", fixed[i % len(fixed)]),
-        "varied": lambda i: call("POST", "/api/v1/assess", varied[i]),
+            send(request(body))
+    # every request built before counting starts: only the app's own work is counted
+    batches = {
+        "healthz": [request() for _ in range(requests)],
+        "fixed": [request(fixed[i % len(fixed)]) for i in range(requests)],
+        "varied": [request(varied_body(kb, rng, common).encode()) for _ in range(requests)],
     }
     pid = str(os.getpid())
     control = ["callgrind_control"]
     subprocess.run([*control, "--instr=on", pid], check=True, capture_output=True)
     for kind in KINDS:
         subprocess.run([*control, "--zero", pid], check=True, capture_output=True)
-        for i in range(requests):
-            send[kind](i)
+        for environ in batches[kind]:
+            send(environ)
         subprocess.run([*control, f"--dump={kind}", pid], check=True, capture_output=True)
 
 
