@@ -241,7 +241,7 @@ def run_http(
     Before the rounds the server serves the varied stream for `warmup_varied` seconds: the
     phase cache of a server in use holds the phases its reports come back to, which a
     just-started worker has yet to meet (each worker's hit rate on this stream climbs from
-    33% over its first 2,000 reports to 60% after 8,000 and 67% after 30,000; 30 s here are
+    32% over its first 2,000 reports to 62% by 15,000 and 74% after 30,000; 30 s here are
     about 10,000 reports per worker on a 2-vCPU machine).
 
     The server: `gunicorn -w 2 'web:create_app()'` from the repository, so gunicorn.conf.py

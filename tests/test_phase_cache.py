@@ -10,9 +10,9 @@ import random
 import pytest
 
 from triage import Assessor, KnowledgeBase, phase_cache
-from triage.engine import RuleEngine
+from triage.engine import RawResult, RuleEngine
 from triage.model import Report
-from triage.phase_cache import PhaseCache, _Conclusions, distinguished_severities
+from triage.phase_cache import PhaseCache, _Conclusions, _Doorkeeper, distinguished_severities
 from triage.report import parse_report
 from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
@@ -203,3 +203,57 @@ def test_past_the_tables_room_conclusions_are_decided_not_cached(
     assert cached.phase_cache is not None
     assert len(cached.phase_cache._conclusions._items) == 7
     assert 0 < cached.phase_cache.cache.info().size < len(reports)  # the first few kept, no more
+
+
+def test_the_doorkeeper_lets_a_key_in_from_its_second_offer_within_its_window() -> None:
+    door = _Doorkeeper(100)
+    bits = {hash((7,)) % 800, hash((8,)) % 800}  # the bits taken (a window of 100 offers has 800)
+
+    def others(n: int) -> list[int]:
+        """`n` keys that share no bit with 7, 8 or each other (two keys can: see _Doorkeeper)."""
+        found: list[int] = []
+        key = 1000
+        while len(found) < n:
+            key += 1
+            if hash((key,)) % 800 not in bits:
+                bits.add(hash((key,)) % 800)
+                found.append(key)
+        return found
+
+    assert not door.seen_before(7)  # first offer: noted
+    assert door.seen_before(7)  # second: let in, and forgotten
+    assert not door.seen_before(7)
+    for key in others(99):  # 99 other offers: 7 is still remembered (within one window)
+        assert not door.seen_before(key)
+    assert door.seen_before(7)
+    assert not door.seen_before(8)
+    for key in others(200):  # two windows of other offers later: forgotten
+        assert not door.seen_before(key)
+    assert not door.seen_before(8)
+
+
+def test_the_doorkeeper_remembers_offers_in_bits_not_keys() -> None:
+    door = _Doorkeeper(10_240)
+    for key in range(50_000):
+        door.seen_before(key * 1_000_003)
+    tables = door._current, door._previous
+    assert all(isinstance(t, bytearray) and len(t) == 10_240 for t in tables)  # 20 KB, however many keys
+
+
+def test_a_full_phase_cache_keeps_a_phase_from_its_second_report(kb: KnowledgeBase) -> None:
+    cache, runs = PhaseCache(kb, 2), []
+
+    def run(report: Report) -> RawResult:
+        runs.append(report)
+        return RuleEngine(kb).run(report)
+
+    first, second, third = (parse_report(kb, [sid], 10) for sid in ("redness", "swelling", "bruising"))
+    for report in (first, second, first, second):  # kept at once while there is room
+        cache.conclusions(report, run)
+    assert runs == [first, second]
+    cache.conclusions(third, run)  # full: a new phase is decided, not kept ...
+    cache.conclusions(third, run)  # ... nor at once at its second report, which lets it in
+    cache.conclusions(third, run)
+    assert runs == [first, second, third, third] and cache.cache.info().size == 2
+    cache.conclusions(first, run)  # the least recently used entry made room for it
+    assert runs[-1] == first

@@ -61,6 +61,11 @@ class LruCache(Generic[V]):
                 return
         self.put(key, value)
 
+    def full(self) -> bool:
+        """Whether the cache holds `maxsize` entries (a new one would push out the oldest)."""
+        with self._lock:
+            return len(self._data) >= self.maxsize
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
