@@ -19,7 +19,7 @@ mostly), and a factor is left out when nothing that reads it can apply to the re
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
 about a factor they do not have) share an entry. On issue 14's varied stream 10,240 entries
-are hit by 74% of reports once a worker has met 30,000 (62% over its first 15,000): an entry
+are hit by 74% of reports once a worker has met 30,000 (62% from its 8,000th): an entry
 is two ints (the key's bytes; the conclusions as places in a table, _Conclusions), and a
 phase is kept while there is room, then from its second report, noted in bits (_Doorkeeper),
 so phases met once do not push out those that come back. Before: 5,120 entries with the
