@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                     (
                         f"{what} ({label}), median of {len(each)} rounds (each round; by worker CPU per request)",
                         f"{median:.2f} ({', '.join(f'{x:.2f}' for x in each)}; by CPU {run.cpu_ratio(name):.2f})",
-                        f"≥ {goal:.2f} → {_ok(median >= goal)}",
+                        # the targets are set with the cache as shipped; without it the rows are context
+                        f"≥ {goal:.2f} → {_ok(median >= goal)}" if cache is None else f"context for ≥ {goal:.2f}",
                     )
                 )
 
