@@ -53,6 +53,11 @@ def machine() -> str:
     )
 
 
+# The HTTP targets, /healthz's rate over assess's: the fixed reports (benchmarks issue) and a new
+# random report each (issue 14); the instruction counts are read against the same figures.
+FIXED_TARGET, VARIED_TARGET = 0.70, 0.60
+
+
 def _ok(met: bool) -> str:
     return "met" if met else "NOT met"
 
@@ -189,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             for name, key, what, goal in (
-                ("POST /api/v1/assess", "ratio", "assess/healthz throughput", 0.70),
-                (http.VARIED, "varied_ratio", "assess (new random report each)/healthz", 0.60),
+                ("POST /api/v1/assess", "ratio", "assess/healthz throughput", FIXED_TARGET),
+                (http.VARIED, "varied_ratio", "assess (new random report each)/healthz", VARIED_TARGET),
             ):
                 median, each = run.ratio(name), run.round_ratios[name]
                 figures["http"][label][key] = median
@@ -221,7 +226,10 @@ def main(argv: list[str] | None = None) -> int:
                 "",
             )
         )
-        for what, key, goal in (("fixed", "fixed_ratio", 0.70), ("new random report each", "varied_ratio", 0.60)):
+        for what, key, goal in (
+            ("fixed", "fixed_ratio", FIXED_TARGET),
+            ("new random report each", "varied_ratio", VARIED_TARGET),
+        ):
             rows.append(
                 (
                     f"/healthz's instructions / assess's ({what}), in-process (no gunicorn)",
