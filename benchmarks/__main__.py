@@ -23,8 +23,8 @@ from typing import Any
 
 from benchmarks import http, instructions
 from benchmarks.latency import run_latency, run_random_latency
-from triage.assess import DEFAULT_CACHE_SIZE
-from triage.knowledge import load_knowledge
+from triage.answer.assess import DEFAULT_CACHE_SIZE
+from triage.knowledge.loader import load_knowledge
 
 REPO = Path(__file__).resolve().parent.parent
 

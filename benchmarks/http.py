@@ -32,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.knowledge import KnowledgeBase
+from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import SEVERITIES
 from verification.reports import report_mix
 

@@ -32,7 +32,7 @@ from typing import Any
 from werkzeug.test import EnvironBuilder
 
 from benchmarks.http import bodies, common_symptoms, varied_body
-from triage.knowledge import load_knowledge
+from triage.knowledge.loader import load_knowledge
 
 REPO = Path(__file__).resolve().parent.parent
 UNDER_CALLGRIND = "TRIAGE_BENCH_UNDER_CALLGRIND"  # set in the process valgrind runs

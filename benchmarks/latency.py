@@ -2,7 +2,7 @@
 
 All three evaluate the same knowledge base on the same seeded reports in the same run,
 interleaved in rounds so that a noisy neighbour slows them alike. "Decision" is what
-`triage.assess` does for a caller: parse the raw report, decide, explain. CLIPS decides
+`triage.answer.assess` does for a caller: parse the raw report, decide, explain. CLIPS decides
 through the benchmark's generated rule base and is explained by the same
 `Assessor.explain`; plain Python is the test oracle (`verification/oracle.py`), which decides
 but does not explain, so it is a floor. "Engine only" times the decision alone
@@ -19,11 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from triage.assess import Assessor
-from triage.engine import RuleEngine
-from triage.knowledge import KnowledgeBase
-from triage.model import Assessment, Report
-from triage.report import parse_report
+from triage.answer.assess import Assessor
+from triage.answer.model import Assessment
+from triage.engine.report import Report, parse_report
+from triage.engine.rules import RuleEngine
+from triage.knowledge.base import KnowledgeBase
 from verification.reports import random_reports, report_mix
 
 
@@ -172,7 +172,7 @@ class RandomLatency:
 
 
 def run_random_latency(kb: KnowledgeBase, n_reports: int = 3000, rounds: int = 1) -> RandomLatency:
-    """`triage.assess` on `n_reports` distinct random reports (verification.reports.random_reports):
+    """`triage.answer.assess` on `n_reports` distinct random reports (verification.reports.random_reports):
     experta with the answer cache off, CLIPS through the same Assessor with its cache off, and,
     for context, experta as shipped (its cache sees each report once: only the phase-key part
     of a cache can help)."""

@@ -14,8 +14,8 @@ import itertools
 import json
 import sys
 
-from triage.assess import Assessor
-from triage.knowledge import load_knowledge
+from triage.answer.assess import Assessor
+from triage.knowledge.loader import load_knowledge
 from verification.reports import iter_random
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from triage import default_assessor
-from triage.fhir import ExportEntry, record_bundle
+from triage.exports.fhir import ExportEntry, record_bundle
 from web.storage import store
 from web.storage.database import Database, scratch_database
 from web.storage.models import Nurse, Record, utcnow

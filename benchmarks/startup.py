@@ -12,8 +12,8 @@ import json
 import time
 
 t0 = time.perf_counter()
-from triage.assess import Assessor  # noqa: E402
-from triage.knowledge import load_knowledge  # noqa: E402
+from triage.answer.assess import Assessor  # noqa: E402
+from triage.knowledge.loader import load_knowledge  # noqa: E402
 
 t1 = time.perf_counter()
 kb = load_knowledge()

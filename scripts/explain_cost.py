@@ -13,9 +13,9 @@ import statistics
 import sys
 import time
 
-from triage.assess import Assessor
-from triage.knowledge import load_knowledge
-from triage.report import parse_report
+from triage.answer.assess import Assessor
+from triage.engine.report import parse_report
+from triage.knowledge.loader import load_knowledge
 from verification.reports import random_reports
 
 

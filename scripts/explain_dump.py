@@ -16,11 +16,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from triage.assess import Assessor
-from triage.cli import render
-from triage.knowledge import load_knowledge
-from triage.languages import LanguageAssessor
-from triage.report import InvalidReport
+from triage.answer.assess import Assessor
+from triage.answer.languages import LanguageAssessor
+from triage.cli.commands import render
+from triage.engine.report import InvalidReport
+from triage.knowledge.loader import load_knowledge
 from verification.reports import differential_reports, random_reports, report_mix
 
 Raw = tuple[Any, Any, Any, Any, Any]
@@ -73,7 +73,7 @@ def _cli_runs(kb: Any) -> Iterator[str]:
     """`triage check` itself, text and JSON, English and Spanish, for a few reports."""
     from click.testing import CliRunner
 
-    from triage.cli import cli
+    from triage.cli.commands import cli
 
     runner = CliRunner()
     for symptoms, hours, factors, worsening in random_reports(kb, 15, seed=9):

@@ -13,7 +13,7 @@ from hypothesis import settings
 
 from tests.support import NURSE, unavailable
 from triage import Assessor, KnowledgeBase, load_knowledge
-from triage.knowledge import default_dir
+from triage.knowledge.files import default_dir
 
 # CI runs every property test on the same examples (a failure there is reproducible and a green
 # run is not luck); a developer's run explores new ones. HYPOTHESIS_PROFILE picks one explicitly.

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 import web.answer_check
 from triage import Assessor, KnowledgeBase
-from triage.model import Assessment
+from triage.answer.model import Assessment
 from triage.vocabulary import Disposition, Severity
 from verification.reports import random_reports
 from web.answer_check import AnswerCheck

@@ -1,4 +1,4 @@
-"""The answer's JSON shape is defined once (triage.answer_schema): every answer the engine gives
+"""The answer's JSON shape is defined once (triage.answer.schema): every answer the engine gives
 validates against it with no field left over, and the schema names no field the answer lacks."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from triage import Assessor
-from triage.answer_schema import AnswerOut, FindingOut, ReportOut
+from triage.answer.schema import AnswerOut, FindingOut, ReportOut
 from verification.reports import report_mix
 from verification.vignettes import VIGNETTE_FILES, load_vignettes
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage import assess
-from triage.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
+from triage.exports.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
 
 
 class _Spec(BaseModel):

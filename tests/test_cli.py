@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from triage.cli import main
+from triage.cli.commands import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
-from triage.fhir import ExportEntry, record_bundle
+from triage.exports.fhir import ExportEntry, record_bundle
 from web import ConfigError, create_app
 from web.clinic import ClinicProfile, load_profile
 

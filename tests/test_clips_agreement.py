@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("clips", reason="clipspy is not installed (it is in the 'test' and 'bench' extras)")
 
 from triage import Assessor, KnowledgeBase
-from triage.report import parse_report
+from triage.engine.report import parse_report
 from verification.clips_backend import ClipsEngine, clips_source
 from verification.reports import differential_reports, parsed_mix
 from verification.vignettes import load_vignettes

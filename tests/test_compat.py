@@ -24,7 +24,7 @@ def test_import_in_a_fresh_interpreter_leaves_root_logging_alone() -> None:
 
 
 def test_experta_watchers_are_silenced() -> None:
-    from triage import _compat
+    from triage.engine import _compat
 
     watchers = _compat.experta.watchers
 

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from triage.engine import RawResult, RuleEngine
-from triage.knowledge import load_knowledge
-from triage.model import Report
-from triage.report import parse_report
+from triage.engine.report import Report, parse_report
+from triage.engine.rules import RawResult, RuleEngine
+from triage.knowledge.loader import load_knowledge
 from verification.reports import random_reports
 
 KB = load_knowledge()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from triage import KnowledgeError, assess, load_knowledge
-from triage.fhir import EMERGENCY_OUTCOME, REVIEW_OUTCOME, SNOMED_SYSTEM, ExportEntry, record_bundle
+from triage.exports.fhir import EMERGENCY_OUTCOME, REVIEW_OUTCOME, SNOMED_SYSTEM, ExportEntry, record_bundle
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from triage import Assessor, KnowledgeError, load_knowledge
-from triage.cli import main
-from triage.digest import RELEASED_DIR, changed_entries, read_files
-from triage.knowledge import default_dir
+from triage.cli.commands import main
+from triage.knowledge.digest import RELEASED_DIR, changed_entries, read_files
+from triage.knowledge.files import default_dir
 
 REDNESS_WINDOW = "window = { expected_until = 48, monitor_until = 168 }"
 WIDER_REDNESS = "window = { expected_until = 60, monitor_until = 168 }"

@@ -1,10 +1,10 @@
-"""The bounded LRU behind the caches (triage.lru), and the answer cache's rule of keeping an
+"""The bounded LRU behind the caches (triage.engine.cache), and the answer cache's rule of keeping an
 answer from the second time its report is asked."""
 
 from __future__ import annotations
 
 from triage import Assessor, KnowledgeBase
-from triage.lru import LruCache
+from triage.engine.cache import LruCache
 
 
 def test_least_recently_used_entries_go_first() -> None:

@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeError, load_knowledge
-from triage.knowledge import SEVERITIES, default_dir
-from triage.message import urgency
+from triage.answer.message import urgency
+from triage.knowledge.files import default_dir
+from triage.vocabulary import SEVERITIES
 
 KB = load_knowledge()
 EMERGENCY_SYMPTOMS = sorted(s for s, sym in KB.symptoms.items() if sym.emergency)

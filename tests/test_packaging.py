@@ -65,7 +65,7 @@ def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_p
         """
         import json, triage, knowledge
         from triage import assess, default_assessor
-        from triage.probes import default_case_files
+        from triage.review.probes import default_case_files
         answer = assess(["redness:mild"], 6)
         print(json.dumps({"triage": triage.__file__, "kb_dir": default_assessor().kb.source_dir,
                           "disposition": answer.disposition.value, "digest": answer.kb_digest,

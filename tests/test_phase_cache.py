@@ -1,4 +1,4 @@
-"""The phase cache (triage.phase_cache) gives exactly the engine's conclusions for a report's
+"""The phase cache (triage.engine.phase_cache) gives exactly the engine's conclusions for a report's
 phase: cached and uncached answers are compared in full on many seeded random reports, and
 reports whose hours differ inside one phase really share an entry (else nothing is tested)."""
 
@@ -9,11 +9,11 @@ import random
 
 import pytest
 
-from triage import Assessor, KnowledgeBase, phase_cache
-from triage.engine import RawResult, RuleEngine
-from triage.model import Report
-from triage.phase_cache import PhaseCache, _Conclusions, _Doorkeeper, distinguished_severities
-from triage.report import parse_report
+from triage import Assessor, KnowledgeBase
+from triage.engine import phase_cache
+from triage.engine.phase_cache import PhaseCache, _Conclusions, _Doorkeeper, distinguished_severities
+from triage.engine.report import Report, parse_report
+from triage.engine.rules import RawResult, RuleEngine
 from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
 

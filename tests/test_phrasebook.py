@@ -1,4 +1,4 @@
-"""The precomputed wording (triage.phrasebook, message.AdviceBook) says exactly what reading the
+"""The precomputed wording (triage.answer.phrasebook, message.AdviceBook) says exactly what reading the
 knowledge base straight says (issue 14: cheaper answers, the same answers)."""
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage import Assessor, InvalidReport, load_knowledge
-from triage.engine import RawResult
-from triage.languages import in_language
-from triage.message import AdviceBook, Piece, cut, once_per_meaning
-from triage.model import Disposition, Report
-from triage.phrasebook import FINDING_MEMO_SIZE, BoundedMemo, Phrasebook, Template, field_names
-from triage.report import parse_report
-from triage.vocabulary import SEVERITIES
+from triage.answer.languages import in_language
+from triage.answer.message import AdviceBook, Piece, cut, once_per_meaning
+from triage.answer.phrasebook import FINDING_MEMO_SIZE, BoundedMemo, Phrasebook, Template, field_names
+from triage.engine.report import Report, parse_report
+from triage.engine.rules import RawResult
+from triage.vocabulary import SEVERITIES, Disposition
 from verification.reports import differential_reports, random_reports
 
 KB = load_knowledge()

@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from triage import Assessor, KnowledgeBase, load_knowledge
-from triage.report import parse_report
+from triage.engine.report import parse_report
 from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
 from verification.oracle import evaluate
 from verification.reports import differential_reports

@@ -127,7 +127,7 @@ def test_threads_mixing_valid_and_invalid_reports(kb: KnowledgeBase, assessor: A
 
 def test_default_assessor_is_built_once_under_contention(monkeypatch: pytest.MonkeyPatch) -> None:
     """Threads racing to the first request all get the same, single default Assessor."""
-    monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
+    monkeypatch.setattr(sys.modules["triage.answer.assess"], "_default", None)
     barrier = threading.Barrier(THREADS)
     got: list[Assessor] = []
 

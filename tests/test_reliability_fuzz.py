@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from tests.support import REPO
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, load_knowledge
-from triage.cli import main as cli_main
-from triage.report import MAX_SYMPTOMS
+from triage.cli.commands import main as cli_main
+from triage.engine.report import MAX_SYMPTOMS
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 KB: KnowledgeBase = load_knowledge()

@@ -28,7 +28,7 @@ import pytest
 
 from tests.gunicorn_server import Server, start_gunicorn, worker_pids
 from triage import Assessor, KnowledgeBase
-from triage.knowledge import KNOWLEDGE_DIR_ENV
+from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 CLIENTS = 16
 PER_CLIENT = 40

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from triage import Assessment, Assessor, InvalidReport, KnowledgeError, load_knowledge
-from triage.knowledge import FILES, default_dir
+from triage.knowledge.files import FILES, default_dir
 
 SHIPPED = default_dir()
 TEXTS = {name: (SHIPPED / name).read_text() for name in FILES}

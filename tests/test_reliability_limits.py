@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from tests.redis_server import fresh_prefix, redis_server_binary, redis_url  # noqa: F401  (a fixture)
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import default_assessor
-from triage.report import MAX_SYMPTOMS
+from triage.engine.report import MAX_SYMPTOMS
 from web import create_app
 from web.schemas import MAX_FACTORS
 

@@ -25,7 +25,7 @@ import pytest
 
 from tests.support import REPO
 from triage import Assessor, InvalidReport, KnowledgeBase
-from triage.cli import main as cli_main
+from triage.cli.commands import main as cli_main
 
 # Varied reports: red flags, emergencies, combinations, factors, worsening, invalid input.
 REPORTS: list[dict[str, Any]] = [

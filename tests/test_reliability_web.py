@@ -19,10 +19,10 @@ import pytest
 from tests.kb_samples import BROKEN
 from tests.support import REPO
 from triage import KnowledgeError, default_assessor
-from triage.knowledge import KNOWLEDGE_DIR_ENV
+from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 from web import create_app
 
-ASSESS_MODULE = sys.modules["triage.assess"]  # `triage.assess` the name is the function
+ASSESS_MODULE = sys.modules["triage.answer.assess"]  # `triage.assess` the name is the function
 ACCESS_KEYS = {"time", "level", "logger", "method", "route", "status", "duration_ms"}
 
 

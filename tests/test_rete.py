@@ -1,7 +1,7 @@
-"""triage.rete's lean engine and matcher fire exactly what experta's own would.
+"""triage.engine.rete's lean engine and matcher fire exactly what experta's own would.
 
 Two engines are built from the same rules, one on experta's KnowledgeEngine and ReteMatcher,
-one on triage.rete's LeanEngine and LeanMatcher, and run on the same facts: a small rule set
+one on triage.engine.rete's LeanEngine and LeanMatcher, and run on the same facts: a small rule set
 that uses what the triage rules do not (variable joins, NOT, OR, TEST, salience, facts
 declared by actions), and the generated triage rules on thousands of seeded random reports.
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from triage import _compat  # noqa: F401  (must precede experta)
+from triage.engine import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
 from experta import AS, MATCH, NOT, OR, TEST, Fact, KnowledgeEngine, P, Rule
@@ -26,10 +26,8 @@ from experta.agenda import Agenda
 from experta.matchers import ReteMatcher
 from experta.strategies import DepthStrategy
 
-from triage.engine import RuleEngine, _Engine, _Requirements, build_engine_class
-from triage.knowledge import load_knowledge
-from triage.report import parse_report
-from triage.rete import (
+from triage.engine.report import parse_report
+from triage.engine.rete import (
     LeanDepthStrategy,
     LeanEngine,
     LeanToken,
@@ -39,6 +37,8 @@ from triage.rete import (
     _PredicateTester,
     new_fact,
 )
+from triage.engine.rules import RuleEngine, _Engine, _Requirements, build_engine_class
+from triage.knowledge.loader import load_knowledge
 from verification.reports import differential_reports
 
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from triage import Assessor, KnowledgeBase, KnowledgeError, load_knowledge
-from triage.cli import cli
-from triage.languages import LanguageAssessor
-from triage.report import parse_report
+from triage.answer.languages import LanguageAssessor
+from triage.cli.commands import cli
+from triage.engine.report import parse_report
 from verification.reports import random_reports, report_mix
 
 ES = "i18n/es.toml"

@@ -16,7 +16,7 @@ def test_copy_matches_the_shared_original(name: str) -> None:
     if not original.exists():
         pytest.skip(f"no {original}: a clone on its own has only the copies (the drift check needs ../shared)")
     assert (VIGNETTE_DIR / name).read_bytes() == original.read_bytes(), (
-        f"tests/vignettes/{name} differs from {original}: copy the new version in and commit it"
+        f"triage/review/vignettes/{name} differs from {original}: copy the new version in and commit it"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from triage import assess
-from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID
+from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID
 from web.storage.codes import normalize_code
 from web.storage.models import AuditEvent, Entry, Record
 

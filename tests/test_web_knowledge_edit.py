@@ -10,7 +10,7 @@ import pytest
 
 from tests.kb_samples import add_symptom
 from tests.web_helpers import csrf_token, signed_in_client
-from triage.knowledge import KNOWLEDGE_DIR_ENV
+from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
 
     add_symptom(kb_copy)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))
-    monkeypatch.setattr(sys.modules["triage.assess"], "_default", None)
+    monkeypatch.setattr(sys.modules["triage.answer.assess"], "_default", None)
     return signed_in_client(create_app({"TESTING": True, "RATELIMIT_ENABLED": False}))
 
 

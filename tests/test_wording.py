@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 
 from triage import Assessor, KnowledgeBase
-from triage.languages import LanguageAssessor
+from triage.answer.languages import LanguageAssessor
 from verification.vignettes import load_vignettes
 
 textstat = pytest.importorskip("textstat", reason="textstat 0.7.4 is in the 'test' extra")

@@ -2,6 +2,6 @@
 
 import sys
 
-from triage.cli import main
+from triage.cli.commands import main
 
 sys.exit(main())

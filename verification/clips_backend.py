@@ -20,10 +20,10 @@ from typing import Any
 
 import clips
 
-from triage.engine import RawFinding, RawResult, rule_finding
-from triage.knowledge import KnowledgeBase
-from triage.knowledge import Rule as KbRule
-from triage.model import Report
+from triage.engine.report import Report
+from triage.engine.rules import RawFinding, RawResult, rule_finding
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import Rule as KbRule
 
 TEMPLATES = """
 (deftemplate report (slot hours) (slot worsening))

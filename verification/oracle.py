@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from triage.knowledge import KnowledgeBase, Rule
-from triage.model import Report
+from triage.engine.report import Report
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import Rule
 from triage.vocabulary import DISPOSITIONS
 
 RANK = {d: i for i, d in enumerate(DISPOSITIONS)}  # expected < monitor < contact clinician

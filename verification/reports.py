@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from triage.knowledge import KnowledgeBase
-from triage.model import Report
-from triage.report import parse_report
+from triage.engine.report import Report, parse_report
+from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import SEVERITIES
 
 SEED = 20261125

@@ -1,7 +1,8 @@
-"""The public clinical vignettes, read from the repository's own copies in tests/vignettes/.
+"""The public clinical vignettes, read from the repository's one copy: triage/review/vignettes/.
 
-The copies come from the clinical team's shared folder (`../shared/vignettes/`); the origin
-is noted in tests/vignettes/README.md and tests/test_vignette_copies.py fails when a copy
+That folder ships with the package (`triage diff` asks about its cases). The copies come from
+the clinical team's shared folder (`../shared/vignettes/`); the origin
+is noted in triage/review/vignettes/README.md and tests/test_vignette_copies.py fails when a copy
 drifts from its source while that folder sits beside the repository."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-VIGNETTE_DIR = REPO / "tests" / "vignettes"
+VIGNETTE_DIR = REPO / "triage" / "review" / "vignettes"
 VIGNETTE_FILES = ("public.toml", "public-v2.toml")
 
 

@@ -2,7 +2,7 @@
 
 spectree checks every response's bytes against the route's model (web.spectree_plugin). In
 an answer of `/api/v1/assess` the findings are about two thirds of that check, and most of
-them are the very objects of earlier answers: the phrasebook (triage.phrasebook) shares worded
+them are the very objects of earlier answers: the phrasebook (triage.answer.phrasebook) shares worded
 findings between answers. So the view checks its answer in two parts:
 
 - the answer without its findings, every time (the report, advice, numbers, contact, and no
@@ -35,8 +35,8 @@ from typing import Any
 from flask import Response, jsonify
 from pydantic import BaseModel, ValidationError
 
-from triage.answer_schema import FindingOut
-from triage.model import Assessment, Finding
+from triage.answer.model import Assessment, Finding
+from triage.answer.schema import FindingOut
 
 CHECKED = "schema_checked"  # the attribute on a Response naming the model its parts passed
 REMEMBERED = 4096  # findings remembered as checked; then the memory starts again
@@ -90,7 +90,7 @@ class WrittenAnswers:
     """The checked JSON of answers already sent, kept while the answer object lives.
 
     A report asked again is answered by the very Assessment the answer cache holds
-    (triage.assess), so its response would be written and checked again to the same bytes.
+    (triage.answer.assess), so its response would be written and checked again to the same bytes.
     Those bytes are kept with the answer instead and sent as they are: an entry goes when its
     answer is dropped (a weak reference), so memory follows the answer cache. Bytes are kept
     from the second time an answer object is sent, as the answer cache keeps answers from a

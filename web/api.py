@@ -18,9 +18,9 @@ from spectree import SpecTree
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
-from triage.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
-from triage.languages import ENGLISH
-from triage.report import MAX_SYMPTOMS
+from triage.answer.languages import ENGLISH
+from triage.engine.report import MAX_SYMPTOMS
+from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
 from web.answer_check import AnswerCheck, WrittenAnswers
 from web.assessor import current_assessor, current_knowledge, patient_assessor

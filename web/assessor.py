@@ -9,10 +9,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from triage import Assessor, KnowledgeBase, default_assessor, load_knowledge
-from triage.assess import cache_size_from_env
-from triage.digest import short
-from triage.knowledge import refuse_unreleased
-from triage.languages import ENGLISH, LanguageAssessor
+from triage.answer.assess import cache_size_from_env
+from triage.answer.languages import ENGLISH, LanguageAssessor
+from triage.knowledge.digest import short
+from triage.knowledge.loader import refuse_unreleased
 
 EXTENSION = "triage_assessor"
 LANGUAGES = "triage_assessor_languages"

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from flask import Flask, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from triage.organization import Organization
+from triage.exports.organization import Organization
 from web.config import ConfigError
 
 EXTENSION = "triage_clinic"

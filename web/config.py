@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from triage.knowledge import KNOWLEDGE_DIR_ENV
+from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 ENVIRONMENTS = ("development", "testing", "production")
 MIN_SECRET_KEY_BYTES = 32  # the size of the HMAC-SHA1 key itsdangerous signs the session with, and more

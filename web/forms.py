@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, KnowledgeBase, Problem
-from triage.report import hours_from_text, parse_report
+from triage.engine.report import hours_from_text, parse_report
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, tzinfo
 
 from flask_babel import gettext as _
 
-from triage import Assessment, Disposition, Finding, KnowledgeBase, message
-from triage.assess import duration
-from triage.organization import Organization
+from triage import Assessment, Disposition, Finding, KnowledgeBase
+from triage.answer import message
+from triage.answer.assess import duration
+from triage.exports.organization import Organization
 from web.clock import clock, zone_name
 
 # Shape and text carry the meaning; colour only repeats it.
@@ -69,7 +70,7 @@ def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[Fi
 
 def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> ResultView:
     """Everything a result page needs, worked out once. The page says only what the answer's
-    advice says (triage.message): the first line is its summary, the rest what to do."""
+    advice says (triage.answer.message): the first line is its summary, the rest what to do."""
     key = answer.disposition.key
     text = kb.header.dispositions[key]  # type: ignore[index]
     recheck = answer.recheck_in_hours

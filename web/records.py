@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from triage import Assessment, Disposition, InvalidReport, KnowledgeBase, Report
-from triage.report import parse_report
+from triage.engine.report import parse_report
 from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
@@ -407,7 +407,7 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
 @bp.get("/<code>/fhir.json")
 def fhir(code: str) -> ResponseReturnValue:
     """The record as a FHIR R4 Bundle (download)."""
-    from triage.fhir import ExportEntry, record_bundle
+    from triage.exports.fhir import ExportEntry, record_bundle
 
     with database().transaction() as session:
         found = store.find_record(session, code, signed_in_nurse().actor, audited_as="export-fhir")

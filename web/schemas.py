@@ -1,7 +1,7 @@
 """The API's request and response shapes: one pydantic model validates and documents each.
 
 These check the JSON's shape only (types, lengths, severities); whether a symptom or factor
-id exists is the engine's call (triage.assess), so its message lists the valid ids.
+id exists is the engine's call (triage.answer.assess), so its message lists the valid ids.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.answer_schema import AnswerOut
-from triage.report import MAX_SYMPTOMS
+from triage.answer.schema import AnswerOut
+from triage.engine.report import MAX_SYMPTOMS
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, Severity
 from triage.vocabulary import Disposition as DispositionValue
 

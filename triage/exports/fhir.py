@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from triage.knowledge import KnowledgeBase
-from triage.organization import Organization
+from triage.exports.organization import Organization
+from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import CHANNELS
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"

@@ -1,7 +1,7 @@
 """Answers in the patient's language: the translated knowledge base's words for the patient,
 the English words for the nurse, one decision.
 
-The translated knowledge base (triage.translation) differs from the English only in its patient
+The translated knowledge base (triage.knowledge.translation) differs from the English only in its patient
 texts, so its engine reaches the same findings; `in_language` checks that rule for rule and
 takes every nurse text (`nurse_reason`, clinical English) from the English answer. So the
 disposition, emergency flag, rule ids, re-check, version and digest are the same in every
@@ -14,9 +14,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from triage.assess import Assessor
-from triage.knowledge import KnowledgeBase
-from triage.model import Assessment, Finding, Report
+from triage.answer.assess import Assessor
+from triage.answer.model import Assessment, Finding
+from triage.engine.report import Report
+from triage.knowledge.base import KnowledgeBase
 
 ENGLISH = "en"
 

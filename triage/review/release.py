@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.diff import compare
-from triage.diff_report import render_markdown
-from triage.digest import RELEASED_DIR, short
-from triage.knowledge import FILES, KnowledgeBase, KnowledgeError, load_knowledge
-from triage.probes import Case
-from triage.translation import translation_files
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.digest import RELEASED_DIR, short
+from triage.knowledge.files import FILES, translation_files
+from triage.knowledge.loader import load_knowledge
+from triage.knowledge.schema import KnowledgeError
+from triage.review.change_report import render_markdown
+from triage.review.diff import compare
+from triage.review.probes import Case
 
 CHANGES_DIR = "changes"
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$")

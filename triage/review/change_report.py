@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from triage.diff import DIRECTIONS, SIGN_OFF_REASONS, Change, KnowledgeDiff, Outcome
-from triage.digest import short
+from triage.knowledge.digest import short
+from triage.review.diff import DIRECTIONS, SIGN_OFF_REASONS, Change, KnowledgeDiff, Outcome
 
 FORMATS = ("text", "markdown", "json", "html")
 

@@ -39,11 +39,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.engine import RawFinding, RawResult, Requirement
-from triage.knowledge import KnowledgeBase
-from triage.knowledge import Rule as KbRule
-from triage.lru import LruCache
-from triage.model import Report
+from triage.engine.cache import LruCache
+from triage.engine.report import Report
+from triage.engine.rules import RawFinding, RawResult, Requirement
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import Rule as KbRule
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 

@@ -22,7 +22,7 @@ of a decision's cost. The classes here keep experta's network, agenda, fact list
   class without fields is not validated; the agenda runs without log lines, keys activations
   without experta's memo (it never hits) and asks the matcher only after facts changed.
 
-Nothing here knows about triage: triage.engine generates the rules. That the answers are
+Nothing here knows about triage: triage.engine.rules generates the rules. That the answers are
 unchanged is tested against the CLIPS backend and the oracle (tests/test_clips_agreement.py,
 tests/test_properties.py) and against experta's own classes (tests/test_rete.py).
 """
@@ -39,7 +39,7 @@ from contextlib import suppress
 from itertools import chain
 from typing import Any
 
-from triage import _compat  # noqa: F401  (must precede experta)
+from triage.engine import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
 from experta import DefFacts, Fact, KnowledgeEngine, Rule, watchers
@@ -571,7 +571,7 @@ class LeanFactList(FactList):
             self.last_index = idx + 1
             self.added.append(fact)
             counter[fact_id] = counter.get(fact_id, 0) + 1
-            if _FACTS.isEnabledFor(logging.INFO):  # pragma: no cover - silenced (triage._compat)
+            if _FACTS.isEnabledFor(logging.INFO):  # pragma: no cover - silenced (triage.engine._compat)
                 _FACTS.info(" ==> %s: %r", fact, fact)
             return fact
         return None
@@ -708,7 +708,7 @@ class LeanEngine(KnowledgeEngine):
                 break
             activation = activations.pop()  # Agenda.get_next
             steps -= 1
-            if logged:  # pragma: no cover - experta's loggers are silenced (triage._compat)
+            if logged:  # pragma: no cover - experta's loggers are silenced (triage.engine._compat)
                 watchers.RULES.info("FIRE %s", activation.rule.__name__)
             activation.rule(self, **{k: v for k, v in activation.context.items() if not k.startswith("__")})
         self.running = False

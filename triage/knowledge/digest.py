@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from triage.knowledge.files import FILES, translation_files
+
 DIGEST_PREFIX = "sha256:"
 DIGEST_PATTERN = r"^sha256:[0-9a-f]{64}$"
 RELEASED_DIR = "released"  # inside a knowledge directory: the files of its last release
@@ -70,9 +72,6 @@ def content_digest(files: Mapping[str, Mapping[str, Any]]) -> str:
 
 def read_files(directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """Parse the knowledge files of a directory that may not load (missing files are left out)."""
-    from triage.knowledge import FILES
-    from triage.translation import translation_files
-
     out = {}
     for name in (*FILES, *translation_files(Path(directory))):
         path = Path(directory) / name

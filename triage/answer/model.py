@@ -6,46 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from triage.engine.report import Report
 from triage.vocabulary import Disposition
 
 __all__ = ["Assessment", "Disposition", "Finding", "Report"]
-
-
-@dataclass(frozen=True)
-class Report:
-    """A validated, canonical report: what the engine is asked about."""
-
-    symptoms: tuple[tuple[str, str], ...]  # (id, severity) in vocabulary order, no duplicates
-    # None: not given. Only answered when the answer is the same at every hour (Assessor).
-    hours: float | None
-    factors: tuple[str, ...]  # sorted, no duplicates
-    worsening: bool  # the person says the symptoms are getting worse (applies to every symptom)
-    # Symptoms a record shows are more severe than at the previous report (triage records).
-    worse: tuple[str, ...] = ()
-
-    def is_worse(self, symptom: str) -> bool:
-        """Whether the getting-worse rules apply to this symptom."""
-        return self.worsening or symptom in self.worse
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Report:
-        """The inverse of to_dict (a stored report; not validated: it was valid when stored)."""
-        return cls(
-            symptoms=tuple((s["id"], s["severity"]) for s in data.get("symptoms", ())),
-            hours=data.get("hours"),
-            factors=tuple(data.get("factors", ())),
-            worsening=bool(data.get("worsening", False)),
-            worse=tuple(data.get("worse_symptoms", ())),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "symptoms": [{"id": s, "severity": sev} for s, sev in self.symptoms],
-            "hours": self.hours,
-            "factors": list(self.factors),
-            "worsening": self.worsening,
-            "worse_symptoms": list(self.worse),
-        }
 
 
 @dataclass(frozen=True)

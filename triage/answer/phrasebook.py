@@ -21,10 +21,13 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from triage.engine import RawFinding
-from triage.knowledge import KnowledgeBase, Symptom
-from triage.model import Disposition, Finding, Report
-from triage.words import Words
+from triage.answer.model import Finding
+from triage.engine.report import Report
+from triage.engine.rules import RawFinding
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import Symptom
+from triage.knowledge.words import Words
+from triage.vocabulary import Disposition
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

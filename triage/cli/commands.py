@@ -13,17 +13,19 @@ from typing import Any
 
 import click
 
-from triage.assess import Assessor, default_assessor, duration
-from triage.diff import compare
-from triage.diff_report import FORMATS, RENDERERS
-from triage.digest import short
-from triage.knowledge import KnowledgeError, default_dir, load_knowledge
-from triage.languages import ENGLISH, LanguageAssessor
-from triage.model import Assessment, Disposition, Finding
-from triage.probes import Case, CaseFileError, default_case_files, load_cases
-from triage.release import ReleaseError, release
-from triage.report import InvalidReport, Problem, hours_from_text
-from triage.vocabulary import MAX_HOURS, SEVERITIES
+from triage.answer.assess import Assessor, default_assessor, duration
+from triage.answer.languages import ENGLISH, LanguageAssessor
+from triage.answer.model import Assessment, Finding
+from triage.engine.report import InvalidReport, Problem, hours_from_text
+from triage.knowledge.digest import short
+from triage.knowledge.files import default_dir
+from triage.knowledge.loader import load_knowledge
+from triage.knowledge.schema import KnowledgeError
+from triage.review.change_report import FORMATS, RENDERERS
+from triage.review.diff import compare
+from triage.review.probes import Case, CaseFileError, default_case_files, load_cases
+from triage.review.release import ReleaseError, release
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition
 
 USAGE_ERROR = 2
 

@@ -8,7 +8,7 @@ branches here.
 
 Speed (issues 5 and 14, measured with `python -m benchmarks`; profile first, then change):
 the cost of a decision is experta's network and its resets. experta's own plumbing is made
-leaner in triage.rete (same matches, same firing order); here the engine is shaped to give
+leaner in triage.engine.rete (same matches, same firing order); here the engine is shaped to give
 it less to evaluate:
 - each symptom's own window is one rule whose action reads the symptom's phases from the
   knowledge base (not one rule per phase and factor combination);
@@ -33,15 +33,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage import _compat  # noqa: F401  (must precede experta)
+from triage.engine import _compat  # noqa: F401  (must precede experta)
 
 # isort: split
 from experta import AS, MATCH, OR, Fact, KnowledgeEngine, P, Rule
 
-from triage.knowledge import KnowledgeBase, SymptomPhase
-from triage.knowledge import Rule as KbRule
-from triage.model import Report
-from triage.rete import LeanEngine, new_fact
+from triage.engine.report import Report
+from triage.engine.rete import LeanEngine, new_fact
+from triage.knowledge.base import KnowledgeBase, SymptomPhase
+from triage.knowledge.schema import Rule as KbRule
 
 
 class ReportFact(Fact):

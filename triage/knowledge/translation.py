@@ -20,10 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from triage.knowledge import Id, KnowledgeBase, KnowledgeError, Likelihood, Reasons, Text
-from triage.words import PLACEHOLDERS, Words
-
-TRANSLATION_DIR = "i18n"  # inside a knowledge directory: one <lang>.toml per language
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import Id, KnowledgeError, Likelihood, Reasons, Text
+from triage.knowledge.words import PLACEHOLDERS, Words
 
 
 class _Model(BaseModel):
@@ -85,14 +84,6 @@ class Translation(_Model):
     symptoms: dict[Id, SymptomWords]
     factors: dict[Id, FactorWords]
     rules: dict[Id, RuleWords]
-
-
-def translation_files(directory: Path) -> list[str]:
-    """The translation files of a knowledge directory, as names relative to it ("i18n/es.toml")."""
-    folder = directory / TRANSLATION_DIR
-    if not folder.is_dir():
-        return []
-    return [f"{TRANSLATION_DIR}/{p.name}" for p in sorted(folder.glob("*.toml"))]
 
 
 def _names(text: str) -> set[str]:

@@ -21,11 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from triage.knowledge import KnowledgeBase
+from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 EPSILON = 0.01  # "just before" and "just after" a bound, in hours (answers give re-checks to 0.01 h)
-DEFAULT_CASE_FILES = ("public.toml", "public-v2.toml")  # shipped in triage/vignettes/
+DEFAULT_CASE_FILES = ("public.toml", "public-v2.toml")  # shipped in triage/review/vignettes/
 
 
 @dataclass(frozen=True, order=True)
@@ -187,8 +187,8 @@ class Case:
 
 
 def default_case_files() -> list[Path]:
-    """The public vignettes shipped with the package (triage/vignettes/), those present."""
-    folder = resources.files("triage") / "vignettes"
+    """The public vignettes shipped with the package (triage/review/vignettes/), those present."""
+    folder = resources.files("triage.review") / "vignettes"
     return [Path(str(folder / name)) for name in DEFAULT_CASE_FILES if (folder / name).is_file()]
 
 

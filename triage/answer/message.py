@@ -21,8 +21,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from triage.knowledge import RECHECK_ADVICE, KnowledgeBase
-from triage.model import Disposition, Finding
+from triage.answer.model import Finding
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.schema import RECHECK_ADVICE
+from triage.vocabulary import Disposition
 
 # Among findings of equal urgency about one symptom, "why" shows the most specific kind.
 # (An escalation only says that another finding became more urgent, so it comes last.)

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from triage.digest import short
-from triage.knowledge import KnowledgeBase
-from triage.organization import Organization
+from triage.exports.organization import Organization
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.digest import short
 
 SERVICE_ID = "microneedling-triage"
 REPORT_EXTENSION = "org.microneedling-triage.report"  # where the request carries our report

@@ -2,7 +2,7 @@
 
 Both knowledge bases are used only through the public assess API (Assessor.assess), so the
 comparison keeps working whatever the engine does inside. The reports come from
-triage.probes; the wordings are compared entry by entry (triage.wording).
+triage.review.probes; the wordings are compared entry by entry (triage.review.text_changes).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from triage.assess import Assessor
-from triage.digest import short
-from triage.knowledge import KnowledgeBase
-from triage.model import Assessment, Disposition
-from triage.probes import Case, Probe, boundary_probes
-from triage.report import InvalidReport
-from triage.wording import WordingChange, wording_changes
+from triage.answer.assess import Assessor
+from triage.answer.model import Assessment
+from triage.engine.report import InvalidReport
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.digest import short
+from triage.review.probes import Case, Probe, boundary_probes
+from triage.review.text_changes import WordingChange, wording_changes
+from triage.vocabulary import Disposition
 
 MORE_URGENT = "more urgent"
 LESS_URGENT = "less urgent"

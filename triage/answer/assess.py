@@ -9,16 +9,17 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from triage import message
-from triage.engine import RawFinding, RawResult, RuleEngine
-from triage.knowledge import KnowledgeBase, load_knowledge
-from triage.lru import LruCache
-from triage.model import Assessment, Disposition, Finding, Report
-from triage.phase_cache import PhaseCache
-from triage.phrasebook import Phrasebook
-from triage.report import InvalidReport, Problem, parse_report
-from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS
-from triage.words import ENGLISH
+from triage.answer import message
+from triage.answer.model import Assessment, Finding
+from triage.answer.phrasebook import Phrasebook
+from triage.engine.cache import LruCache
+from triage.engine.phase_cache import PhaseCache
+from triage.engine.report import InvalidReport, Problem, Report, parse_report
+from triage.engine.rules import RawFinding, RawResult, RuleEngine
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.loader import load_knowledge
+from triage.knowledge.words import ENGLISH
+from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS, Disposition
 
 UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
 
@@ -51,7 +52,7 @@ class Assessor:
     """One knowledge base and its generated engine; safe to share between threads.
 
     The engine's conclusions are cached by phase (PHASE_CACHE_PER_ANSWER x `cache_size`
-    entries, triage.phase_cache), and answers (`cache_size` entries, LRU, each kept from the
+    entries, triage.engine.phase_cache), and answers (`cache_size` entries, LRU, each kept from the
     second time its report is asked; 0 turns both caches off) keyed by the knowledge-base
     version and the canonical Report, so an edited knowledge base with a bumped version
     never sees an old answer, and a new Assessor starts with an empty cache. The key also
@@ -106,7 +107,7 @@ class Assessor:
 
     def conclusions(self, report: Report) -> RawResult:
         """The engine's conclusions: from the phase cache when a report in the same phase was
-        decided before (triage.phase_cache), else from the engine."""
+        decided before (triage.engine.phase_cache), else from the engine."""
         if report.hours is None:
             return self.run_at_every_hour(report)
         if self.phase_cache is None:
@@ -154,7 +155,7 @@ class Assessor:
     # --- putting the engine's conclusions into words ------------------------------------
 
     def explain(self, report: Report, raw: RawResult) -> Assessment:
-        """The engine's findings as an answer: one message, from the most urgent (triage.message)."""
+        """The engine's findings as an answer: one message, from the most urgent (triage.answer.message)."""
         kb, book = self.kb, self.phrasebook
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
@@ -204,7 +205,7 @@ class Assessor:
 
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
         """A finding in words, read straight from the knowledge base: the reference the
-        phrasebook (triage.phrasebook) is tested against, and its fallback."""
+        phrasebook (triage.answer.phrasebook) is tested against, and its fallback."""
         kb = self.kb
         symptom = kb.symptoms[raw.symptom] if raw.symptom else None
         words = kb.words

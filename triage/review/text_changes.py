@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from triage.knowledge import KnowledgeBase
+from triage.knowledge.base import KnowledgeBase
 
 NOT_FOR_PATIENTS = {
     "id", "source", "note", "label", "reference", "snomed", "kind", "for_each", "finding", "disposition",

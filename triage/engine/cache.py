@@ -1,4 +1,4 @@
-"""A bounded, thread-safe LRU map: the answer cache and the phase cache (triage.phase_cache)."""
+"""A bounded, thread-safe LRU map: the answer cache and the phase cache (triage.engine.phase_cache)."""
 
 from __future__ import annotations
 
