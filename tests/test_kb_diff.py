@@ -179,7 +179,7 @@ def test_added_symptom_is_newly_answered_and_its_texts_are_listed(kb: KnowledgeB
 
 def test_vignettes_ship_with_the_package_and_a_missing_default_is_noted(monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = {p.name: p.read_bytes() for p in default_case_files()}
-    assert set(shipped) == {"public.toml", "public-v2.toml"}
+    assert set(shipped) == {"public.toml", "public-v2.toml", "public-v3.toml"}
     # the package's copies are the repository's one copy of the public vignettes
     assert {p.parent.resolve() for p in default_case_files()} == {VIGNETTE_DIR.resolve()}
     assert len(load_cases(default_case_files()[0])) == 37

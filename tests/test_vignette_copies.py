@@ -22,4 +22,4 @@ def test_copy_matches_the_shared_original(name: str) -> None:
 
 def test_copies_have_unique_case_ids() -> None:
     ids = [case["id"] for case in load_vignettes(*VIGNETTE_FILES)]
-    assert len(ids) == len(set(ids)) >= 52
+    assert len(ids) == len(set(ids)) >= 58

@@ -13,11 +13,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 VIGNETTE_DIR = REPO / "triage" / "review" / "vignettes"
-VIGNETTE_FILES = ("public.toml", "public-v2.toml")
+VIGNETTE_FILES = ("public.toml", "public-v2.toml", "public-v3.toml")
 
 
 def load_vignettes(*names: str) -> list[dict[str, Any]]:
-    """The cases of the named files (default: both policy versions, 52 cases), in file order."""
+    """The cases of the named files (default: every policy version, 58 cases), in file order."""
     cases: list[dict[str, Any]] = []
     for name in names or VIGNETTE_FILES:
         with (VIGNETTE_DIR / name).open("rb") as fh:

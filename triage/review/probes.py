@@ -25,7 +25,7 @@ from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 EPSILON = 0.01  # "just before" and "just after" a bound, in hours (answers give re-checks to 0.01 h)
-DEFAULT_CASE_FILES = ("public.toml", "public-v2.toml")  # shipped in triage/review/vignettes/
+DEFAULT_CASE_FILES = ("public.toml", "public-v2.toml", "public-v3.toml")  # shipped in triage/review/vignettes/
 
 
 @dataclass(frozen=True, order=True)
