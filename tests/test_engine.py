@@ -36,9 +36,12 @@ def test_severe_after_24_hours_includes_24(hours: float, expected: str) -> None:
     assert assess(["swelling:severe"], hours).disposition.value == expected
 
 
-def test_recheck_is_rounded_down_and_never_zero() -> None:
-    assert assess(["redness:mild"], 47.999).recheck_in_hours == 0.01
-    assert assess(["redness:mild"], 47.7).recheck_in_hours == 0.3  # 0.29999.. must not floor to 0.29
+def test_recheck_is_rounded_down_and_never_below_one_hour() -> None:
+    """Policy v3: a re-check is never less than 1 hour (kb.toml recheck_minimum)."""
+    assert assess(["redness:mild"], 47.999).recheck_in_hours == 1
+    assert assess(["swelling"], 47.7).recheck_in_hours == 1  # P56
+    assert assess(["redness:mild"], 46.7).recheck_in_hours == 1.3  # 1.29999.. must not floor to 1.29
+    assert assess(["redness:mild"], 46.999).recheck_in_hours == 1  # rounded down, not up to 1.01
 
 
 def test_diabetes_brings_the_recheck_forward_to_48_hours() -> None:

@@ -39,8 +39,8 @@ BOUNDARIES = sorted(
     for h in (b - 0.5, b - 0.001, math.nextafter(b, -math.inf), b, math.nextafter(b, math.inf), b + 0.5)
     if 0 <= h <= MAX_HOURS
 )
-# The engine reports recheck_in_hours rounded down to 0.01 h, at least 0.01 (presentation);
-# the oracle's are exact.
+# The engine reports recheck_in_hours rounded down to 0.01 h, at least kb.toml's
+# recheck_minimum (1 h, policy v3); the oracle's are exact.
 RECHECK_TOLERANCE = 0.01 + 1e-9
 
 severities = st.sampled_from(SEVERITIES)
@@ -188,10 +188,10 @@ def test_every_symptom_has_a_finding_and_recheck_is_consistent(
 
 
 def test_recheck_is_positive_just_before_a_window_ends(assessor: Assessor) -> None:
-    # once rounded to 0 ("re-check in 0 hours"); now rounded down to 0.01 h with 0.01 h at least
+    # once rounded to 0 ("re-check in 0 hours"); now never below kb.toml's recheck_minimum (1 h, v3)
     answer = _answer(assessor, ["redness:mild"], 47.999, [], False)  # redness is expected until 48 h
     assert answer["disposition"] == "expected"
-    assert answer["recheck_in_hours"] == 0.01
+    assert answer["recheck_in_hours"] == KB.header.recheck_minimum == 1
 
 
 # --- The oracle ----------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def evaluate(kb: KnowledgeBase, report: Report) -> OracleAnswer:
             and _subjects(kb, r, report, reported, findings)
         ]
         caps = [f.recheck_within for f in findings if f.recheck_within is not None]
-        recheck = min([e - h for e in ends] + caps)
+        # never sooner than kb.toml's recheck_minimum (policy v3: "never less than 1 hour")
+        recheck = max(min([e - h for e in ends] + caps), kb.header.recheck_minimum or 0.0)
     return OracleAnswer(
         disposition, emergency, recheck, frozenset((f.symptom, f.rule, f.disposition) for f in findings)
     )

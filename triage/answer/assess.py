@@ -200,8 +200,9 @@ class Assessor:
             return None
         # Shown to 0.01 h, rounded down (never after the change), and never 0 before it; the
         # rounding to 6 places first takes away float noise (0.29 * 100 = 28.999999999999996),
-        # and with it any shortfall below 1e-8 h (36 microseconds).
-        return max(math.floor(round(min(waits) * 100, 6)) / 100, 0.01)
+        # and with it any shortfall below 1e-8 h (36 microseconds). Never sooner than the
+        # knowledge base's recheck_minimum (policy v3: 1 hour).
+        return max(math.floor(round(min(waits) * 100, 6)) / 100, self.kb.header.recheck_minimum or 0.01)
 
     def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
         """A finding in words, read straight from the knowledge base: the reference the

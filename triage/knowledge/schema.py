@@ -270,6 +270,8 @@ class Header(_Model):
     severe_within_expected: Text
     severe_within_expected_nurse: Text
     monitor_recheck_within: Hours  # every monitor finding re-checks within this, unless it says sooner
+    # a re-check is never sooner than this (None: the 0.01 h answers are given to)
+    recheck_minimum: Hours | None = None
     likelihood: dict[Likelihood, Text]  # each band in plain words
     record_worsening: RecordWorsening
     # SNOMED CT qualifier values for the severities, so exports code them (FHIR)
