@@ -70,7 +70,28 @@ def test_getting_worse_spares_delayed_onset_symptoms_inside_their_window() -> No
     assert day2.disposition is Disposition.EXPECTED
     past = assess(["crusting"], 100, worsening=True)  # past its 72 h window: escalated
     assert ("crusting", "worsening-after-48h-delayed", "contact clinician") in rules(past)
-    assert assess(["bruising"], 60, worsening=True).disposition is Disposition.CONTACT_CLINICIAN  # no onset
+    assert assess(["bruising"], 60, worsening=True).disposition is Disposition.CONTACT_CLINICIAN  # immediate
+    # no expected window is never inside one (v3): a darker patch getting worse from 48 h is escalated
+    dark = assess(["darkening"], 60, worsening=True)
+    assert ("darkening", "worsening-after-48h-delayed", "contact clinician") in rules(dark)
+    assert assess(["darkening"], 30, worsening=True).recheck_in_hours == 18  # delayed: not the day-2 rule
+
+
+def test_onsets_follow_the_policy_table() -> None:
+    """Policy v3 item 10: every symptom with a window has the onset the policy's table gives."""
+    from triage.knowledge.loader import load_knowledge
+
+    delayed = {"tightness", "itching", "flaking", "crusting", "breakout", "sensitivity", "darkening"}
+    delayed |= {"lighter-patches", "swollen-glands"}
+    windowed = {sid: s.onset for sid, s in load_knowledge().symptoms.items() if s.window is not None}
+    assert windowed == {sid: "delayed" if sid in delayed else "immediate" for sid in windowed}
+
+
+def test_bruising_getting_worse_on_day_2_rechecks_within_12_hours() -> None:
+    """Bruising is immediate-onset (v3): getting worse on day 2 gives it the 12 h re-check."""
+    answer = assess(["bruising"], 30, worsening=True)
+    assert answer.disposition is Disposition.MONITOR and answer.recheck_in_hours == 12
+    assert ("bruising", "worsening-day-2", "monitor") in rules(answer)
 
 
 def test_combination_finding_names_what_it_looked_at() -> None:
@@ -175,3 +196,46 @@ def test_worse_must_name_a_reported_symptom(assessor) -> None:
         assessor.assess(["redness"], 60, worse=["swelling"])
     assert "'swelling' cannot be getting worse" in str(err.value)
     assert err.value.problems[0].field == "worse[0]"
+
+
+@pytest.mark.parametrize("hours", [0, 2, 10, 30, 60, 400])
+def test_recent_filler_makes_pain_getting_worse_and_any_bruise_contact_at_any_hour(hours: float) -> None:
+    """Policy v3 item 2 (P53, P54): a blocked blood vessel can start as pain that builds or a bruise."""
+    pain = assess(["pain:mild"], hours, ["recent-filler"], worsening=True)
+    assert ("pain", "recent-filler-pain-worse", "contact clinician") in rules(pain)
+    assert pain.disposition is Disposition.CONTACT_CLINICIAN and not pain.emergency
+    assert any("filler" in a for a in pain.advice)
+    bruise = assess(["bruising:mild"], hours, ["recent-filler"])
+    assert ("bruising", "recent-filler-bruising", "contact clinician") in rules(bruise)
+    assert bruise.disposition is Disposition.CONTACT_CLINICIAN and bruise.recheck_in_hours is None
+    assert assess(["pain:severe"], hours, ["recent-filler"]).disposition is Disposition.CONTACT_CLINICIAN
+
+
+def test_recent_filler_needs_the_pain_to_be_getting_worse_and_the_factor() -> None:
+    assert assess(["pain:mild"], 10, ["recent-filler"]).disposition is Disposition.EXPECTED
+    assert assess(["pain"], 10, worsening=True).disposition is Disposition.EXPECTED  # P57
+    assert assess(["bruising"], 30).disposition is Disposition.MONITOR  # P58
+    # the record's per-symptom worsening counts too: only the symptom it marks
+    from triage import default_assessor
+
+    marked = default_assessor().assess(["pain:mild", "redness:mild"], 10, ["recent-filler"], worse=["pain"])
+    assert ("pain", "recent-filler-pain-worse", "contact clinician") in rules(marked)
+    unmarked = default_assessor().assess(["pain:mild", "redness:mild"], 10, ["recent-filler"], worse=["redness"])
+    assert unmarked.disposition is Disposition.EXPECTED
+
+
+def test_a_bruise_near_recent_filler_is_answered_without_hours() -> None:
+    """Contact clinician at every hour by the same rule: the hours may be left out (policy v3)."""
+    answer = assess(["bruising"], None, ["recent-filler"])
+    assert answer.disposition is Disposition.CONTACT_CLINICIAN
+    assert {f.rule for f in answer.findings} == {"recent-filler-bruising"}
+
+
+@pytest.mark.parametrize("hours", [0, 6, 20, 100])
+def test_severe_bleeding_on_blood_thinners_is_contact_at_any_hour(hours: float) -> None:
+    """Policy v3 item 3 (P55): the doubled window does not make severe bleeding expected."""
+    answer = assess(["pinpoint-bleeding:severe"], hours, ["blood-thinners"])
+    assert ("pinpoint-bleeding", "blood-thinners-severe-bleeding", "contact clinician") in rules(answer)
+    assert answer.disposition is Disposition.CONTACT_CLINICIAN
+    assert assess(["pinpoint-bleeding:moderate"], 6, ["blood-thinners"]).disposition is Disposition.EXPECTED
+    assert assess(["pinpoint-bleeding:severe"], 6).disposition is Disposition.MONITOR  # without the factor

@@ -327,7 +327,10 @@ def test_a_new_immediate_onset_symptom_at_48_hours_or_later_counts_as_getting_wo
     kb = default_assessor().kb
     before = {"redness": "mild"}
     now = [("redness", "mild"), ("pain", "mild"), ("itching", "mild"), ("bruising", "mild")]
-    assert store.worse_than_before(kb, before, now, 48) == ("pain", "bruising")  # bruising: no onset, counted
+    assert store.worse_than_before(kb, before, now, 48) == ("pain", "bruising")  # bruising: immediate (v3)
+    # policy v3: a new darker patch (delayed onset, like spots, lighter patches, glands) is not getting worse
+    late = [("darkening", "mild"), ("breakout", "mild"), ("lighter-patches", "mild"), ("swollen-glands", "mild")]
+    assert store.worse_than_before(kb, before, late, 100) == ()
     assert store.worse_than_before(kb, before, now, 47.9) == ()
     assert store.worse_than_before(kb, {}, [("burning", "mild")], 72) == ("burning",)  # before: no symptoms
     assert store.why_worse(kb, before, "pain") == kb.header.record_worsening.new_why
