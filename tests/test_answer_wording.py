@@ -93,3 +93,15 @@ def test_no_symptoms_with_shared_equipment_is_answered_everywhere(client) -> Non
     assert cli.returncode == 0 and "6 weeks" in json.loads(cli.stdout)["findings"][0]["advice"]
     card = client.post("/api/v1/assess/cds-hooks", json={"symptoms": [], "hours": 10, "factors": ["shared-equipment"]})
     assert card.get_json()["cards"][0]["summary"].startswith("Contact clinician: no symptoms; Non-sterile")
+
+
+def test_monitor_reads_does_not_need_urgent_care_now_in_every_language() -> None:
+    """Policy v3 item 5: 'does not need urgent care now', not 'not dangerous now'."""
+    from triage import default_assessor
+    from triage.answer.languages import LanguageAssessor
+
+    answer = assess(["bruising"], 30)
+    assert answer.summary.startswith("This does not need urgent care now") and "dangerous" not in answer.summary
+    spanish = LanguageAssessor(default_assessor(), "es", cache_size=0).assess(["bruising"], 30)
+    assert spanish.summary.startswith("Esto no necesita atención urgente ahora")
+    assert "peligroso" not in spanish.summary
