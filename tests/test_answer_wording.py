@@ -1,6 +1,7 @@
-"""What each reader sees of a finding (policy v2): the patient's reason on the patient pages,
+"""What each reader sees of a finding (policy v2, v3): the patient's reason on the patient pages,
 the nurse's reason on the console, the note and the CLI; how common the effect is and how long it
-usually lasts everywhere; and a report with no symptoms where a factor is answered on its own."""
+usually lasts on expected and monitor findings; reasons true of the report; and a report with no
+symptoms where a factor is answered on its own."""
 
 from __future__ import annotations
 
@@ -9,26 +10,56 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import REPO
 from tests.web_helpers import csrf_token, patient_form
 from triage import assess
 
 
-def test_every_finding_about_a_symptom_says_how_common_and_how_long() -> None:
-    answer = assess(["redness:mild", "darkening", "fever"], 10)
+def test_expected_and_monitor_findings_say_how_common_and_how_long() -> None:
+    answer = assess(["redness:mild", "darkening"], 10)
     by_symptom = {f.symptom: f for f in answer.findings if f.symptom}
     assert by_symptom["redness"].likelihood == "very common: more than 1 in 10 people"
     assert by_symptom["redness"].typical_duration == "Usually fades within 2 days (48 hours)."
-    assert by_symptom["darkening"].likelihood.startswith("uncommon: ")
-    assert by_symptom["fever"].likelihood.startswith("rare: ")
-    dark = assess(["darkening"], 10, ["darker-skin"])  # "uncommon; common in darker skin"
-    assert dark.findings[0].likelihood.startswith("common: ")
+    # policy v3: uncommon, but about 1 in 7 in darker skin (Dogra 2014: 5 of 36)
+    assert by_symptom["darkening"].likelihood == (
+        "uncommon: between 1 in 100 and 1 in 1,000 people (very common in brown or black skin: about 1 in 7 people)"
+    )
+    dark = assess(["darkening"], 10, ["darker-skin"])  # contact clinician: its monitor finding says it
+    (window,) = [f for f in dark.more_detail if f.rule == "darkening-monitor"]
+    assert window.likelihood == "very common: more than 1 in 10 people"
     rf = assess(["redness"], 10, ["rf-microneedling"])  # the window after risk factors
     assert rf.findings[0].typical_duration == "Usually fades within 3 days (72 hours)."
-    combo = assess(["fever", "pus"], 10)
-    assert all(f.likelihood is None for f in combo.findings if f.symptom is None)
     data = answer.to_dict()["findings"][0]
     assert {"likelihood", "typical_duration", "nurse_reason", "reason"} <= set(data)
+
+
+@pytest.mark.parametrize(
+    ("symptom", "hours", "band"),
+    [("pain", 10, "very common"), ("burning", 10, "very common"), ("flaking", 60, "very common")]
+    + [("numbness", 2, "very common"), ("tightness", 30, "common"), ("bruising", 30, "common")],
+)
+def test_likelihood_bands_of_policy_v3(symptom: str, hours: float, band: str) -> None:
+    (finding,) = assess([f"{symptom}:mild"], hours).findings
+    assert finding.likelihood is not None and finding.likelihood.partition(":")[0] == band
+    if symptom == "numbness":  # very common only while the numbing cream wears off
+        assert "numbing cream" in finding.likelihood and "rare after" in finding.likelihood
+
+
+def test_contact_clinician_findings_do_not_say_how_common_or_how_long() -> None:
+    """Policy v3 item 7: how common and how long reassure; not on contact clinician or emergencies."""
+    contact = assess(["fever", "redness:mild"], 10)
+    for f in (*contact.findings, *contact.more_detail):
+        shown = f.disposition.value != "contact clinician"
+        assert (f.likelihood is not None) is (shown and f.symptom is not None), f.rule
+        assert (f.typical_duration is not None) is (shown and f.symptom is not None), f.rule
+    emergency = assess(["breathing-difficulty", "redness:mild"], 2)
+    assert all(f.likelihood is None and f.typical_duration is None for f in emergency.findings)
+    late = assess(["redness"], 200)  # past its window: contact clinician, no "usually fades"
+    assert late.findings[0].likelihood is None and late.findings[0].typical_duration is None
+    combo = assess(["fever", "pus"], 10)
+    assert all(f.likelihood is None for f in (*combo.findings, *combo.more_detail))
 
 
 def test_api_answer_carries_both_wordings(client) -> None:  # type: ignore[no-untyped-def]
@@ -105,3 +136,4 @@ def test_monitor_reads_does_not_need_urgent_care_now_in_every_language() -> None
     spanish = LanguageAssessor(default_assessor(), "es", cache_size=0).assess(["bruising"], 30)
     assert spanish.summary.startswith("Esto no necesita atención urgente ahora")
     assert "peligroso" not in spanish.summary
+

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from triage.answer import message
-from triage.answer.model import Assessment, Finding
+from triage.answer.model import Assessment, Finding, shows_how_common
 from triage.answer.phrasebook import Phrasebook
 from triage.engine.cache import LruCache
 from triage.engine.phase_cache import PhaseCache
@@ -218,9 +218,12 @@ class Assessor:
         }
         about: dict[str, Any] = {}
         if symptom is not None and raw.symptom is not None:
+            shown = shows_how_common(raw.disposition)  # how common and how long reassure (policy v3)
             about = {
-                "likelihood": kb.likelihood(raw.symptom, report.factors),
-                "typical_duration": symptom.typical_duration.format(**self._window_values(raw.symptom, report)),
+                "likelihood": kb.likelihood(raw.symptom, report.factors) if shown else None,
+                "typical_duration": (
+                    symptom.typical_duration.format(**self._window_values(raw.symptom, report)) if shown else None
+                ),
                 "urgent_if": symptom.urgent_if,
             }
         if raw.rule in kb.rules:

@@ -9,7 +9,14 @@ from typing import Any
 from triage.engine.report import Report
 from triage.vocabulary import Disposition
 
-__all__ = ["Assessment", "Disposition", "Finding", "Report"]
+__all__ = ["Assessment", "Disposition", "Finding", "Report", "shows_how_common"]
+
+
+def shows_how_common(disposition: str) -> bool:
+    """Whether a finding says how common its effect is and how long it usually lasts: those
+    reassure, so only `expected` and `monitor` findings do, never a `contact clinician` one
+    (emergencies included; policy v3 "Words a patient reads")."""
+    return disposition != Disposition.CONTACT_CLINICIAN
 
 
 @dataclass(frozen=True)

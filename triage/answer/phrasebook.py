@@ -21,7 +21,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from triage.answer.model import Finding
+from triage.answer.model import Finding, shows_how_common
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding
 from triage.knowledge.base import KnowledgeBase
@@ -367,6 +367,8 @@ class Phrasebook:
             raise KeyError(sid)  # a symptom's own rule about a symptom not reported
         notes = [n for n in map(self.symptoms[sid].notes.__getitem__, raw.factors) if n]
         likelihood, typical_duration, urgent_if = self._about(sid, factors, hours)
+        if not shows_how_common(raw.disposition):
+            likelihood = typical_duration = None
         return Finding(
             symptom=sid,
             severity=severity,
@@ -402,6 +404,8 @@ class Phrasebook:
         else:
             involved = rule.symptoms_all + present
         likelihood, typical_duration, urgent_if = self._about(sid, factors, hours)
+        if not shows_how_common(raw.disposition):
+            likelihood = typical_duration = None
         return Finding(
             symptom=sid,
             severity=severity if sid and severity is not _MISSING else None,
