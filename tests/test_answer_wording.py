@@ -137,3 +137,27 @@ def test_monitor_reads_does_not_need_urgent_care_now_in_every_language() -> None
     assert spanish.summary.startswith("Esto no necesita atención urgente ahora")
     assert "peligroso" not in spanish.summary
 
+
+def _patient_texts(answer) -> list[str]:  # type: ignore[no-untyped-def]
+    texts = [answer.summary, *answer.advice]
+    for f in (*answer.findings, *answer.more_detail):
+        texts += [t for t in (f.reason, f.advice, f.urgent_if, f.likelihood, f.typical_duration) if t]
+    return texts
+
+
+def test_dent_names_the_radiofrequency_device_only_when_it_was_used() -> None:
+    """Policy v3 item 8: a text about a device appears only when that factor was given."""
+    plain = assess(["dent"], 100)
+    assert not [t for t in _patient_texts(plain) if "radiofrequency" in t.lower() or "heated" in t.lower()]
+    rf = assess(["dent"], 100, ["rf-microneedling"])
+    (why,) = rf.findings
+    assert why.rule == "rf-microneedling-dent" and "radiofrequency" in why.reason
+    assert rf.disposition.value == "contact clinician"
+
+
+def test_hives_care_keeps_to_the_moisturiser_and_sunscreen_advice() -> None:
+    """Policy v3 item 8: stop any new product; keep to a plain moisturiser and a sunscreen used before."""
+    answer = assess(["hives"], 10)
+    care = next(a for a in answer.advice if "new product" in a)
+    assert "plain moisturiser" in care and "sunscreen you have used before" in care
+    assert not [a for a in answer.advice if "Stop all products" in a]
