@@ -161,3 +161,25 @@ def test_hives_care_keeps_to_the_moisturiser_and_sunscreen_advice() -> None:
     care = next(a for a in answer.advice if "new product" in a)
     assert "plain moisturiser" in care and "sunscreen you have used before" in care
     assert not [a for a in answer.advice if "Stop all products" in a]
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "hours", "factors", "rule", "words"),
+    [
+        (["bruising"], 2, ["isotretinoin"], "isotretinoin-past-expected", "isotretinoin"),
+        (["redness"], 60, ["isotretinoin"], "isotretinoin-past-expected", "isotretinoin"),
+        (["bruising"], 60, ["diabetes"], "diabetes-after-48h", "diabetes"),
+        (["bruising"], 2, ["immunosuppressed"], "immunosuppressed-escalation", "defences are weak"),
+        (["darkening"], 2, ["darker-skin"], "darker-skin-pigment", "brown or black skin"),
+        (["bruising"], 2, ["recent-filler"], "recent-filler-bruising", "filler"),
+        (["pinpoint-bleeding:severe"], 2, ["blood-thinners"], "blood-thinners-severe-bleeding", "blood thinner"),
+    ],
+)
+def test_a_factor_made_finding_gives_the_factors_reason(
+    symptoms: list[str], hours: float, factors: list[str], rule: str, words: str
+) -> None:
+    """Policy v3 item 8: the reason is true of the report; a bruise at hour 2 does not 'last past its usual time'."""
+    answer = assess(symptoms, hours, factors)
+    (finding,) = [f for f in answer.findings if f.symptom == symptoms[0].partition(":")[0]]
+    assert finding.rule == rule and words in finding.reason
+    assert "past its usual time" not in finding.reason and "lasts past" not in finding.reason
