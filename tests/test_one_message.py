@@ -185,3 +185,22 @@ def test_the_cds_hooks_card_of_an_emergency_without_hours(client: Any) -> None:
 def test_the_knowledge_endpoint_marks_the_emergency_signs(client: Any) -> None:
     listed = client.get("/api/v1/knowledge").get_json()["symptoms"]
     assert sorted(s["id"] for s in listed if s["emergency"]) == EMERGENCY_SYMPTOMS
+
+
+def test_a_symptom_in_a_more_urgent_combination_is_shown_under_it_only(assessor: Assessor) -> None:
+    """Policy v3 item 8: in "why", a symptom that a more urgent combination finding names is shown
+    under that finding only; its own less urgent finding goes under "more detail"."""
+    answer = assessor.assess(["fever", "warmth:mild", "redness:mild"], 10)  # warmth expected on day 1
+    why = {(f.symptom, f.rule) for f in answer.findings}
+    assert (None, "infection-fever-local-signs") in why
+    assert "warmth" not in {f.symptom for f in answer.findings}
+    assert ("warmth", "warmth-expected") in {(f.symptom, f.rule) for f in answer.more_detail}
+    assert ("fever", "fever-always") in why  # as urgent as the combination: still shown on its own
+    assert ("redness", "redness-expected") in why  # not named by the combination
+    late = assessor.assess(["redness:mild", "warmth:mild", "pain:mild"], 50)  # the infection pattern
+    assert {f.symptom for f in late.findings} == {None, "warmth"}  # warmth is contact past 48 h itself
+    assert {"redness-monitor", "pain-monitor"} <= {f.rule for f in late.more_detail}
+    spreading = assessor.assess(["fever", "spreading-redness", "pain:severe"], 30)  # an emergency combination
+    assert spreading.findings[0].rule == "spreading-infection" and spreading.emergency
+    assert not [f for f in spreading.findings if f.symptom]  # each symptom is told under a combination
+    assert {"fever-always", "spreading-redness-always"} <= {f.rule for f in spreading.more_detail}

@@ -7,7 +7,9 @@ the emergency flag; the overall answer *outranks* every finding less urgent than
 
 - "Why" (`findings`) holds one finding per symptom, the strongest, and the findings about
   the whole report or a combination; in an emergency answer nothing below contact clinician.
-  Everything else is `more_detail`, for the curious and the nurse.
+  A symptom that a more urgent combination finding names is shown under that finding only
+  (policy v3): its own finding goes to "more detail" too. Everything else is `more_detail`,
+  for the curious and the nurse.
 - Advice comes only from findings at the answer's own urgency, in order of urgency; an
   emergency answer gives the emergency call, then first aid for the emergency signs, and no
   routine aftercare or re-check. Advice is given once per meaning: sentences said twice are
@@ -49,6 +51,14 @@ def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, .
             if best is None or strength > best[0]:
                 strongest[f.symptom] = (strength, i)
     kept = {i for i, f in enumerate(findings) if f.symptom is None or strongest[f.symptom][1] == i}
+    # a symptom named by a more urgent finding about the report (a combination) is told there
+    named: dict[str, tuple[int, bool]] = {}
+    for f in findings:
+        if f.symptom is None:
+            for sid in f.symptoms:
+                named[sid] = max(named.get(sid, urgency(f)), urgency(f))
+    if named:
+        kept = {i for i in kept if findings[i].symptom not in named or urgency(findings[i]) >= named[findings[i].symptom]}
     if emergency:
         kept = {i for i in kept if findings[i].disposition is Disposition.CONTACT_CLINICIAN}
     why = tuple(f for i, f in enumerate(findings) if i in kept)
