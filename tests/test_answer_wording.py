@@ -37,8 +37,14 @@ def test_expected_and_monitor_findings_say_how_common_and_how_long() -> None:
 
 @pytest.mark.parametrize(
     ("symptom", "hours", "band"),
-    [("pain", 10, "very common"), ("burning", 10, "very common"), ("flaking", 60, "very common")]
-    + [("numbness", 2, "very common"), ("tightness", 30, "common"), ("bruising", 30, "common")],
+    [
+        ("pain", 10, "very common"),
+        ("burning", 10, "very common"),
+        ("flaking", 60, "very common"),
+        ("numbness", 2, "very common"),
+        ("tightness", 30, "common"),
+        ("bruising", 30, "common"),
+    ],
 )
 def test_likelihood_bands_of_policy_v3(symptom: str, hours: float, band: str) -> None:
     (finding,) = assess([f"{symptom}:mild"], hours).findings

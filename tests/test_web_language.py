@@ -229,7 +229,8 @@ def test_the_api_honours_accept_language(client: Any) -> None:
         assert a[key] == b[key]
     assert [f["rule"] for f in a["findings"]] == [f["rule"] for f in b["findings"]]
     assert [f["nurse_reason"] for f in a["findings"]] == [f["nurse_reason"] for f in b["findings"]]
-    assert a["findings"][0]["reason"].startswith("Rojez:") and a["summary"].startswith("Esto no necesita atención urgente ahora")
+    assert a["findings"][0]["reason"].startswith("Rojez:")
+    assert a["summary"].startswith("Esto no necesita atención urgente ahora")
     # a cookie does not change the API (it has no switch)
     client.set_cookie("lang", "es")
     assert client.post("/api/v1/assess", json=body).get_json() == b

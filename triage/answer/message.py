@@ -58,7 +58,7 @@ def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, .
             for sid in f.symptoms:
                 named[sid] = max(named.get(sid, urgency(f)), urgency(f))
     if named:
-        kept = {i for i in kept if findings[i].symptom not in named or urgency(findings[i]) >= named[findings[i].symptom]}
+        kept = {i for i in kept if urgency(findings[i]) >= named.get(findings[i].symptom or "", (-1, False))}
     if emergency:
         kept = {i for i in kept if findings[i].disposition is Disposition.CONTACT_CLINICIAN}
     why = tuple(f for i, f in enumerate(findings) if i in kept)
