@@ -24,7 +24,7 @@ def test_expected_and_monitor_findings_say_how_common_and_how_long() -> None:
     assert by_symptom["redness"].typical_duration == "Usually fades within 2 days (48 hours)."
     # policy v3: uncommon, but about 1 in 7 in darker skin (Dogra 2014: 5 of 36)
     assert by_symptom["darkening"].likelihood == (
-        "uncommon: between 1 in 100 and 1 in 1,000 people (very common in brown or black skin: about 1 in 7 people)"
+        "uncommon: between 1 in 100 and 1 in 1,000 people (very common in brown or black skin, about 1 in 7)"
     )
     dark = assess(["darkening"], 10, ["darker-skin"])  # contact clinician: its monitor finding says it
     (window,) = [f for f in dark.more_detail if f.rule == "darkening-monitor"]
@@ -116,7 +116,9 @@ def test_no_symptoms_with_shared_equipment_is_answered_everywhere(client) -> Non
     assert refused.status_code == 422
     data = {**patient_form({}, hours="10", factors=("shared-equipment",)), "csrf_token": csrf_token(client)}
     page = html.unescape(client.post("/", data=data).get_data(as_text=True))
-    assert "Contact your clinic today." in page and "72 hours" in page
+    # policy v3: the PEP instruction leads, naming where to go and the hours left; not only "your clinic"
+    assert "Go today to a doctor, a sexual health clinic or an emergency department" in page
+    assert "about 62 hours left" in page and "Contact your clinic today." not in page
     empty = {**patient_form({}, hours="10"), "csrf_token": csrf_token(client)}
     assert "Choose at least one symptom" in html.unescape(client.post("/", data=empty).get_data(as_text=True))
     cli = subprocess.run(
@@ -127,7 +129,7 @@ def test_no_symptoms_with_shared_equipment_is_answered_everywhere(client) -> Non
         timeout=60,
         check=False,
     )
-    assert cli.returncode == 0 and "6 weeks" in json.loads(cli.stdout)["findings"][0]["advice"]
+    assert cli.returncode == 0 and "6 weeks" in json.loads(cli.stdout)["summary"]
     card = client.post("/api/v1/assess/cds-hooks", json={"symptoms": [], "hours": 10, "factors": ["shared-equipment"]})
     assert card.get_json()["cards"][0]["summary"].startswith("Contact clinician: no symptoms; Non-sterile")
 

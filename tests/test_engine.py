@@ -126,18 +126,51 @@ def test_shared_equipment_is_contact_whatever_the_symptoms() -> None:
     answer = assess(["redness:mild"], 2, ["shared-equipment"])
     (finding,) = [f for f in every_finding(answer) if f.rule == "shared-equipment-pep"]
     assert finding.symptom is None and finding.factors == ("shared-equipment",)
-    assert "HIV" in finding.advice and "72 hours" in finding.advice and "PEP" in finding.advice
+    assert "HIV" in finding.advice and "hepatitis" in finding.advice
+    assert "72 hours" in answer.summary and "PEP" in answer.summary and answer.summary == answer.advice[0]
     assert answer.recheck_in_hours is None
 
 
 @pytest.mark.parametrize(
-    ("hours", "rule", "words"), [(10, "shared-equipment-pep", "72 hours"), (72, "shared-equipment-testing", "6 weeks")]
+    ("hours", "rule", "words"),
+    [
+        (10, "shared-equipment-pep", "about 62 hours left"),
+        (59.9, "shared-equipment-pep", "about 12 hours left"),
+        (63, "shared-equipment-pep-now", "about 9 hours left"),
+        (70.5, "shared-equipment-pep-now", "about 1 hour left"),
+        (71.5, "shared-equipment-pep-last-hour", "1 hour or less is left"),
+        (72, "shared-equipment-testing", "6 weeks"),
+    ],
 )
 def test_shared_equipment_is_answered_without_symptoms(hours: float, rule: str, words: str) -> None:
     answer = assess([], hours, ["shared-equipment"])
     assert answer.disposition is Disposition.CONTACT_CLINICIAN and not answer.emergency
     (finding,) = answer.findings
-    assert finding.rule == rule and words in (finding.advice or "")
+    assert finding.rule == rule and words in answer.summary
+
+
+@pytest.mark.parametrize("symptoms", [[], ["redness:mild"], ["pus"], ["breathing-difficulty"]])
+@pytest.mark.parametrize("hours", [0, 30, 59.9, 60, 66.5, 71.5, 72, 200])
+def test_shared_equipment_leads_with_where_to_go_not_the_clinic(symptoms: list[str], hours: float) -> None:
+    """Policy v3 item 4: the PEP or testing instruction first, naming where to go (not back to the
+    provider), with the whole hours left before 72 h; under 12 h left 'go now', not 'today'."""
+    answer = assess(symptoms, hours, ["shared-equipment"])
+    lead = answer.advice[1] if answer.emergency else answer.advice[0]
+    assert "sexual health clinic" in lead and "not" in lead and "provider" in lead
+    if not answer.emergency:
+        assert answer.summary == lead  # not "contact your clinic today"
+    if hours < 72:
+        assert "PEP" in lead and ("Go now" in lead) is (hours >= 60) and ("Go today" in lead) is (hours < 60)
+        if hours < 71:
+            assert f"about {int(72 - hours)} hour" in lead
+    else:
+        assert "tests for HIV, hepatitis B and hepatitis C" in lead and "PEP" not in lead
+    clinic_today = "Contact your clinic today."
+    # the clinic follows only for a finding that needs it (pus; redness past its window), never instead
+    others = [f for f in every_finding(answer) if f.disposition is Disposition.CONTACT_CLINICIAN and f.symptom]
+    assert (clinic_today in answer.advice) is (bool(others) and not answer.emergency)
+    if clinic_today in answer.advice:
+        assert answer.advice.index(clinic_today) > answer.advice.index(lead)
 
 
 def test_no_symptoms_without_such_a_factor_is_refused() -> None:

@@ -63,6 +63,7 @@ def test_every_patient_text_is_translated_with_the_same_placeholders(kb: Knowled
         ]
     for rid, r in kb.rules.items():
         pairs += [(f"{rid}.reason", r.reason, es.rules[rid].reason), (f"{rid}.advice", r.advice, es.rules[rid].advice)]
+        pairs.append((f"{rid}.lead", r.lead, es.rules[rid].lead))
     assert len(pairs) > 250
     for where, english, spanish in pairs:
         assert (english is None) == (spanish is None), where
@@ -97,6 +98,16 @@ def test_spanish_durations_and_recheck(spanish: LanguageAssessor) -> None:
     assert answer.findings[0].typical_duration == "Suele irse en 2 días (48 horas)."
     assert answer.findings[0].likelihood == "muy frecuente: más de 1 de cada 10 personas"
     assert "1,5 horas" in spanish.assess(["redness"], 46.5).advice[1]  # a Spanish decimal comma
+
+
+def test_the_shared_equipment_lead_in_spanish_counts_the_hours_left(spanish: LanguageAssessor) -> None:
+    """Policy v3 item 4, in Spanish: where to go first, with the whole hours left before 72 h."""
+    answer = spanish.assess([], 63, ["shared-equipment"])
+    assert answer.summary == answer.advice[0] and answer.summary.startswith("Vaya ahora a urgencias")
+    assert "tiene aproximadamente 9 horas para empezarla" in answer.summary
+    early = spanish.assess([], 70.5, ["shared-equipment"])
+    assert "tiene aproximadamente 1 hora para empezarla" in early.summary
+    assert spanish.assess([], 10, ["shared-equipment"]).summary.startswith("Vaya hoy")
 
 
 def test_an_emergency_in_spanish_says_to_call_first(spanish: LanguageAssessor) -> None:

@@ -268,7 +268,8 @@ def _section(page: str, title_id: str) -> str:
 def test_result_says_what_to_do_once_and_each_thing_in_its_place(client):  # type: ignore[no-untyped-def]
     page = text(submit(client, patient_form({"redness": "mild"}, hours="6", factors=("shared-equipment",))))
     now = _section(page, "now-title")
-    assert "tests for HIV, hepatitis B and hepatitis C" in now and "72 hours" in now  # the finding's action
+    assert "tests for HIV, hepatitis B and hepatitis C" in now  # the finding's action
+    assert "72 hours of the session: you have about 66 hours left" in page  # the lead (policy v3), in the banner
     assert "tests for HIV" not in _section(page, "care-title")
 
     expected = text(submit(client, patient_form({"redness": "mild"}, hours="6")))

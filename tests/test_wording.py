@@ -34,6 +34,7 @@ JARGON_PHRASES = ("eczema herpeticum",)
 EXPLAINED = {"milia": "tiny white bumps"}
 
 SAMPLE = {
+    "hours_left": "9 hours",
     "name": "Redness",
     "hours": "30 hours",
     "expected_until": "2 days (48 hours)",
@@ -42,6 +43,7 @@ SAMPLE = {
 
 
 SAMPLE_ES = {
+    "hours_left": "9 horas",
     "name": "Rojez",
     "hours": "30 horas",
     "expected_until": "2 días (48 horas)",
@@ -107,6 +109,8 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         yield f"rules.toml {r.id} reason", _filled(r.reason)
         if r.advice:
             yield f"rules.toml {r.id} advice", r.advice
+        if r.lead:
+            yield f"rules.toml {r.id} lead", _filled(r.lead)
 
 
 def answer_texts(assessor: Assessor | LanguageAssessor) -> Iterator[tuple[str, str]]:

@@ -176,15 +176,16 @@ class Assessor:
         if recheck is not None and report.hours is not None:
             recheck_line = kb.words.recheck_line(recheck, report.hours + recheck)
         why, more_detail = message.fold(findings, emergency)
+        led = message.leads(kb, findings, disposition, report.hours)
         return Assessment(
             disposition=disposition,
             emergency=emergency,
             report=report,
             findings=why,
-            advice=message.advice(self.advice_book, list(order), findings, disposition, emergency, recheck_line),
+            advice=message.advice(self.advice_book, list(order), findings, disposition, emergency, recheck_line, led),
             recheck_in_hours=recheck,
             kb_version=kb.version,
-            summary=message.summary(kb, disposition, emergency),
+            summary=message.summary(kb, disposition, emergency, led),
             more_detail=more_detail,
             kb_digest=kb.digest,
         )

@@ -14,11 +14,16 @@ the emergency flag; the overall answer *outranks* every finding less urgent than
   emergency answer gives the emergency call, then first aid for the emergency signs, and no
   routine aftercare or re-check. Advice is given once per meaning: sentences said twice are
   dropped, and the knowledge base's `same_advice` groups keep one wording per meaning.
+- A rule's `lead` (rules.toml; for a place to go that is not the clinic, policy v3) leads the
+  answer when its finding is at the answer's disposition: it is the summary and the first
+  advice, before "contact your clinic" (which is left out when every finding at the answer's
+  urgency has a lead); in an emergency it comes right after the emergency call.
 Nothing here names a symptom: it reads dispositions, flags and the knowledge base's data.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -160,6 +165,25 @@ def once_per_meaning(book: AdviceBook, items: Iterable[tuple[str, str]]) -> tupl
     return tuple(out)
 
 
+Lead = tuple[str, str]  # ("lead:<rule id>", the rule's lead filled in for this answer)
+
+
+def leads(kb: KnowledgeBase, findings: Sequence[Finding], disposition: Disposition, hours: float | None) -> list[Lead]:
+    """The `lead` of each rule whose finding is at the answer's disposition, in the findings'
+    order, with {hours_left} filled: the whole hours left before the rule's `lead_until`,
+    rounded down (the rule ends by then, so never below 0)."""
+    out: list[Lead] = []
+    for f in findings:
+        rule = kb.rules.get(f.rule)
+        if rule is None or rule.lead is None or f.disposition is not disposition:
+            continue
+        left = kb.words.unknown_hours
+        if hours is not None and rule.lead_until is not None:
+            left = kb.words.whole_hours(max(math.floor(round(rule.lead_until - hours, 6)), 0))
+        out.append((f"lead:{f.rule}", rule.lead.format(hours_left=left)))
+    return out
+
+
 def advice(
     book: AdviceBook,
     symptoms: Sequence[str],
@@ -167,8 +191,10 @@ def advice(
     disposition: Disposition,
     emergency: bool,
     recheck_line: str | None,
+    led: Sequence[Lead] = (),
 ) -> tuple[str, ...]:
-    """What to do, most urgent first, from the overall answer and the findings at its urgency."""
+    """What to do, most urgent first, from the overall answer and the findings at its urgency
+    (`led`: the answer's leads, first; see `leads`)."""
     kb = book.kb
     top = (disposition.rank, emergency)
     # each symptom's care in the order of its most urgent finding (findings come most urgent first)
@@ -176,8 +202,12 @@ def advice(
     items: list[tuple[str, str]] = []
     if emergency:
         items.append(("emergency", kb.header.emergency.patient))
+        items += led
     else:
-        items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
+        items += led
+        with_lead = {ref.removeprefix("lead:") for ref, _ in led}
+        if any(f.rule not in with_lead for f in findings if (f.disposition.rank, f.emergency) == top):
+            items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
     if recheck_line is not None and not emergency and disposition is not Disposition.CONTACT_CLINICIAN:
         items.append((RECHECK_ADVICE, recheck_line))
     at_top = [f for f in findings if (f.disposition.rank, f.emergency) == top]
@@ -191,8 +221,11 @@ def advice(
     return once_per_meaning(book, items)
 
 
-def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool) -> str:
-    """The answer in one line for the patient: the emergency call when there is one."""
+def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool, led: Sequence[Lead] = ()) -> str:
+    """The answer in one line for the patient: the emergency call when there is one, else the
+    first lead (see `leads`), else what the disposition means."""
     if emergency:
         return kb.header.emergency.patient
+    if led:
+        return led[0][1]
     return kb.header.dispositions[disposition.key].patient  # type: ignore[index]

@@ -132,6 +132,8 @@ def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) 
 _PLACEHOLDERS = {
     "symptoms.toml": {"name", "hours", "expected_until", "monitor_until"},
     "rules.toml": {"name", "hours"},
+    # a rule's `lead`: {hours_left}, the whole hours left before its lead_until, rounded down
+    "rules.toml lead": {"hours_left"},
 }
 
 
@@ -289,6 +291,10 @@ def load_knowledge(
         check_texts(
             "rules.toml", i, entry, {"reason": r.reason, "nurse_reason": r.nurse_reason}, _PLACEHOLDERS["rules.toml"]
         )
+        check_texts("rules.toml", i, entry, {"lead": r.lead}, _PLACEHOLDERS["rules.toml lead"])
+        if r.lead is not None and "{hours_left}" in r.lead and (r.lead_until is None or r.before_hours is None):
+            problem = "lead: {hours_left} needs lead_until (the hour it counts down to) and before_hours"
+            fail("rules.toml", i, entry, problem, "lead")
         for key, refs_ in (("symptoms_all", r.symptoms_all), ("symptoms_any", r.symptoms_any)):
             for ref in refs_:
                 sid, _, sev = ref.partition(":")

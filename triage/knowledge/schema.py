@@ -182,6 +182,12 @@ class Rule(_Model):
     reason: Text  # the patient's words
     nurse_reason: Text  # clinical words: what it may be, what to ask, what to arrange
     advice: Text | None = None
+    # The patient's instruction the answer leads with when this rule's finding is at its
+    # disposition: its summary and first advice (after the emergency call in an emergency).
+    # For a rule whose place to go is not the clinic (policy v3: shared equipment, PEP).
+    lead: Text | None = None
+    # The hour the lead's {hours_left} counts down to (whole hours left, rounded down).
+    lead_until: Hours | None = None
     source: Sources
     note: Text | None = None
 
@@ -214,6 +220,10 @@ class Rule(_Model):
             raise ValueError("an emergency rule must give 'contact clinician'")
         if each is None and not (report_level or self.factors):
             raise ValueError("a report rule needs symptoms_all, symptoms_any or factors")
+        if self.lead_until is not None and self.lead is None:
+            raise ValueError("'lead_until' goes with 'lead'")
+        if self.lead_until is not None and self.before_hours is not None and self.before_hours > self.lead_until:
+            raise ValueError("the rule must end by 'lead_until' (before_hours <= lead_until): no negative hours left")
         return self
 
 

@@ -75,6 +75,7 @@ class FactorWords(_Model):
 class RuleWords(_Model):
     reason: Text
     advice: Text | None = None
+    lead: Text | None = None
 
 
 class Translation(_Model):
@@ -181,6 +182,7 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
         rw, entry = t.rules[rid], f"rule {rid!r}"
         c.text(entry, "reason", r.reason, rw.reason)
         c.text(entry, "advice", r.advice, rw.advice)
+        c.text(entry, "lead", r.lead, rw.lead)
 
 
 def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
@@ -227,7 +229,9 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         for fid, f in kb.factors.items()
     }
     rules = {
-        rid: r.model_copy(update={"reason": t.rules[rid].reason, "advice": t.rules[rid].advice})
+        rid: r.model_copy(
+            update={"reason": t.rules[rid].reason, "advice": t.rules[rid].advice, "lead": t.rules[rid].lead}
+        )
         for rid, r in kb.rules.items()
     }
     return dataclasses.replace(

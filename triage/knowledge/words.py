@@ -42,6 +42,10 @@ class Words:
             return self.days.format(days=self.number(hours / 24), n=self.number(hours))
         return self.hours.format(n=self.number(hours))
 
+    def whole_hours(self, n: int) -> str:
+        """A whole number of hours, never in days: '1 hour', '9 hours' (a rule's {hours_left})."""
+        return self.one_hour if n == 1 else self.hours.format(n=self.number(n))
+
     def recheck_line(self, wait: float, since: float) -> str:
         """The answer's own "Check again in ..." advice."""
         return self.recheck.format(wait=self.duration(wait), since=self.duration(since))
