@@ -22,7 +22,7 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, assessor, auth, clinic, db, i18n, nurse, patient, records
+    from web import api, assessor, auth, clinic, commands, db, i18n, nurse, patient, records
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.json_provider import OrjsonProvider
@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if kb.unreleased:
         app.logger.warning("knowledge base not released: %s", kb.unreleased)
     db.init_app(app)  # creates or migrates the records database before the first request
+    commands.init_app(app)  # flask --app web db | nurse | records
     auth.init_app(app)
     install_body_limit(app)
     csrf = CSRFProtect(app)
