@@ -29,7 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
-    from web.text import install_text_check
+    from web.storable_text import install_text_check
 
     settings = load_config(config)
     # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
