@@ -22,7 +22,20 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, assessor, auth, clinic, commands, db, i18n, nurse, patient, records
+    from web import (
+        api,
+        assessor,
+        auth,
+        cds_service,
+        clinic,
+        commands,
+        db,
+        health_and_docs,
+        i18n,
+        nurse,
+        patient,
+        records,
+    )
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.json_provider import OrjsonProvider
@@ -56,12 +69,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_body_limit(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.api)
-    csrf.exempt(api.cds)
+    csrf.exempt(cds_service.cds)
 
     install_rate_limits(
         app,
         [
-            Budget("api", "RATELIMIT_API", (api.api, api.cds)),
+            Budget("api", "RATELIMIT_API", (api.api, cds_service.cds)),
             Budget("form", "RATELIMIT_FORM", (patient.bp, nurse.bp), methods=("POST",)),
             Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
             # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
@@ -78,8 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(records.bp)
     app.register_blueprint(records.review)
     app.register_blueprint(api.api)
-    app.register_blueprint(api.meta)
-    app.register_blueprint(api.cds)
+    app.register_blueprint(health_and_docs.meta)
+    app.register_blueprint(cds_service.cds)
 
     install_error_handlers(app)
     install_security_headers(app)
