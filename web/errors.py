@@ -81,12 +81,9 @@ def install_error_handlers(app: Flask) -> None:
         return render_template("error.html", status=500, message=MESSAGES[500]), 500
 
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        """A missing or stale form token. The patient form, the nurse console and the record
+        pages never get here: their blueprints' own CSRFError handlers show the form again,
+        with what was typed kept."""
         if wants_json():
             return _json(400, "bad request", exc.description or "CSRF check failed")
-        from web import nurse, patient  # the forms re-render themselves with the input kept
-
-        if request.blueprint == "patient":
-            return patient.expired()
-        if request.blueprint == "nurse":
-            return nurse.expired()
         return render_template("error.html", status=400, message=MESSAGES[400]), 400

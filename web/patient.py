@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
@@ -66,7 +67,8 @@ def result() -> tuple[str, int]:
     return render_template("patient_result.html", result=result, reference=reference), 200
 
 
-def expired() -> tuple[str, int]:
+@bp.errorhandler(CSRFError)
+def expired(exc: CSRFError) -> tuple[str, int]:
     """The CSRF token was missing or stale: show the form again, input kept, and say why."""
     entry = Entry(MultiDict(request.form))
     entry.add(
