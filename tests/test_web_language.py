@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -406,3 +407,45 @@ def test_an_error_status_without_its_own_words_still_speaks_spanish(app: Any) ->
         assert page_message(503) == "Algo salió mal por nuestra parte."
         assert english_message(503) == "Something went wrong on our side."
         assert page_message(404) == "No hay ninguna página en esta dirección."  # the language is kept after
+
+
+def _zone_options(page: str) -> list[tuple[str, str]]:
+    select = page[page.index('<select id="timezone"') : page.index("</select>")]
+    return [
+        (v, html.unescape(label)) for v, label in re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select)
+    ]
+
+
+def test_the_time_zones_are_named_in_spanish(client: Any) -> None:
+    from web.clock import zones
+
+    options = _zone_options(client.get("/?lang=es").get_data(as_text=True))
+    labels = dict(options)
+    assert labels["Europe/Madrid"] == "España (Madrid)"
+    assert labels["America/Mexico_City"] == "México (Ciudad de México)"
+    assert labels["America/Argentina/Buenos_Aires"] == "Argentina (Buenos Aires)"
+    assert labels["Atlantic/Canary"] == "España (Canarias)"
+    assert labels["America/New_York"] == "Estados Unidos (Nueva York)"
+    assert labels["Asia/Tokyo"] == "Japón (Tokio)"
+    assert sorted(labels) == sorted(zones()) and len(options) == len(zones())  # every zone can still be chosen
+    assert options[0] == ("UTC", "UTC")
+    assert not [label for _, label in options if "/" in label or "_" in label]  # no zone ids left
+    shown = [label for _, label in options[1:]]
+    plain = [unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().casefold() for label in shown]
+    assert plain == sorted(plain)  # sorted by what the reader sees ("Japón" under J) ...
+    assert shown.index("España (Madrid)") < shown.index("Estados Unidos (Nueva York)")  # ... not by the zone id
+
+
+def test_the_english_form_keeps_the_zone_names(client: Any) -> None:
+    labels = dict(_zone_options(client.get("/?lang=en").get_data(as_text=True)))
+    assert labels["America/New_York"] == "America/New York" and labels["Europe/Madrid"] == "Europe/Madrid"
+
+
+def test_the_spanish_result_names_the_zone_in_spanish(client: Any, app: Any) -> None:
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    client.get("/?lang=es")
+    data = patient_form({"redness": "mild"}, "6", timezone="America/Mexico_City")
+    data["csrf_token"] = csrf_token(client)
+    page = html.unescape(client.post("/", data=data).get_data(as_text=True))
+    assert "dentro de <strong>42 horas</strong> (hora de Ciudad de México)." in page
+    assert "Mexico_City" not in _text(page) and "Mexico City" not in _text(page)
