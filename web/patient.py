@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from triage import InvalidReport
 from triage.vocabulary import DEFAULT_SEVERITY, Channel
 from web.assessor import patient_assessor
-from web.clock import now, zone, zone_name, zones
+from web.clock import now, zone, zone_choices, zone_name
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
@@ -35,7 +35,7 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
             default_severity=DEFAULT_SEVERITY,
             factors=list(kb.factors.values()),
             severities=SEVERITY_WORDS,
-            zones=zones(),
+            zones=zone_choices(select_language()),
             default_zone=entry.get("timezone") or zone_name(zone(None)),
         ),
         status,
