@@ -247,7 +247,7 @@ def test_the_catalogue_translates_every_message_in_the_code_and_templates() -> N
     catalogue = _catalogue()
     translated = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
     missing = sorted(found - set(translated))
-    assert not missing, f"not in web/translations/es/LC_MESSAGES/messages.po (README 'Languages'): {missing}"
+    assert not missing, f"not in web/translations/es/LC_MESSAGES/messages.po (docs/clinic.md 'Languages'): {missing}"
     stale = sorted(set(translated) - found)
     assert not stale, f"no longer in the code or templates: {stale}"
     for msgid, text in translated.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,143 @@ def test_a_vary_header_already_set_is_kept(app: Any) -> None:
         assert response.headers["Content-Language"] == "es"
         response = _remember_and_label(Response())
         assert response.headers.getlist("Vary") == ["Accept-Language, Cookie"]
+
+
+# --- error pages and time zones in the patient's language ----------------------------------
+
+ERRORS_ES = {
+    404: "No hay ninguna página en esta dirección.",
+    405: "Esta dirección no acepta ese tipo de solicitud.",
+    413: "La solicitud es demasiado grande.",
+    429: "Demasiadas solicitudes en poco tiempo. Espere un minuto y vuelva a intentarlo.",
+    500: "Algo salió mal por nuestra parte.",
+}
+ERRORS_EN = {
+    404: "There is no page at this address.",
+    405: "This address does not accept that kind of request.",
+    413: "The request is too large.",
+    429: "Too many requests in a short time. Please wait a minute and try again.",
+    500: "Something went wrong on our side.",
+}
+
+
+def _error_response(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, **headers: str) -> Any:
+    """A patient's request that ends in `status`, on an app of its own (rate limit on)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_FORM": "1 per minute",
+            "MAX_CONTENT_LENGTH": 2048,
+            "DATABASE_URL": f"sqlite:///{tmp_path / f'{status}.db'}",
+        }
+    )
+    client = app.test_client()
+    try:
+        if status == 404:
+            return client.get("/no-such-page", headers=headers)
+        if status == 405:
+            return client.put("/", headers=headers)
+        if status == 413:
+            return client.post("/", data={"hours": "x" * 4096}, headers=headers)
+        if status == 429:
+            data = patient_form({"redness": "mild"}, "30") | {"csrf_token": csrf_token(client)}
+            assert client.post("/", data=data, headers=headers).status_code == 200
+            return client.post("/", data=data, headers=headers)
+
+        def broken(language: str) -> Any:
+            raise RuntimeError("the assessor failed")
+
+        monkeypatch.setattr("web.patient.patient_assessor", broken)
+        return client.get("/", headers=headers)
+    finally:
+        app.extensions["triage_db"].dispose()
+
+
+@pytest.mark.parametrize("status", list(ERRORS_ES))
+def test_error_pages_are_in_the_patients_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+    """Policy: every page a patient can reach, error pages included, is in the patient's language."""
+    r = _error_response(tmp_path, monkeypatch, status, **{"Accept-Language": "es"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == status and r.mimetype == "text/html"
+    assert _lang(page) == "es" and r.headers["Content-Language"] == "es"
+    assert f"<title>{ERRORS_ES[status]}</title>" in page and f"<h1>{ERRORS_ES[status]}</h1>" in page
+    text = _text(page)
+    assert "Ir al control de síntomas" in text
+    english = [w for w in _english_words() if w in text]
+    assert not english, english
+    (tmp_path / "en").mkdir()
+    en = _error_response(tmp_path / "en", monkeypatch, status)
+    assert en.status_code == status
+    assert f"<h1>{ERRORS_EN[status]}</h1>" in en.get_data(as_text=True)  # English stays English
+
+
+def test_a_not_found_page_follows_the_remembered_language(client: Any) -> None:
+    client.get("/?lang=es")
+    page = client.get("/no-such-page", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert _lang(page) == "es" and "<h1>No hay ninguna página en esta dirección.</h1>" in page
+
+
+def test_api_errors_stay_english_whatever_the_language(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's JSON errors are for programs: English, even when the client asks for Spanish."""
+
+    def broken(language: str) -> Any:
+        raise RuntimeError("the assessor failed")
+
+    monkeypatch.setattr("web.api.patient_assessor", broken)
+    body = {"symptoms": [{"id": "redness"}], "hours": 3}
+    r = app.test_client().post("/api/v1/assess", json=body, headers={"Accept-Language": "es"})
+    assert r.status_code == 500 and r.get_json()["message"] == "Something went wrong on our side."
+
+
+def test_an_error_status_without_its_own_words_still_speaks_spanish(app: Any) -> None:
+    from web.errors import english_message, page_message
+
+    with app.test_request_context("/", headers={"Accept-Language": "es"}):
+        app.preprocess_request()
+        assert page_message(418) == "No pudimos atender esta solicitud."
+        assert page_message(503) == "Algo salió mal por nuestra parte."
+        assert english_message(503) == "Something went wrong on our side."
+        assert page_message(404) == "No hay ninguna página en esta dirección."  # the language is kept after
+
+
+def _zone_options(page: str) -> list[tuple[str, str]]:
+    select = page[page.index('<select id="timezone"') : page.index("</select>")]
+    return [
+        (v, html.unescape(label)) for v, label in re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', select)
+    ]
+
+
+def test_the_time_zones_are_named_in_spanish(client: Any) -> None:
+    from web.clock import zones
+
+    options = _zone_options(client.get("/?lang=es").get_data(as_text=True))
+    labels = dict(options)
+    assert labels["Europe/Madrid"] == "España (Madrid)"
+    assert labels["America/Mexico_City"] == "México (Ciudad de México)"
+    assert labels["America/Argentina/Buenos_Aires"] == "Argentina (Buenos Aires)"
+    assert labels["Atlantic/Canary"] == "España (Canarias)"
+    assert labels["America/New_York"] == "Estados Unidos (Nueva York)"
+    assert labels["Asia/Tokyo"] == "Japón (Tokio)"
+    assert sorted(labels) == sorted(zones()) and len(options) == len(zones())  # every zone can still be chosen
+    assert options[0] == ("UTC", "UTC")
+    assert not [label for _, label in options if "/" in label or "_" in label]  # no zone ids left
+    shown = [label for _, label in options[1:]]
+    plain = [unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().casefold() for label in shown]
+    assert plain == sorted(plain)  # sorted by what the reader sees ("Japón" under J) ...
+    assert shown.index("España (Madrid)") < shown.index("Estados Unidos (Nueva York)")  # ... not by the zone id
+
+
+def test_the_english_form_keeps_the_zone_names(client: Any) -> None:
+    labels = dict(_zone_options(client.get("/?lang=en").get_data(as_text=True)))
+    assert labels["America/New_York"] == "America/New York" and labels["Europe/Madrid"] == "Europe/Madrid"
+
+
+def test_the_spanish_result_names_the_zone_in_spanish(client: Any, app: Any) -> None:
+    app.config["NOW"] = lambda: datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    client.get("/?lang=es")
+    data = patient_form({"redness": "mild"}, "6", timezone="America/Mexico_City")
+    data["csrf_token"] = csrf_token(client)
+    page = html.unescape(client.post("/", data=data).get_data(as_text=True))
+    assert "dentro de <strong>42 horas</strong> (hora de Ciudad de México)." in page
+    assert "Mexico_City" not in _text(page) and "Mexico City" not in _text(page)

@@ -22,14 +22,27 @@ __all__ = ["ConfigError", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests pass TESTING=True)."""
-    from web import api, assessor, auth, clinic, db, i18n, nurse, patient, records
+    from web import (
+        api,
+        assessor,
+        auth,
+        cds_service,
+        clinic,
+        commands,
+        db,
+        health_and_docs,
+        i18n,
+        nurse,
+        patient,
+        records,
+    )
     from web.body import install_body_limit
     from web.errors import install_error_handlers
     from web.json_provider import OrjsonProvider
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
-    from web.text import install_text_check
+    from web.storable_text import install_text_check
 
     settings = load_config(config)
     # The instance folder holds the default SQLite records database; INSTANCE_PATH moves it.
@@ -51,16 +64,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if kb.unreleased:
         app.logger.warning("knowledge base not released: %s", kb.unreleased)
     db.init_app(app)  # creates or migrates the records database before the first request
+    commands.init_app(app)  # flask --app web db | nurse | records
     auth.init_app(app)
     install_body_limit(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.api)
-    csrf.exempt(api.cds)
+    csrf.exempt(cds_service.cds)
 
     install_rate_limits(
         app,
         [
-            Budget("api", "RATELIMIT_API", (api.api, api.cds)),
+            Budget("api", "RATELIMIT_API", (api.api, cds_service.cds)),
             Budget("form", "RATELIMIT_FORM", (patient.bp, nurse.bp), methods=("POST",)),
             Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
             # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
@@ -77,8 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(records.bp)
     app.register_blueprint(records.review)
     app.register_blueprint(api.api)
-    app.register_blueprint(api.meta)
-    app.register_blueprint(api.cds)
+    app.register_blueprint(health_and_docs.meta)
+    app.register_blueprint(cds_service.cds)
 
     install_error_handlers(app)
     install_security_headers(app)

@@ -1,122 +1,31 @@
-"""JSON API (/api/v1), its OpenAPI description (/api/openapi.json, /api/docs) and /healthz.
+"""JSON API (/api/v1): assess a report (as the answer, or as CDS Hooks cards) and the
+vocabulary (/api/v1/knowledge).
 
-The pydantic models in web.schemas both validate requests (through spectree) and generate
-the OpenAPI document, so the two cannot drift apart.
+Requests and responses are checked against the models in web.schemas by web.openapi's spec,
+which also describes them (/api/openapi.json, served by web.health_and_docs).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from typing import Any
-
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from pydantic import ValidationError
 from spectree import Response as Responses
-from spectree import SpecTree
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
 from triage.answer.languages import ENGLISH
 from triage.engine.report import MAX_SYMPTOMS
-from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
+from triage.exports.cds_hooks import cds_hooks_response
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
 from web.answer_check import AnswerCheck, WrittenAnswers
 from web.assessor import current_assessor, current_knowledge, patient_assessor
 from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
 from web.i18n import select_language
-from web.logs import ERROR_LOGGER
-from web.schemas import (
-    AssessmentOut,
-    AssessRequest,
-    CdsHooksResponse,
-    ErrorResponse,
-    Health,
-    KnowledgeOut,
-    ProblemResponse,
-)
-from web.spectree_plugin import LeanFlaskPlugin
+from web.openapi import problems_response, spec
+from web.schemas import AssessmentOut, AssessRequest, CdsHooksResponse, ErrorResponse, KnowledgeOut
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-meta = Blueprint("meta", __name__)
-
-FIELDS = ", ".join(AssessRequest.model_fields)
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    """pydantic's ("symptoms", 0, "id") as "symptoms[0].id"."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(body)"
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind, msg = err["type"], str(err["msg"]).removeprefix("Value error, ")
-    loc = err["loc"]
-    if kind == "extra_forbidden":
-        return f"unknown field {loc[-1]!r}; valid fields: {FIELDS}" if len(loc) == 1 else f"unknown field {loc[-1]!r}"
-    if kind == "missing":
-        return "this field is required"
-    if loc == ("symptoms",) and kind == "too_short":
-        return "give at least one symptom; see GET /api/v1/knowledge for the ids"
-    if loc == ("symptoms",) and kind == "too_long":
-        return f"at most {MAX_SYMPTOMS} symptoms per report"
-    if loc and loc[-1] == "severity":
-        return f"{msg}; valid severities: {', '.join(SEVERITIES)}"
-    return msg
-
-
-def problems_response(problems: list[dict[str, str]]) -> Response:
-    response = jsonify({"error": "invalid report", "problems": problems})
-    response.status_code = 422
-    return response
-
-
-def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
-    """spectree hook: rewrite its 422 body into our problem list (and do not log the input)."""
-    if error is None or resp is None:
-        return
-    if isinstance(error, ValidationError):
-        problems = [{"field": _field(tuple(e["loc"])), "message": _message(dict(e))} for e in error.errors()]
-    else:  # pragma: no cover - spectree only raises pydantic errors with the pydantic adapter
-        problems = [{"field": "(body)", "message": "the request body does not match the schema"}]
-    resp.set_data(json.dumps({"error": "invalid report", "problems": problems}))
-    resp.mimetype = "application/json"
-
-
-def _after(req: Any, resp: Any, error: Exception | None, instance: Any, adapter: Any) -> None:
-    """spectree hook: a response that breaks our own schema is a bug; log the type only."""
-    if error is not None:
-        logging.getLogger(ERROR_LOGGER).error(
-            "response schema mismatch",
-            extra={"fields": {"event": "response schema mismatch", "method": request.method, "path": request.path}},
-        )
-
-
-spec = SpecTree(
-    "flask",
-    backend=LeanFlaskPlugin,  # spectree's checks, without per-request work our routes do not need
-    mode="strict",
-    # spectree skips routes under its own path; ours is unused, as /api/openapi.json and
-    # /api/docs are served below (its doc pages need CDN scripts that our CSP forbids).
-    path="_spectree",
-    page_templates={},
-    annotations=False,
-    before=_before,
-    after=_after,
-    validation_error_model=ProblemResponse,
-    naming_strategy=lambda model: model.__name__,  # "AssessRequest", not "AssessRequest.<hash>"
-    nested_naming_strategy=lambda _parent, child: child,
-    title="Microneedling side-effect triage API",
-    version="1",
-    description=(
-        "Triage of side effects after microneedling: expected, monitor or contact clinician, with the "
-        "reasons, advice and when to check again. Supports, and does not replace, clinical judgement."
-    ),
-)
 
 ANSWER_CHECK = AnswerCheck(AssessmentOut)  # each distinct finding checked once (web.answer_check)
 WRITTEN_ANSWERS = "triage.written_answers"  # app.extensions key: answers sent before, as sent
@@ -130,7 +39,7 @@ ERRORS = {
 
 
 @api.before_request
-def _json_body() -> None:
+def check_json_body() -> None:
     """Wrong content type: 415; unreadable JSON: 400; both before validation, both JSON."""
     if request.method != "POST":
         return
@@ -201,10 +110,10 @@ def assess_cds_hooks() -> Response:
     clinician (critical also for an emergency); its detail lists every finding's rule, reason
     and source. With `record: true` the card also names the record's reference code.
     """
-    return _cards(request.context.json)  # type: ignore[attr-defined]
+    return cds_cards(request.context.json)  # type: ignore[attr-defined]
 
 
-def _cards(body: AssessRequest, where: str = "") -> Response:
+def cds_cards(body: AssessRequest, where: str = "") -> Response:
     """The answer as CDS Hooks cards (stored first when the body asks), or the 422 (fields
     prefixed with `where`, e.g. "extension." for a CDS Hooks call)."""
     answer = _answer(body, where)
@@ -272,57 +181,3 @@ def knowledge() -> Response:
     response = jsonify(data)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
-
-
-@meta.get("/healthz")
-@spec.validate(resp=Responses(HTTP_200=Health), tags=["operations"])
-def healthz() -> Response:
-    """Liveness for load balancers: the knowledge base is loaded and its engine built."""
-    kb = current_knowledge()
-    response = jsonify({"status": "ok", "kb_version": kb.version, "kb_digest": kb.digest})
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@meta.get("/api/openapi.json")
-def openapi() -> Response:
-    """The OpenAPI 3 document, generated from the models that validate requests."""
-    return jsonify(spec.spec)
-
-
-@meta.get("/api/docs")
-def docs() -> str:
-    """A self-contained API reference rendered from the OpenAPI document (no scripts, no CDN)."""
-    document = spec.spec
-    return render_template("api_docs.html", spec=document, pretty=lambda v: json.dumps(v, indent=2))
-
-
-# --- CDS Hooks service (EHR integration) ------------------------------------------------------
-
-cds = Blueprint("cds", __name__, url_prefix="/cds-services")
-cds.before_request(_json_body)
-
-
-@cds.get("")
-def cds_discovery() -> Response:
-    """CDS Hooks discovery: the one service this app offers."""
-    return jsonify(discovery())
-
-
-@cds.post(f"/{SERVICE_ID}")
-def cds_service() -> Response:
-    """A CDS Hooks call: the report rides in the request's extension (see the discovery document)."""
-    call = request.get_json(silent=True)
-    if not isinstance(call, dict) or not isinstance(call.get("hook"), str) or not call.get("hookInstance"):
-        raise BadRequest("a CDS Hooks request is a JSON object with 'hook' and 'hookInstance'")
-    extension = call.get("extension")
-    report = extension.get(REPORT_EXTENSION) if isinstance(extension, dict) else None
-    if report is None:
-        raise BadRequest(f"put the symptom report in the request's extension under {REPORT_EXTENSION!r}")
-    try:
-        body = AssessRequest.model_validate(report)
-    except ValidationError as exc:
-        return problems_response(
-            [{"field": f"extension.{_field(tuple(e['loc']))}", "message": _message(dict(e))} for e in exc.errors()]
-        )
-    return _cards(body, "extension.")

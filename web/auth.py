@@ -112,7 +112,7 @@ def login_post() -> ResponseReturnValue:
 
 
 def refuse_sign_in(message: str) -> ResponseReturnValue:
-    """A sign-in the database could not even look up (web.text): audited, and said why."""
+    """A sign-in the database could not even look up (web.storable_text): audited, and said why."""
     username = request.form.get("username", "")
     with database().transaction() as db_session:
         store.login_failed(db_session, username)

@@ -7,10 +7,13 @@ without JavaScript); the configured DEFAULT_TIMEZONE is used when it is missing.
 from __future__ import annotations
 
 import functools
+import unicodedata
 import zoneinfo
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from babel.dates import format_date
+from babel.core import Locale, get_global
+from babel.dates import format_date, get_timezone_location
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -30,6 +33,37 @@ def zones() -> tuple[str, ...]:
         and z[0].isupper()
     }
     return ("UTC", *sorted(names))
+
+
+def zone_place(name: str, language: str) -> str:
+    """Where a zone's clocks are, as a reader of `language` names it ('Ciudad de México',
+    Babel's city); in English the zone's own name ('America/Mexico City'), as before."""
+    if language == "en" or name == "UTC":
+        return name.replace("_", " ")
+    return str(get_timezone_location(name, locale=language, return_city=True))
+
+
+def _sort_key(label: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", label) if not unicodedata.combining(c)).casefold()
+
+
+@functools.cache
+def zone_choices(language: str) -> tuple[tuple[str, str], ...]:
+    """The zones of the form's list as (value, what the person reads), UTC first. In English
+    the zone names; in another language Babel's country and city ('España (Madrid)'), sorted as
+    its reader looks them up. Every zone keeps its option (an alias reads like its zone: the
+    browser may give either), so the value is always the zone's own name."""
+    if language == "en":
+        return tuple((z, zone_place(z, language)) for z in zones())
+    locale = Locale.parse(language)
+    territories: Mapping[str, str] = get_global("zone_territories")
+    aliases: Mapping[str, str] = get_global("zone_aliases")
+    labelled = []
+    for z in zones()[1:]:
+        city = zone_place(z, language)
+        country = locale.territories.get(territories.get(aliases.get(z, z), ""))
+        labelled.append((z, f"{country} ({city})" if country and country != city else city))
+    return (("UTC", "UTC"), *sorted(labelled, key=lambda choice: _sort_key(choice[1])))
 
 
 def zone(name: str | None) -> tzinfo:

@@ -7,6 +7,7 @@ import traceback
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -14,17 +15,31 @@ from web.logs import ERROR_LOGGER, route
 
 log = logging.getLogger(ERROR_LOGGER)
 
+# The plain sentence for each status: a page shows it in the page's language (the catalogue
+# translates each; nurse pages are English), the API's JSON in English.
 MESSAGES = {
-    400: "The request could not be read.",
-    403: "This page can only be opened from this site.",
-    404: "There is no page at this address.",
-    405: "This address does not accept that kind of request.",
-    408: "The request took too long to arrive. Please try again.",
-    413: "The request is too large.",
-    415: "The request has the wrong content type.",
-    429: "Too many requests in a short time. Please wait a minute and try again.",
-    500: "Something went wrong on our side.",
+    400: lazy_gettext("The request could not be read."),
+    403: lazy_gettext("This page can only be opened from this site."),
+    404: lazy_gettext("There is no page at this address."),
+    405: lazy_gettext("This address does not accept that kind of request."),
+    408: lazy_gettext("The request took too long to arrive. Please try again."),
+    413: lazy_gettext("The request is too large."),
+    415: lazy_gettext("The request has the wrong content type."),
+    429: lazy_gettext("Too many requests in a short time. Please wait a minute and try again."),
+    500: lazy_gettext("Something went wrong on our side."),
 }
+OTHER_REQUEST_ERROR = lazy_gettext("This request could not be handled.")
+
+
+def page_message(status: int) -> str:
+    """The sentence an error page shows, in the page's language (never werkzeug's English)."""
+    return str(MESSAGES.get(status) or (MESSAGES[500] if status >= 500 else OTHER_REQUEST_ERROR))
+
+
+def english_message(status: int) -> str:
+    """The same sentence in English, for the API."""
+    with force_locale("en"):
+        return page_message(status)
 
 
 def wants_json() -> bool:
@@ -51,7 +66,7 @@ def install_error_handlers(app: Flask) -> None:
         name = (exc.name or "error").lower()
         if isinstance(exc, CSRFError):
             return _csrf(exc)
-        message = exc.description or MESSAGES.get(status, name)
+        message = exc.description or english_message(status)
         if status == 413:
             message = f"the request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"
         if wants_json():
@@ -59,7 +74,7 @@ def install_error_handlers(app: Flask) -> None:
             if status == 405 and exc.get_response().headers.get("Allow"):
                 response.headers["Allow"] = exc.get_response().headers["Allow"]
             return response
-        return render_template("error.html", status=status, message=MESSAGES.get(status, message)), status
+        return render_template("error.html", status=status, message=page_message(status)), status
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception) -> Response | tuple[str, int]:
@@ -77,16 +92,13 @@ def install_error_handlers(app: Flask) -> None:
             },
         )
         if wants_json():
-            return _json(500, "internal server error", MESSAGES[500])
-        return render_template("error.html", status=500, message=MESSAGES[500]), 500
+            return _json(500, "internal server error", english_message(500))
+        return render_template("error.html", status=500, message=page_message(500)), 500
 
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        """A missing or stale form token. The patient form, the nurse console and the record
+        pages never get here: their blueprints' own CSRFError handlers show the form again,
+        with what was typed kept."""
         if wants_json():
             return _json(400, "bad request", exc.description or "CSRF check failed")
-        from web import nurse, patient  # the forms re-render themselves with the input kept
-
-        if request.blueprint == "patient":
-            return patient.expired()
-        if request.blueprint == "nurse":
-            return nurse.expired()
-        return render_template("error.html", status=400, message=MESSAGES[400]), 400
+        return render_template("error.html", status=400, message=page_message(400)), 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
@@ -69,7 +70,8 @@ def assess() -> tuple[str, int]:
     return _page(entry, result, text, reference=reference)
 
 
-def expired() -> ResponseReturnValue:
+@bp.errorhandler(CSRFError)
+def expired(exc: CSRFError) -> ResponseReturnValue:
     """The form token was missing or stale. CSRF is checked before sign-in, so sign-in is
     checked here first: nobody signed out sees the console or what was posted."""
     if (denied := require_login()) is not None:

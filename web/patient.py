@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
 from triage.vocabulary import DEFAULT_SEVERITY, Channel
 from web.assessor import patient_assessor
-from web.clock import now, zone, zone_name, zones
+from web.clock import now, zone, zone_choices, zone_name
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
@@ -34,7 +35,7 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
             default_severity=DEFAULT_SEVERITY,
             factors=list(kb.factors.values()),
             severities=SEVERITY_WORDS,
-            zones=zones(),
+            zones=zone_choices(select_language()),
             default_zone=entry.get("timezone") or zone_name(zone(None)),
         ),
         status,
@@ -66,7 +67,8 @@ def result() -> tuple[str, int]:
     return render_template("patient_result.html", result=result, reference=reference), 200
 
 
-def expired() -> tuple[str, int]:
+@bp.errorhandler(CSRFError)
+def expired(exc: CSRFError) -> tuple[str, int]:
     """The CSRF token was missing or stale: show the form again, input kept, and say why."""
     entry = Entry(MultiDict(request.form))
     entry.add(

@@ -14,7 +14,7 @@ from triage import Assessment, Disposition, Finding, KnowledgeBase
 from triage.answer import message
 from triage.answer.assess import duration
 from triage.exports.organization import Organization
-from web.clock import clock, zone_name
+from web.clock import clock, zone_name, zone_place
 
 # Shape and text carry the meaning; colour only repeats it.
 ICONS = {"expected": "check", "monitor": "eye", "contact-clinician": "phone"}
@@ -42,6 +42,7 @@ class ResultView:
     recheck_clock: str | None  # "14:30 on Wednesday 25 November"
     recheck_after_session: str | None  # "48 hours"
     timezone: str
+    place: str  # where the clock times are, in the patient's words ("Madrid")
     findings: tuple[FindingView, ...]  # "why": one per symptom, and the combinations
     more_detail: tuple[FindingView, ...]  # the findings the answer folds away
     actions: tuple[str, ...]  # what to do now: in an emergency the call and first aid; else the findings' advice
@@ -108,6 +109,7 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         recheck_clock=clock(at + timedelta(hours=recheck), tz, kb.language) if recheck is not None else None,
         recheck_after_session=kb.words.duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
+        place=zone_place(zone_name(tz), kb.language),
         findings=_finding_views(kb, answer.findings),
         more_detail=_finding_views(kb, answer.more_detail),
         actions=actions,

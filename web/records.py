@@ -3,14 +3,13 @@ override a disposition (the engine's answer always stays beside it), review ever
 (/nurse/overrides, and as CSV) and export a record as FHIR.
 
 Every page needs a signed-in nurse; every view and change is audited by web.storage.store in the
-same transaction as the work itself. Symptoms are never logged.
+same transaction as the work itself. Symptoms are never logged. What the pages show (entries,
+the course table and chart) is shaped in web.record_views.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from triage import Assessment, Disposition, InvalidReport, KnowledgeBase, Report
+from triage import Disposition, InvalidReport, KnowledgeBase, Report
 from triage.engine.report import parse_report
 from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
@@ -28,10 +27,9 @@ from web.clock import now
 from web.db import database
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
-from web.present import ICONS, ResultView, view
+from web.record_views import chart, entry_view, label, labels, timeline_rows, utc_time
 from web.storage import store
 from web.storage.codes import normalize_code
-from web.storage.models import Entry as RecordEntry
 from web.storage.models import Nurse, Record
 
 bp = Blueprint("records", __name__, url_prefix="/nurse/records")
@@ -40,189 +38,10 @@ bp.before_request(require_login)
 review = Blueprint("review", __name__, url_prefix="/nurse")
 review.before_request(require_login)
 
-CHANNEL_LABELS: dict[str, str] = {
-    Channel.PATIENT_FORM: "patient form",
-    Channel.NURSE_CONSOLE: "nurse console",
-    Channel.API: "API",
-}
 OVERRIDES_SHOWN = 500  # the page shows the newest ones; the CSV has every override
 
 
-# --- what the pages show -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Label:
-    key: str  # css key: expected, monitor, contact-clinician
-    text: str  # "Monitor"
-    icon: str  # shape: check, eye, phone
-
-
-@dataclass(frozen=True)
-class WorseView:
-    name: str
-    symptom: str
-    before: str | None  # severity at the previous report (None: not in it)
-    now: str
-    why: str  # why the record counts it as getting worse (more severe, or new and late)
-
-
-@dataclass(frozen=True)
-class OverrideView:
-    label: Label
-    emergency: bool
-    nurse: str
-    at: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class EntryView:
-    seq: int
-    at: str  # "2026-11-25 09:30 UTC"
-    channel: str
-    who: str
-    hours: str
-    symptoms: tuple[tuple[str, str, str], ...]  # (name, id, severity)
-    factors: tuple[str, ...]
-    worsening: bool
-    worse: tuple[WorseView, ...]
-    answer: ResultView  # the stored answer, worded as the console words a fresh one (times in UTC)
-    overrides: tuple[OverrideView, ...]
-
-
-def label(kb: KnowledgeBase, disposition: str) -> Label:
-    key = Disposition(disposition).key
-    return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | None) -> EntryView:
-    report = entry.report
-    before = {s["id"]: s["severity"] for s in previous.report.get("symptoms", [])} if previous else {}
-    current = {s["id"]: s["severity"] for s in report.get("symptoms", [])}
-    worse = tuple(
-        WorseView(kb.symptom_name(sid), sid, before.get(sid), current.get(sid, "?"), store.why_worse(kb, before, sid))
-        for sid in report.get("worse_symptoms", [])
-    )
-    return EntryView(
-        seq=entry.seq,
-        at=_when(entry.created_at),
-        channel=CHANNEL_LABELS.get(entry.channel, entry.channel),
-        who=f"nurse {entry.nurse.username}" if entry.nurse is not None else "patient",
-        hours=f"{entry.hours:g} h",
-        symptoms=tuple((kb.symptom_name(sid), sid, sev) for sid, sev in current.items()),
-        factors=tuple(kb.factor_label(f) for f in report.get("factors", [])),
-        worsening=bool(report.get("worsening")),
-        worse=worse,
-        answer=view(kb, Assessment.from_dict(entry.answer), entry.created_at, UTC),
-        overrides=tuple(
-            OverrideView(label(kb, o.disposition), o.emergency, o.nurse.username, _when(o.created_at), o.reason)
-            for o in entry.overrides
-        ),
-    )
-
-
-# --- the timeline: a table, and the same data as a small chart ----------------------------
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    symptom: str
-    name: str
-    cells: tuple[store.TimelineCell | None, ...]  # one per entry; None: not reported then
-
-
-@dataclass(frozen=True)
-class ChartPoint:
-    x: float
-    y: float
-    title: str
-
-
-@dataclass(frozen=True)
-class ChartSeries:
-    index: int  # css class series-N and marker shape
-    shape: str
-    name: str
-    line: str  # polyline points "x,y x,y"
-    points: tuple[ChartPoint, ...]
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    right: int
-    top: int
-    bottom: int
-    x_ticks: tuple[tuple[float, str], ...]
-    y_ticks: tuple[tuple[float, str], ...]
-    series: tuple[ChartSeries, ...]
-
-
-SHAPES = ("circle", "square", "triangle", "diamond")
-LEVELS = (Disposition.EXPECTED, Disposition.MONITOR, Disposition.CONTACT_CLINICIAN)
-
-
-def _step(span: float) -> float:
-    for step in (1, 2, 6, 12, 24, 48, 72, 168, 336, 720, 1440, 2160):
-        if span / step <= 8:
-            return step
-    return 4380
-
-
-def chart(kb: KnowledgeBase, t: store.Timeline) -> Chart:
-    """Hours since treatment across, disposition level up, one series per symptom."""
-    width, height, left, right, top, bottom = 720, 210, 140, 700, 16, 170
-    span = max([p.hours for p in t.points] + [1.0])
-    span = _step(span) * (int(span // _step(span)) + 1)  # end on a tick past the last point
-
-    def x(hours: float) -> float:
-        return round(left + (right - left) * hours / span, 1)
-
-    def y(disposition: str, offset: float) -> float:
-        level = Disposition(disposition).rank
-        return round(bottom - (bottom - top) * level / (len(LEVELS) - 1) + offset, 1)
-
-    step = _step(span)
-    x_ticks = tuple((x(h), f"{h:g} h") for h in [i * step for i in range(int(span // step) + 1)])
-    y_ticks = tuple((y(d.value, 0), label(kb, d.value).text) for d in LEVELS)
-    series = []
-    n = len(t.symptoms)
-    for i, sid in enumerate(t.symptoms):
-        offset = (i - (n - 1) / 2) * 4  # lines that share a level stay apart
-        name = kb.symptom_name(sid)
-        points = tuple(
-            ChartPoint(
-                x(p.hours),
-                y(cell.disposition, offset),
-                f"{name}, {cell.severity}: {cell.disposition} at {p.hours:g} h (entry {p.seq})"
-                + ("; worse than before" if cell.worse else ""),
-            )
-            for p in t.points
-            if (cell := p.cells.get(sid)) is not None
-        )
-        line = " ".join(f"{p.x},{p.y}" for p in points)
-        series.append(ChartSeries(i % 8, SHAPES[i % len(SHAPES)], name, line, points))
-    return Chart(width, height, left, right, top, bottom, x_ticks, y_ticks, tuple(series))
-
-
-def timeline_rows(kb: KnowledgeBase, t: store.Timeline) -> tuple[TimelineRow, ...]:
-    return tuple(
-        TimelineRow(sid, kb.symptom_name(sid), tuple(p.cells.get(sid) for p in t.points)) for sid in t.symptoms
-    )
-
-
 # --- pages --------------------------------------------------------------------------------
-
-
-def _labels(kb: KnowledgeBase) -> dict[str, Label]:
-    return {d.value: label(kb, d.value) for d in Disposition}
 
 
 def _open_page(code: str = "", error: str | None = None, status: int = 200) -> tuple[str, int]:
@@ -254,13 +73,13 @@ def _record_page(
         render_template(
             "record.html",
             record=record,
-            created=_when(record.created_at),
-            updated=_when(record.updated_at),
+            created=utc_time(record.created_at),
+            updated=utc_time(record.updated_at),
             entries=views,
             timeline=t,
             rows=timeline_rows(kb, t),
             chart=chart(kb, t),
-            labels=_labels(kb),
+            labels=labels(kb),
             report=report or FormEntry(),
             override=override or FormEntry(),
             override_seq=override_seq,
@@ -451,8 +270,8 @@ def overrides() -> tuple[str, int]:
             rows=rows[:OVERRIDES_SHOWN],
             more=len(rows) > OVERRIDES_SHOWN,
             shown=OVERRIDES_SHOWN,
-            labels=_labels(kb),
-            when=_when,
+            labels=labels(kb),
+            when=utc_time,
         ),
         200,
     )

@@ -31,6 +31,10 @@ class KnowledgeError(Exception):
         super().__init__(f"{where}: {entry}: {problem}")
 
 
+# Its public name (a failed start-up prints it): `from triage.knowledge import KnowledgeError`.
+KnowledgeError.__module__ = "triage.knowledge"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
