@@ -58,7 +58,7 @@ def test_console_and_note_list_the_safety_net_given(client):  # type: ignore[no-
     page = html.unescape(submit(client, symptoms="hives swelling", hours="1").get_data(as_text=True))
     answer = assess(["hives", "swelling"], 1)
     assert answer.safety_net and not answer.emergency
-    given = page[page.index('id="safety-net-title"') : page.index("</section>", page.index('id="safety-net-title"'))]
+    given = page[page.index('id="safety-net-title"') : page.index("</div>", page.index('id="safety-net-title"'))]
     assert "Safety-net advice given" in given
     note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
     assert note.index("Advice given:") < note.index("Safety-net advice given:") < note.index("Re-check:")
