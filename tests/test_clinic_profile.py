@@ -198,8 +198,36 @@ def test_every_non_emergency_result_names_the_clinic_and_its_numbers(clinic_app:
     if kind == "contact clinician":  # the banner that says to contact the clinic says how
         banner = page[page.index('class="banner ') : page.index("</section>")]
         assert "tel:+34910123456" in banner
+    net = page[page.index('<section class="safety-net"') :]
+    net = net[: net.index("</section>")]
+    call = 'Call <a class="tel" href="tel:112">112</a> now if'
+    assert call in net  # the clinic's emergency number in the "call now if" lines, as a link to call
+    if kind == "contact clinician":  # the banner already says to contact the clinic
+        assert "safety-net-clinic" not in net
     else:
-        assert "Contact Clínica Piel Sana straight away if things change:" in page
+        clinic = 'Contact Clínica Piel Sana (<a class="tel" href="tel:+34910123456">+34 910 123 456</a>) if the redness'
+        assert clinic in net
+        assert net.index(call) < net.index(clinic)
+
+
+def test_the_safety_net_names_the_clinic_in_spanish(profile_path: Path, tmp_path: Path) -> None:
+    profile_path.write_text(_toml(GOOD | {"languages": ["es"]}), encoding="utf-8")
+    app = create_app(
+        {
+            "TESTING": True,
+            "RATELIMIT_ENABLED": False,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}",
+            "CLINIC_PROFILE": str(profile_path),
+        }
+    )
+    page = html.unescape(_result(app.test_client(), "monitor"))
+    app.extensions["triage_db"].dispose()
+    net = page[page.index('<section class="safety-net"') :]
+    net = net[: net.index("</section>")]
+    assert "Cuándo pedir ayuda antes" in net
+    assert 'Llame ahora al <a class="tel" href="tel:112">112</a> si se le hinchan los labios' in net
+    assert 'Llame a Clínica Piel Sana (<a class="tel" href="tel:+34910123456">+34 910 123 456</a>) si la rojez' in net
+    assert "número local de emergencias" not in net and "la clínica" not in net
 
 
 def test_an_emergency_says_to_call_the_emergency_number_first_and_not_the_clinic(clinic_app: Any) -> None:

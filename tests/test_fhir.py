@@ -280,6 +280,39 @@ def test_emergency_is_visible(bundle, kb) -> None:
     assert not any("EMERGENCY" in n["text"] for n in calm["note"])
 
 
+def test_the_safety_net_is_in_the_mitigation(bundle, kb, r4b, r4) -> None:
+    ras = _resources(bundle, "RiskAssessment")
+    answers = [e.answer for e in _entries()]
+    calm = ras[0]["mitigation"]  # contact clinician (a rash): the call-now lines, no clinic line
+    assert answers[0]["safety_net"] and calm.index("Safety-net advice given:") > calm.index(answers[0]["advice"][-1])
+    for line in answers[0]["safety_net"]:
+        assert line["level"] == "emergency" and line["text"] in calm
+    allergy = "- call now (redness, swelling, itching, rash): Call your local emergency number now if your lips, tongue"
+    assert allergy in calm  # one line for every symptom it is said for
+    assert "- call now (pain): Call your local emergency number now if you feel very unwell" in calm
+    assert "- call now: Whatever your symptoms, call your local emergency number now" in calm
+    assert "contact the clinic" not in calm
+    assert "Safety-net advice given" not in ras[2]["mitigation"]  # an emergency has none
+
+    expected = assess(["redness:mild"], 6).to_dict()
+    assert expected["disposition"] == "expected"
+    one = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", expected)], kb, T0)
+    mitigation = one["entry"][2]["resource"]["mitigation"]
+    assert "- contact the clinic (redness): Contact the clinic if the redness spreads" in mitigation
+    assert mitigation.index("- call now (redness)") < mitigation.index("- contact the clinic (redness)")
+    Bundle, _, RiskAssessment, _ = _models(r4b)
+    Bundle.model_validate(one)
+    assert RiskAssessment.model_validate(one["entry"][2]["resource"]).mitigation == mitigation
+    r4.Bundle(one, strict=True)
+
+
+def test_an_answer_stored_before_the_safety_net_still_exports(kb) -> None:
+    old = assess(["redness:mild"], 6).to_dict()
+    del old["safety_net"]
+    ra = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", old)], kb, T0)["entry"][2]["resource"]
+    assert ra["mitigation"] == "\n".join(old["advice"])
+
+
 def test_export_is_deterministic(kb) -> None:
     exported = T0 + timedelta(days=1)
     one = record_bundle(REFERENCE, _entries(), kb, exported)

@@ -56,11 +56,19 @@ def test_every_patient_text_is_translated_with_the_same_placeholders(kb: Knowled
             pairs.append((f"{sid}.{key}", getattr(s, key), getattr(t, key)))
         for phase, text in s.reasons.model_dump().items():
             pairs.append((f"{sid}.reasons.{phase}", text, getattr(t.reasons, phase)))
+        assert len(t.call_now_if) == len(s.call_now_if), sid
+        pairs += [(f"{sid}.call_now_if", a, b) for a, b in zip(s.call_now_if, t.call_now_if, strict=True)]
+        assert t.nurse_call_now_if == s.nurse_call_now_if and t.nurse_urgent_if == s.nurse_urgent_if  # English
     for fid, f in kb.factors.items():
         pairs += [
             (f"{fid}.label", f.label, es.factors[fid].label),
             (f"{fid}.question", f.question, es.factors[fid].question),
+            (f"{fid}.call_now_if", f.call_now_if, es.factors[fid].call_now_if),
         ]
+    assert kb.header.safety_net is not None and es.header.safety_net is not None
+    for key in ("general", "emergency_number", "clinic"):
+        pairs.append((f"safety_net.{key}", getattr(kb.header.safety_net, key), getattr(es.header.safety_net, key)))
+    assert es.header.safety_net.nurse_general == kb.header.safety_net.nurse_general
     for rid, r in kb.rules.items():
         pairs += [(f"{rid}.reason", r.reason, es.rules[rid].reason), (f"{rid}.advice", r.advice, es.rules[rid].advice)]
     assert len(pairs) > 250

@@ -166,6 +166,20 @@ def test_every_spanish_result_is_spanish(client: Any, kind: str) -> None:
         assert "Vuelva a revisarlo" not in page  # nothing on an emergency page suggests waiting
 
 
+def test_the_spanish_safety_net(client: Any) -> None:
+    client.get("/?lang=es")
+    page = html.unescape(_post(client, *KINDS["monitor"]).get_data(as_text=True))
+    start = page.index('id="safety-net-title"')
+    net = page[start : page.index("</section>", start)]
+    assert "Cuándo pedir ayuda antes" in net
+    assert "<li>Llame ahora al número local de emergencias si se le hinchan los labios" in net
+    assert "<li>Tenga lo que tenga, llame ahora al número local de emergencias" in net
+    assert "<li>Llame a la clínica si la rojez pasa de la zona tratada" in net
+    assert net.index("safety-net-emergency") < net.index("safety-net-clinic")
+    en = assess(["redness:moderate"], 60)
+    assert all(line.text not in net for line in en.safety_net)  # no English line
+
+
 def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(tmp_path: Path) -> None:
     app = _profile_app(tmp_path, ["es", "en"])
     page = _post(app.test_client(), {"lip-tongue-swelling": "moderate"}, "").get_data(as_text=True)

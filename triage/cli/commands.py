@@ -16,6 +16,7 @@ import click
 from triage.answer.assess import Assessor, default_assessor, duration
 from triage.answer.languages import ENGLISH, LanguageAssessor
 from triage.answer.model import Assessment, Finding
+from triage.answer.safety_net import EMERGENCY
 from triage.engine.report import InvalidReport, Problem, hours_from_text
 from triage.knowledge.digest import short
 from triage.knowledge.files import default_dir
@@ -25,7 +26,7 @@ from triage.review.change_report import FORMATS, RENDERERS
 from triage.review.diff import compare
 from triage.review.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.review.release import ReleaseError, release
-from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 USAGE_ERROR = 2
 
@@ -131,8 +132,6 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
                 out.append(f"      how common: {f.likelihood}; usual course: {f.typical_duration}")
             if report.hours is not None and f.until_hours is not None and f.until_hours > report.hours:
                 out.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
-            if f.urgent_if and answer.disposition is not Disposition.CONTACT_CLINICIAN:
-                out.append(f"      urgent if: {f.urgent_if}")
             out.append(f"      source: {f.source}")
         return out
 
@@ -142,6 +141,12 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
     lines.append("")
     lines.append("Advice:")
     lines += [f"  - {a}" for a in answer.advice]
+    if answer.safety_net:  # what would make it more urgent (none in an emergency)
+        lines += ["", "Safety net (what would make it more urgent):"]
+        for line in answer.safety_net:
+            action = "call now" if line.level == EMERGENCY else "contact the clinic"
+            said_for = f" [{', '.join(line.symptoms)}]" if line.symptoms else ""
+            lines.append(f"  - {action}{said_for}: {line.text}")
     lines.append("")
     if answer.recheck_in_hours is None or report.hours is None:
         lines.append("Re-check: none; act now.")
