@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import settings
 
-from tests.support import NURSE, build_app, shipped_kb, unavailable
+from tests.support import NURSE, MakeApp, build_app, shipped_kb, unavailable
 from triage import Assessor, KnowledgeBase
 from triage.knowledge.files import default_dir
 
@@ -101,7 +101,7 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str) -> Iterator[MakeApp]:
     """Makes the web app in testing mode (tests.support.TESTING_CONFIG: the rate limit is off
     unless a test turns it on) on this test's own records database, with the test's overrides:
     `make_app(RATELIMIT_ENABLED=True)`. Every app made is closed after the test."""
@@ -118,7 +118,7 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
+def app(make_app: MakeApp) -> Flask:
     """The web app in testing mode, on its own records database."""
     return make_app()
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import pytest
+from flask import Flask
 
 from triage import KnowledgeBase, load_knowledge
 from verification.vignettes import REPO
 
-if TYPE_CHECKING:
-    from flask import Flask
-
-__all__ = ["NURSE", "REPO", "TESTING_CONFIG", "build_app", "shipped_kb", "unavailable"]
+__all__ = ["NURSE", "REPO", "TESTING_CONFIG", "MakeApp", "build_app", "shipped_kb", "unavailable"]
 
 NURSE = ("nurse.jones", "correct horse battery")
 
@@ -32,6 +31,8 @@ def unavailable(reason: str) -> NoReturn:
 # What every test app is started with: testing mode, no rate limit unless a test turns it on, and
 # request logging on (so every test that calls the app also runs the logging code).
 TESTING_CONFIG: dict[str, Any] = {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": True}
+
+MakeApp = Callable[..., Flask]  # the make_app fixture: make_app(RATELIMIT_ENABLED=True) -> Flask
 
 
 def build_app(**overrides: Any) -> Flask:

@@ -8,13 +8,13 @@ import html
 import json
 import re
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage.exports.fhir import ExportEntry, record_bundle
 from web import ConfigError
@@ -62,7 +62,7 @@ def profile_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def clinic_app(profile_path: Path, make_app: Callable[..., Flask]) -> Flask:
+def clinic_app(profile_path: Path, make_app: MakeApp) -> Flask:
     return make_app(CLINIC_PROFILE=str(profile_path))
 
 
@@ -162,7 +162,7 @@ def test_not_toml_and_a_missing_file_are_refused(tmp_path: Path) -> None:
         load_profile(tmp_path / "missing.toml")
 
 
-def test_a_bad_profile_stops_the_start(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+def test_a_bad_profile_stops_the_start(tmp_path: Path, make_app: MakeApp) -> None:
     path = _write(tmp_path, {**GOOD, "emergency_number": "emergency"})
     with pytest.raises(ConfigError, match=r"clinic.toml: emergency_number: 'emergency' is not an emergency number"):
         make_app(CLINIC_PROFILE=str(path))
@@ -205,7 +205,7 @@ def test_an_emergency_says_to_call_the_emergency_number_first_and_not_the_clinic
     assert "tel:+34910123456" not in page  # nothing on an emergency page offers the clinic instead
 
 
-def test_an_out_of_hours_sentence_is_shown_as_written(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+def test_an_out_of_hours_sentence_is_shown_as_written(tmp_path: Path, make_app: MakeApp) -> None:
     sentence = "Call 111 and say you had microneedling."
     path = _write(tmp_path, {**GOOD, "out_of_hours": sentence})
     app = make_app(CLINIC_PROFILE=str(path))

@@ -12,14 +12,12 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from tests.kb_samples import BROKEN
-from tests.support import REPO
+from tests.support import REPO, MakeApp
 from triage import KnowledgeError, default_assessor
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
@@ -41,7 +39,7 @@ CASES += ["duplicate id"]
 
 @pytest.mark.parametrize("case", CASES)
 def test_app_refuses_to_start_on_a_broken_knowledge_base(
-    case: str, edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: Callable[..., Flask]
+    case: str, edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: MakeApp
 ) -> None:
     file, old, new, words = BROKEN[case]
     directory = edit_kb(file, old, new)
@@ -55,7 +53,7 @@ def test_app_refuses_to_start_on_a_broken_knowledge_base(
 
 
 def test_app_serves_an_edited_but_valid_knowledge_base(
-    edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: Callable[..., Flask]
+    edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: MakeApp
 ) -> None:
     """The control for the test above: the same mechanism with a valid edit does start, and uses it."""
     directory = edit_kb(

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import html
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.kb_samples import add_symptom
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, signed_in_client
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 
 @pytest.fixture
-def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask]):  # type: ignore[no-untyped-def]
+def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch, make_app: MakeApp):  # type: ignore[no-untyped-def]
     """A new app process (fresh default assessor) started on a knowledge copy with one more symptom."""
     add_symptom(kb_copy)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))

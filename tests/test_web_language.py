@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
 
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import assess
 from web import ConfigError
@@ -57,7 +57,7 @@ def _post(client: Any, symptoms: dict[str, str], hours: str, **headers: str) -> 
     return client.post("/", data=data, headers=headers)
 
 
-def _profile_app(make_app: Callable[..., Flask], tmp_path: Path, languages: list[str]) -> Flask:
+def _profile_app(make_app: MakeApp, tmp_path: Path, languages: list[str]) -> Flask:
     langs = ", ".join(f'"{x}"' for x in languages)
     path = tmp_path / "clinic.toml"
     path.write_text(
@@ -107,22 +107,20 @@ def test_an_unknown_language_is_ignored(client: Any) -> None:
     assert _lang(client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)) == "es"
 
 
-def test_the_profile_first_language_is_the_default(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+def test_the_profile_first_language_is_the_default(tmp_path: Path, make_app: MakeApp) -> None:
     app = _profile_app(make_app, tmp_path, ["es", "en"])
     client = app.test_client()
     assert _lang(client.get("/").get_data(as_text=True)) == "es"  # no Accept-Language
     assert _lang(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)) == "en"
 
 
-def test_a_profile_in_english_only_offers_no_switch(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+def test_a_profile_in_english_only_offers_no_switch(tmp_path: Path, make_app: MakeApp) -> None:
     app = _profile_app(make_app, tmp_path, ["en"])
     page = app.test_client().get("/?lang=es", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert _lang(page) == "en" and "language-switch" not in page
 
 
-def test_a_profile_language_without_a_translation_stops_the_start(
-    tmp_path: Path, make_app: Callable[..., Flask]
-) -> None:
+def test_a_profile_language_without_a_translation_stops_the_start(tmp_path: Path, make_app: MakeApp) -> None:
     with pytest.raises(ConfigError, match=r"clinic.toml: languages: 'fr' has no translation; available: en, es"):
         _profile_app(make_app, tmp_path, ["fr"])
 
@@ -160,9 +158,7 @@ def test_every_spanish_result_is_spanish(client: Any, kind: str) -> None:
         assert "Vuelva a revisarlo" not in page  # nothing on an emergency page suggests waiting
 
 
-def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(
-    tmp_path: Path, make_app: Callable[..., Flask]
-) -> None:
+def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(tmp_path: Path, make_app: MakeApp) -> None:
     app = _profile_app(make_app, tmp_path, ["es", "en"])
     page = _post(app.test_client(), {"lip-tongue-swelling": "moderate"}, "").get_data(as_text=True)
     assert "<title>Emergencia: llame ahora al 112</title>" in page
