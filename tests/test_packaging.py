@@ -34,7 +34,7 @@ def test_wheel_ships_knowledge_files_and_console_script(wheel: Path) -> None:
     for file in ("kb.toml", "symptoms.toml", "factors.toml", "rules.toml"):
         assert f"knowledge/{file}" in names
         assert f"knowledge/released/{file}" in names  # the last release: what `triage diff` and `release` compare with
-    assert "triage/vignettes/public.toml" in names and "triage/vignettes/public-v2.toml" in names
+    assert "triage/review/vignettes/public.toml" in names and "triage/review/vignettes/public-v2.toml" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "triage = triage.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
