@@ -42,7 +42,6 @@ def r4() -> Any:
 
 
 REFERENCE = "K7M-4QX"
-REFERENCE_KB = load_knowledge()
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 EXPECTED_SNOMED = {
     "redness": "247441003",
@@ -196,11 +195,9 @@ def test_questionnaire_defines_every_link_id_the_responses_use(bundle, kb) -> No
     assert {f"symptom-{sid}" for sid in kb.symptoms} <= defined and q["status"] == "active"
 
 
-def test_risk_assessment_predicts_the_need_for_review_and_emergency_care(bundle) -> None:
+def test_risk_assessment_predicts_the_need_for_review_and_emergency_care(bundle, kb) -> None:
     """An `expected` answer says the person is unlikely to need review, not unlikely to have redness."""
-    expected = record_bundle(
-        REFERENCE, [ExportEntry(1, T0, "api", assess(["redness:mild"], 6).to_dict())], REFERENCE_KB, T0
-    )
+    expected = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", assess(["redness:mild"], 6).to_dict())], kb, T0)
     (ra,) = _resources(expected, "RiskAssessment")
     review, emergency = ra["prediction"]
     assert (review["outcome"]["text"], review["qualitativeRisk"]["coding"][0]["code"]) == (REVIEW_OUTCOME, "low")

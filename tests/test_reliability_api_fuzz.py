@@ -22,12 +22,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support import build_app, shipped_kb
 from triage import InvalidReport, default_assessor
-from web import create_app
 
 URL = "/api/v1/assess"
-APP = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False})
-KB = default_assessor().kb
+# Made while the module is collected: schemathesis reads the app's OpenAPI description then, to
+# make one test per operation. (On the session's shared records database.)
+APP = build_app(LOG_REQUESTS=False)
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
 # Schema-valid requests (positive) and schema-breaking ones (negative: wrong types, missing
@@ -75,7 +76,7 @@ def test_api_conforms_to_its_openapi_description(case: Any) -> None:
 # --- the real vocabulary: mostly valid reports ----------------------------------------------
 
 SYMPTOM = st.fixed_dictionaries(
-    {"id": st.sampled_from(list(KB.symptoms)) | st.text(max_size=8)},
+    {"id": st.sampled_from(list(shipped_kb().symptoms)) | st.text(max_size=8)},
     optional={"severity": st.sampled_from(["mild", "moderate", "severe"])},
 )
 BODY = st.fixed_dictionaries(
@@ -84,7 +85,7 @@ BODY = st.fixed_dictionaries(
         "hours": st.floats(min_value=0, max_value=8760) | st.integers(0, 8760),
     },
     optional={
-        "factors": st.lists(st.sampled_from(list(KB.factors)), max_size=4),
+        "factors": st.lists(st.sampled_from(list(shipped_kb().factors)), max_size=4),
         "worsening": st.booleans(),
     },
 )

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support import NURSE
-from triage import default_assessor
+from tests.support import NURSE, shipped_kb
 
 PHONE = {"width": 375, "height": 812}  # the phone the patient pages are measured on (issue 12)
 
@@ -61,7 +60,7 @@ def fill_result(
     """Answer the patient form with one symptom (and these risk factors), and send it."""
     page.goto(live_server + "/")
     page.check(f"#symptom-{symptom}")
-    if not default_assessor().kb.symptoms[symptom].emergency:  # an emergency sign has no severity to choose
+    if not shipped_kb().symptoms[symptom].emergency:  # an emergency sign has no severity to choose
         page.check(f"#severity-{symptom}-{severity}")
     page.fill("#hours", hours)
     tick_factors(page, factors)
@@ -69,7 +68,7 @@ def fill_result(
 
 
 MAX_FORM_SCREENS = 4  # the empty patient form, in phone screens (issue 12)
-EMERGENCY_SYMPTOMS = [s for s, sym in default_assessor().kb.symptoms.items() if sym.emergency]  # from the KB
+EMERGENCY_SYMPTOMS = [s for s, sym in shipped_kb().symptoms.items() if sym.emergency]  # from the KB
 
 
 def on_first_screen(page: Any, selector: str) -> bool:

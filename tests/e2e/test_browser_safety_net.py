@@ -32,19 +32,13 @@ def clinic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with a clinic profile, served by werkzeug on a free local port."""
     from werkzeug.serving import make_server
 
-    from web import create_app
+    from tests.support import build_app
 
     folder = tmp_path_factory.mktemp("clinic")
     profile = folder / "clinic.toml"
     profile.write_text(PROFILE, encoding="utf-8")
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATELIMIT_ENABLED": False,
-            "LOG_REQUESTS": False,
-            "DATABASE_URL": f"sqlite:///{Path(folder) / 'records.sqlite3'}",
-            "CLINIC_PROFILE": str(profile),
-        }
+    app = build_app(
+        LOG_REQUESTS=False, DATABASE_URL=f"sqlite:///{Path(folder) / 'records.sqlite3'}", CLINIC_PROFILE=str(profile)
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
