@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from tests.support import REPO
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, load_knowledge
 from triage.cli.commands import main as cli_main
-from triage.engine.report import MAX_SYMPTOMS
+from triage.engine.report import MAX_SYMPTOMS, Problem, hours_for_engine, hours_text_forms
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 KB: KnowledgeBase = load_knowledge()
@@ -427,12 +427,14 @@ def test_cli_json_answer_equals_assess(symptoms: list[str], hours: str, factors:
     argv += ["--worsening"] * worsening + ["--", *symptoms]
     code, out, err = run_cli(argv)
     assert_cli_contract(code, out, err)
-    try:
-        parsed: Any = float(hours)
-    except ValueError:
-        parsed = hours
+    parsed = hours_for_engine(hours)  # as the CLI reads --hours
     result = outcome(symptoms, parsed, factors, worsening)
     if isinstance(result, InvalidReport):
+        if isinstance(parsed, str):  # text that is not hours: the CLI also says what forms text takes
+            result = InvalidReport(
+                Problem(p.field, f"{p.message}; {hours_text_forms()}") if p.field == "hours" else p
+                for p in result.problems
+            )
         assert code == 2
         assert err == f"triage: error: {result}\n"
     else:
