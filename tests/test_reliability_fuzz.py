@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from tests.support import REPO, shipped_kb
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase
 from triage.cli.commands import main as cli_main
-from triage.engine.report import MAX_SYMPTOMS
+from triage.engine.report import MAX_SYMPTOMS, Problem, hours_for_engine, hours_text_forms
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 # The vocabulary the strategies draw from (read while collecting); the tests take `assessor` and `kb`.
@@ -431,12 +431,14 @@ def test_cli_json_answer_equals_assess(
     argv += ["--worsening"] * worsening + ["--", *symptoms]
     code, out, err = run_cli(argv)
     assert_cli_contract(code, out, err)
-    try:
-        parsed: Any = float(hours)
-    except ValueError:
-        parsed = hours
+    parsed = hours_for_engine(hours)  # as the CLI reads --hours
     result = outcome(assessor, symptoms, parsed, factors, worsening)
     if isinstance(result, InvalidReport):
+        if isinstance(parsed, str):  # text that is not hours: the CLI also says what forms text takes
+            result = InvalidReport(
+                Problem(p.field, f"{p.message}; {hours_text_forms()}") if p.field == "hours" else p
+                for p in result.problems
+            )
         assert code == 2
         assert err == f"triage: error: {result}\n"
     else:

@@ -149,6 +149,14 @@ BROKEN: list[tuple[str, str, str, str]] = [
     ("the wrong language", 'language = "es"', 'language = "fr"', "'fr' must be the file's name ('es')"),
     ("a missing factor note", 'notes.numbness = "Con las agujas', 'notes.pain = "Con las agujas', "note for symptom"),
     ("an empty text", 'name = "Hinchazón"', 'name = ""', "symptoms.swelling.name"),
+    # the hours reader's words (triage.engine.report.hours_from_text)
+    ("an upper-case unit", 'day_units = ["d", "día"', 'day_units = ["d", "Día"', "units: 'Día' must be in lower case"),
+    ("a unit of hours and of days", 'hour_units = ["h", ', 'hour_units = ["d", "h", ', "'d' given more than once"),
+    ("a unit with a digit", 'hour_units = ["h", ', 'hour_units = ["h2", ', "words.hour_units.0"),
+    ("no hour units", 'hour_units = ["h", "hs", "hr", "hrs", "hora", "horas"]', "hour_units = []", "hour_units"),
+    ("missing day units", 'day_units = ["d", ', 'dayunits = ["d", ', "words.day_units: not translated"),
+    ("a decimal mark not read", 'decimal_marks = ",."', 'decimal_marks = "."', "must include the decimal mark ','"),
+    ("a digit as a mark", 'grouping_marks = ",."', 'grouping_marks = "1"', "words.grouping_marks"),
 ]
 
 

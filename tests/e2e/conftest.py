@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.pages import read_axe
 from tests.support import NURSE, build_app, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -80,9 +80,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def axe_source() -> str:
-    if not AXE.exists():
-        unavailable(f"axe-core is not installed at {AXE}: run `npm ci` in the repository root")
-    return AXE.read_text()
+    return read_axe()
 
 
 @pytest.fixture

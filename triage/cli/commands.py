@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -17,7 +16,7 @@ from triage.answer.assess import Assessor, default_assessor, duration
 from triage.answer.languages import ENGLISH, LanguageAssessor
 from triage.answer.model import Assessment, Finding
 from triage.answer.safety_net import EMERGENCY
-from triage.engine.report import InvalidReport, Problem, hours_from_text
+from triage.engine.report import InvalidReport, Problem, hours_for_engine, hours_text_forms
 from triage.knowledge.digest import short
 from triage.knowledge.files import default_dir
 from triage.knowledge.loader import load_knowledge
@@ -48,7 +47,8 @@ def cli(kb: str | None) -> None:
     "--hours",
     "hours_text",
     metavar="H",
-    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours. "
+    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours, "
+    "in the units of --lang (es: 36 horas, 2 días, 1,5 días). "
     "May be left out only when the answer is the same at every hour (an emergency sign, for example).",
 )
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
@@ -80,18 +80,19 @@ def check(
             param_hint="'--lang'",
         )
     assessor = LanguageAssessor(english, language, cache_size=0)
-    hours: Any = None if hours_text is None else hours_from_text(hours_text)
-    if hours is None and hours_text is not None:
-        try:
-            hours = float(hours_text)  # "nan", "inf": the engine says why they are refused
-        except ValueError:
-            hours = hours_text  # not a number: the engine's message names it
+    words = assessor.kb.words  # the hours are read in the language's units ("2 días" with --lang es)
+    hours = None if hours_text is None else hours_for_engine(hours_text, words)
     try:
         answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
     except InvalidReport as exc:
         if hours_text is None:  # say which option is missing
             raise InvalidReport(
                 Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p for p in exc.problems
+            ) from None
+        if isinstance(hours, str):  # text that is not hours: say what forms text takes
+            raise InvalidReport(
+                Problem(p.field, f"{p.message}; {hours_text_forms(words)}") if p.field == "hours" else p
+                for p in exc.problems
             ) from None
         raise
     if assessor.kb.unreleased:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import string
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+Unit = Annotated[str, Field(pattern=r"^[^\W\d_]+$", max_length=20)]  # a word or abbreviation: letters only
+Marks = Annotated[str, Field(pattern=r"^[^\w\s+\-]{0,3}$")]  # punctuation: no digit, letter, space or sign
+
+
 class WordsIn(_Model):
     one_hour: Text
     hours: Text
@@ -37,6 +42,11 @@ class WordsIn(_Model):
     unknown_hours: Text
     recheck_starts: Text
     decimal: Annotated[str, Field(min_length=1, max_length=1)]
+    # What a patient may type the hours with (Words): units in lower case, letters only.
+    hour_units: Annotated[list[Unit], Field(min_length=1)]
+    day_units: Annotated[list[Unit], Field(min_length=1)]
+    decimal_marks: Marks  # (it must hold `decimal`: checked below)
+    grouping_marks: Marks
 
 
 class DispositionWords(_Model):
@@ -140,6 +150,19 @@ class _Checker:
             self.fail(f"{kind} {extra[0]!r}", f"unknown {kind}; the knowledge base has no such id")
 
 
+def _check_units(w: WordsIn, c: _Checker) -> None:
+    """The hours reader's words: each unit once, as the reader sees typed text (NFC, lower case),
+    and the language's own decimal mark among the marks it reads (a patient may type what they read)."""
+    units = [*w.hour_units, *w.day_units]
+    for unit in units:
+        if unit != unicodedata.normalize("NFC", unit).lower():
+            c.fail("words", f"units: {unit!r} must be in lower case (NFC), as the hours typed are read")
+    if repeated := sorted({u for u in units if units.count(u) > 1}):
+        c.fail("words", f"units: {', '.join(map(repr, repeated))} given more than once (a unit is of hours or of days)")
+    if w.decimal not in w.decimal_marks:
+        c.fail("words", f"decimal_marks: {w.decimal_marks!r} must include the decimal mark {w.decimal!r}")
+
+
 def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
     for key, allowed in PLACEHOLDERS.items():
         value = getattr(t.words, key)
@@ -149,6 +172,7 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
             c.fail("words", f"{key}: bad placeholder in {value!r}: {exc}")
         if names != allowed:
             c.fail("words", f"{key}: placeholders {sorted(names)}; it needs exactly {sorted(allowed)}")
+    _check_units(t.words, c)
     h, eh = t.header, kb.header
     for key in ("title", "disclaimer", "severe_within_expected"):
         c.text("header", key, getattr(eh, key), getattr(h, key))
@@ -306,7 +330,11 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         factors=factors,
         rules=rules,
         language=t.language,
-        words=Words(**t.words.model_dump()),
+        words=Words(
+            **t.words.model_dump(exclude={"hour_units", "day_units"}),
+            hour_units=tuple(t.words.hour_units),
+            day_units=tuple(t.words.day_units),
+        ),
         band_names={str(k): v for k, v in h.bands.items()},
         translations={},
     )
