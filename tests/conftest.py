@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
-from tests.support import NURSE, unavailable
-from triage import Assessor, KnowledgeBase, load_knowledge
+from tests.support import NURSE, MakeApp, build_app, shipped_kb, unavailable
+from triage import Assessor, KnowledgeBase
 from triage.knowledge.files import default_dir
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # CI runs every property test on the same examples (a failure there is reproducible and a green
 # run is not luck); a developer's run explores new ones. HYPOTHESIS_PROFILE picks one explicitly.
@@ -30,7 +34,8 @@ os.environ["DATABASE_URL"] = f"sqlite:///{Path(tempfile.mkdtemp(prefix='triage-t
 
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
-    return load_knowledge()
+    """The shipped knowledge base (loaded once: tests.support.shipped_kb)."""
+    return shipped_kb()
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +101,26 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str):  # type: ignore[no-untyped-def]
-    """The web app in testing mode, on its own records database; the rate limit is off
-    unless a test turns it on."""
-    from web import create_app
+def make_app(database_url: str) -> Iterator[MakeApp]:
+    """Makes the web app in testing mode (tests.support.TESTING_CONFIG: the rate limit is off
+    unless a test turns it on) on this test's own records database, with the test's overrides:
+    `make_app(RATELIMIT_ENABLED=True)`. Every app made is closed after the test."""
+    made: list[Flask] = []
 
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": True, "DATABASE_URL": database_url})
-    yield app
-    app.extensions["triage_db"].dispose()
+    def make(**overrides: Any) -> Flask:
+        app = build_app(**({"DATABASE_URL": database_url} | overrides))
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["triage_db"].dispose()
+
+
+@pytest.fixture
+def app(make_app: MakeApp) -> Flask:
+    """The web app in testing mode, on its own records database."""
+    return make_app()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ nurse_reasons.monitor = "Periorbital oedema beyond {expected_until}: prolonged."
 nurse_reasons.contact = "Periorbital oedema for {monitor_until} or more: review."
 care = "Sleep with your head raised."
 urgent_if = "Contact the clinic if you cannot open your eyes."
+nurse_urgent_if = "Review if periorbital oedema closes the eyes."
 source = ["chu-2021"]
 """
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from triage import Assessor
-from triage.answer.schema import AnswerOut, FindingOut, ReportOut
+from triage.answer.schema import AnswerOut, FindingOut, ReportOut, SafetyNetOut
 from verification.reports import report_mix
 from verification.vignettes import VIGNETTE_FILES, load_vignettes
 
@@ -40,6 +40,7 @@ def test_every_answer_validates_against_the_schema(assessor: Assessor) -> None:
         (AnswerOut, lambda a: [a]),
         (FindingOut, lambda a: a["findings"]),
         (ReportOut, lambda a: [a["report"]]),
+        (SafetyNetOut, lambda a: a["safety_net"]),
     ],
 )
 def test_the_schema_names_no_field_the_answer_lacks(assessor: Assessor, model: type[BaseModel], pick: Any) -> None:

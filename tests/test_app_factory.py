@@ -4,22 +4,18 @@ config, and migrating at start-up is a setting."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.kb_samples import add_symptom
-from web import ConfigError, create_app
+from tests.support import MakeApp
+from web import ConfigError
 
 
-def _app(database_url: str, **config: Any) -> Any:
-    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "DATABASE_URL": database_url, **config})
-
-
-def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, database_url: str) -> None:
+def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, make_app: MakeApp) -> None:
     add_symptom(kb_copy)
-    edited = _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
-    shipped = _app(database_url)
+    edited = make_app(KNOWLEDGE_DIR=str(kb_copy))
+    shipped = make_app()
     report = {"symptoms": [{"id": "puffy-eyes"}], "hours": 50}
     answer = edited.test_client().post("/api/v1/assess", json=report)
     assert answer.status_code == 200 and answer.get_json()["findings"][0]["symptom"] == "puffy-eyes"
@@ -30,18 +26,18 @@ def test_an_app_decides_with_the_knowledge_base_its_config_names(kb_copy: Path, 
     assert "puffy-eyes" not in shipped.test_client().get("/").get_data(as_text=True)
 
 
-def test_a_broken_knowledge_dir_stops_the_start(kb_copy: Path, database_url: str) -> None:
+def test_a_broken_knowledge_dir_stops_the_start(kb_copy: Path, make_app: MakeApp) -> None:
     (kb_copy / "rules.toml").write_text("not = [valid")
     with pytest.raises(Exception, match=r"rules\.toml"):
-        _app(database_url, KNOWLEDGE_DIR=str(kb_copy))
+        make_app(KNOWLEDGE_DIR=str(kb_copy))
 
 
-def test_without_migrate_on_start_an_unmigrated_database_stops_the_start(database_url: str) -> None:
+def test_without_migrate_on_start_an_unmigrated_database_stops_the_start(make_app: MakeApp) -> None:
     with pytest.raises(ConfigError, match="flask --app web db upgrade"):
-        _app(database_url, MIGRATE_ON_START=False)
+        make_app(MIGRATE_ON_START=False)
 
 
-def test_without_migrate_on_start_a_migrated_database_serves(database_url: str) -> None:
-    _app(database_url).extensions["triage_db"].dispose()  # the first start migrates
-    app = _app(database_url, MIGRATE_ON_START=False)
+def test_without_migrate_on_start_a_migrated_database_serves(make_app: MakeApp) -> None:
+    make_app().extensions["triage_db"].dispose()  # the first start migrates
+    app = make_app(MIGRATE_ON_START=False)
     assert app.test_client().get("/healthz").status_code == 200

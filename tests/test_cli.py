@@ -37,7 +37,25 @@ def test_readable_answer_gives_the_recheck_time(capsys) -> None:
     assert out.splitlines()[0] == "EXPECTED"
     assert "Re-check: in 42 hours (at 2 days (48 hours) after the session)." in out
     assert "changes at 48 h (in 42 h)" in out
-    assert "urgent if: Contact the clinic if the redness spreads" in out
+    assert "urgent if:" not in out  # the safety net says it, once
+    net = out[out.index("Safety net (what would make it more urgent):") : out.index("Re-check:")]
+    assert "  - contact the clinic [redness]: Contact the clinic if the redness spreads" in net
+    assert "  - call now [redness]: Call your local emergency number now if your lips, tongue" in net
+    assert "  - call now: Whatever your symptoms, call your local emergency number now" in net
+    assert net.index("call now") < net.index("contact the clinic")
+
+
+def test_readable_answer_gives_the_safety_net_of_a_contact_clinician_answer(capsys) -> None:
+    _, out, _ = run(capsys, "check", "numbness", "--hours", "5")
+    assert out.splitlines()[0] == "CONTACT CLINICIAN"
+    net = out[out.index("Safety net (what would make it more urgent):") : out.index("Re-check:")]
+    assert "  - call now [numbness]: Call your local emergency number now if one side of your face droops." in net
+    assert "contact the clinic" not in net  # the answer already says to contact the clinic
+
+
+def test_readable_emergency_has_no_safety_net(capsys) -> None:
+    _, out, _ = run(capsys, "check", "hives", "breathing-difficulty", "--hours", "2")
+    assert "Safety net" not in out
 
 
 def test_json_answer_has_the_exact_keys(capsys) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage.exports.fhir import ExportEntry, record_bundle
-from web import ConfigError, create_app
+from web import ConfigError
 from web.clinic import ClinicProfile, load_profile
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "clinic-profile.toml"
@@ -60,17 +62,8 @@ def profile_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def clinic_app(profile_path: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATELIMIT_ENABLED": False,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'records.sqlite3'}",
-            "CLINIC_PROFILE": str(profile_path),
-        }
-    )
-    yield app
-    app.extensions["triage_db"].dispose()
+def clinic_app(profile_path: Path, make_app: MakeApp) -> Flask:
+    return make_app(CLINIC_PROFILE=str(profile_path))
 
 
 def _result(client: Any, kind: str) -> str:
@@ -169,10 +162,10 @@ def test_not_toml_and_a_missing_file_are_refused(tmp_path: Path) -> None:
         load_profile(tmp_path / "missing.toml")
 
 
-def test_a_bad_profile_stops_the_start(tmp_path: Path) -> None:
+def test_a_bad_profile_stops_the_start(tmp_path: Path, make_app: MakeApp) -> None:
     path = _write(tmp_path, {**GOOD, "emergency_number": "emergency"})
     with pytest.raises(ConfigError, match=r"clinic.toml: emergency_number: 'emergency' is not an emergency number"):
-        create_app({"TESTING": True, "CLINIC_PROFILE": str(path), "DATABASE_URL": "sqlite://"})
+        make_app(CLINIC_PROFILE=str(path))
 
 
 def test_the_environment_names_the_profile(profile_path: Path) -> None:
@@ -198,8 +191,28 @@ def test_every_non_emergency_result_names_the_clinic_and_its_numbers(clinic_app:
     if kind == "contact clinician":  # the banner that says to contact the clinic says how
         banner = page[page.index('class="banner ') : page.index("</section>")]
         assert "tel:+34910123456" in banner
+    net = page[page.index('<section class="safety-net"') :]
+    net = net[: net.index("</section>")]
+    call = 'Call <a class="tel" href="tel:112">112</a> now if'
+    assert call in net  # the clinic's emergency number in the "call now if" lines, as a link to call
+    if kind == "contact clinician":  # the banner already says to contact the clinic
+        assert "safety-net-clinic" not in net
     else:
-        assert "Contact Clínica Piel Sana straight away if things change:" in page
+        clinic = 'Contact Clínica Piel Sana (<a class="tel" href="tel:+34910123456">+34 910 123 456</a>) if the redness'
+        assert clinic in net
+        assert net.index(call) < net.index(clinic)
+
+
+def test_the_safety_net_names_the_clinic_in_spanish(profile_path: Path, make_app: MakeApp) -> None:
+    profile_path.write_text(_toml(GOOD | {"languages": ["es"]}), encoding="utf-8")
+    app = make_app(CLINIC_PROFILE=str(profile_path))
+    page = html.unescape(_result(app.test_client(), "monitor"))
+    net = page[page.index('<section class="safety-net"') :]
+    net = net[: net.index("</section>")]
+    assert "Cuándo pedir ayuda antes" in net
+    assert 'Llame ahora al <a class="tel" href="tel:112">112</a> si se le hinchan los labios' in net
+    assert 'Llame a Clínica Piel Sana (<a class="tel" href="tel:+34910123456">+34 910 123 456</a>) si la rojez' in net
+    assert "número local de emergencias" not in net and "la clínica" not in net
 
 
 def test_an_emergency_says_to_call_the_emergency_number_first_and_not_the_clinic(clinic_app: Any) -> None:
@@ -212,13 +225,12 @@ def test_an_emergency_says_to_call_the_emergency_number_first_and_not_the_clinic
     assert "tel:+34910123456" not in page  # nothing on an emergency page offers the clinic instead
 
 
-def test_an_out_of_hours_sentence_is_shown_as_written(tmp_path: Path) -> None:
+def test_an_out_of_hours_sentence_is_shown_as_written(tmp_path: Path, make_app: MakeApp) -> None:
     sentence = "Call 111 and say you had microneedling."
     path = _write(tmp_path, {**GOOD, "out_of_hours": sentence})
-    app = create_app({"TESTING": True, "CLINIC_PROFILE": str(path), "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}"})
+    app = make_app(CLINIC_PROFILE=str(path))
     page = html.unescape(_result(app.test_client(), "monitor"))
     assert f"Out of hours: {sentence}" in page and "tel:111" not in page
-    app.extensions["triage_db"].dispose()
 
 
 def test_form_errors_say_how_to_contact_the_clinic(clinic_app: Any) -> None:

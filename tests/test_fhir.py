@@ -42,7 +42,6 @@ def r4() -> Any:
 
 
 REFERENCE = "K7M-4QX"
-REFERENCE_KB = load_knowledge()
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 EXPECTED_SNOMED = {
     "redness": "247441003",
@@ -196,11 +195,9 @@ def test_questionnaire_defines_every_link_id_the_responses_use(bundle, kb) -> No
     assert {f"symptom-{sid}" for sid in kb.symptoms} <= defined and q["status"] == "active"
 
 
-def test_risk_assessment_predicts_the_need_for_review_and_emergency_care(bundle) -> None:
+def test_risk_assessment_predicts_the_need_for_review_and_emergency_care(bundle, kb) -> None:
     """An `expected` answer says the person is unlikely to need review, not unlikely to have redness."""
-    expected = record_bundle(
-        REFERENCE, [ExportEntry(1, T0, "api", assess(["redness:mild"], 6).to_dict())], REFERENCE_KB, T0
-    )
+    expected = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", assess(["redness:mild"], 6).to_dict())], kb, T0)
     (ra,) = _resources(expected, "RiskAssessment")
     review, emergency = ra["prediction"]
     assert (review["outcome"]["text"], review["qualitativeRisk"]["coding"][0]["code"]) == (REVIEW_OUTCOME, "low")
@@ -278,6 +275,39 @@ def test_emergency_is_visible(bundle, kb) -> None:
     assert emergency["rationale"].startswith("EMERGENCY.") and "breathing-difficulty-always" in emergency["rationale"]
     calm = _resources(bundle, "RiskAssessment")[0]
     assert not any("EMERGENCY" in n["text"] for n in calm["note"])
+
+
+def test_the_safety_net_is_in_the_mitigation(bundle, kb, r4b, r4) -> None:
+    ras = _resources(bundle, "RiskAssessment")
+    answers = [e.answer for e in _entries()]
+    calm = ras[0]["mitigation"]  # contact clinician (a rash): the call-now lines, no clinic line
+    assert answers[0]["safety_net"] and calm.index("Safety-net advice given:") > calm.index(answers[0]["advice"][-1])
+    for line in answers[0]["safety_net"]:
+        assert line["level"] == "emergency" and line["text"] in calm
+    allergy = "- call now (redness, swelling, itching, rash): Call your local emergency number now if your lips, tongue"
+    assert allergy in calm  # one line for every symptom it is said for
+    assert "- call now (pain): Call your local emergency number now if you feel very unwell" in calm
+    assert "- call now: Whatever your symptoms, call your local emergency number now" in calm
+    assert "contact the clinic" not in calm
+    assert "Safety-net advice given" not in ras[2]["mitigation"]  # an emergency has none
+
+    expected = assess(["redness:mild"], 6).to_dict()
+    assert expected["disposition"] == "expected"
+    one = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", expected)], kb, T0)
+    mitigation = one["entry"][2]["resource"]["mitigation"]
+    assert "- contact the clinic (redness): Contact the clinic if the redness spreads" in mitigation
+    assert mitigation.index("- call now (redness)") < mitigation.index("- contact the clinic (redness)")
+    Bundle, _, RiskAssessment, _ = _models(r4b)
+    Bundle.model_validate(one)
+    assert RiskAssessment.model_validate(one["entry"][2]["resource"]).mitigation == mitigation
+    r4.Bundle(one, strict=True)
+
+
+def test_an_answer_stored_before_the_safety_net_still_exports(kb) -> None:
+    old = assess(["redness:mild"], 6).to_dict()
+    del old["safety_net"]
+    ra = record_bundle(REFERENCE, [ExportEntry(1, T0, "api", old)], kb, T0)["entry"][2]["resource"]
+    assert ra["mitigation"] == "\n".join(old["advice"])
 
 
 def test_export_is_deterministic(kb) -> None:

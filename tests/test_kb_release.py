@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import MakeApp
 from triage import Assessor, KnowledgeError, load_knowledge
 from triage.cli.commands import main
 from triage.knowledge.digest import RELEASED_DIR, changed_entries, read_files
@@ -68,7 +69,7 @@ def test_production_refuses_content_that_no_longer_matches_its_digest(
 
 
 def test_production_app_will_not_start_on_unreleased_knowledge(
-    edit_kb: Callable[[str, str, str], Path], monkeypatch: pytest.MonkeyPatch
+    edit_kb: Callable[[str, str, str], Path], monkeypatch: pytest.MonkeyPatch, make_app: MakeApp
 ) -> None:
     from web import create_app
 
@@ -76,7 +77,7 @@ def test_production_app_will_not_start_on_unreleased_knowledge(
     monkeypatch.delenv("TRIAGE_ENV", raising=False)  # outside `flask run` the app is production
     with pytest.raises(KnowledgeError, match="digest"):
         create_app({"SECRET_KEY": "x" * 32, "KNOWLEDGE_DIR": str(kb_copy)})
-    app = create_app({"TESTING": True, "KNOWLEDGE_DIR": str(kb_copy)})
+    app = make_app(KNOWLEDGE_DIR=str(kb_copy))
     assert app.test_client().get("/healthz").get_json()["kb_digest"] == load_knowledge(kb_copy).digest
 
 

@@ -13,24 +13,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeError, load_knowledge
+from tests.support import shipped_kb
+from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.answer.message import urgency
 from triage.knowledge.files import default_dir
 from triage.vocabulary import SEVERITIES
 
-KB = load_knowledge()
-EMERGENCY_SYMPTOMS = sorted(s for s, sym in KB.symptoms.items() if sym.emergency)
+# Read while collecting (parametrize, strategies); the tests read the `kb` fixture.
+EMERGENCY_SYMPTOMS = sorted(s for s, sym in shipped_kb().symptoms.items() if sym.emergency)
 HOURS = [0, 1, 11.5, 23.99, 24, 47.99, 48, 72, 200, 2000, 8760, None]
 
 # Random reports, half of them built around an emergency symptom or an emergency rule's symptoms.
 EMERGENCY_CLUSTERS = [[s] for s in EMERGENCY_SYMPTOMS] + [
     [ref.partition(":")[0] for ref in (*r.symptoms_all, *r.symptoms_any)] or list(r.symptoms)  # per-symptom rules
-    for r in KB.rules.values()
+    for r in shipped_kb().rules.values()
     if r.emergency and (r.symptoms_all or r.symptoms_any or r.symptoms)
 ]
 entries = st.builds(
     lambda sid, sev: sid if sev is None else f"{sid}:{sev}",
-    st.sampled_from(sorted(KB.symptoms)),
+    st.sampled_from(sorted(shipped_kb().symptoms)),
     st.none() | st.sampled_from(SEVERITIES),
 )
 symptom_lists = st.lists(entries, min_size=1, max_size=4) | st.builds(
@@ -39,13 +40,13 @@ symptom_lists = st.lists(entries, min_size=1, max_size=4) | st.builds(
     st.sampled_from(SEVERITIES),
     st.lists(entries, max_size=3),
 )
-hours = st.sampled_from(KB.answer_change_hours()) | st.floats(0, 8760) | st.none()
-factor_lists = st.lists(st.sampled_from(sorted(KB.factors)), unique=True, max_size=3)
+hours = st.sampled_from(shipped_kb().answer_change_hours()) | st.floats(0, 8760) | st.none()
+factor_lists = st.lists(st.sampled_from(sorted(shipped_kb().factors)), unique=True, max_size=3)
 
 
 @pytest.fixture(scope="module")
-def assessor() -> Assessor:
-    return Assessor(KB, cache_size=0)
+def assessor(kb: KnowledgeBase) -> Assessor:
+    return Assessor(kb, cache_size=0)
 
 
 def says_wait(text: str) -> bool:
@@ -53,15 +54,15 @@ def says_wait(text: str) -> bool:
     return any(words in lowered for words in ("check again", "re-check", "watch it", "wait"))
 
 
-def assert_one_emergency_message(answer: Assessment) -> None:
+def assert_one_emergency_message(kb: KnowledgeBase, answer: Assessment) -> None:
     """An emergency answer: the call first, nothing below contact clinician, nothing about waiting."""
     assert answer.emergency and answer.disposition is Disposition.CONTACT_CLINICIAN
     assert all(f.disposition is Disposition.CONTACT_CLINICIAN for f in answer.findings), answer.findings
     assert answer.recheck_in_hours is None
-    assert answer.summary == KB.header.emergency.patient and "emergency" in answer.summary.lower()
-    assert answer.advice[0] == KB.header.emergency.patient
+    assert answer.summary == kb.header.emergency.patient and "emergency" in answer.summary.lower()
+    assert answer.advice[0] == kb.header.emergency.patient
     assert not [a for a in answer.advice if says_wait(a)], answer.advice
-    routine = {a.text for a in KB.header.general_advice} | {KB.header.dispositions["contact-clinician"].patient}
+    routine = {a.text for a in kb.header.general_advice} | {kb.header.dispositions["contact-clinician"].patient}
     assert not routine & set(answer.advice)
 
 
@@ -72,39 +73,43 @@ def test_the_knowledge_base_has_emergency_symptoms() -> None:
 @pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
 @pytest.mark.parametrize("severity", SEVERITIES)
 @pytest.mark.parametrize("h", HOURS)
-def test_every_emergency_symptom_gives_one_message(assessor: Assessor, symptom: str, severity: str, h: Any) -> None:
+def test_every_emergency_symptom_gives_one_message(
+    kb: KnowledgeBase, assessor: Assessor, symptom: str, severity: str, h: Any
+) -> None:
     answer = assessor.assess([f"{symptom}:{severity}"], h)
-    assert_one_emergency_message(answer)
+    assert_one_emergency_message(kb, answer)
     assert {f.symptom for f in answer.findings} == {symptom}
     # a red flag is never also 'monitor' or 'expected' (the severity rule that says so needs a window)
     assert all(f.disposition is Disposition.CONTACT_CLINICIAN for f in answer.more_detail)
 
 
 @pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
-def test_an_emergency_symptom_with_common_ones_calls_none_of_them_normal(assessor: Assessor, symptom: str) -> None:
-    common = [s for s, sym in KB.symptoms.items() if sym.window is not None and sym.window.expected_until][:3]
+def test_an_emergency_symptom_with_common_ones_calls_none_of_them_normal(
+    assessor: Assessor, symptom: str, kb: KnowledgeBase
+) -> None:
+    common = [s for s, sym in kb.symptoms.items() if sym.window is not None and sym.window.expected_until][:3]
     answer = assessor.assess([symptom, *(f"{s}:severe" for s in common)], 1)
-    assert_one_emergency_message(answer)
+    assert_one_emergency_message(kb, answer)
     assert {f.symptom for f in answer.findings} == {symptom, *common}  # each symptom explained once
     assert all(f.disposition is not Disposition.CONTACT_CLINICIAN for f in answer.more_detail if f.symptom)
 
 
 @pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
-def test_the_api_gives_one_message_too(client: Any, symptom: str) -> None:
+def test_the_api_gives_one_message_too(client: Any, symptom: str, kb: KnowledgeBase) -> None:
     for body in ({"symptoms": [{"id": symptom, "severity": "severe"}], "hours": 1}, {"symptoms": [{"id": symptom}]}):
         r = client.post("/api/v1/assess", json=body)
         assert r.status_code == 200, r.get_json()
         data = r.get_json()
         assert data["emergency"] and data["recheck_in_hours"] is None
         assert {f["disposition"] for f in data["findings"]} == {"contact clinician"}
-        assert data["summary"] == KB.header.emergency.patient
+        assert data["summary"] == kb.header.emergency.patient
         assert not [a for a in data["advice"] if says_wait(a)]
 
 
 @settings(max_examples=400, deadline=None)
 @given(symptom_lists, hours, factor_lists, st.booleans())
 def test_whenever_emergency_the_answer_says_one_thing(
-    assessor: Assessor, symptoms: list[str], h: float | None, factors: list[str], worsening: bool
+    kb: KnowledgeBase, assessor: Assessor, symptoms: list[str], h: float | None, factors: list[str], worsening: bool
 ) -> None:
     try:
         answer = assessor.assess(symptoms, h, factors, worsening)
@@ -112,7 +117,7 @@ def test_whenever_emergency_the_answer_says_one_thing(
         assert h is None and [p.field for p in exc.problems] == ["hours"]
         return
     if answer.emergency:
-        assert_one_emergency_message(answer)
+        assert_one_emergency_message(kb, answer)
     if answer.disposition is Disposition.CONTACT_CLINICIAN:
         assert not [a for a in answer.advice if "check again" in a.lower()]
     # one entry per symptom in "why"; nothing shown twice
@@ -127,34 +132,34 @@ def test_whenever_emergency_the_answer_says_one_thing(
             assert not [a for a in answer.advice if a in f.advice], (f.rule, answer.advice)
 
 
-def test_same_advice_gives_one_wording_per_meaning(assessor: Assessor) -> None:
-    group = next(g for g in KB.header.same_advice if "recheck" in g.advice)
+def test_same_advice_gives_one_wording_per_meaning(assessor: Assessor, kb: KnowledgeBase) -> None:
+    group = next(g for g in kb.header.same_advice if "recheck" in g.advice)
     rule = next(r.partition(":")[2] for r in group.advice if r.startswith("rule:"))
-    severity = KB.rules[rule].severity[0]
-    symptom = next(s for s, sym in KB.symptoms.items() if sym.window and sym.window.expected_until)
+    severity = kb.rules[rule].severity[0]
+    symptom = next(s for s, sym in kb.symptoms.items() if sym.window and sym.window.expected_until)
     answer = assessor.assess([f"{symptom}:{severity}"], 1)
     assert rule in {f.rule for f in (*answer.findings, *answer.more_detail)}
     assert [a for a in answer.advice if a.startswith("Check again")] == [answer.advice[1]]  # the answer's own line
-    assert KB.rules[rule].advice not in answer.advice
+    assert kb.rules[rule].advice not in answer.advice
 
 
-def test_a_repeated_sentence_is_said_once(assessor: Assessor) -> None:
+def test_a_repeated_sentence_is_said_once(assessor: Assessor, kb: KnowledgeBase) -> None:
     repeated = [
         (a, b)
         for a in EMERGENCY_SYMPTOMS
         for b in EMERGENCY_SYMPTOMS
-        if a < b and (KB.symptoms[a].care in KB.symptoms[b].care or KB.symptoms[b].care in KB.symptoms[a].care)
+        if a < b and (kb.symptoms[a].care in kb.symptoms[b].care or kb.symptoms[b].care in kb.symptoms[a].care)
     ]
     if not repeated:
         pytest.skip("no two emergency symptoms share care advice in this knowledge base")
     a, b = repeated[0]
     answer = assessor.assess([a, b], 1)
-    shorter = min(KB.symptoms[a].care, KB.symptoms[b].care, key=len)
+    shorter = min(kb.symptoms[a].care, kb.symptoms[b].care, key=len)
     assert sum(shorter in x for x in answer.advice) == 1
 
 
-def test_without_hours_only_an_answer_that_no_hour_changes_is_given(assessor: Assessor) -> None:
-    windowed = next(s for s, sym in KB.symptoms.items() if sym.window is not None)
+def test_without_hours_only_an_answer_that_no_hour_changes_is_given(assessor: Assessor, kb: KnowledgeBase) -> None:
+    windowed = next(s for s, sym in kb.symptoms.items() if sym.window is not None)
     with pytest.raises(InvalidReport) as info:
         assessor.assess([windowed], None)
     assert [p.field for p in info.value.problems] == ["hours"] and "not given" in str(info.value)

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage import Assessor, InvalidReport, load_knowledge
+from tests.support import shipped_kb
+from triage import Assessor, InvalidReport, KnowledgeBase, load_knowledge
 from triage.answer.languages import in_language
 from triage.answer.message import AdviceBook, Piece, cut, once_per_meaning
 from triage.answer.phrasebook import FINDING_MEMO_SIZE, BoundedMemo, Phrasebook, Template, field_names
@@ -20,14 +21,13 @@ from triage.engine.rules import RawResult
 from triage.vocabulary import SEVERITIES, Disposition
 from verification.reports import differential_reports, random_reports
 
-KB = load_knowledge()
-LANGUAGES = KB.languages
+LANGUAGES = shipped_kb().languages  # for parametrize; the tests read the `kb` fixture
 
 
 @pytest.fixture(scope="module")
-def assessors() -> dict[str, Assessor]:
+def assessors(kb: KnowledgeBase) -> dict[str, Assessor]:
     """One uncached assessor per language."""
-    return {language: Assessor(KB.in_language(language), cache_size=0) for language in LANGUAGES}
+    return {language: Assessor(kb.in_language(language), cache_size=0) for language in LANGUAGES}
 
 
 def decided(assessor: Assessor, n: int = 1500) -> Iterator[tuple[Report, RawResult]]:
@@ -62,13 +62,13 @@ def test_every_finding_is_worded_as_the_knowledge_base_reads(assessors: dict[str
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(sorted(KB.symptoms)), st.sampled_from(SEVERITIES)),
+        st.tuples(st.sampled_from(sorted(shipped_kb().symptoms)), st.sampled_from(SEVERITIES)),
         min_size=1,
         max_size=5,
         unique_by=lambda entry: entry[0],
     ),
-    st.sampled_from(KB.answer_change_hours()) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
-    st.lists(st.sampled_from(sorted(KB.factors)), unique=True, max_size=3),
+    st.sampled_from(shipped_kb().answer_change_hours()) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
+    st.lists(st.sampled_from(sorted(shipped_kb().factors)), unique=True, max_size=3),
     st.booleans(),
 )
 def test_the_phrasebook_agrees_on_any_report(
@@ -87,20 +87,20 @@ def test_the_phrasebook_agrees_on_any_report(
             assert book.finding(report, f, severity, book.hours(report.hours)) == assessor._finding(report, f, severity)
 
 
-def test_a_finding_the_phrasebook_has_no_parts_for_is_read_straight() -> None:
+def test_a_finding_the_phrasebook_has_no_parts_for_is_read_straight(kb: KnowledgeBase) -> None:
     """A rule id the book does not know (an engine newer than the book) falls back, unchanged."""
-    assessor = Assessor(KB, cache_size=0)
-    report = parse_report(KB, ["redness:severe"], 30, [], False)
+    assessor = Assessor(kb, cache_size=0)
+    report = parse_report(kb, ["redness:severe"], 30, [], False)
     raw = assessor.engine.run(report)
     assessor.phrasebook.phases.clear()
     assessor.phrasebook.rules.clear()
-    assert assessor.explain(report, raw) == Assessor(KB, cache_size=0).explain(report, raw)
+    assert assessor.explain(report, raw) == Assessor(kb, cache_size=0).explain(report, raw)
 
 
-def test_the_advice_is_the_same_when_every_text_is_cut_afresh() -> None:
+def test_the_advice_is_the_same_when_every_text_is_cut_afresh(kb: KnowledgeBase) -> None:
     """The knowledge base's texts cut beforehand give the answers that cutting each text when
     it is given gives (re-check lines, made per answer, are always cut when given)."""
-    assessor, afresh = Assessor(KB, cache_size=0), Assessor(KB, cache_size=0)
+    assessor, afresh = Assessor(kb, cache_size=0), Assessor(kb, cache_size=0)
     assert assessor.advice_book.pieces, "the knowledge base's advice texts are cut once"
     afresh.advice_book = dataclasses.replace(afresh.advice_book, pieces={})
     for report, raw in decided(assessor, 1000):
@@ -123,14 +123,14 @@ def test_a_template_without_placeholders_is_formatted_once() -> None:
         Template.read("broken {").format(dict)
 
 
-def test_zero_hours_are_never_taken_for_minus_zero() -> None:
-    book = Phrasebook(KB)
-    assert book.duration(0.0) == KB.words.duration(0.0)
-    assert book.duration(-0.0) == KB.words.duration(-0.0) != KB.words.duration(0.0)
-    assert book.duration(48) == book.duration(48.0) == KB.words.duration(48)
+def test_zero_hours_are_never_taken_for_minus_zero(kb: KnowledgeBase) -> None:
+    book = Phrasebook(kb)
+    assert book.duration(0.0) == kb.words.duration(0.0)
+    assert book.duration(-0.0) == kb.words.duration(-0.0) != kb.words.duration(0.0)
+    assert book.duration(48) == book.duration(48.0) == kb.words.duration(48)
 
 
-def test_memos_stay_bounded() -> None:
+def test_memos_stay_bounded(kb: KnowledgeBase) -> None:
     calls: list[int] = []
     memo = BoundedMemo[int, int](lambda n: calls.append(n) or n * 2, maxsize=10)
     assert [memo(n) for n in range(100)] == [n * 2 for n in range(100)]
@@ -138,7 +138,7 @@ def test_memos_stay_bounded() -> None:
     assert memo(5) == 10 and memo(50) == 100
     assert calls.count(5) == 1 and calls.count(50) == 2  # the first keys are kept, later ones computed
 
-    book = Phrasebook(KB)
+    book = Phrasebook(kb)
     for hours in range(1, 5000):
         book.duration(hours + 0.5)
     assert len(book.bound) <= book.bound.maxsize
@@ -209,11 +209,11 @@ def test_a_text_that_says_the_hours_is_worded_for_each_report(edit_kb: Callable[
     assert remembered and not remembered & checked  # a report's hours are not remembered
 
 
-def test_equal_window_ends_that_print_differently_are_not_confused() -> None:
+def test_equal_window_ends_that_print_differently_are_not_confused(kb: KnowledgeBase) -> None:
     """48 and 48.0, 0.0 and -0.0 are equal keys; the answer echoes each as it came."""
-    book = Phrasebook(KB)
-    report = parse_report(KB, ["redness"], 30, [], False)
-    raw = next(f for f in Assessor(KB, cache_size=0).engine.run(report).findings if f.symptom == "redness")
+    book = Phrasebook(kb)
+    report = parse_report(kb, ["redness"], 30, [], False)
+    raw = next(f for f in Assessor(kb, cache_size=0).engine.run(report).findings if f.symptom == "redness")
     severity, hours = dict(report.symptoms), book.hours(30)
     for ends in ((48, 48.0), (48.0, 48), (0.0, -0.0), (-0.0, 0.0)):
         for until in ends:
@@ -221,14 +221,14 @@ def test_equal_window_ends_that_print_differently_are_not_confused() -> None:
             assert worded is not None and repr(worded.until_hours) == repr(until)
 
 
-def test_answers_share_their_findings_and_the_memo_stays_bounded() -> None:
-    assessor = Assessor(KB, cache_size=0)
-    first, second = (parse_report(KB, ["redness:mild", "swelling"], h, [], False) for h in (2.5, 3.75))
+def test_answers_share_their_findings_and_the_memo_stays_bounded(kb: KnowledgeBase) -> None:
+    assessor = Assessor(kb, cache_size=0)
+    first, second = (parse_report(kb, ["redness:mild", "swelling"], h, [], False) for h in (2.5, 3.75))
     one = assessor.explain(first, assessor.engine.run(first))
     two = assessor.explain(second, assessor.engine.run(second))
     assert one.findings == two.findings and all(a is b for a, b in zip(one.findings, two.findings, strict=True))
 
-    small = Assessor(KB, cache_size=0)
+    small = Assessor(kb, cache_size=0)
     small.phrasebook.worded.maxsize = 20
     for report, raw in decided(small, 300):
         assert small.explain(report, raw) == assessor.explain(report, raw)
@@ -236,14 +236,14 @@ def test_answers_share_their_findings_and_the_memo_stays_bounded() -> None:
     assert len(assessor.phrasebook.worded) <= FINDING_MEMO_SIZE
 
 
-def test_a_finding_given_twice_is_two_findings() -> None:
+def test_a_finding_given_twice_is_two_findings(kb: KnowledgeBase) -> None:
     """The same conclusion twice in the engine's result is worded as one shared Finding;
     "why" and "more detail" tell the two apart by place, as for two separate objects."""
-    assessor, straight = Assessor(KB, cache_size=0), Assessor(KB, cache_size=0)
+    assessor, straight = Assessor(kb, cache_size=0), Assessor(kb, cache_size=0)
     straight.phrasebook.rules.clear()
     straight.phrasebook.phases.clear()  # every finding read from the knowledge base, a new object each
     for symptoms, hours in ((["redness"], 30), (["redness:severe", "fever", "pus"], 60.5), (["hives"], 2)):
-        report = parse_report(KB, symptoms, hours, [], False)
+        report = parse_report(kb, symptoms, hours, [], False)
         raw = assessor.engine.run(report)
         twice = RawResult(raw.findings + raw.findings[:1], raw.boundaries)
         answer = assessor.explain(report, twice)
@@ -272,7 +272,7 @@ def reference_once_per_meaning(book: AdviceBook, items: list[tuple[str, str]]) -
     return tuple(out)
 
 
-BOOK = AdviceBook.of(KB)
+BOOK = AdviceBook.of(shipped_kb())  # its texts and meanings are the strategies' values
 ADVICE_TEXTS = [
     *sorted(BOOK.pieces),
     "",
@@ -304,27 +304,27 @@ def test_a_piece_is_its_text_cut() -> None:
 # --- parse_report: the knowledge base's symptom order ---------------------------------------
 
 
-def test_a_report_lists_symptoms_in_the_knowledge_base_order() -> None:
-    ids = list(KB.symptoms)
-    assert KB.symptom_order == {sid: ids.index(sid) for sid in ids}
+def test_a_report_lists_symptoms_in_the_knowledge_base_order(kb: KnowledgeBase) -> None:
+    ids = list(kb.symptoms)
+    assert kb.symptom_order == {sid: ids.index(sid) for sid in ids}
     for language in LANGUAGES:
-        kb = KB.in_language(language)
-        assert list(kb.symptom_order) == list(kb.symptoms)
+        translated = kb.in_language(language)
+        assert list(translated.symptom_order) == list(translated.symptoms)
     picked = [ids[7], ids[2], ids[5], ids[0]]
-    report = parse_report(KB, picked, 10, [], False, worse=[ids[5], ids[0], ids[7]])
+    report = parse_report(kb, picked, 10, [], False, worse=[ids[5], ids[0], ids[7]])
     assert [sid for sid, _ in report.symptoms] == sorted(picked, key=ids.index)
     assert list(report.worse) == sorted([ids[5], ids[0], ids[7]], key=ids.index)
 
 
-def test_a_refused_report_still_lists_every_valid_symptom() -> None:
-    listing = ", ".join(KB.symptoms)
+def test_a_refused_report_still_lists_every_valid_symptom(kb: KnowledgeBase) -> None:
+    listing = ", ".join(kb.symptoms)
     with pytest.raises(InvalidReport) as unknown:
-        parse_report(KB, ["glowing-skin"], 10)
+        parse_report(kb, ["glowing-skin"], 10)
     assert str(unknown.value) == f"unknown symptom 'glowing-skin'; valid symptoms: {listing}"
     with pytest.raises(InvalidReport) as none:
-        parse_report(KB, [], 10)
+        parse_report(kb, [], 10)
     assert str(none.value).endswith(f"; valid symptoms: {listing}")
     with pytest.raises(InvalidReport, match="factors must be a list"):
-        parse_report(KB, ["redness"], 10, factors=3)  # type: ignore[arg-type]
+        parse_report(kb, ["redness"], 10, factors=3)  # type: ignore[arg-type]
     with pytest.raises(InvalidReport, match="hours must be a number"):
-        parse_report(KB, ["redness"], "10")
+        parse_report(kb, ["redness"], "10")

@@ -13,25 +13,27 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from triage import Assessor, KnowledgeBase, load_knowledge
+from tests.support import shipped_kb
+from triage import Assessor, KnowledgeBase
 from triage.engine.report import parse_report
 from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
 from verification.oracle import evaluate
 from verification.reports import differential_reports
 from verification.vignettes import load_vignettes
 
-KB = load_knowledge()  # the vocabulary the strategies draw from (the shipped knowledge base)
 RANK = {d: i for i, d in enumerate(DISPOSITIONS)}
 CONTACT = "contact clinician"
 
-SYMPTOMS = sorted(KB.symptoms)
-FACTORS = sorted(KB.factors)
-RED_FLAGS = sorted(s for s, sym in KB.symptoms.items() if sym.always is not None)
-EMERGENCIES = sorted(s for s, sym in KB.symptoms.items() if sym.emergency)
+# The vocabulary the strategies draw from (the shipped knowledge base, read while collecting);
+# the tests take the `kb` fixture.
+SYMPTOMS = sorted(shipped_kb().symptoms)
+FACTORS = sorted(shipped_kb().factors)
+RED_FLAGS = sorted(s for s, sym in shipped_kb().symptoms.items() if sym.always is not None)
+EMERGENCIES = sorted(s for s, sym in shipped_kb().symptoms.items() if sym.emergency)
 
 
 # Every hour where an answer can change (window bounds under every factor combination, rule bounds).
-BOUNDS = set(KB.answer_change_hours())
+BOUNDS = set(shipped_kb().answer_change_hours())
 # the bounds, just either side of them (one float step, 0.001 h, half an hour), 0 and the maximum
 BOUNDARIES = sorted(
     h
@@ -50,7 +52,8 @@ symptom_entries = st.builds(
 # Combination rules need several particular symptoms together, which random lists rarely hold:
 # half the lists start from one rule's symptoms (each kept or dropped, severity varied).
 RULE_SYMPTOMS = sorted(
-    {tuple(ref.partition(":")[0] for ref in (*r.symptoms_all, *r.symptoms_any)) for r in KB.rules.values()} - {()}
+    {tuple(ref.partition(":")[0] for ref in (*r.symptoms_all, *r.symptoms_any)) for r in shipped_kb().rules.values()}
+    - {()}
 )
 
 
@@ -95,18 +98,24 @@ def test_adding_a_symptom_never_lowers(
     assert after["emergency"] or not before["emergency"]
 
 
-def _changes_a_window(factor: str, symptoms: list[str]) -> bool:
-    return any(c.symptom == s.partition(":")[0] for c in KB.factors[factor].windows for s in symptoms)
+def _changes_a_window(kb: KnowledgeBase, factor: str, symptoms: list[str]) -> bool:
+    return any(c.symptom == s.partition(":")[0] for c in kb.factors[factor].windows for s in symptoms)
 
 
 @SETTINGS
 @given(symptom_lists, st.sampled_from(FACTORS), hours, factor_lists, st.booleans())
 def test_adding_a_factor_never_lowers(
-    assessor: Assessor, symptoms: list[str], extra: str, h: float, factors: list[str], worsening: bool
+    kb: KnowledgeBase,
+    assessor: Assessor,
+    symptoms: list[str],
+    extra: str,
+    h: float,
+    factors: list[str],
+    worsening: bool,
 ) -> None:
     # A factor that lengthens a reported symptom's window can lower the answer by design
     # (test_window_factor_can_lower_by_design); that symptom is left out of the report here.
-    symptoms = [s for s in symptoms if not _changes_a_window(extra, [s])] or ["fever"]
+    symptoms = [s for s in symptoms if not _changes_a_window(kb, extra, [s])] or ["fever"]
     before = _answer(assessor, symptoms, h, factors, worsening)
     after = _answer(assessor, symptoms, h, [*factors, extra], worsening)
     assert _rank(after) >= _rank(before)
@@ -192,7 +201,7 @@ def test_recheck_is_positive_just_before_a_window_ends(assessor: Assessor) -> No
     # once rounded to 0 ("re-check in 0 hours"); now never below kb.toml's recheck_minimum (1 h, v3)
     answer = _answer(assessor, ["redness:mild"], 47.999, [], False)  # redness is expected until 48 h
     assert answer["disposition"] == "expected"
-    assert answer["recheck_in_hours"] == KB.header.recheck_minimum == 1
+    assert answer["recheck_in_hours"] == assessor.kb.header.recheck_minimum == 1
 
 
 # --- The oracle ----------------------------------------------------------------------------------------
@@ -234,10 +243,10 @@ def test_oracle_matches_public_vignettes(kb: KnowledgeBase, case: dict) -> None:
 @example([], 10.0, ["shared-equipment"], False)  # no symptoms, a factor with a rule for that (v2)
 @example([], 80.0, ["shared-equipment", "diabetes"], True)
 def test_engine_agrees_with_oracle(
-    assessor: Assessor, symptoms: list[str], h: float, factors: list[str], worsening: bool
+    kb: KnowledgeBase, assessor: Assessor, symptoms: list[str], h: float, factors: list[str], worsening: bool
 ) -> None:
-    report = parse_report(KB, symptoms, h, factors, worsening)
-    expected = evaluate(KB, report)
+    report = parse_report(kb, symptoms, h, factors, worsening)
+    expected = evaluate(kb, report)
     got = assessor.assess_report(report)
     assert got.disposition.value == expected.disposition
     assert got.emergency is expected.emergency
@@ -253,12 +262,18 @@ def test_engine_agrees_with_oracle(
 @settings(max_examples=500, deadline=None)
 @given(symptom_lists, hours, factor_lists, st.booleans(), st.data())
 def test_engine_agrees_with_oracle_when_a_record_says_which_symptoms_got_worse(
-    assessor: Assessor, symptoms: list[str], h: float, factors: list[str], worsening: bool, data: st.DataObject
+    kb: KnowledgeBase,
+    assessor: Assessor,
+    symptoms: list[str],
+    h: float,
+    factors: list[str],
+    worsening: bool,
+    data: st.DataObject,
 ) -> None:
     reported = list(dict.fromkeys(s.partition(":")[0] for s in symptoms))
     worse = data.draw(st.lists(st.sampled_from(reported), unique=True), label="worse")
-    report = parse_report(KB, symptoms, h, factors, worsening, worse)
-    expected = evaluate(KB, report)
+    report = parse_report(kb, symptoms, h, factors, worsening, worse)
+    expected = evaluate(kb, report)
     got = assessor.assess_report(report)
     assert got.disposition.value == expected.disposition
     assert got.emergency is expected.emergency

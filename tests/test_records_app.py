@@ -27,11 +27,9 @@ def _post_patient(client, symptoms, hours="30"):  # type: ignore[no-untyped-def]
     return client.post("/", data=data)
 
 
-def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from web import create_app
-
+def test_first_start_creates_the_database_with_no_manual_step(tmp_path, make_app) -> None:  # type: ignore[no-untyped-def]
     instance = tmp_path / "instance"
-    app = create_app({"TESTING": True, "DATABASE_URL": None, "INSTANCE_PATH": str(instance)})
+    app = make_app(DATABASE_URL=None, INSTANCE_PATH=str(instance))
     assert app.instance_path == str(instance)
     assert _db(app).url == f"sqlite:///{instance / 'triage.sqlite3'}"
     assert (instance / "triage.sqlite3").is_file()
@@ -42,7 +40,6 @@ def test_first_start_creates_the_database_with_no_manual_step(tmp_path) -> None:
         assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
     assert _db(app).current() == "0002"
-    _db(app).dispose()
 
 
 def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_saw(app, client) -> None:  # type: ignore[no-untyped-def]

@@ -22,12 +22,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support import build_app, shipped_kb
 from triage import InvalidReport, default_assessor
-from web import create_app
+from triage.engine.report import hours_for_engine
 
 URL = "/api/v1/assess"
-APP = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False})
-KB = default_assessor().kb
+# Made while the module is collected: schemathesis reads the app's OpenAPI description then, to
+# make one test per operation. (On the session's shared records database.)
+APP = build_app(LOG_REQUESTS=False)
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", APP)
 # Schema-valid requests (positive) and schema-breaking ones (negative: wrong types, missing
@@ -51,10 +53,11 @@ CHECKS = [
 
 
 def assert_is_engine_answer(body: Any, response_json: Any) -> None:
-    """A 200 from /assess is exactly assess() on the same report."""
+    """A 200 from /assess is exactly assess() on the same report (hours sent as text read as the API reads them)."""
+    hours = body["hours"]
     expected = default_assessor().assess(
         [f"{s['id']}:{s.get('severity', 'moderate')}" for s in body["symptoms"]],
-        body["hours"],
+        hours_for_engine(hours) if isinstance(hours, str) else hours,
         body.get("factors", []),
         body.get("worsening", False),
     )
@@ -75,7 +78,7 @@ def test_api_conforms_to_its_openapi_description(case: Any) -> None:
 # --- the real vocabulary: mostly valid reports ----------------------------------------------
 
 SYMPTOM = st.fixed_dictionaries(
-    {"id": st.sampled_from(list(KB.symptoms)) | st.text(max_size=8)},
+    {"id": st.sampled_from(list(shipped_kb().symptoms)) | st.text(max_size=8)},
     optional={"severity": st.sampled_from(["mild", "moderate", "severe"])},
 )
 BODY = st.fixed_dictionaries(
@@ -84,7 +87,7 @@ BODY = st.fixed_dictionaries(
         "hours": st.floats(min_value=0, max_value=8760) | st.integers(0, 8760),
     },
     optional={
-        "factors": st.lists(st.sampled_from(list(KB.factors)), max_size=4),
+        "factors": st.lists(st.sampled_from(list(shipped_kb().factors)), max_size=4),
         "worsening": st.booleans(),
     },
 )

@@ -7,38 +7,37 @@ dates, clock times, time zones and free text, which is where parsing code breaks
 
 from __future__ import annotations
 
-import functools
 import string
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.support import build_app, shipped_kb
 from tests.web_helpers import signed_in_client
-from triage import default_assessor
-from web import create_app
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-APP = create_app(
-    {
-        "TESTING": True,
-        "RATELIMIT_ENABLED": False,
-        "LOG_REQUESTS": False,
-        "WTF_CSRF_ENABLED": False,
-        "NOW": lambda: NOW,
-    }
-)
-KB = default_assessor().kb
 
 
-@functools.cache
-def _nurse_client() -> Any:
+@pytest.fixture(scope="module")
+def form_app() -> Iterator[Flask]:
+    """One app for every test and example here (on the session's shared records database)."""
+    app = build_app(LOG_REQUESTS=False, WTF_CSRF_ENABLED=False, NOW=lambda: NOW)
+    yield app
+    app.extensions["triage_db"].dispose()
+
+
+@pytest.fixture(scope="module")
+def nurse_client(form_app: Flask) -> Any:
     """One signed-in nurse client for every example (signing in hashes a password: slow)."""
-    return signed_in_client(APP)
+    return signed_in_client(form_app)
 
 
-SYMPTOMS, FACTORS = list(KB.symptoms), list(KB.factors)
+SYMPTOMS, FACTORS = list(shipped_kb().symptoms), list(shipped_kb().factors)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 TEXT = st.text(max_size=20)
@@ -162,14 +161,14 @@ def assert_page(response: Any) -> None:
         "worsening": "no",
     }
 )
-def test_patient_form_never_fails(data: dict[str, Any]) -> None:
-    assert_page(APP.test_client().post("/", data=data))
+def test_patient_form_never_fails(form_app: Flask, data: dict[str, Any]) -> None:
+    assert_page(form_app.test_client().post("/", data=data))
 
 
 @FUZZ
 @given(data=answered_patient_form())
-def test_answered_patient_form_gives_a_result_page(data: dict[str, Any]) -> None:
-    response = APP.test_client().post("/", data=data)
+def test_answered_patient_form_gives_a_result_page(form_app: Flask, data: dict[str, Any]) -> None:
+    response = form_app.test_client().post("/", data=data)
     assert_page(response)
     if "hours" in data:
         assert response.status_code == 200  # every answer valid: only a future date may be refused
@@ -177,5 +176,5 @@ def test_answered_patient_form_gives_a_result_page(data: dict[str, Any]) -> None
 
 @FUZZ
 @given(data=nurse_form())
-def test_nurse_console_never_fails(data: dict[str, Any]) -> None:
-    assert_page(_nurse_client().post("/nurse", data=data))
+def test_nurse_console_never_fails(nurse_client: Any, data: dict[str, Any]) -> None:
+    assert_page(nurse_client.post("/nurse", data=data))

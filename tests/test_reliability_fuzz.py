@@ -28,16 +28,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.support import REPO
-from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, load_knowledge
+from tests.support import REPO, shipped_kb
+from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase
 from triage.cli.commands import main as cli_main
-from triage.engine.report import MAX_SYMPTOMS
+from triage.engine.report import MAX_SYMPTOMS, Problem, hours_for_engine, hours_text_forms
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
-KB: KnowledgeBase = load_knowledge()
-ASSESSOR = Assessor(KB)
-SYMPTOM_IDS = list(KB.symptoms)
-FACTOR_IDS = list(KB.factors)
+# The vocabulary the strategies draw from (read while collecting); the tests take `assessor` and `kb`.
+SYMPTOM_IDS = list(shipped_kb().symptoms)
+FACTOR_IDS = list(shipped_kb().factors)
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -142,28 +141,23 @@ WORSENING = st.one_of(st.booleans(), st.booleans(), st.none(), st.integers(0, 1)
 
 # --- an independent reading of the documented input contract ----------------------------------
 
-# 0, the maximum, and every window or rule bound in the knowledge files and half an hour either side
-HOUR_GRID = sorted(
-    {0.0, MAX_HOURS}
-    | {
-        h
-        for b in [
-            *(x for s in KB.symptoms.values() if s.window for x in (s.window.expected_until, s.window.monitor_until)),
-            *(x for f in KB.factors.values() for c in f.windows for x in (c.expected_until, c.monitor_until)),
-            *(x for r in KB.rules.values() for x in (r.after_hours, r.before_hours)),
-        ]
-        if b is not None
-        for h in (b - 0.5, b, b + 0.5)
-        if 0 <= h <= MAX_HOURS
-    }
-)
+
+def hour_grid(kb: KnowledgeBase) -> list[float]:
+    """0, the maximum, and every window or rule bound in the knowledge files and half an hour either side."""
+    bounds = [
+        *(x for s in kb.symptoms.values() if s.window for x in (s.window.expected_until, s.window.monitor_until)),
+        *(x for f in kb.factors.values() for c in f.windows for x in (c.expected_until, c.monitor_until)),
+        *(x for r in kb.rules.values() for x in (r.after_hours, r.before_hours)),
+    ]
+    near = {h for b in bounds if b is not None for h in (b - 0.5, b, b + 0.5) if 0 <= h <= MAX_HOURS}
+    return sorted({0.0, MAX_HOURS} | near)
 
 
 def _at(
-    symptoms: list[str], hours: float, factors: list[str], worsening: bool
+    assessor: Assessor, symptoms: list[str], hours: float, factors: list[str], worsening: bool
 ) -> tuple[Disposition, bool, frozenset[tuple[str | None, str]]]:
     """The answer at this hour, and which findings give it."""
-    answer = ASSESSOR.assess(symptoms, hours, factors, worsening)
+    answer = assessor.assess(symptoms, hours, factors, worsening)
     giving = {
         (f.symptom, f.rule)
         for f in (*answer.findings, *answer.more_detail)
@@ -172,8 +166,12 @@ def _at(
     return answer.disposition, answer.emergency, frozenset(giving)
 
 
-def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> dict[str, Any] | None:
-    """The canonical report the README promises for this input, or None when it must be rejected."""
+def expected_report(
+    assessor: Assessor, symptoms: Any, hours: Any, factors: Any, worsening: Any
+) -> dict[str, Any] | None:
+    """The canonical report the README promises for this input (in `assessor`'s knowledge base),
+    or None when it must be rejected."""
+    kb = assessor.kb
     valid = True
     if isinstance(symptoms, str):
         symptoms = [symptoms]
@@ -187,7 +185,7 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
             continue
         sid, sep, sev = entry.strip().lower().partition(":")
         sid, sev = sid.strip(), sev.strip() if sep else "moderate"
-        if sid not in KB.symptoms or sev not in SEVERITIES:
+        if sid not in kb.symptoms or sev not in SEVERITIES:
             valid = False
             continue
         chosen[sid] = max(chosen.get(sid, 0), SEVERITIES.index(sev))
@@ -205,14 +203,14 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
     present = set()
     for f in factors:
         fid = f.strip().lower() if isinstance(f, str) else None
-        if fid in KB.factors:
+        if fid in kb.factors:
             present.add(fid)
         else:
             valid = False
     if not isinstance(worsening, bool):
         valid = False
     if hours is None and valid:  # no hours: valid when one finding makes it contact clinician at every hour
-        answers = [_at(list(chosen), h, sorted(present), worsening) for h in HOUR_GRID]
+        answers = [_at(assessor, list(chosen), h, sorted(present), worsening) for h in hour_grid(kb)]
         same = {a[:2] for a in answers}
         valid = (
             len(same) == 1
@@ -222,7 +220,7 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
     if not valid:
         return None
     return {
-        "symptoms": [{"id": s, "severity": SEVERITIES[chosen[s]]} for s in SYMPTOM_IDS if s in chosen],
+        "symptoms": [{"id": s, "severity": SEVERITIES[chosen[s]]} for s in kb.symptoms if s in chosen],
         "hours": None if hours is None else float(hours),
         "factors": sorted(present),
         "worsening": worsening,
@@ -230,7 +228,7 @@ def expected_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> 
     }
 
 
-def check_answer(answer: Assessment) -> None:
+def check_answer(kb: KnowledgeBase, answer: Assessment) -> None:
     """Invariants every answer keeps, whatever the input."""
     assert answer.findings, "an answer always has at least one finding"
     assert answer.disposition == max((f.disposition for f in answer.findings), key=lambda d: d.rank)
@@ -243,15 +241,15 @@ def check_answer(answer: Assessment) -> None:
         # >= 0, not > 0: a rounding bug at a window's very end is pinned by tests/test_properties.py
         # (test_recheck_is_positive_just_before_a_window_ends).
         assert 0 <= answer.recheck_in_hours <= MAX_HOURS
-    assert answer.kb_version == KB.version
+    assert answer.kb_version == kb.version
     assert answer.advice and all(isinstance(a, str) and a for a in answer.advice)
     # The JSON shape must be strict JSON: no NaN or Infinity can leak into an answer.
     json.dumps(answer.to_dict(), allow_nan=False)
 
 
-def outcome(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> Assessment | InvalidReport:
+def outcome(assessor: Assessor, symptoms: Any, hours: Any, factors: Any, worsening: Any) -> Assessment | InvalidReport:
     try:
-        return ASSESSOR.assess(symptoms, hours, factors, worsening)
+        return assessor.assess(symptoms, hours, factors, worsening)
     except InvalidReport as exc:
         return exc
 
@@ -270,9 +268,11 @@ def outcome(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> Assessme
 @example(symptoms=["redness"], hours=-1, factors=[], worsening=False)
 @example(symptoms=["redness"], hours=True, factors=[], worsening=False)
 @example(symptoms=["breathing-difficulty", "redness:mild"], hours=0, factors=["prp", "PRP "], worsening=True)
-def test_assess_gives_an_answer_or_invalid_report(symptoms: Any, hours: Any, factors: Any, worsening: Any) -> None:
-    result = outcome(symptoms, hours, factors, worsening)
-    expected = expected_report(symptoms, hours, factors, worsening)
+def test_assess_gives_an_answer_or_invalid_report(
+    kb: KnowledgeBase, assessor: Assessor, symptoms: Any, hours: Any, factors: Any, worsening: Any
+) -> None:
+    result = outcome(assessor, symptoms, hours, factors, worsening)
+    expected = expected_report(assessor, symptoms, hours, factors, worsening)
     if isinstance(result, InvalidReport):
         assert result.problems, "InvalidReport must say what is wrong"
         assert all(p.field and p.message for p in result.problems)
@@ -281,20 +281,22 @@ def test_assess_gives_an_answer_or_invalid_report(symptoms: Any, hours: Any, fac
     else:
         assert expected is not None, "an invalid report was accepted"
         assert result.report.to_dict() == expected
-        check_answer(result)
+        check_answer(kb, result)
 
 
 @FUZZ
 @given(entries=st.lists(valid_entry(), min_size=1, max_size=12), data=st.data())
-def test_duplicates_keep_the_most_severe_and_order_does_not_matter(entries: list[str], data: st.DataObject) -> None:
+def test_duplicates_keep_the_most_severe_and_order_does_not_matter(
+    assessor: Assessor, entries: list[str], data: st.DataObject
+) -> None:
     """The documented duplicate policy: same answer as the deduplicated, most-severe report."""
     hours = data.draw(st.floats(min_value=0, max_value=400))
     factors = data.draw(st.lists(st.sampled_from(FACTOR_IDS), max_size=3))
-    answer = ASSESSOR.assess(entries, hours, factors)
+    answer = assessor.assess(entries, hours, factors)
     canonical = [f"{sid}:{sev}" for sid, sev in answer.report.symptoms]
-    assert ASSESSOR.assess(canonical, hours, factors).to_dict() == answer.to_dict()
+    assert assessor.assess(canonical, hours, factors).to_dict() == answer.to_dict()
     shuffled = data.draw(st.permutations(entries))
-    assert ASSESSOR.assess(shuffled, hours, factors).to_dict() == answer.to_dict()
+    assert assessor.assess(shuffled, hours, factors).to_dict() == answer.to_dict()
 
 
 @FUZZ
@@ -306,14 +308,14 @@ def test_duplicates_keep_the_most_severe_and_order_does_not_matter(entries: list
     worsening=st.booleans(),
 )
 def test_more_symptoms_or_worsening_never_lower_urgency(
-    base: list[str], extra: list[str], hours: float, factors: list[str], worsening: bool
+    assessor: Assessor, base: list[str], extra: list[str], hours: float, factors: list[str], worsening: bool
 ) -> None:
     """Conflicting reports: an added symptom (or 'getting worse') can never hide a more urgent one."""
-    alone = ASSESSOR.assess(base, hours, factors, worsening)
-    more = ASSESSOR.assess(base + extra, hours, factors, worsening)
+    alone = assessor.assess(base, hours, factors, worsening)
+    more = assessor.assess(base + extra, hours, factors, worsening)
     assert more.disposition.rank >= alone.disposition.rank
     assert more.emergency >= alone.emergency
-    worse = ASSESSOR.assess(base, hours, factors, True)
+    worse = assessor.assess(base, hours, factors, True)
     assert worse.disposition.rank >= alone.disposition.rank
 
 
@@ -421,18 +423,22 @@ def test_cli_any_argv_answers_or_fails_in_one_line(argv: list[str]) -> None:
     factors=st.lists(st.one_of(st.sampled_from(FACTOR_IDS).flatmap(noisy), ANY_TEXT), max_size=3),
     worsening=st.booleans(),
 )
-def test_cli_json_answer_equals_assess(symptoms: list[str], hours: str, factors: list[str], worsening: bool) -> None:
+def test_cli_json_answer_equals_assess(
+    assessor: Assessor, symptoms: list[str], hours: str, factors: list[str], worsening: bool
+) -> None:
     """`triage check ... --json` prints exactly assess()'s answer, or fails like assess() does."""
     argv = ["check", "--hours", hours, *(a for f in factors for a in ("--factor", f)), "--json"]
     argv += ["--worsening"] * worsening + ["--", *symptoms]
     code, out, err = run_cli(argv)
     assert_cli_contract(code, out, err)
-    try:
-        parsed: Any = float(hours)
-    except ValueError:
-        parsed = hours
-    result = outcome(symptoms, parsed, factors, worsening)
+    parsed = hours_for_engine(hours)  # as the CLI reads --hours
+    result = outcome(assessor, symptoms, parsed, factors, worsening)
     if isinstance(result, InvalidReport):
+        if isinstance(parsed, str):  # text that is not hours: the CLI also says what forms text takes
+            result = InvalidReport(
+                Problem(p.field, f"{p.message}; {hours_text_forms()}") if p.field == "hours" else p
+                for p in result.problems
+            )
         assert code == 2
         assert err == f"triage: error: {result}\n"
     else:

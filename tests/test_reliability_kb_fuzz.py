@@ -13,10 +13,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage import Assessment, Assessor, InvalidReport, KnowledgeError, load_knowledge
+from triage import Assessment, Assessor, InvalidReport, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.knowledge.files import FILES, default_dir
 
 SHIPPED = default_dir()
@@ -26,11 +27,19 @@ LINES = {
     name: [i for i, line in enumerate(text.splitlines()) if ASSIGNMENT.match(line)] for name, text in TEXTS.items()
 }
 
-KB = load_knowledge()
-# Reports touching every symptom and factor, at hours on both sides of the usual window ends.
-REPORTS = [([f"{sid}:{sev}"], hours, []) for sid in KB.symptoms for sev in ("mild", "severe") for hours in (1, 30, 100)]
-REPORTS += [(["redness", "swelling", "pain"], hours, [fid]) for fid in KB.factors for hours in (2, 50, 200)]
-REPORTS += [(list(KB.symptoms)[:10], 12, list(KB.factors))]
+Raw = tuple[list[str], float, list[str]]
+
+
+@pytest.fixture(scope="module")
+def reports(kb: KnowledgeBase) -> list[Raw]:
+    """Reports touching every symptom and factor, at hours on both sides of the usual window ends."""
+    found: list[Raw] = [
+        ([f"{sid}:{sev}"], hours, []) for sid in kb.symptoms for sev in ("mild", "severe") for hours in (1, 30, 100)
+    ]
+    found += [(["redness", "swelling", "pain"], hours, [fid]) for fid in kb.factors for hours in (2, 50, 200)]
+    found += [(list(kb.symptoms)[:10], 12, list(kb.factors))]
+    return found
+
 
 # TOML values to put in place of a value.
 LITERALS = st.sampled_from(
@@ -103,7 +112,7 @@ def edit(draw: st.DrawFn) -> tuple[str, str]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(change=edit())
-def test_an_edited_knowledge_base_is_refused_or_answers_everything(change: tuple[str, str]) -> None:
+def test_an_edited_knowledge_base_is_refused_or_answers_everything(reports: list[Raw], change: tuple[str, str]) -> None:
     name, text = change
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "knowledge"
@@ -116,7 +125,7 @@ def test_an_edited_knowledge_base_is_refused_or_answers_everything(change: tuple
             assert exc.entry and exc.problem
             return
         assessor = Assessor(kb, cache_size=0)
-        for symptoms, hours, factors in REPORTS:
+        for symptoms, hours, factors in reports:
             try:
                 answer = assessor.assess(symptoms, hours, factors)
             except InvalidReport:

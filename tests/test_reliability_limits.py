@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.redis_server import fresh_prefix, redis_server_binary, redis_url  # noqa: F401  (a fixture)
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import default_assessor
 from triage.engine.report import MAX_SYMPTOMS
@@ -28,9 +29,16 @@ GOOD = {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30}
 LIMIT = 3
 
 
-def limited(**extra: Any) -> Flask:
-    config = {"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_API": f"{LIMIT} per minute", "LOG_REQUESTS": False}
-    return create_app(config | extra)
+@pytest.fixture
+def limited(make_app: MakeApp) -> MakeApp:
+    """Makes an app that allows LIMIT API requests a minute, with `extra` config."""
+
+    def make(**extra: Any) -> Flask:
+        return make_app(
+            **({"RATELIMIT_ENABLED": True, "RATELIMIT_API": f"{LIMIT} per minute", "LOG_REQUESTS": False} | extra)
+        )
+
+    return make
 
 
 def statuses(client: FlaskClient, n: int, **kwargs: Any) -> list[int]:
@@ -40,7 +48,7 @@ def statuses(client: FlaskClient, n: int, **kwargs: Any) -> list[int]:
 # --- rate limit ----------------------------------------------------------------------------------
 
 
-def test_forged_forwarding_headers_do_not_escape_the_limit() -> None:
+def test_forged_forwarding_headers_do_not_escape_the_limit(limited: MakeApp) -> None:
     """With no trusted proxy (the default), X-Forwarded-For and friends are ignored."""
     client = limited().test_client()
     assert statuses(client, LIMIT) == [200] * LIMIT
@@ -54,7 +62,7 @@ def test_forged_forwarding_headers_do_not_escape_the_limit() -> None:
         assert client.post(URL, json=GOOD, headers=forged).status_code == 429
 
 
-def test_behind_one_proxy_the_client_cannot_choose_its_address() -> None:
+def test_behind_one_proxy_the_client_cannot_choose_its_address(limited: MakeApp) -> None:
     """PROXY_COUNT=1: only the address the proxy appended counts; what the client prepends does not."""
     client = limited(PROXY_COUNT=1).test_client()
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
@@ -74,7 +82,7 @@ def test_behind_one_proxy_the_client_cannot_choose_its_address() -> None:
     [("{", "application/json"), (json.dumps(GOOD), "text/plain"), ('{"symptoms": []}', "application/json")],
     ids=["bad JSON", "wrong content type", "invalid report"],
 )
-def test_invalid_requests_count_against_the_limit(data: str, content_type: str) -> None:
+def test_invalid_requests_count_against_the_limit(data: str, content_type: str, limited: MakeApp) -> None:
     """Probing with broken requests is not free: they use up the same allowance."""
     client = limited().test_client()
     for _ in range(LIMIT):
@@ -82,7 +90,7 @@ def test_invalid_requests_count_against_the_limit(data: str, content_type: str) 
     assert client.post(URL, json=GOOD).status_code == 429
 
 
-def test_oversized_requests_count_against_the_limit() -> None:
+def test_oversized_requests_count_against_the_limit(limited: MakeApp) -> None:
     client = limited().test_client()
     big = "x" * (client.application.config["MAX_CONTENT_LENGTH"] + 1)
     assert [client.post(URL, data=big, content_type="application/json").status_code for _ in range(LIMIT)] == [
@@ -91,14 +99,14 @@ def test_oversized_requests_count_against_the_limit() -> None:
     assert client.post(URL, json=GOOD).status_code == 429
 
 
-def test_every_api_endpoint_is_limited_and_health_is_not() -> None:
+def test_every_api_endpoint_is_limited_and_health_is_not(limited: MakeApp) -> None:
     client = limited().test_client()
     assert [client.get("/api/v1/knowledge").status_code for _ in range(LIMIT + 1)][-1] == 429
     assert statuses(client, LIMIT + 1)[-1] == 429
     assert all(client.get("/healthz").status_code == 200 for _ in range(3 * LIMIT))
 
 
-def test_the_429_says_nothing_about_the_report() -> None:
+def test_the_429_says_nothing_about_the_report(limited: MakeApp) -> None:
     client = limited().test_client()
     statuses(client, LIMIT)
     body = {"symptoms": [{"id": "breathing-difficulty"}], "hours": 1, "factors": ["isotretinoin"]}
@@ -118,6 +126,7 @@ def test_ratelimit_enabled_environment_variable(monkeypatch: pytest.MonkeyPatch,
     else:
         monkeypatch.setenv("RATELIMIT_ENABLED", value)
     monkeypatch.setenv("RATELIMIT_API", "2 per minute")
+    # Not make_app: its testing config sets RATELIMIT_ENABLED, which would override the environment.
     client = create_app({"TESTING": True, "LOG_REQUESTS": False}).test_client()
     codes = statuses(client, 6)
     if limited_after is None:
@@ -126,22 +135,22 @@ def test_ratelimit_enabled_environment_variable(monkeypatch: pytest.MonkeyPatch,
         assert codes == [200] * limited_after + [429] * (6 - limited_after)
 
 
-def test_each_app_has_its_own_in_memory_counts() -> None:
+def test_each_app_has_its_own_in_memory_counts(limited: MakeApp) -> None:
     """In-memory storage (the default) counts per process: another app (a gunicorn worker) starts at zero."""
     first, second = limited().test_client(), limited().test_client()
     assert statuses(first, LIMIT + 1)[-1] == 429
     assert statuses(second, 1) == [200]
 
 
-def test_unusable_limiter_storage_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unusable_limiter_storage_stops_the_start(monkeypatch: pytest.MonkeyPatch, make_app: MakeApp) -> None:
     """A mistyped RATELIMIT_STORAGE_URI fails at start-up instead of running without a limit."""
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "bogus://cache:1")
     with pytest.raises(Exception, match="storage"):
-        create_app({"TESTING": True, "RATELIMIT_ENABLED": True})
+        make_app(RATELIMIT_ENABLED=True)
 
 
 @pytest.mark.parametrize("path", ["/", "/nurse"])
-def test_form_posts_are_limited_per_client_even_with_forged_headers(path: str) -> None:
+def test_form_posts_are_limited_per_client_even_with_forged_headers(path: str, limited: MakeApp) -> None:
     app = limited(RATELIMIT_FORM=f"{LIMIT} per minute", WTF_CSRF_ENABLED=False)
     # The console needs a nurse; signing in is a POST to its own (separately limited) page.
     client = signed_in_client(app) if path == "/nurse" else app.test_client()
@@ -167,14 +176,14 @@ API_CALLS = [
 ]
 
 
-def test_one_api_budget_spans_every_api_endpoint() -> None:
+def test_one_api_budget_spans_every_api_endpoint(limited: MakeApp) -> None:
     """Spreading calls over the API and CDS Hooks endpoints does not give more than one budget."""
     client = limited(RATELIMIT_API="4 per minute").test_client()
     codes = [client.open(path, method=m, json=body).status_code for m, path, body in API_CALLS * 2]
     assert all(c != 429 for c in codes[:4]) and codes[4:] == [429] * 6, codes
 
 
-def test_one_records_budget_spans_every_record_route() -> None:
+def test_one_records_budget_spans_every_record_route(limited: MakeApp) -> None:
     """The sweep from the security test: look-ups spread over the record routes (open by code,
     record page, FHIR, call-back, override, overrides review) share RATELIMIT_RECORDS."""
     app = limited(RATELIMIT_RECORDS="6 per minute")
@@ -196,7 +205,7 @@ def test_one_records_budget_spans_every_record_route() -> None:
     assert nurse.post(URL, json=GOOD).status_code == 200
 
 
-def test_one_form_budget_spans_the_patient_form_and_the_console() -> None:
+def test_one_form_budget_spans_the_patient_form_and_the_console(limited: MakeApp) -> None:
     app = limited(RATELIMIT_FORM="4 per minute")
     nurse = signed_in_client(app)
     token = csrf_token(nurse, "/")
@@ -207,7 +216,7 @@ def test_one_form_budget_spans_the_patient_form_and_the_console() -> None:
     assert codes == [200, 200, 200, 200, 429, 429], codes
 
 
-def test_sign_in_budget_is_its_own() -> None:
+def test_sign_in_budget_is_its_own(limited: MakeApp) -> None:
     """Failed sign-ins use up the sign-in budget only; the patient form still answers."""
     app = limited(RATELIMIT_LOGIN="2 per minute")
     client = app.test_client()
@@ -217,7 +226,7 @@ def test_sign_in_budget_is_its_own() -> None:
     assert client.post("/", data=patient_form({"redness": "mild"}) | {"csrf_token": token}).status_code == 200
 
 
-def test_two_apps_on_one_redis_share_one_budget(redis_url: str) -> None:  # noqa: F811
+def test_two_apps_on_one_redis_share_one_budget(redis_url: str, limited: MakeApp) -> None:  # noqa: F811
     """What two gunicorn workers (or two servers) do with RATELIMIT_STORAGE_URI=redis://...:
     one client's budget is counted once, whichever process serves each request. The gunicorn
     version of this is in tests/test_reliability_gunicorn.py."""
@@ -247,8 +256,8 @@ def test_without_redis_server_the_redis_tests_skip_saying_why_but_fail_under_ci(
 
 
 @pytest.fixture
-def open_client() -> FlaskClient:
-    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False}).test_client()
+def open_client(make_app: MakeApp) -> FlaskClient:
+    return make_app(LOG_REQUESTS=False).test_client()
 
 
 def padded(size: int) -> str:
@@ -263,9 +272,9 @@ def test_body_exactly_at_the_limit_is_served_and_one_byte_more_is_413(open_clien
     assert r.status_code == 413 and r.get_json()["status"] == 413
 
 
-def test_body_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_body_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch, make_app: MakeApp) -> None:
     monkeypatch.setenv("MAX_CONTENT_LENGTH", "1000")
-    client = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False}).test_client()
+    client = make_app(LOG_REQUESTS=False).test_client()
     assert client.post(URL, data=padded(1000), content_type="application/json").status_code == 200
     assert client.post(URL, data=padded(1001), content_type="application/json").status_code == 413
 
@@ -315,7 +324,7 @@ def test_id_length_boundary(open_client: FlaskClient) -> None:
     assert "x" * 100 not in r.get_data(as_text=True)  # a long value is not echoed back in full
 
 
-def test_sign_in_and_record_look_ups_are_limited() -> None:
+def test_sign_in_and_record_look_ups_are_limited(limited: MakeApp) -> None:
     app = limited(RATELIMIT_LOGIN=f"{LIMIT} per minute", RATELIMIT_RECORDS=f"{LIMIT} per minute")
     guesser = app.test_client()
     token = csrf_token(guesser, "/nurse/login")

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 
 from tests.kb_samples import BROKEN
-from tests.support import REPO
+from tests.support import REPO, MakeApp
 from triage import KnowledgeError, default_assessor
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
-from web import create_app
 
 ASSESS_MODULE = sys.modules["triage.answer.assess"]  # `triage.assess` the name is the function
 ACCESS_KEYS = {"time", "level", "logger", "method", "route", "status", "duration_ms"}
@@ -40,13 +39,13 @@ CASES += ["duplicate id"]
 
 @pytest.mark.parametrize("case", CASES)
 def test_app_refuses_to_start_on_a_broken_knowledge_base(
-    case: str, edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None
+    case: str, edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: MakeApp
 ) -> None:
     file, old, new, words = BROKEN[case]
     directory = edit_kb(file, old, new)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(directory))
     with pytest.raises(KnowledgeError) as info:
-        create_app({"TESTING": True, "RATELIMIT_ENABLED": False})
+        make_app()
     assert info.value.file == str(directory / file)
     assert info.value.entry and info.value.problem
     for word in words:
@@ -54,7 +53,7 @@ def test_app_refuses_to_start_on_a_broken_knowledge_base(
 
 
 def test_app_serves_an_edited_but_valid_knowledge_base(
-    edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None
+    edit_kb: Any, monkeypatch: pytest.MonkeyPatch, fresh_default: None, make_app: MakeApp
 ) -> None:
     """The control for the test above: the same mechanism with a valid edit does start, and uses it."""
     directory = edit_kb(
@@ -63,7 +62,7 @@ def test_app_serves_an_edited_but_valid_knowledge_base(
         "window = { expected_until = 10, monitor_until = 168 }",
     )
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(directory))
-    client = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}).test_client()
+    client = make_app().test_client()
     assert client.get("/healthz").status_code == 200
     r = client.post("/api/v1/assess", json={"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30})
     assert r.get_json()["disposition"] == "monitor"  # 30 h is past the edited 10 h window

@@ -56,11 +56,19 @@ def test_every_patient_text_is_translated_with_the_same_placeholders(kb: Knowled
             pairs.append((f"{sid}.{key}", getattr(s, key), getattr(t, key)))
         for phase, text in s.reasons.model_dump().items():
             pairs.append((f"{sid}.reasons.{phase}", text, getattr(t.reasons, phase)))
+        assert len(t.call_now_if) == len(s.call_now_if), sid
+        pairs += [(f"{sid}.call_now_if", a, b) for a, b in zip(s.call_now_if, t.call_now_if, strict=True)]
+        assert t.nurse_call_now_if == s.nurse_call_now_if and t.nurse_urgent_if == s.nurse_urgent_if  # English
     for fid, f in kb.factors.items():
         pairs += [
             (f"{fid}.label", f.label, es.factors[fid].label),
             (f"{fid}.question", f.question, es.factors[fid].question),
+            (f"{fid}.call_now_if", f.call_now_if, es.factors[fid].call_now_if),
         ]
+    assert kb.header.safety_net is not None and es.header.safety_net is not None
+    for key in ("general", "emergency_number", "clinic"):
+        pairs.append((f"safety_net.{key}", getattr(kb.header.safety_net, key), getattr(es.header.safety_net, key)))
+    assert es.header.safety_net.nurse_general == kb.header.safety_net.nurse_general
     for rid, r in kb.rules.items():
         pairs += [(f"{rid}.reason", r.reason, es.rules[rid].reason), (f"{rid}.advice", r.advice, es.rules[rid].advice)]
         pairs.append((f"{rid}.lead", r.lead, es.rules[rid].lead))
@@ -152,6 +160,14 @@ BROKEN: list[tuple[str, str, str, str]] = [
     ("the wrong language", 'language = "es"', 'language = "fr"', "'fr' must be the file's name ('es')"),
     ("a missing factor note", 'notes.numbness = "Con las agujas', 'notes.pain = "Con las agujas', "note for symptom"),
     ("an empty text", 'name = "Hinchazón"', 'name = ""', "symptoms.swelling.name"),
+    # the hours reader's words (triage.engine.report.hours_from_text)
+    ("an upper-case unit", 'day_units = ["d", "día"', 'day_units = ["d", "Día"', "units: 'Día' must be in lower case"),
+    ("a unit of hours and of days", 'hour_units = ["h", ', 'hour_units = ["d", "h", ', "'d' given more than once"),
+    ("a unit with a digit", 'hour_units = ["h", ', 'hour_units = ["h2", ', "words.hour_units.0"),
+    ("no hour units", 'hour_units = ["h", "hs", "hr", "hrs", "hora", "horas"]', "hour_units = []", "hour_units"),
+    ("missing day units", 'day_units = ["d", ', 'dayunits = ["d", ', "words.day_units: not translated"),
+    ("a decimal mark not read", 'decimal_marks = ",."', 'decimal_marks = "."', "must include the decimal mark ','"),
+    ("a digit as a mark", 'grouping_marks = ",."', 'grouping_marks = "1"', "words.grouping_marks"),
 ]
 
 

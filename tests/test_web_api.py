@@ -40,6 +40,20 @@ def test_emergency_answer(client):  # type: ignore[no-untyped-def]
     assert r.status_code == 200
     assert body["disposition"] == "contact clinician" and body["emergency"] is True
     assert body["recheck_in_hours"] is None
+    assert body["safety_net"] == []  # an emergency says one thing: call now
+
+
+def test_the_answer_carries_its_safety_net(client):  # type: ignore[no-untyped-def]
+    body = post(client, {"symptoms": [{"id": "hives"}, {"id": "swelling"}], "hours": 1}).get_json()
+    assert body["disposition"] == "contact clinician" and body["emergency"] is False
+    first, general = body["safety_net"]
+    assert first["level"] == "emergency" and set(first["symptoms"]) == {"hives", "swelling"}
+    assert "lips, tongue or throat swell, or you find it hard to breathe" in first["text"]
+    assert general["level"] == "emergency" and general["symptoms"] == []
+    doc = client.get("/api/openapi.json").get_json()
+    line = doc["components"]["schemas"]["SafetyNetOut"]
+    assert set(line["properties"]) == {"level", "text", "nurse_text", "symptoms"}
+    assert line["properties"]["level"]["enum"] == ["emergency", "clinic"]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +67,8 @@ def test_emergency_answer(client):  # type: ignore[no-untyped-def]
         ({"symptoms": [{"id": "redness"}]}, ["hours"]),
         ({"symptoms": [{"id": "redness"}], "hours": -1}, ["hours"]),
         ({"symptoms": [{"id": "redness"}], "hours": 9000}, ["hours"]),
-        ({"symptoms": [{"id": "redness"}], "hours": "30"}, ["hours"]),
+        ({"symptoms": [{"id": "redness"}], "hours": "soon"}, ["hours"]),  # text is read: "30", "2 days" are hours
+        ({"symptoms": [{"id": "redness"}], "hours": ""}, ["hours"]),
         ({"symptoms": [{"id": "redness"}], "hours": True}, ["hours"]),
         ({"symptoms": [{"id": "redness"}], "hours": 3, "worsening": "yes"}, ["worsening"]),
         ({"symptoms": [{"id": "redness"}], "hours": 3, "factors": ["bogus"]}, ["factors[0]"]),

@@ -137,8 +137,8 @@ def test_hsts_when_behind_https(client):
     assert r.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_hsts_via_trusted_proxy():
-    app = create_app({"TESTING": True, "PROXY_COUNT": 1})
+def test_hsts_via_trusted_proxy(make_app):
+    app = make_app(PROXY_COUNT=1)
     r = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" in r.headers
 
@@ -215,44 +215,40 @@ def test_json_log_format():
 # --- rate limit -------------------------------------------------------------------------------------
 
 
-def limited_app(**extra):  # type: ignore[no-untyped-def]
-    return create_app(
-        {"TESTING": True, "RATELIMIT_ENABLED": True, "RATELIMIT_API": "3 per minute", "RATELIMIT_FORM": "2 per minute"}
-        | extra
-    )
+@pytest.fixture
+def limited_client(make_app):
+    """A client of an app that allows 3 API requests and 2 form posts a minute."""
+    return make_app(RATELIMIT_ENABLED=True, RATELIMIT_API="3 per minute", RATELIMIT_FORM="2 per minute").test_client()
 
 
-def test_api_rate_limit_gives_429_json():
-    client = limited_app().test_client()
-    statuses = [client.post("/api/v1/assess", json=GOOD).status_code for _ in range(4)]
+def test_api_rate_limit_gives_429_json(limited_client):
+    statuses = [limited_client.post("/api/v1/assess", json=GOOD).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
-    r = client.post("/api/v1/assess", json=GOOD)
+    r = limited_client.post("/api/v1/assess", json=GOOD)
     assert r.status_code == 429 and r.mimetype == "application/json"
     assert r.get_json()["status"] == 429
     assert "Retry-After" in r.headers
 
 
-def test_rate_limit_is_per_client():
-    client = limited_app().test_client()
+def test_rate_limit_is_per_client(limited_client):
     for _ in range(3):
-        client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.1"})
-    assert client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
-    assert client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+        limited_client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert limited_client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+    assert limited_client.post("/api/v1/assess", json=GOOD, environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
 
 
-def test_form_post_rate_limit_but_not_get():
-    client = limited_app().test_client()
-    token = csrf_token(client)
+def test_form_post_rate_limit_but_not_get(limited_client):
+    token = csrf_token(limited_client)
     data = {**patient_form({"redness": "mild"}), "csrf_token": token}
-    assert [client.post("/", data=data).status_code for _ in range(3)] == [200, 200, 429]
-    r = client.post("/", data=data)
+    assert [limited_client.post("/", data=data).status_code for _ in range(3)] == [200, 200, 429]
+    r = limited_client.post("/", data=data)
     assert r.status_code == 429 and "text/html" in r.content_type and "Too many requests" in r.get_data(as_text=True)
-    assert all(client.get("/").status_code == 200 for _ in range(5))
-    assert client.get("/healthz").status_code == 200
+    assert all(limited_client.get("/").status_code == 200 for _ in range(5))
+    assert limited_client.get("/healthz").status_code == 200
 
 
-def test_rate_limit_can_be_turned_off():
-    client = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "RATELIMIT_API": "1 per minute"}).test_client()
+def test_rate_limit_can_be_turned_off(make_app):
+    client = make_app(RATELIMIT_ENABLED=False, RATELIMIT_API="1 per minute").test_client()
     assert all(client.post("/api/v1/assess", json=GOOD).status_code == 200 for _ in range(5))
 
 

@@ -9,19 +9,18 @@ from pathlib import Path
 import pytest
 
 from tests.kb_samples import add_symptom
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, signed_in_client
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 
 @pytest.fixture
-def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def edited_client(kb_copy: Path, monkeypatch: pytest.MonkeyPatch, make_app: MakeApp):  # type: ignore[no-untyped-def]
     """A new app process (fresh default assessor) started on a knowledge copy with one more symptom."""
-    from web import create_app
-
     add_symptom(kb_copy)
     monkeypatch.setenv(KNOWLEDGE_DIR_ENV, str(kb_copy))
     monkeypatch.setattr(sys.modules["triage.answer.assess"], "_default", None)
-    return signed_in_client(create_app({"TESTING": True, "RATELIMIT_ENABLED": False}))
+    return signed_in_client(make_app())
 
 
 def test_added_symptom_reaches_form_console_and_api(edited_client) -> None:  # type: ignore[no-untyped-def]

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from flask import Flask
 
+from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import assess
-from web import ConfigError, create_app
+from web import ConfigError
 from web.i18n import CATALOGUES
 
 KINDS = {
@@ -56,7 +58,7 @@ def _post(client: Any, symptoms: dict[str, str], hours: str, **headers: str) -> 
     return client.post("/", data=data, headers=headers)
 
 
-def _profile_app(tmp_path: Path, languages: list[str]) -> Any:
+def _profile_app(make_app: MakeApp, tmp_path: Path, languages: list[str]) -> Flask:
     langs = ", ".join(f'"{x}"' for x in languages)
     path = tmp_path / "clinic.toml"
     path.write_text(
@@ -64,14 +66,7 @@ def _profile_app(tmp_path: Path, languages: list[str]) -> Any:
         f'emergency_number = "112"\ncountry = "ES"\ntimezone = "Europe/Madrid"\nlanguages = [{langs}]\n',
         encoding="utf-8",
     )
-    return create_app(
-        {
-            "TESTING": True,
-            "RATELIMIT_ENABLED": False,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
-            "CLINIC_PROFILE": str(path),
-        }
-    )
+    return make_app(CLINIC_PROFILE=str(path))
 
 
 # --- which language -----------------------------------------------------------------------
@@ -113,24 +108,22 @@ def test_an_unknown_language_is_ignored(client: Any) -> None:
     assert _lang(client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)) == "es"
 
 
-def test_the_profile_first_language_is_the_default(tmp_path: Path) -> None:
-    app = _profile_app(tmp_path, ["es", "en"])
+def test_the_profile_first_language_is_the_default(tmp_path: Path, make_app: MakeApp) -> None:
+    app = _profile_app(make_app, tmp_path, ["es", "en"])
     client = app.test_client()
     assert _lang(client.get("/").get_data(as_text=True)) == "es"  # no Accept-Language
     assert _lang(client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)) == "en"
-    app.extensions["triage_db"].dispose()
 
 
-def test_a_profile_in_english_only_offers_no_switch(tmp_path: Path) -> None:
-    app = _profile_app(tmp_path, ["en"])
+def test_a_profile_in_english_only_offers_no_switch(tmp_path: Path, make_app: MakeApp) -> None:
+    app = _profile_app(make_app, tmp_path, ["en"])
     page = app.test_client().get("/?lang=es", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert _lang(page) == "en" and "language-switch" not in page
-    app.extensions["triage_db"].dispose()
 
 
-def test_a_profile_language_without_a_translation_stops_the_start(tmp_path: Path) -> None:
+def test_a_profile_language_without_a_translation_stops_the_start(tmp_path: Path, make_app: MakeApp) -> None:
     with pytest.raises(ConfigError, match=r"clinic.toml: languages: 'fr' has no translation; available: en, es"):
-        _profile_app(tmp_path, ["fr"])
+        _profile_app(make_app, tmp_path, ["fr"])
 
 
 # --- the Spanish pages ---------------------------------------------------------------------
@@ -166,12 +159,25 @@ def test_every_spanish_result_is_spanish(client: Any, kind: str) -> None:
         assert "Vuelva a revisarlo" not in page  # nothing on an emergency page suggests waiting
 
 
-def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(tmp_path: Path) -> None:
-    app = _profile_app(tmp_path, ["es", "en"])
+def test_the_spanish_safety_net(client: Any) -> None:
+    client.get("/?lang=es")
+    page = html.unescape(_post(client, *KINDS["monitor"]).get_data(as_text=True))
+    start = page.index('id="safety-net-title"')
+    net = page[start : page.index("</section>", start)]
+    assert "Cuándo pedir ayuda antes" in net
+    assert "<li>Llame ahora al número local de emergencias si se le hinchan los labios" in net
+    assert "<li>Tenga lo que tenga, llame ahora al número local de emergencias" in net
+    assert "<li>Llame a la clínica si la rojez pasa de la zona tratada" in net
+    assert net.index("safety-net-emergency") < net.index("safety-net-clinic")
+    en = assess(["redness:moderate"], 60)
+    assert all(line.text not in net for line in en.safety_net)  # no English line
+
+
+def test_a_spanish_emergency_with_a_profile_gives_the_number_to_call(tmp_path: Path, make_app: MakeApp) -> None:
+    app = _profile_app(make_app, tmp_path, ["es", "en"])
     page = _post(app.test_client(), {"lip-tongue-swelling": "moderate"}, "").get_data(as_text=True)
     assert "<title>Emergencia: llame ahora al 112</title>" in page
     assert '<p class="call-now">Llame ahora al <a class="tel" href="tel:112">112</a>.</p>' in page
-    app.extensions["triage_db"].dispose()
 
 
 def test_spanish_dates_and_times(client: Any, app: Any) -> None:
@@ -330,43 +336,34 @@ ERRORS_EN = {
 }
 
 
-def _error_response(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, **headers: str) -> Any:
+def _error_response(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, status: int, **headers: str) -> Any:
     """A patient's request that ends in `status`, on an app of its own (rate limit on)."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_FORM": "1 per minute",
-            "MAX_CONTENT_LENGTH": 2048,
-            "DATABASE_URL": f"sqlite:///{tmp_path / f'{status}.db'}",
-        }
-    )
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_FORM="1 per minute", MAX_CONTENT_LENGTH=2048)
     client = app.test_client()
-    try:
-        if status == 404:
-            return client.get("/no-such-page", headers=headers)
-        if status == 405:
-            return client.put("/", headers=headers)
-        if status == 413:
-            return client.post("/", data={"hours": "x" * 4096}, headers=headers)
-        if status == 429:
-            data = patient_form({"redness": "mild"}, "30") | {"csrf_token": csrf_token(client)}
-            assert client.post("/", data=data, headers=headers).status_code == 200
-            return client.post("/", data=data, headers=headers)
+    if status == 404:
+        return client.get("/no-such-page", headers=headers)
+    if status == 405:
+        return client.put("/", headers=headers)
+    if status == 413:
+        return client.post("/", data={"hours": "x" * 4096}, headers=headers)
+    if status == 429:
+        data = patient_form({"redness": "mild"}, "30") | {"csrf_token": csrf_token(client)}
+        assert client.post("/", data=data, headers=headers).status_code == 200
+        return client.post("/", data=data, headers=headers)
 
-        def broken(language: str) -> Any:
-            raise RuntimeError("the assessor failed")
+    def broken(language: str) -> Any:
+        raise RuntimeError("the assessor failed")
 
-        monkeypatch.setattr("web.patient.patient_assessor", broken)
-        return client.get("/", headers=headers)
-    finally:
-        app.extensions["triage_db"].dispose()
+    monkeypatch.setattr("web.patient.patient_assessor", broken)
+    return client.get("/", headers=headers)
 
 
 @pytest.mark.parametrize("status", list(ERRORS_ES))
-def test_error_pages_are_in_the_patients_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int) -> None:
+def test_error_pages_are_in_the_patients_language(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
     """Policy: every page a patient can reach, error pages included, is in the patient's language."""
-    r = _error_response(tmp_path, monkeypatch, status, **{"Accept-Language": "es"})
+    r = _error_response(make_app, monkeypatch, status, **{"Accept-Language": "es"})
     page = r.get_data(as_text=True)
     assert r.status_code == status and r.mimetype == "text/html"
     assert _lang(page) == "es" and r.headers["Content-Language"] == "es"
@@ -375,8 +372,7 @@ def test_error_pages_are_in_the_patients_language(tmp_path: Path, monkeypatch: p
     assert "Ir al control de síntomas" in text
     english = [w for w in _english_words() if w in text]
     assert not english, english
-    (tmp_path / "en").mkdir()
-    en = _error_response(tmp_path / "en", monkeypatch, status)
+    en = _error_response(make_app, monkeypatch, status)
     assert en.status_code == status
     assert f"<h1>{ERRORS_EN[status]}</h1>" in en.get_data(as_text=True)  # English stays English
 

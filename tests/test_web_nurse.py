@@ -54,10 +54,28 @@ def test_note_recheck_for_expected(client, app):  # type: ignore[no-untyped-def]
     assert "Re-check: in 42 hours, at 03:00 on Friday 27 November (UTC), 2 days (48 hours) after the session." in page
 
 
+def test_console_and_note_list_the_safety_net_given(client):  # type: ignore[no-untyped-def]
+    page = html.unescape(submit(client, symptoms="hives swelling", hours="1").get_data(as_text=True))
+    answer = assess(["hives", "swelling"], 1)
+    assert answer.safety_net and not answer.emergency
+    given = page[page.index('id="safety-net-title"') : page.index("</div>", page.index('id="safety-net-title"'))]
+    assert "Safety-net advice given" in given
+    note = page[page.index('<textarea id="note"') : page.index("</textarea>")]
+    assert note.index("Advice given:") < note.index("Safety-net advice given:") < note.index("Re-check:")
+    for line in answer.safety_net:
+        assert line.nurse_text in given and line.text in given  # the nurse's words, and what the patient was told
+        assert line.nurse_text in note
+    assert "- Call emergency services now (Swelling, Hives): Emergency if lip, tongue or throat swelling" in note
+    assert "Urgent if" not in page
+    expected = html.unescape(submit(client, symptoms="redness:mild", hours="6").get_data(as_text=True))
+    assert "- Contact the clinic sooner (Redness): Same-day review if erythema spreads" in expected
+
+
 def test_console_emergency(client):  # type: ignore[no-untyped-def]
     page = html.unescape(submit(client, symptoms="breathing-difficulty", hours="1").get_data(as_text=True))
     assert "EMERGENCY." in page and default_assessor().kb.header.emergency.nurse in page
     assert "Disposition: CONTACT CLINICIAN - EMERGENCY" in page
+    assert "Safety-net advice given" not in page
 
 
 def test_console_errors_name_the_value_and_keep_input(client):  # type: ignore[no-untyped-def]

@@ -276,3 +276,35 @@ def test_result_says_what_to_do_once_and_each_thing_in_its_place(client):  # typ
     assert expected.count("Check again in") == 0  # the re-check is given once, as a clock time and hours
     assert "in <strong>42 hours</strong>" in _section(expected, "recheck-title")
     assert "Keep the skin cool" in _section(expected, "care-title")
+
+
+def test_the_safety_net_follows_what_to_do_now(client):  # type: ignore[no-untyped-def]
+    """Without a clinic profile: "call your local emergency number now if ..." lines first, then
+    (expected and monitor answers) "contact the clinic if ..."; right after "What to do now"."""
+    page = text(submit(client, patient_form({"redness": "mild", "swelling": "moderate"}, hours="30")))
+    assert page.index('id="now-title"') < page.index('id="safety-net-title"') < page.index('id="recheck-title"')
+    net = _section(page, "safety-net-title")
+    assert "When to get help sooner" in net
+    emergency, clinic = net.index('class="safety-net-emergency"'), net.index('class="safety-net-clinic"')
+    assert emergency < clinic
+    calls = net[emergency:clinic]
+    assert calls.count("<li>") == 2  # redness and swelling share one line; then the general one
+    assert "<li>Call your local emergency number now if your lips, tongue or throat swell" in calls
+    assert "<li>Whatever your symptoms, call your local emergency number now if" in calls
+    assert "<li>Contact the clinic if the redness spreads past the treated area" in net[clinic:]
+    assert "<li>Contact the clinic the same day if the swelling closes an eye" in net[clinic:]
+    assert "Urgent if" not in page and "straight away" not in page
+
+
+def test_a_contact_clinician_answer_keeps_its_call_now_lines(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"numbness": "moderate"}, hours="5")))
+    assert "banner-contact-clinician" in page
+    net = _section(page, "safety-net-title")
+    assert "Call your local emergency number now if one side of your face droops." in net
+    assert "an arm or leg is suddenly weak, or your speech is slurred" in net
+    assert "safety-net-clinic" not in net  # the banner already says to contact the clinic today
+
+
+def test_an_emergency_page_has_no_safety_net(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"hives": "moderate", "breathing-difficulty": "moderate"}, hours="1")))
+    assert "emergency-title" in page and "safety-net" not in page and "When to get help sooner" not in page

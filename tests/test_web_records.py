@@ -150,6 +150,8 @@ def test_record_page_shows_the_patients_answer(nurse_client: Any, app: Any, code
         assert f"<code>{f.rule}</code>" in page and f.nurse_reason in page and f.source in page
     assert answer.summary in page and answer.kb_version in page
     assert f"(digest {answer.kb_digest[7:19]})" in page  # the content that decided, beside its version
+    assert answer.safety_net and 'id="safety-net-1-title">Safety-net advice given</h5>' in page
+    assert all(line.nurse_text in page and line.text in page for line in answer.safety_net)
     assert "patient form · patient" in page  # channel and who
     assert "Entry 1: 30 h since treatment" in page
     assert "Redness <code>redness</code>: mild" in page and "Swelling <code>swelling</code>: moderate" in page

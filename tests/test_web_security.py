@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,9 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.support import NURSE
+from tests.support import NURSE, MakeApp
 from tests.web_helpers import csrf_token, sign_in
-from web import create_app
 from web.assessor import current_assessor
 from web.db import database
 from web.storage import store
@@ -30,18 +28,15 @@ SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Fram
 
 
 @pytest.fixture
-def secure_app(records_db: Any) -> Iterator[Flask]:
+def secure_app(records_db: Any, make_app: MakeApp) -> Flask:
     """The app on SQLite or on PostgreSQL (a schema of its own: records_db), with a nurse
     account and a record."""
-    app = create_app(
-        {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False, "DATABASE_URL": records_db.url}
-    )
+    app = make_app(LOG_REQUESTS=False, DATABASE_URL=records_db.url)
     with app.app_context(), database().transaction() as session:
         store.create_nurse(session, *NURSE)
         answer = current_assessor().assess(["redness:mild"], 30)
         app.config["TEST_CODE"] = store.create_record(session, answer, "patient-form").reference
-    yield app
-    database_of(app).dispose()
+    return app
 
 
 def database_of(app: Flask) -> Any:
@@ -255,15 +250,14 @@ def test_audit_rows_hold_the_client_address(secure_app: Flask) -> None:
     assert rows[0].action == "create-nurse" and rows[0].client is None  # made outside a request
 
 
-def test_behind_a_proxy_the_audit_trail_holds_the_forwarded_address(database_url: str) -> None:
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, "PROXY_COUNT": 1, "DATABASE_URL": database_url})
+def test_behind_a_proxy_the_audit_trail_holds_the_forwarded_address(make_app: MakeApp) -> None:
+    app = make_app(PROXY_COUNT=1)
     with app.app_context(), database().transaction() as session:
         store.create_nurse(session, *NURSE)
     client = app.test_client()
     client.environ_base.update(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5, 198.51.100.7")
     sign_in(client, *NURSE)
     assert [(e.action, e.client) for e in events(app)][-1] == ("login", "198.51.100.7")
-    database_of(app).dispose()
 
 
 # --- error answers the app gives: JSON on the API, with the security headers everywhere ----

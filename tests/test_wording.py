@@ -81,6 +81,8 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
     yield "kb.toml disclaimer", h.disclaimer
     yield "kb.toml severe_within_expected", _filled(h.severe_within_expected)
     yield "kb.toml emergency.patient", h.emergency.patient
+    if h.safety_net is not None:
+        yield "kb.toml safety_net.general", h.safety_net.general
     for key, d in h.dispositions.items():
         yield f"kb.toml dispositions.{key}.patient", d.patient
     for i, a in enumerate(h.general_advice, 1):
@@ -93,6 +95,8 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         yield f"{where} description", s.description
         yield f"{where} care", s.care
         yield f"{where} urgent_if", s.urgent_if
+        for i, line in enumerate(s.call_now_if, 1):
+            yield f"{where} call_now_if {i}", line
         yield f"{where} typical_duration", _filled(s.typical_duration)
         if s.likelihood_note:
             yield f"{where} likelihood_note", s.likelihood_note
@@ -105,6 +109,8 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         for note in [f.window_note, *(c.note for c in f.windows)]:
             if note:
                 yield f"factors.toml {f.id} window note", note
+        if f.call_now_if:
+            yield f"factors.toml {f.id} call_now_if", f.call_now_if
     for r in kb.rules.values():
         yield f"rules.toml {r.id} reason", _filled(r.reason)
         if r.advice:
@@ -120,6 +126,8 @@ def answer_texts(assessor: Assessor | LanguageAssessor) -> Iterator[tuple[str, s
         for text in answer.advice:
             yield f"answer {case['id']} advice", text
         yield f"answer {case['id']} summary", answer.summary
+        for line in answer.safety_net:
+            yield f"answer {case['id']} safety_net {line.level}", line.text
         for f in answer.findings:
             for field in ("reason", "advice", "urgent_if", "likelihood", "typical_duration"):
                 if text := getattr(f, field):

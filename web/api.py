@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
 from triage.answer.languages import ENGLISH
-from triage.engine.report import MAX_SYMPTOMS
+from triage.engine.report import MAX_SYMPTOMS, hours_for_engine, hours_text_forms
 from triage.exports.cds_hooks import cds_hooks_response
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
 from web.answer_check import AnswerCheck, WrittenAnswers
@@ -126,22 +126,26 @@ def cds_cards(body: AssessRequest, where: str = "") -> Response:
 def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH) -> Assessment | Response:
     """The engine's answer (the patient's words in `language`; exports and cards are English),
     or the 422 naming every problem the engine found."""
+    assessor = patient_assessor(language)
+    hours = body.hours  # text is read in the language's units ("2 días"), as on the form
+    hours = hours_for_engine(hours, assessor.kb.words) if isinstance(hours, str) else hours
     try:  # (hours + 0.0 turns -0.0 into 0.0)
-        return patient_assessor(language).assess(
+        return assessor.assess(
             [f"{s.id}:{s.severity}" for s in body.symptoms],
-            None if body.hours is None else body.hours + 0.0,
+            hours if hours is None or isinstance(hours, str) else hours + 0.0,
             body.factors,
             body.worsening,
         )
     except InvalidReport as exc:
-        return problems_response([_engine_problem(p, where) for p in exc.problems])
+        forms = f"; {hours_text_forms(assessor.kb.words)}" if isinstance(hours, str) else ""
+        return problems_response([_engine_problem(p, where, forms) for p in exc.problems])
 
 
-def _engine_problem(problem: Problem, where: str = "") -> dict[str, str]:
+def _engine_problem(problem: Problem, where: str = "", hours_forms: str = "") -> dict[str, str]:
     field = problem.field
     if field.startswith("symptoms["):
         field += ".id"
-    return {"field": where + field, "message": problem.message}
+    return {"field": where + field, "message": problem.message + (hours_forms if field == "hours" else "")}
 
 
 @api.get("/knowledge")

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, KnowledgeBase, Problem
 from triage.engine.report import hours_from_text, parse_report
+from triage.knowledge.words import Words
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
 
@@ -71,15 +72,16 @@ class Parsed:
     tz: tzinfo
 
 
-def _number(text: str) -> float | None:
-    """Hours as typed ("30", "30 hours", "2 days", "1,5 days"): the engine's reading of them."""
-    value = hours_from_text(text)
+def _number(text: str, words: Words) -> float | None:
+    """Hours as typed in the page's language ("30", "30 hours", "2 days"; "2 días", "1,5 días"):
+    the engine's reading of them."""
+    value = hours_from_text(text, words)
     return value if value is not None and math.isfinite(value) else None
 
 
-def _hours_field(entry: Entry, name: str, target: str) -> float | None:
+def _hours_field(entry: Entry, name: str, target: str, words: Words) -> float | None:
     text = entry.get(name).strip()
-    value = _number(text)
+    value = _number(text, words)
     if value is None:
         entry.add(
             name,
@@ -137,7 +139,7 @@ def _ended_at(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
     return hours
 
 
-def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
+def _time_since(entry: Entry, tz: tzinfo, now: datetime, words: Words) -> float | None:
     has_hours = bool(entry.get("hours").strip())
     has_date = bool(entry.get("ended_date").strip() or entry.get("ended_time").strip())
     if has_hours and has_date:
@@ -146,7 +148,7 @@ def _time_since(entry: Entry, tz: tzinfo, now: datetime) -> float | None:
         )
         return None
     if has_hours:
-        return _hours_field(entry, "hours", "hours")
+        return _hours_field(entry, "hours", "hours", words)
     if has_date:
         return _ended_at(entry, tz, now)
     return None  # not given: the engine answers only if no hour would change the answer
@@ -185,7 +187,7 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
         symptoms.append(f"{sid}:{severity}")
 
     tz = _timezone(entry)
-    hours = _time_since(entry, tz, now)
+    hours = _time_since(entry, tz, now, kb.words)
 
     factors = list(dict.fromkeys(entry.getlist("factor")))
     for fid in factors:
@@ -215,7 +217,7 @@ def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Par
     if not symptoms and not kb.answered_without_symptoms(entry.getlist("factor")):
         entry.add("symptoms", "symptoms", "Type at least one symptom id, e.g. redness:mild swelling.")
     tz = _timezone(entry)
-    hours = _hours_field(entry, "hours", "hours") if entry.get("hours").strip() else None
+    hours = _hours_field(entry, "hours", "hours", kb.words) if entry.get("hours").strip() else None
     if not entry.get("hours").strip():
         entry.add("hours", "hours", "Enter the hours since the session ended.")
     factors = entry.getlist("factor")

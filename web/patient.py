@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from triage import InvalidReport
 from triage.vocabulary import DEFAULT_SEVERITY, Channel
 from web.assessor import patient_assessor
+from web.clinic import current_clinic
 from web.clock import now, zone, zone_choices, zone_name
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
@@ -63,7 +64,7 @@ def result() -> tuple[str, int]:
         return _form(entry, 400)
     # Stored in English, as the nurse reads it: the same answer, from the English engine's cache.
     reference = store_new_record(assessor.english.assess_report(answer.report), Channel.PATIENT_FORM)
-    result = view(assessor.kb, answer, at, parsed.tz)
+    result = view(assessor.kb, answer, at, parsed.tz, current_clinic())
     return render_template("patient_result.html", result=result, reference=reference), 200
 
 

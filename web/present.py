@@ -9,11 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from triage import Assessment, Disposition, Finding, KnowledgeBase
 from triage.answer import message
 from triage.answer.assess import duration
+from triage.answer.model import SafetyNetLine
+from triage.answer.safety_net import EMERGENCY
 from triage.exports.organization import Organization
+from web.clinic import ClinicProfile, dial
 from web.clock import clock, zone_name, zone_place
 
 # Shape and text carry the meaning; colour only repeats it.
@@ -26,6 +30,20 @@ class FindingView:
     disposition: str  # label, e.g. "Monitor"
     key: str  # css key
     finding: Finding
+
+
+@dataclass(frozen=True)
+class SafetyNetView:
+    """One line of the answer's safety net (what would make it more urgent) as the pages show it."""
+
+    level: str  # "emergency" (call now) or "clinic" (contact the clinic sooner)
+    html: Markup  # the patient's words, with a clinic profile's number, name and phone put in
+    line: SafetyNetLine
+    about: str  # the symptoms it is said for, by name ("" for the general line)
+
+    @property
+    def emergency(self) -> bool:
+        return self.level == EMERGENCY
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class ResultView:
     actions: tuple[str, ...]  # what to do now: in an emergency the call and first aid; else the findings' advice
     advice: tuple[str, ...]  # care advice not already shown elsewhere on the page (none in an emergency)
     assessed_at: datetime
+    safety_net: tuple[SafetyNetView, ...] = ()  # what would make it more urgent (none in an emergency)
 
 
 def _about(kb: KnowledgeBase, f: Finding) -> str:
@@ -69,9 +88,44 @@ def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[Fi
     )
 
 
-def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> ResultView:
+def _with_clinic(kb: KnowledgeBase, line: SafetyNetLine, clinic: ClinicProfile | None) -> Markup:
+    """A safety-net line in the patient's words, as HTML: with a clinic profile, its emergency
+    number (a link to call) in place of the knowledge base's words for it in a "call now" line,
+    and its name and phone in place of the words for the clinic in a "contact the clinic" line
+    (kb.toml `safety_net`; the loader checks the lines say them)."""
+    net = kb.header.safety_net
+    if clinic is None or net is None:
+        return Markup.escape(line.text)
+    if line.level == EMERGENCY:
+        words = net.emergency_number
+        number = clinic.emergency_number
+        put = Markup('<a class="tel" href="tel:{}">{}</a>').format(dial(number), number)
+    else:
+        words = net.clinic
+        put = Markup('{} (<a class="tel" href="tel:{}">{}</a>)').format(clinic.name, dial(clinic.phone), clinic.phone)
+    return put.join(line.text.split(words))
+
+
+def safety_net_views(
+    kb: KnowledgeBase, answer: Assessment, clinic: ClinicProfile | None = None
+) -> tuple[SafetyNetView, ...]:
+    return tuple(
+        SafetyNetView(
+            level=line.level,
+            html=_with_clinic(kb, line, clinic),
+            line=line,
+            about=", ".join(kb.symptom_name(s) for s in line.symptoms),
+        )
+        for line in answer.safety_net
+    )
+
+
+def view(
+    kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo, clinic: ClinicProfile | None = None
+) -> ResultView:
     """Everything a result page needs, worked out once. The page says only what the answer's
-    advice says (triage.answer.message): the first line is its summary, the rest what to do."""
+    advice says (triage.answer.message): the first line is its summary, the rest what to do, and
+    then its safety net (with `clinic`, the clinic profile's number, name and phone in it)."""
     key = answer.disposition.key
     text = kb.header.dispositions[key]  # type: ignore[index]
     recheck = answer.recheck_in_hours
@@ -115,6 +169,7 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
         actions=actions,
         advice=advice,
         assessed_at=at,
+        safety_net=safety_net_views(kb, answer, clinic),
     )
 
 
@@ -165,6 +220,11 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo, clinic: Organization
         listed(result.more_detail)
     lines.append("Advice given:")
     lines += [f"- {line}" for line in a.advice]
+    if result.safety_net:
+        lines.append("Safety-net advice given:")
+        for s in result.safety_net:
+            action = "Call emergency services now" if s.emergency else "Contact the clinic sooner"
+            lines.append(f"- {action}{f' ({s.about})' if s.about else ''}: {s.line.nurse_text}")
     if result.recheck_clock is None:
         lines.append("Re-check: none; act now (" + ("emergency" if a.emergency else "contact clinician") + ").")
     else:

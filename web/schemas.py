@@ -6,9 +6,10 @@ id exists is the engine's call (triage.answer.assess), so its message lists the 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
+from pydantic_core import PydanticCustomError
 
 from triage.answer.schema import AnswerOut
 from triage.engine.report import MAX_SYMPTOMS
@@ -16,6 +17,8 @@ from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, Severity
 from triage.vocabulary import Disposition as DispositionValue
 
 Id = Annotated[str, Field(min_length=1, max_length=60, description="An id from GET /api/v1/knowledge")]
+HoursNumber = Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)]
+HoursText = Annotated[str, Field(min_length=1, max_length=40)]  # read by triage.engine.report.hours_from_text
 MAX_FACTORS = 40
 
 
@@ -47,13 +50,15 @@ class AssessRequest(_Strict):
             "`answers_without_symptoms` rules, e.g. shared-equipment); otherwise 422."
         ),
     )
-    hours: Annotated[float, Field(strict=True, ge=0, le=MAX_HOURS, allow_inf_nan=False)] | None = Field(
+    hours: HoursNumber | HoursText | None = Field(
         None,
         description=(
-            f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}). May be left out only when the "
+            f"Hours since the microneedling session ended (0 to {MAX_HOURS:g}): a number, or the text a "
+            'patient typed, read in the request\'s language (Accept-Language): "30", "36 hours", "2 days", '
+            '"1.5 days"; in Spanish "36 horas", "2 días", "1,5 días". May be left out only when the '
             "answer is the same at every hour (an emergency sign, for example); otherwise leaving it out is a 422."
         ),
-        examples=[30],
+        examples=[30, "2 days"],
     )
     factors: list[Id] = Field(default_factory=list, max_length=MAX_FACTORS)
     worsening: Annotated[bool, Field(strict=True)] = Field(
@@ -66,6 +71,20 @@ class AssessRequest(_Strict):
             "`reference` code, which a nurse can open. No name or contact details are stored."
         ),
     )
+
+    @field_validator("hours", mode="wrap")
+    @classmethod
+    def _one_hours_problem(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """One problem for bad hours, from the form they were sent in (a number or text), not one per form."""
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            text = isinstance(value, str)
+            err = next((e for e in exc.errors() if e["type"].startswith("string_") == text), exc.errors()[0])
+            message = str(err["msg"])
+            if err["type"] == "float_type":
+                message = 'give the hours as a number, or as text such as "36 hours" or "2 days"'
+            raise PydanticCustomError(err["type"], message) from None
 
     model_config = ConfigDict(
         extra="forbid",

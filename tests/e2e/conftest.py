@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import NURSE, unavailable
+from tests.e2e.pages import read_axe
+from tests.support import NURSE, build_app, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,13 +44,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     records database with one nurse account (NURSE)."""
     from werkzeug.serving import make_server
 
-    from web import create_app
     from web.storage import store
 
     database = tmp_path_factory.mktemp("records") / "records.sqlite3"
-    app = create_app(
-        {"TESTING": True, "RATELIMIT_ENABLED": False, "LOG_REQUESTS": False, "DATABASE_URL": f"sqlite:///{database}"}
-    )
+    app = build_app(LOG_REQUESTS=False, DATABASE_URL=f"sqlite:///{database}")
     with app.extensions["triage_db"].transaction() as session:
         store.create_nurse(session, *NURSE)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -83,9 +80,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def axe_source() -> str:
-    if not AXE.exists():
-        unavailable(f"axe-core is not installed at {AXE}: run `npm ci` in the repository root")
-    return AXE.read_text()
+    return read_axe()
 
 
 @pytest.fixture

@@ -20,18 +20,16 @@ from tests.e2e.pages import (
     sign_in,
     submit,
 )
-from triage import assess, default_assessor
+from triage import assess
 
 pytestmark = pytest.mark.e2e
-
-KB = default_assessor().kb
 
 
 def body_text(page: Any) -> str:
     return " ".join(page.inner_text("body").split())
 
 
-def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, screenshots, kb):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -51,7 +49,7 @@ def test_patient_on_a_phone_sees_the_expected_banner(browser, live_server, scree
     assert "Expected" in banner.inner_text()
     assert page.locator(".banner svg.icon").count() == 1  # an icon as well as words
     assert "in 18 hours" in page.inner_text(".recheck")
-    assert default_assessor().kb.header.disclaimer in page.inner_text("body")
+    assert kb.header.disclaimer in page.inner_text("body")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(screenshots / "result-expected.png"), full_page=True)
     assert page.problems == []
@@ -65,7 +63,7 @@ def test_the_empty_form_is_at_most_four_phone_screens(browser, live_server, scre
 
 
 @pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
-def test_panic_path_one_tick_one_press(browser, live_server, screenshots, symptom):  # type: ignore[no-untyped-def]
+def test_panic_path_one_tick_one_press(browser, live_server, screenshots, symptom, kb):  # type: ignore[no-untyped-def]
     """Tick one emergency sign, press the button: the call on the first screen, no error list,
     nothing about checking again."""
     page = new_page(browser)
@@ -75,7 +73,7 @@ def test_panic_path_one_tick_one_press(browser, live_server, screenshots, sympto
         page.click("button.danger")
     assert page.locator("#error-summary").count() == 0
     emergency = page.locator(".emergency")
-    assert KB.header.emergency.patient in emergency.inner_text()
+    assert kb.header.emergency.patient in emergency.inner_text()
     assert on_first_screen(page, ".emergency")
     text = body_text(page).lower()
     assert "check again" not in text and "contact your clinic today" not in text
@@ -85,7 +83,7 @@ def test_panic_path_one_tick_one_press(browser, live_server, screenshots, sympto
     assert page.problems == []
 
 
-def test_severe_breathing_and_lip_swelling_say_one_thing(browser, live_server):  # type: ignore[no-untyped-def]
+def test_severe_breathing_and_lip_swelling_say_one_thing(browser, live_server, kb):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/")
     for sid in EMERGENCY_SYMPTOMS:
@@ -97,11 +95,11 @@ def test_severe_breathing_and_lip_swelling_say_one_thing(browser, live_server): 
     text = body_text(page)
     assert on_first_screen(page, ".emergency")
     assert "check again" not in text.lower() and "Monitor" not in text and "Expected" not in text
-    assert KB.header.general_advice[0].text not in text  # no routine aftercare
+    assert kb.header.general_advice[0].text not in text  # no routine aftercare
     assert page.problems == []
 
 
-def test_infection_emergency_is_one_message(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+def test_infection_emergency_is_one_message(browser, live_server, screenshots, kb):  # type: ignore[no-untyped-def]
     """Fever, spreading redness and severe pain at 60 h (issue 12): the call, not the clinic."""
     page = new_page(browser)
     page.goto(live_server + "/")
@@ -112,7 +110,7 @@ def test_infection_emergency_is_one_message(browser, live_server, screenshots): 
     submit(page)
     assert on_first_screen(page, ".emergency")
     text = body_text(page)
-    assert KB.header.emergency.patient in text
+    assert kb.header.emergency.patient in text
     before_why = text[: text.index("Why")]
     assert "clinic" not in before_why.lower() and "check again" not in text.lower()
     assert page.locator("#why-title ~ ul.findings > li").count() <= 5
@@ -183,7 +181,7 @@ def test_keyboard_only(browser, live_server):  # type: ignore[no-untyped-def]
     assert "Expected" in page.inner_text(".banner")
 
 
-def test_keyboard_only_panic_path(browser, live_server):  # type: ignore[no-untyped-def]
+def test_keyboard_only_panic_path(browser, live_server, kb):  # type: ignore[no-untyped-def]
     """Tab, Space, Tab, Enter: the emergency answer."""
     page = new_page(browser, {"width": 1024, "height": 800})
     page.goto(live_server + "/")
@@ -193,7 +191,7 @@ def test_keyboard_only_panic_path(browser, live_server):  # type: ignore[no-unty
     assert page.evaluate("document.activeElement.textContent").strip() == "Get help now"
     with page.expect_navigation(wait_until="load"):
         page.keyboard.press("Enter")
-    assert KB.header.emergency.patient in page.inner_text(".emergency")
+    assert kb.header.emergency.patient in page.inner_text(".emergency")
 
 
 @pytest.mark.parametrize("width", [320, 640])
@@ -220,7 +218,7 @@ def test_narrow_screens_and_200_percent_zoom_do_not_scroll_sideways(browser, liv
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll inside their box
 
 
-def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
+def test_nurse_console_produces_the_note(browser, live_server, screenshots, kb):  # type: ignore[no-untyped-def]
     page = new_page(browser, {"width": 1366, "height": 900})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     sign_in(page, live_server)
@@ -233,7 +231,7 @@ def test_nurse_console_produces_the_note(browser, live_server, screenshots):  # 
         page.press("#hours", "Enter")
     note = page.input_value("#note")
     assert "Disposition: CONTACT CLINICIAN" in note
-    assert f"Knowledge base version: {default_assessor().kb.version}" in note
+    assert f"Knowledge base version: {kb.version}" in note
     assert "Time of assessment:" in note and "Reasons:" in note and "Advice given:" in note
     table = page.inner_text(".findings-table")
     answer = assess(["redness:mild", "swelling", "pain:severe"], 30, ["diabetes"])
@@ -288,7 +286,7 @@ def test_date_and_time_in_the_browsers_zone(browser, live_server):  # type: igno
     assert page.input_value("#ended_time") == future.strftime("%H:%M")
 
 
-def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no-untyped-def]
+def test_pages_work_without_javascript(browser, live_server, kb):  # type: ignore[no-untyped-def]
     page = new_page(browser, java_script_enabled=False)
     page.goto(live_server + "/")
     page.check("#symptom-redness")
@@ -299,7 +297,7 @@ def test_pages_work_without_javascript(browser, live_server):  # type: ignore[no
     page.check(f"#symptom-{EMERGENCY_SYMPTOMS[0]}")
     with page.expect_navigation(wait_until="load"):
         page.click("button.danger")
-    assert KB.header.emergency.patient in page.inner_text(".emergency")
+    assert kb.header.emergency.patient in page.inner_text(".emergency")
     page.goto(live_server + "/")  # nor do the date and time (in a <details>)
     page.click("details.when-ended summary")
     assert page.is_visible("#ended_date") and page.is_visible("#timezone")

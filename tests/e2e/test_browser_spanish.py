@@ -19,12 +19,15 @@ from tests.e2e.pages import (
     run_axe,
     submit,
 )
-from triage import default_assessor
+from triage import KnowledgeBase
 
 pytestmark = pytest.mark.e2e
 
-KB = default_assessor().kb
-ES = KB.in_language("es")
+
+@pytest.fixture(scope="module")
+def es(kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge base in Spanish."""
+    return kb.in_language("es")
 
 
 def spanish_result(page: Any, live_server: str, symptom: str, hours: str) -> None:
@@ -58,12 +61,12 @@ def test_the_switch_gives_spanish_and_is_remembered(browser, live_server):  # ty
     assert page.problems == []
 
 
-def test_the_browsers_language_gives_spanish(browser, live_server):  # type: ignore[no-untyped-def]
+def test_the_browsers_language_gives_spanish(browser, live_server, es):  # type: ignore[no-untyped-def]
     page = new_page(browser, locale="es-ES")
     response = page.goto(live_server + "/")
     assert response.headers["content-language"] == "es"
     assert page.get_attribute("html", "lang") == "es"
-    assert ES.symptoms["redness"].name in page.inner_text("body")
+    assert es.symptoms["redness"].name in page.inner_text("body")
 
 
 def test_the_spanish_form_is_at_most_four_phone_screens(browser, live_server, screenshots):  # type: ignore[no-untyped-def]
@@ -75,14 +78,14 @@ def test_the_spanish_form_is_at_most_four_phone_screens(browser, live_server, sc
 
 
 @pytest.mark.parametrize("symptom", EMERGENCY_SYMPTOMS)
-def test_spanish_panic_path(browser, live_server, screenshots, symptom):  # type: ignore[no-untyped-def]
+def test_spanish_panic_path(browser, live_server, screenshots, symptom, es):  # type: ignore[no-untyped-def]
     page = new_page(browser)
     page.goto(live_server + "/?lang=es")
     page.check(f"#symptom-{symptom}")
     with page.expect_navigation(wait_until="load"):
         page.click("button.danger")
     emergency = page.locator(".emergency")
-    assert ES.header.emergency.patient in emergency.inner_text()  # the call, first
+    assert es.header.emergency.patient in emergency.inner_text()  # the call, first
     assert on_first_screen(page, ".emergency")
     text = " ".join(page.inner_text("body").split()).lower()
     assert "vuelva a revisarlo" not in text and "llame hoy a su clínica" not in text

@@ -12,6 +12,7 @@ from typing import Any
 from triage.answer import message
 from triage.answer.model import Assessment, Finding, shows_how_common
 from triage.answer.phrasebook import Phrasebook
+from triage.answer.safety_net import SafetyNetBook
 from triage.engine.cache import LruCache
 from triage.engine.phase_cache import PhaseCache
 from triage.engine.report import InvalidReport, Problem, Report, parse_report
@@ -79,6 +80,7 @@ class Assessor:
         # the knowledge base's wording read once, not once per finding (issue 14)
         self.phrasebook = Phrasebook(kb)
         self.advice_book = message.AdviceBook.of(kb)
+        self.safety_net = SafetyNetBook.of(kb)
 
     def assess(
         self,
@@ -188,6 +190,7 @@ class Assessor:
             summary=message.summary(kb, disposition, emergency, led),
             more_detail=more_detail,
             kb_digest=kb.digest,
+            safety_net=self.safety_net.lines(report, disposition, emergency),
         )
 
     def _recheck(self, report: Report, raw: RawResult) -> float | None:

@@ -2,8 +2,9 @@
 the English words for the nurse, one decision.
 
 The translated knowledge base (triage.knowledge.translation) differs from the English only in its patient
-texts, so its engine reaches the same findings; `in_language` checks that rule for rule and
-takes every nurse text (`nurse_reason`, clinical English) from the English answer. So the
+texts, so its engine reaches the same findings; `in_language` checks that rule for rule (and the
+safety net line for line) and takes every nurse text (`nurse_reason`, a safety-net line's
+`nurse_text`: clinical English) from the English answer. So the
 disposition, emergency flag, rule ids, re-check, version and digest are the same in every
 language, and exports built from nurse texts read the same.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from triage.answer.assess import Assessor
-from triage.answer.model import Assessment, Finding
+from triage.answer.model import Assessment, Finding, SafetyNetLine
 from triage.engine.report import Report
 from triage.knowledge.base import KnowledgeBase
 
@@ -37,6 +38,17 @@ def _nurse_words(local: tuple[Finding, ...], english: tuple[Finding, ...]) -> tu
     return tuple(_with_nurse_reason(f, e.nurse_reason) for f, e in zip(local, english, strict=True))
 
 
+def _nurse_net(local: tuple[SafetyNetLine, ...], english: tuple[SafetyNetLine, ...]) -> tuple[SafetyNetLine, ...]:
+    """The safety net in the patient's words with the English nurse's words, line for line: a
+    translation merges its lines as the English does (the translation loader checks it)."""
+    if [(x.level, x.symptoms) for x in local] != [(e.level, e.symptoms) for e in english]:
+        raise RuntimeError("a translated knowledge base gave other safety-net lines than the English one")
+    return tuple(
+        x if x.nurse_text == e.nurse_text else dataclasses.replace(x, nurse_text=e.nurse_text)
+        for x, e in zip(local, english, strict=True)
+    )
+
+
 def in_language(local: Assessment, english: Assessment) -> Assessment:
     """`local` (a translated knowledge base's answer) with the English answer's nurse words."""
     same = ("disposition", "emergency", "recheck_in_hours", "kb_version", "kb_digest", "report")
@@ -46,6 +58,7 @@ def in_language(local: Assessment, english: Assessment) -> Assessment:
         local,
         findings=_nurse_words(local.findings, english.findings),
         more_detail=_nurse_words(local.more_detail, english.more_detail),
+        safety_net=_nurse_net(local.safety_net, english.safety_net),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from triage.engine.report import Report
 from triage.vocabulary import Disposition
 
-__all__ = ["Assessment", "Disposition", "Finding", "Report", "shows_how_common"]
+__all__ = ["Assessment", "Disposition", "Finding", "Report", "SafetyNetLine", "shows_how_common"]
 
 
 def shows_how_common(disposition: str) -> bool:
@@ -84,6 +84,30 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SafetyNetLine:
+    """One thing that would make the answer more urgent, and what to do then (policy
+    "safety-netting"; triage.answer.safety_net): call the emergency number now (`emergency`), or
+    contact the clinic sooner (`clinic`)."""
+
+    level: str  # "emergency" or "clinic"
+    text: str  # the patient's words, in the answer's language
+    nurse_text: str  # the same in the nurse's words (English)
+    symptoms: tuple[str, ...] = ()  # the reported symptoms it is said for; () for the general line
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SafetyNetLine:
+        return cls(
+            level=str(data["level"]),
+            text=str(data["text"]),
+            nurse_text=str(data.get("nurse_text") or data["text"]),
+            symptoms=tuple(data.get("symptoms", ())),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "text": self.text, "nurse_text": self.nurse_text, "symptoms": list(self.symptoms)}
+
+
+@dataclass(frozen=True)
 class Assessment:
     """The engine's answer: the most urgent finding's disposition, and why."""
 
@@ -99,6 +123,9 @@ class Assessment:
     # those below contact clinician (triage.message.fold).
     more_detail: tuple[Finding, ...] = ()
     kb_digest: str = ""  # the digest of the knowledge content that decided ("" in answers stored before it)
+    # What would make it more urgent: none in an emergency; emergency lines first (answers stored
+    # before it have none).
+    safety_net: tuple[SafetyNetLine, ...] = ()
 
     @property
     def hours_since_treatment(self) -> float | None:
@@ -118,6 +145,7 @@ class Assessment:
             summary=str(data.get("summary", "")),
             more_detail=tuple(Finding.from_dict(f) for f in data.get("more_detail", ())),
             kb_digest=str(data.get("kb_digest") or ""),
+            safety_net=tuple(SafetyNetLine.from_dict(line) for line in data.get("safety_net", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,5 +160,6 @@ class Assessment:
             "kb_digest": self.kb_digest,
             "summary": self.summary,
             "more_detail": [f.to_dict() for f in self.more_detail],
+            "safety_net": [line.to_dict() for line in self.safety_net],
             "report": self.report.to_dict(),
         }

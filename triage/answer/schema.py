@@ -7,6 +7,8 @@ same fields, so neither can change alone. No Flask here: the CLI's --json is the
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from triage.vocabulary import Disposition, Severity
@@ -60,6 +62,17 @@ class FindingOut(_Exact):
     )
 
 
+class SafetyNetOut(_Exact):
+    """One thing that would make the answer more urgent, and what to do then."""
+
+    level: Literal["emergency", "clinic"] = Field(
+        description="emergency: call the emergency number now; clinic: contact the clinic sooner"
+    )
+    text: str = Field(description="In the patient's words and language")
+    nurse_text: str = Field(description="The same in the nurse's words")
+    symptoms: list[str] = Field(description="The reported symptoms it is said for; empty for the general line")
+
+
 class AnswerOut(_Exact):
     """The engine's answer: the most urgent finding's disposition, and why."""
 
@@ -73,6 +86,11 @@ class AnswerOut(_Exact):
         description="The findings the answer outranks, or that say less about a symptom than its strongest one"
     )
     advice: list[str] = Field(description="What to do, most urgent first, each meaning once")
+    safety_net: list[SafetyNetOut] = Field(
+        description="What would make the answer more urgent (none in an emergency): each reported symptom's "
+        '"call now if" lines, then the general one, then (expected and monitor answers only) each symptom\'s '
+        '"contact the clinic if"; each meaning once'
+    )
     recheck_in_hours: float | None = Field(description="When the answer could next change; null for contact clinician")
     kb_version: str
     kb_digest: str = Field(description="sha256 digest of the knowledge content that decided (beside kb_version)")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from triage.answer.assess import Assessor, default_assessor, duration
 from triage.answer.languages import ENGLISH, LanguageAssessor
 from triage.answer.model import Assessment, Finding
-from triage.engine.report import InvalidReport, Problem, hours_from_text
+from triage.answer.safety_net import EMERGENCY
+from triage.engine.report import InvalidReport, Problem, hours_for_engine, hours_text_forms
 from triage.knowledge.digest import short
 from triage.knowledge.files import default_dir
 from triage.knowledge.loader import load_knowledge
@@ -25,7 +25,7 @@ from triage.review.change_report import FORMATS, RENDERERS
 from triage.review.diff import compare
 from triage.review.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.review.release import ReleaseError, release
-from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition
+from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 USAGE_ERROR = 2
 
@@ -47,7 +47,8 @@ def cli(kb: str | None) -> None:
     "--hours",
     "hours_text",
     metavar="H",
-    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours. "
+    help=f"Time since the session ended: hours (30, 30h) or days (2d, 1.5 days), up to {MAX_HOURS:g} hours, "
+    "in the units of --lang (es: 36 horas, 2 días, 1,5 días). "
     "May be left out only when the answer is the same at every hour (an emergency sign, for example).",
 )
 @click.option("--factor", "factors", multiple=True, metavar="F", help="A risk factor; repeat for several.")
@@ -79,18 +80,19 @@ def check(
             param_hint="'--lang'",
         )
     assessor = LanguageAssessor(english, language, cache_size=0)
-    hours: Any = None if hours_text is None else hours_from_text(hours_text)
-    if hours is None and hours_text is not None:
-        try:
-            hours = float(hours_text)  # "nan", "inf": the engine says why they are refused
-        except ValueError:
-            hours = hours_text  # not a number: the engine's message names it
+    words = assessor.kb.words  # the hours are read in the language's units ("2 días" with --lang es)
+    hours = None if hours_text is None else hours_for_engine(hours_text, words)
     try:
         answer = assessor.assess(list(symptoms), hours, list(factors), worsening)
     except InvalidReport as exc:
         if hours_text is None:  # say which option is missing
             raise InvalidReport(
                 Problem(p.field, f"--hours is required: {p.message}") if p.field == "hours" else p for p in exc.problems
+            ) from None
+        if isinstance(hours, str):  # text that is not hours: say what forms text takes
+            raise InvalidReport(
+                Problem(p.field, f"{p.message}; {hours_text_forms(words)}") if p.field == "hours" else p
+                for p in exc.problems
             ) from None
         raise
     if assessor.kb.unreleased:
@@ -131,8 +133,6 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
                 out.append(f"      how common: {f.likelihood}; usual course: {f.typical_duration}")
             if report.hours is not None and f.until_hours is not None and f.until_hours > report.hours:
                 out.append(f"      changes at {f.until_hours:g} h (in {f.until_hours - report.hours:g} h)")
-            if f.urgent_if and answer.disposition is not Disposition.CONTACT_CLINICIAN:
-                out.append(f"      urgent if: {f.urgent_if}")
             out.append(f"      source: {f.source}")
         return out
 
@@ -142,6 +142,12 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
     lines.append("")
     lines.append("Advice:")
     lines += [f"  - {a}" for a in answer.advice]
+    if answer.safety_net:  # what would make it more urgent (none in an emergency)
+        lines += ["", "Safety net (what would make it more urgent):"]
+        for line in answer.safety_net:
+            action = "call now" if line.level == EMERGENCY else "contact the clinic"
+            said_for = f" [{', '.join(line.symptoms)}]" if line.symptoms else ""
+            lines.append(f"  - {action}{said_for}: {line.text}")
     lines.append("")
     if answer.recheck_in_hours is None or report.hours is None:
         lines.append("Re-check: none; act now.")

@@ -7,16 +7,29 @@ that names the bad value and the valid ones, never a silent reassurance.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.words import ENGLISH, Words
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
 
-__all__ = ["MAX_HOURS", "InvalidReport", "Problem", "Report", "hours_from_text", "parse_hours", "parse_report"]
+__all__ = [
+    "MAX_HOURS",
+    "InvalidReport",
+    "Problem",
+    "Report",
+    "hours_for_engine",
+    "hours_from_text",
+    "hours_text_forms",
+    "parse_hours",
+    "parse_report",
+]
 
 
 @dataclass(frozen=True)
@@ -56,22 +69,61 @@ class Report:
         }
 
 
-_DURATION = re.compile(r"^([-+]?[0-9]*[.,]?[0-9]+(?:e[-+]?[0-9]+)?)\s*(h|hr|hrs|hour|hours|d|day|days)?$")
-_HOURS_PER = {"d": 24.0, "day": 24.0, "days": 24.0}
+@functools.lru_cache(maxsize=8)  # one per language
+def _duration(words: Words) -> re.Pattern[str]:
+    """A number (with one of the language's decimal marks), then optionally one of its units."""
+    marks = re.escape(words.decimal_marks)
+    units = "|".join(re.escape(u) for u in sorted({*words.hour_units, *words.day_units}, key=lambda u: (-len(u), u)))
+    return re.compile(rf"^([-+]?[0-9]*[{marks}]?[0-9]+(?:e[-+]?[0-9]+)?)\s*({units})?$")
 
 
-def hours_from_text(text: str) -> float | None:
-    """Hours as people type them: "30", "30h", "36 hours", "2d", "1.5 days", "1,5 days".
-    None when it is not a number with one of those units (the caller says what is wrong)."""
-    match = _DURATION.match(text.strip().lower())
+def hours_from_text(text: str, words: Words = ENGLISH) -> float | None:
+    """Hours as people type them, in the units and decimal marks of `words`'s language: in
+    English "30", "30h", "36 hours", "2d", "1.5 days", "1,5 days"; in Spanish "2 días", "1,5 días".
+    None when it is not a number with one of those units, or when its decimal mark may group
+    thousands in the language ("1.500" in Spanish) (the caller says what is wrong)."""
+    match = _duration(words).match(unicodedata.normalize("NFC", text).strip().lower())
     if match is None:
         return None
     number, unit = match.groups()
+    if words.grouping_marks and re.search(rf"[{re.escape(words.grouping_marks)}][0-9]{{3}}(?:e|$)", number):
+        return None
+    for mark in words.decimal_marks:
+        number = number.replace(mark, ".")
     try:
-        value = float(number.replace(",", "."))
+        value = float(number)
     except ValueError:
         return None
-    return value * _HOURS_PER.get(unit or "h", 1.0)
+    return value * (24.0 if unit in words.day_units else 1.0)
+
+
+def hours_for_engine(text: str, words: Words = ENGLISH) -> float | str:
+    """Hours given as text (the CLI's --hours, the API's "hours": "2 days") as the engine takes
+    them: the number hours_from_text reads; else the number Python reads ("nan", "inf": the engine
+    says why they are refused), unless the text holds a mark that may group thousands in the
+    language; else the text itself, which the engine refuses, naming it (add hours_text_forms)."""
+    value = hours_from_text(text, words)
+    if value is not None:
+        return value
+    if not any(mark in text for mark in words.grouping_marks):
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return text
+
+
+def hours_text_forms(words: Words = ENGLISH) -> str:
+    """The forms hours_from_text reads in `words`'s language, for a message about text it could not read."""
+    hour, day = max(words.hour_units, key=len), max(words.day_units, key=len)
+    forms = (
+        f"as text, write a number, then if you like a unit of hours ({', '.join(words.hour_units)}) "
+        f"or days ({', '.join(words.day_units)}), e.g. 30, 36 {hour}, {words.number(1.5)} {day}"
+    )
+    if words.grouping_marks:
+        marks = " or ".join(repr(m) for m in words.grouping_marks)
+        forms += f"; a {marks} before exactly three digits is unclear (write 1500, or {words.number(1.5)})"
+    return forms
 
 
 MAX_SYMPTOMS = 40  # more entries than the vocabulary holds is not a real report

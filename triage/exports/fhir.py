@@ -52,6 +52,8 @@ _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
 _REVIEW_RISK = {"expected": "low", "monitor": "moderate", "contact clinician": "high"}
 REVIEW_OUTCOME = "Needs same-day clinician review"
 EMERGENCY_OUTCOME = "Needs emergency care"
+# A safety-net line's level as the mitigation says it (triage.answer.safety_net)
+SAFETY_NET_LEVELS = {"emergency": "call now", "clinic": "contact the clinic"}
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,18 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
         "prediction": _predictions(kb, answer),
         "note": notes,
     }
-    if answer.get("advice"):
-        resource["mitigation"] = "\n".join(answer["advice"])
+    if mitigation := _mitigation(answer):
+        resource["mitigation"] = mitigation
     return resource
+
+
+def _mitigation(answer: Mapping[str, Any]) -> str:
+    """The advice the person was given, then the safety net: what would make it more urgent
+    (answers stored before it have none; an emergency has none)."""
+    lines = list(answer.get("advice") or [])
+    if net := answer.get("safety_net"):
+        lines.append("Safety-net advice given:")
+        for line in net:
+            said_for = f" ({', '.join(line['symptoms'])})" if line.get("symptoms") else ""
+            lines.append(f"- {SAFETY_NET_LEVELS.get(line['level'], line['level'])}{said_for}: {line['text']}")
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ import math
 import os
 import string
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -184,6 +184,97 @@ def _check_same_advice(path: Path, header: Header, symptoms: Mapping[str, Sympto
             seen[ref] = group.meaning
 
 
+Fail = Callable[..., NoReturn]  # load_knowledge's fail(file, index, entry, problem, *key)
+
+
+def _check_safety_net(
+    p: Mapping[str, Path], header: Header, symptoms: list[Symptom], factors: list[Factor], fail: Fail
+) -> None:
+    """The safety-net texts (policy "safety-netting"): no placeholders; with kb.toml
+    [safety_net], every symptom has the nurse's "contact the clinic if", every "call now if"
+    names the emergency number in its words and every clinic line an answer can show names
+    the clinic in its words (a clinic profile puts its own there); a factor's line names known
+    symptoms that are not emergency signs; and each meaning has one wording in each voice, so
+    the lines an answer merges by their words are merged for the nurse too."""
+    net = header.safety_net
+    kb_path = p["kb.toml"]
+    if net is not None:
+        _check_placeholders(kb_path, "header", (net.general, net.nurse_general), set())
+        if net.emergency_number not in net.general:
+            raise KnowledgeError(
+                str(kb_path),
+                "safety_net",
+                f"general: does not say {net.emergency_number!r} (safety_net.emergency_number)",
+                line_of(kb_path, None, None, ("safety_net", "general")),
+            )
+    ids = {s.id: s for s in symptoms}
+    call_now: dict[str, str] = {}  # patient text -> nurse text, and the reverse
+    call_now_nurse: dict[str, str] = {}
+    clinic: dict[str, str] = {}
+    clinic_nurse: dict[str, str] = {}
+
+    def one_wording(
+        file: str, i: int, entry: str, key: str, text: str, nurse: str, seen: dict[str, str], back: dict[str, str]
+    ) -> None:
+        if seen.setdefault(text, nurse) != nurse:
+            fail(file, i, entry, f"{key}: {text!r} has another nurse's wording elsewhere: {seen[text]!r}", key)
+        if back.setdefault(nurse, text) != text:
+            fail(file, i, entry, f"nurse_{key}: {nurse!r} is the nurse's wording of another text: {back[nurse]!r}", key)
+
+    def check_call_now(file: str, i: int, entry: str, key: str, text: str) -> None:
+        if net is None:
+            fail(file, i, entry, f"{key} needs kb.toml [safety_net] (its general line and words)", key)
+        if net.emergency_number not in text:
+            words = f"{net.emergency_number!r} (kb.toml safety_net.emergency_number)"
+            fail(file, i, entry, f"{key}: {text!r} does not say {words}", key)
+        if text == net.general:
+            fail(file, i, entry, f"{key}: {text!r} is the general line (kb.toml safety_net.general)", key)
+
+    for i, s in enumerate(symptoms, 1):
+        entry = f"symptom {s.id!r}"
+        texts = [s.urgent_if, s.nurse_urgent_if, *s.call_now_if, *s.nurse_call_now_if]
+        try:
+            _check_placeholders(p["symptoms.toml"], entry, texts, set())
+        except KnowledgeError as exc:
+            fail("symptoms.toml", i, entry, exc.problem, "urgent_if")
+        for text, nurse in zip(s.call_now_if, s.nurse_call_now_if, strict=True):
+            check_call_now("symptoms.toml", i, entry, "call_now_if", text)
+            one_wording("symptoms.toml", i, entry, "call_now_if", text, nurse, call_now, call_now_nurse)
+        if net is None:
+            continue
+        if s.nurse_urgent_if is None:
+            fail("symptoms.toml", i, entry, "nurse_urgent_if: missing (the nurse's words for urgent_if)", "urgent_if")
+        if s.window is not None and net.clinic not in s.urgent_if:
+            fail("symptoms.toml", i, entry, f"urgent_if: does not say {net.clinic!r} (safety_net.clinic)", "urgent_if")
+        one_wording("symptoms.toml", i, entry, "urgent_if", s.urgent_if, s.nurse_urgent_if, clinic, clinic_nurse)
+    for i, f in enumerate(factors, 1):
+        entry = f"factor {f.id!r}"
+        if f.call_now_if is None or f.nurse_call_now_if is None:
+            continue
+        try:
+            _check_placeholders(p["factors.toml"], entry, (f.call_now_if, f.nurse_call_now_if), set())
+        except KnowledgeError as exc:
+            fail("factors.toml", i, entry, exc.problem, "call_now_if")
+        check_call_now("factors.toml", i, entry, "call_now_if", f.call_now_if)
+        one_wording(
+            "factors.toml", i, entry, "call_now_if", f.call_now_if, f.nurse_call_now_if, call_now, call_now_nurse
+        )
+        if bad := [x for x in f.call_now_symptoms if x not in ids]:
+            fail("factors.toml", i, entry, f"call_now_symptoms: unknown symptom {bad}", "call_now_symptoms")
+        if signs := [x for x in f.call_now_symptoms if ids[x].emergency]:
+            problem = f"call_now_symptoms: {signs} are emergency signs (their answer is always an emergency)"
+            fail("factors.toml", i, entry, problem, "call_now_symptoms")
+        if len(set(f.call_now_symptoms)) != len(f.call_now_symptoms):
+            fail("factors.toml", i, entry, "call_now_symptoms: a symptom is listed twice", "call_now_symptoms")
+    if net is not None and net.nurse_general in call_now_nurse:
+        raise KnowledgeError(
+            str(kb_path),
+            "safety_net",
+            f"nurse_general: {net.nurse_general!r} is the nurse's wording of another line",
+            line_of(kb_path, None, None, ("safety_net", "nurse_general")),
+        )
+
+
 def load_knowledge(
     directory: str | os.PathLike[str] | None = None, *, require_release: bool | None = None
 ) -> KnowledgeBase:
@@ -310,6 +401,7 @@ def load_knowledge(
             fail("rules.toml", i, entry, f"'phase' needs symptoms with a window; {windowless} have none", "phase")
 
     _check_same_advice(p["kb.toml"], header, symptom_ids, {r.id: r for r in rules})
+    _check_safety_net(p, header, symptoms, factors, fail)
 
     kb = KnowledgeBase(
         header=header,

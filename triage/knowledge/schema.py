@@ -93,7 +93,14 @@ class Symptom(_Model):
     reasons: Reasons  # the patient's words
     nurse_reasons: Reasons  # the same conclusions in clinical words, for the nurse
     care: Text
-    urgent_if: Text
+    # What would make it more urgent (policy "safety-netting"), in the patient's words and the
+    # nurse's: when to contact the clinic, and each "call now if" line (its emergency signs).
+    urgent_if: Text  # "contact the clinic if": shown with `expected` and `monitor` answers
+    nurse_urgent_if: Text | None = None
+    # Each line says one meaning; lines that mean the same (in any symptom or factor) have the
+    # same words, so an answer says them once. Left out: the general line (kb.toml) only.
+    call_now_if: list[Text] = []
+    nurse_call_now_if: list[Text] = []
     source: Sources
     snomed: Snomed | None = None  # optional; without it exports give the symptom as text only
 
@@ -112,6 +119,15 @@ class Symptom(_Model):
                 raise ValueError(f"{table}: {sorted(extra)} cannot happen for this symptom")
         if self.window is not None and self.window.recheck_within is not None and "monitor" not in wanted:
             raise ValueError("window.recheck_within needs a monitor phase (expected_until below monitor_until)")
+        if self.emergency and self.call_now_if:
+            raise ValueError("call_now_if: an emergency sign needs none (its answer is always an emergency)")
+        if len(self.nurse_call_now_if) != len(self.call_now_if):
+            raise ValueError(
+                f"nurse_call_now_if: {len(self.nurse_call_now_if)} texts for {len(self.call_now_if)} in call_now_if "
+                "(one nurse's wording for each line, in the same order)"
+            )
+        if len(set(self.call_now_if)) != len(self.call_now_if):
+            raise ValueError("call_now_if: a line is given twice")
         return self
 
     def phases(self) -> tuple[str, ...]:
@@ -147,11 +163,19 @@ class Factor(_Model):
     source: Sources
     window_note: Text | None = None
     windows: list[WindowChange] = []
+    # A "call now if" line (patient's and nurse's words) this factor adds to answers that report
+    # one of `call_now_symptoms` (policy "safety-netting": with recent-filler, ...).
+    call_now_if: Text | None = None
+    nurse_call_now_if: Text | None = None
+    call_now_symptoms: list[Id] = []
 
     @model_validator(mode="after")
     def _note_with_windows(self) -> Factor:
         if any(c.note is None for c in self.windows) and self.window_note is None:
             raise ValueError("'windows' needs a 'window_note' (or a 'note' on each change) explaining the change")
+        given = [self.call_now_if is not None, self.nurse_call_now_if is not None, bool(self.call_now_symptoms)]
+        if any(given) and not all(given):
+            raise ValueError("give all of call_now_if, nurse_call_now_if and call_now_symptoms, or none")
         return self
 
     def note_for(self, symptom: str) -> str | None:
@@ -242,6 +266,18 @@ class EmergencyText(_Model):
     nurse: Text
 
 
+class SafetyNet(_Model):
+    """What every answer that is not an emergency says would make it more urgent (policy
+    "safety-netting"): the general emergency line, and the words the "call now if" and "contact
+    the clinic if" texts name the emergency number and the clinic with (a page with a clinic
+    profile puts the clinic's number, name and phone there)."""
+
+    general: Text  # the one general "call now if" line, in the patient's words
+    nurse_general: Text  # and in the nurse's
+    emergency_number: Text  # in every "call now if" text: "your local emergency number"
+    clinic: Text  # in every symptom's "contact the clinic if" text that an answer can show: "the clinic"
+
+
 class Advice(_Model):
     id: Id | None = None  # names it in `same_advice`
     text: Text
@@ -292,6 +328,7 @@ class Header(_Model):
     severity_snomed: dict[Literal["mild", "moderate", "severe"], Snomed] = {}
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
     emergency: EmergencyText
+    safety_net: SafetyNet | None = None  # None: answers carry only the symptoms' own lines
     general_advice: Annotated[list[Advice], Field(min_length=1)]
     same_advice: list[SameAdvice] = []
     reference: dict[Id, Reference]

@@ -1,8 +1,8 @@
 """The knowledge base in another language: knowledge/i18n/<lang>.toml, checked like the rest.
 
 A translation file holds every text a patient reads (names, descriptions, reasons, care,
-"contact the clinic if", factor questions, advice, likelihood and duration words, the header's
-patient texts), by the same ids as the knowledge base. It is checked at load: every entry and
+"contact the clinic if" and "call now if", factor questions, advice, likelihood and duration
+words, the header's patient texts), by the same ids as the knowledge base. It is checked at load: every entry and
 every text the English has is translated, with the same placeholders; nothing more. The
 translated knowledge base is the same knowledge base with those texts swapped, so its engine
 gives the same answers, rule ids, version and digest; only the words change. Nurse texts stay
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import string
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+Unit = Annotated[str, Field(pattern=r"^[^\W\d_]+$", max_length=20)]  # a word or abbreviation: letters only
+Marks = Annotated[str, Field(pattern=r"^[^\w\s+\-]{0,3}$")]  # punctuation: no digit, letter, space or sign
+
+
 class WordsIn(_Model):
     one_hour: Text
     hours: Text
@@ -37,11 +42,22 @@ class WordsIn(_Model):
     unknown_hours: Text
     recheck_starts: Text
     decimal: Annotated[str, Field(min_length=1, max_length=1)]
+    # What a patient may type the hours with (Words): units in lower case, letters only.
+    hour_units: Annotated[list[Unit], Field(min_length=1)]
+    day_units: Annotated[list[Unit], Field(min_length=1)]
+    decimal_marks: Marks  # (it must hold `decimal`: checked below)
+    grouping_marks: Marks
 
 
 class DispositionWords(_Model):
     label: Text
     patient: Text
+
+
+class SafetyNetWords(_Model):
+    general: Text
+    emergency_number: Text
+    clinic: Text
 
 
 class HeaderWords(_Model):
@@ -52,6 +68,7 @@ class HeaderWords(_Model):
     bands: dict[Likelihood, Text]  # each band's name
     dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionWords]
     emergency: Text
+    safety_net: SafetyNetWords | None = None
     general_advice: list[Text]
 
 
@@ -61,6 +78,7 @@ class SymptomWords(_Model):
     typical_duration: Text
     care: Text
     urgent_if: Text
+    call_now_if: list[Text] = []  # the English lines, in order
     likelihood_note: Text | None = None
     reasons: Reasons
 
@@ -70,6 +88,7 @@ class FactorWords(_Model):
     question: Text
     window_note: Text | None = None
     notes: dict[Id, Text] = {}  # a window change's own note, by symptom
+    call_now_if: Text | None = None
 
 
 class RuleWords(_Model):
@@ -132,6 +151,19 @@ class _Checker:
             self.fail(f"{kind} {extra[0]!r}", f"unknown {kind}; the knowledge base has no such id")
 
 
+def _check_units(w: WordsIn, c: _Checker) -> None:
+    """The hours reader's words: each unit once, as the reader sees typed text (NFC, lower case),
+    and the language's own decimal mark among the marks it reads (a patient may type what they read)."""
+    units = [*w.hour_units, *w.day_units]
+    for unit in units:
+        if unit != unicodedata.normalize("NFC", unit).lower():
+            c.fail("words", f"units: {unit!r} must be in lower case (NFC), as the hours typed are read")
+    if repeated := sorted({u for u in units if units.count(u) > 1}):
+        c.fail("words", f"units: {', '.join(map(repr, repeated))} given more than once (a unit is of hours or of days)")
+    if w.decimal not in w.decimal_marks:
+        c.fail("words", f"decimal_marks: {w.decimal_marks!r} must include the decimal mark {w.decimal!r}")
+
+
 def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
     for key, allowed in PLACEHOLDERS.items():
         value = getattr(t.words, key)
@@ -141,6 +173,7 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
             c.fail("words", f"{key}: bad placeholder in {value!r}: {exc}")
         if names != allowed:
             c.fail("words", f"{key}: placeholders {sorted(names)}; it needs exactly {sorted(allowed)}")
+    _check_units(t.words, c)
     h, eh = t.header, kb.header
     for key in ("title", "disclaimer", "severe_within_expected"):
         c.text("header", key, getattr(eh, key), getattr(h, key))
@@ -170,7 +203,7 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
     c.ids("factor", kb.factors, t.factors)
     for fid, f in kb.factors.items():
         fw, entry = t.factors[fid], f"factor {fid!r}"
-        for key in ("label", "question", "window_note"):
+        for key in ("label", "question", "window_note", "call_now_if"):
             c.text(entry, key, getattr(f, key), getattr(fw, key))
         own = {ch.symptom: ch.note for ch in f.windows if ch.note}
         c.ids(f"factor {fid!r} note for symptom", own, fw.notes)
@@ -183,6 +216,51 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
         c.text(entry, "reason", r.reason, rw.reason)
         c.text(entry, "advice", r.advice, rw.advice)
         c.text(entry, "lead", r.lead, rw.lead)
+    _check_safety_net(t, kb, c)
+
+
+def _check_safety_net(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
+    """The safety-net texts: every line translated, each English wording always by the same words
+    and two English wordings never by the same (an answer merges its lines by their words, so the
+    Spanish must merge as the English does), and the words a clinic profile replaces are there."""
+    english, words = kb.header.safety_net, t.header.safety_net
+    if english is None or words is None:
+        if words is not None:
+            c.fail("header", "safety_net: the English has no such text; remove it")
+        if english is not None:
+            c.fail("header", f"safety_net: not translated (English: {english.general!r})")
+        return
+    for key in ("general", "emergency_number", "clinic"):
+        c.text("header", f"safety_net.{key}", getattr(english, key), getattr(words, key))
+    if words.emergency_number not in words.general:
+        c.fail("header", f"safety_net.general: does not say {words.emergency_number!r} (header.safety_net)")
+    call_now: dict[str, str] = {english.general: words.general}
+    clinic: dict[str, str] = {}
+
+    def same_words(entry: str, key: str, text: str, translated: str, seen: dict[str, str]) -> None:
+        if seen.setdefault(text, translated) != translated:
+            c.fail(entry, f"{key}: {text!r} is translated elsewhere as {seen[text]!r}; say it the same way")
+        if [e for e, w in seen.items() if w == translated and e != text]:
+            c.fail(entry, f"{key}: {translated!r} also translates another English text; say each meaning its own way")
+
+    for sid, s in kb.symptoms.items():
+        w, entry = t.symptoms[sid], f"symptom {sid!r}"
+        if len(w.call_now_if) != len(s.call_now_if):
+            c.fail(entry, f"call_now_if: {len(w.call_now_if)} lines for the English {len(s.call_now_if)}")
+        for n, (text, translated) in enumerate(zip(s.call_now_if, w.call_now_if, strict=True), 1):
+            c.text(entry, f"call_now_if[{n}]", text, translated)
+            if words.emergency_number not in translated:
+                c.fail(entry, f"call_now_if[{n}]: does not say {words.emergency_number!r} (header.safety_net)")
+            same_words(entry, f"call_now_if[{n}]", text, translated, call_now)
+        if s.window is not None and words.clinic not in w.urgent_if:
+            c.fail(entry, f"urgent_if: does not say {words.clinic!r} (header.safety_net)")
+        same_words(entry, "urgent_if", s.urgent_if, w.urgent_if, clinic)
+    for fid, f in kb.factors.items():
+        fw, entry = t.factors[fid], f"factor {fid!r}"
+        if f.call_now_if is not None and fw.call_now_if is not None:
+            if words.emergency_number not in fw.call_now_if:
+                c.fail(entry, f"call_now_if: does not say {words.emergency_number!r} (header.safety_net)")
+            same_words(entry, "call_now_if", f.call_now_if, fw.call_now_if, call_now)
 
 
 def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
@@ -199,6 +277,11 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
                 for k, d in kb.header.dispositions.items()
             },
             "emergency": kb.header.emergency.model_copy(update={"patient": h.emergency}),
+            "safety_net": (
+                kb.header.safety_net.model_copy(update=h.safety_net.model_dump())
+                if kb.header.safety_net is not None and h.safety_net is not None
+                else kb.header.safety_net
+            ),
             "general_advice": [
                 a.model_copy(update={"text": text})
                 for a, text in zip(kb.header.general_advice, h.general_advice, strict=True)
@@ -209,7 +292,16 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         sid: s.model_copy(
             update={
                 k: getattr(t.symptoms[sid], k)
-                for k in ("name", "description", "typical_duration", "care", "urgent_if", "likelihood_note", "reasons")
+                for k in (
+                    "name",
+                    "description",
+                    "typical_duration",
+                    "care",
+                    "urgent_if",
+                    "call_now_if",
+                    "likelihood_note",
+                    "reasons",
+                )
             }
         )
         for sid, s in kb.symptoms.items()
@@ -220,6 +312,7 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
                 "label": t.factors[fid].label,
                 "question": t.factors[fid].question,
                 "window_note": t.factors[fid].window_note,
+                "call_now_if": t.factors[fid].call_now_if,
                 "windows": [
                     ch.model_copy(update={"note": t.factors[fid].notes[ch.symptom]}) if ch.note else ch
                     for ch in f.windows
@@ -241,7 +334,11 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         factors=factors,
         rules=rules,
         language=t.language,
-        words=Words(**t.words.model_dump()),
+        words=Words(
+            **t.words.model_dump(exclude={"hour_units", "day_units"}),
+            hour_units=tuple(t.words.hour_units),
+            day_units=tuple(t.words.day_units),
+        ),
         band_names={str(k): v for k, v in h.bands.items()},
         translations={},
     )

@@ -1,4 +1,5 @@
-"""The few words an answer is built with outside the knowledge base: hours, days, "check again".
+"""The few words an answer is built with outside the knowledge base: hours, days, "check again",
+and the units and decimal marks a patient may type the hours with.
 
 One `Words` per language. English is the default; another language's words come from its
 translation file (knowledge/i18n/<lang>.toml, `[words]`), checked like the rest of it.
@@ -30,6 +31,15 @@ class Words:
     # a page that shows the re-check time on its own leaves these out of the care advice.
     recheck_starts: str = "Check again"
     decimal: str = "."  # the decimal mark in numbers
+    # How the patient may type the hours (triage.engine.report.hours_from_text): a number, then
+    # optionally one of these units (lower case), e.g. "30", "30h", "36 hours", "2d", "1.5 days".
+    hour_units: tuple[str, ...] = ("h", "hr", "hrs", "hour", "hours")
+    day_units: tuple[str, ...] = ("d", "day", "days")
+    decimal_marks: str = ".,"  # the marks read as a decimal point: "1.5" and "1,5" are both one and a half
+    # Marks that may also group thousands where the language is spoken ("1.500" or "1,500" is 1500
+    # in one country, one and a half in another): a number with one of them before exactly three
+    # digits is refused as unclear, never guessed. English has none ("1,500" reads as 1.5, as always).
+    grouping_marks: str = ""
 
     def number(self, value: float) -> str:
         return f"{value:g}".replace(".", self.decimal)
