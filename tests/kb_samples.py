@@ -177,4 +177,34 @@ BROKEN = {
         "[dispositions.watch]",
         ["kb.toml", "header", "dispositions"],
     ),
+    "a lead counting down with no hour to count to": (
+        "rules.toml",
+        "lead_until = 72\n",
+        "",
+        ["rules.toml", "rule 'shared-equipment-pep'", "{hours_left} needs lead_until"],
+    ),
+    "a lead with an unknown placeholder": (
+        "rules.toml",
+        "you have about {hours_left} left.",
+        "you have about {hours} left.",
+        ["rules.toml", "rule 'shared-equipment-pep'", "unknown placeholder", "hours_left"],
+    ),
+    "a lead counting down past the rule's end": (
+        "rules.toml",
+        "lead_until = 72\n",
+        "lead_until = 50\n",
+        ["rules.toml", "rule 'shared-equipment-pep'", "before_hours <= lead_until"],
+    ),
+    "a lead_until without a lead": (
+        "rules.toml",
+        'id = "severe-after-24h"\n',
+        'id = "severe-after-24h"\nlead_until = 80\n',
+        ["rules.toml", "rule 'severe-after-24h'", "'lead_until' goes with 'lead'"],
+    ),
+    "a re-check minimum of zero": (
+        "kb.toml",
+        "recheck_minimum = 1",
+        "recheck_minimum = 0",
+        ["kb.toml", "header", "recheck_minimum"],
+    ),
 }

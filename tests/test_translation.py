@@ -160,6 +160,18 @@ BROKEN: list[tuple[str, str, str, str]] = [
     ("the wrong language", 'language = "es"', 'language = "fr"', "'fr' must be the file's name ('es')"),
     ("a missing factor note", 'notes.numbness = "Con las agujas', 'notes.pain = "Con las agujas', "note for symptom"),
     ("an empty text", 'name = "Hinchazón"', 'name = ""', "symptoms.swelling.name"),
+    (
+        "a lead without its hours left",
+        "tiene aproximadamente {hours_left} para empezarla.",
+        "tiene pocas horas para empezarla.",
+        "rule 'shared-equipment-pep': lead: placeholders [] differ from the English ['hours_left']",
+    ),
+    (
+        "a missing lead",
+        'lead = "Pida a un médico o a un centro de salud sexual',
+        'leadx = "Pida a un médico o a un centro de salud sexual',
+        "rules.shared-equipment-testing.leadx",
+    ),
     # the hours reader's words (triage.engine.report.hours_from_text)
     ("an upper-case unit", 'day_units = ["d", "día"', 'day_units = ["d", "Día"', "units: 'Día' must be in lower case"),
     ("a unit of hours and of days", 'hour_units = ["h", ', 'hour_units = ["d", "h", ', "'d' given more than once"),
