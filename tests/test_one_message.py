@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.support import shipped_kb
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, KnowledgeError, load_knowledge
+from triage.answer import message
 from triage.answer.message import urgency
 from triage.knowledge.files import default_dir
 from triage.vocabulary import SEVERITIES
@@ -194,18 +195,26 @@ def test_the_knowledge_endpoint_marks_the_emergency_signs(client: Any) -> None:
 
 def test_a_symptom_in_a_more_urgent_combination_is_shown_under_it_only(assessor: Assessor) -> None:
     """Policy v3 item 8: in "why", a symptom that a more urgent combination finding names is shown
-    under that finding only; its own less urgent finding goes under "more detail"."""
+    under that finding only; its own less urgent finding goes under "more detail" (as a person reads
+    it: message.as_told; the JSON keeps each symptom's own finding in `findings`)."""
+
+    def told(answer: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return message.as_told(answer.findings, answer.more_detail)
+
     answer = assessor.assess(["fever", "warmth:mild", "redness:mild"], 10)  # warmth expected on day 1
-    why = {(f.symptom, f.rule) for f in answer.findings}
-    assert (None, "infection-fever-local-signs") in why
-    assert "warmth" not in {f.symptom for f in answer.findings}
-    assert ("warmth", "warmth-expected") in {(f.symptom, f.rule) for f in answer.more_detail}
-    assert ("fever", "fever-always") in why  # as urgent as the combination: still shown on its own
-    assert ("redness", "redness-expected") in why  # not named by the combination
-    late = assessor.assess(["redness:mild", "warmth:mild", "pain:mild"], 50)  # the infection pattern
-    assert {f.symptom for f in late.findings} == {None, "warmth"}  # warmth is contact past 48 h itself
-    assert {"redness-monitor", "pain-monitor"} <= {f.rule for f in late.more_detail}
+    assert "warmth" in {f.symptom for f in answer.findings}  # the JSON explains every symptom itself
+    why, detail = told(answer)
+    assert (None, "infection-fever-local-signs") in {(f.symptom, f.rule) for f in why}
+    assert "warmth" not in {f.symptom for f in why}
+    assert ("warmth", "warmth-expected") in {(f.symptom, f.rule) for f in detail}
+    assert ("fever", "fever-always") in {(f.symptom, f.rule) for f in why}  # as urgent: still shown on its own
+    assert ("redness", "redness-expected") in {(f.symptom, f.rule) for f in why}  # not named by the combination
+    late_why, late_detail = told(assessor.assess(["redness:mild", "warmth:mild", "pain:mild"], 50))
+    assert {f.symptom for f in late_why} == {None, "warmth"}  # warmth is contact past 48 h itself
+    assert {"redness-monitor", "pain-monitor"} <= {f.rule for f in late_detail}
     spreading = assessor.assess(["fever", "spreading-redness", "pain:severe"], 30)  # an emergency combination
-    assert spreading.findings[0].rule == "spreading-infection" and spreading.emergency
-    assert not [f for f in spreading.findings if f.symptom]  # each symptom is told under a combination
-    assert {"fever-always", "spreading-redness-always"} <= {f.rule for f in spreading.more_detail}
+    s_why, s_detail = told(spreading)
+    assert s_why[0].rule == "spreading-infection" and spreading.emergency
+    assert not [f for f in s_why if f.symptom]  # each symptom is told under a combination
+    assert {"fever-always", "spreading-redness-always"} <= {f.rule for f in s_detail}
+    assert [message.urgency(f) for f in s_detail] == sorted((message.urgency(f) for f in s_detail), reverse=True)

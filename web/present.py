@@ -150,6 +150,7 @@ def view(
             and a not in actions
             and not (recheck is not None and a.startswith(kb.words.recheck_starts))
         )
+    why, detail = message.as_told(answer.findings, answer.more_detail)  # policy v3: told under a combination
     return ResultView(
         answer=answer,
         key=key,
@@ -164,8 +165,8 @@ def view(
         recheck_after_session=kb.words.duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
         place=zone_place(zone_name(tz), kb.language),
-        findings=_finding_views(kb, answer.findings),
-        more_detail=_finding_views(kb, answer.more_detail),
+        findings=_finding_views(kb, why),
+        more_detail=_finding_views(kb, detail),
         actions=actions,
         advice=advice,
         assessed_at=at,

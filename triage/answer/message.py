@@ -7,9 +7,9 @@ the emergency flag; the overall answer *outranks* every finding less urgent than
 
 - "Why" (`findings`) holds one finding per symptom, the strongest, and the findings about
   the whole report or a combination; in an emergency answer nothing below contact clinician.
-  A symptom that a more urgent combination finding names is shown under that finding only
-  (policy v3): its own finding goes to "more detail" too. Everything else is `more_detail`,
-  for the curious and the nurse.
+  Everything else is `more_detail`, for the curious and the nurse. Where a person reads it
+  (`as_told`), a symptom that a more urgent combination finding names is shown under that
+  finding only (policy v3): its own finding goes to "more detail" too.
 - Advice comes only from findings at the answer's own urgency, in order of urgency; an
   emergency answer gives the emergency call, then first aid for the emergency signs, and no
   routine aftercare or re-check. Advice is given once per meaning: sentences said twice are
@@ -56,18 +56,27 @@ def fold(findings: Sequence[Finding], emergency: bool) -> tuple[tuple[Finding, .
             if best is None or strength > best[0]:
                 strongest[f.symptom] = (strength, i)
     kept = {i for i, f in enumerate(findings) if f.symptom is None or strongest[f.symptom][1] == i}
-    # a symptom named by a more urgent finding about the report (a combination) is told there
-    named: dict[str, tuple[int, bool]] = {}
-    for f in findings:
-        if f.symptom is None:
-            for sid in f.symptoms:
-                named[sid] = max(named.get(sid, urgency(f)), urgency(f))
-    if named:
-        kept = {i for i in kept if urgency(findings[i]) >= named.get(findings[i].symptom or "", (-1, False))}
     if emergency:
         kept = {i for i in kept if findings[i].disposition is Disposition.CONTACT_CLINICIAN}
     why = tuple(f for i, f in enumerate(findings) if i in kept)
     return why, tuple(f for i, f in enumerate(findings) if i not in kept)
+
+
+def as_told(why: Sequence[Finding], more_detail: Sequence[Finding]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+    """ "Why" and "more detail" as a person reads them (pages, the CLI's text): a symptom that a
+    more urgent finding about the report (a combination) names is told under that finding only,
+    its own finding moves to "more detail" (policy v3). The answer's JSON keeps each symptom's own
+    finding in `findings`, so a program reading it still finds every symptom explained there."""
+    named: dict[str, tuple[int, bool]] = {}
+    for f in why:
+        if f.symptom is None:
+            for sid in f.symptoms:
+                named[sid] = max(named.get(sid, urgency(f)), urgency(f))
+    moved = [f for f in why if f.symptom is not None and urgency(f) < named.get(f.symptom, (-1, False))]
+    if not moved:
+        return tuple(why), tuple(more_detail)
+    detail = sorted((*moved, *more_detail), key=urgency, reverse=True)  # stable: most urgent first
+    return tuple(f for f in why if f not in moved), tuple(detail)
 
 
 def _sentences(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from triage.answer import message
 from triage.answer.assess import Assessor, default_assessor, duration
 from triage.answer.languages import ENGLISH, LanguageAssessor
 from triage.answer.model import Assessment, Finding
@@ -136,9 +137,10 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
             out.append(f"      source: {f.source}")
         return out
 
-    lines += ["", "Findings:", *listed(answer.findings)]
-    if answer.more_detail:
-        lines += ["", "More detail (outranked by the answer above):", *listed(answer.more_detail)]
+    why, detail = message.as_told(answer.findings, answer.more_detail)  # policy v3: told under a combination
+    lines += ["", "Findings:", *listed(why)]
+    if detail:
+        lines += ["", "More detail (outranked by the answer above):", *listed(detail)]
     lines.append("")
     lines.append("Advice:")
     lines += [f"  - {a}" for a in answer.advice]
