@@ -77,11 +77,6 @@ def label(kb: KnowledgeBase, disposition: str) -> Label:
     return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
 
 
-def utc_time(moment: datetime) -> str:
-    """The moment as the record pages show it, like "2026-11-25 09:30 UTC"."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
 def local_time(moment: datetime, tz: tzinfo) -> str:
     """The moment as the record pages show it in `tz` (the clinic's zone), like "2026-11-25 10:30";
     the page says once which zone ("Times are Europe/Madrid")."""
