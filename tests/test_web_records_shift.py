@@ -15,12 +15,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
 from tests.support import NURSE, MakeApp
 from tests.test_web_records import add_report, count, entries, make_record, override
 from tests.web_helpers import csrf_token, patient_form, sign_in
 from triage import assess
-from web.storage.models import Override
+from web.assessor import patient_assessor
+from web.db import database
+from web.storage.models import Entry, Override
 
 PROFILE = (
     'name = "Clínica Sol"\nphone = "+34 910 000 000"\nout_of_hours = "+34 600 000 000"\n'
@@ -174,8 +177,6 @@ def test_the_record_quotes_it_in_spanish_when_the_patient_read_spanish(clinic_ap
     # Not an emergency: the answer's summary as the Spanish page worded it.
     code = _patient_record(clinic_app, {"redness": "mild"}, "30", language="es")
     with clinic_app.test_request_context():
-        from web.assessor import patient_assessor
-
         spanish = patient_assessor("es").assess(["redness:mild"], 30).summary
     assert spanish != assess(["redness:mild"], 30).summary
     page = text(_nurse_again(clinic_app).get(f"/nurse/records/{code}"))
@@ -249,3 +250,22 @@ def test_raising_or_keeping_an_answer_needs_no_confirmation(nurse_client: Any, a
     emergency = make_record(app, ["lip-tongue-swelling:moderate"], 30)
     kept = override(nurse_client, emergency, 1, disposition="contact clinician", emergency="yes", reason="x")
     assert kept.status_code == 400 and "already answered" in text(kept)  # the same answer: no override at all
+
+
+def test_spanish_without_a_profile_quotes_the_neutral_call_in_spanish(app: Flask, nurse_client: Any) -> None:
+    code = _patient_record(app, {"breathing-difficulty": "moderate"}, "1", language="es")
+    (entry,) = entries(app, code)
+    assert (entry.language, entry.emergency_number) == ("es", None)
+    page = text(nurse_client.get(f"/nurse/records/{code}"))
+    assert _told(page) == '<q lang="es">Llame ahora al su número local de emergencias.'
+
+
+def test_spanish_words_of_an_older_knowledge_base_are_not_invented(app: Flask, nurse_client: Any) -> None:
+    """The Spanish words are worded again only by the knowledge base that answered; for an older
+    one the page quotes the stored English and says so."""
+    code = _patient_record(app, {"redness": "mild"}, "30", language="es")
+    with app.app_context(), database().transaction() as session:
+        session.execute(update(Entry).values(kb_version="2026.01.01-1"))
+    page = text(nurse_client.get(f"/nurse/records/{code}"))
+    assert _told(page) == "<q>" + assess(["redness:mild"], 30).summary
+    assert "(read in Spanish; the answer in English, as stored: the Spanish words of knowledge base" in page

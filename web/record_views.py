@@ -67,6 +67,7 @@ class EntryView:
     worse: tuple[WorseView, ...]
     answer: ResultView  # the stored answer, worded as the console words a fresh one (in the clinic's zone)
     told: str  # what the patient read: "Call 112 now.", in their language, with the numbers of the time
+    told_language: str  # the language of `told` ("en" when their own words are not at hand)
     language: str  # the language they read it in ("en", "es")
     language_name: str  # "Spanish", for the nurse
     overrides: tuple[OverrideView, ...]
@@ -83,24 +84,24 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
     return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}"
 
 
-def patient_told(kb: KnowledgeBase, entry: RecordEntry, answer: Assessment) -> str:
-    """What the patient read as the answer, in the language they read it, with the clinic's
-    numbers stored with the entry: an emergency is "Call 112 now." ("Llame ahora al 112."), as the
-    result page put it; otherwise the answer's summary, re-worded in their language when the
-    knowledge base is still the one that answered (else the stored English words)."""
+def patient_told(kb: KnowledgeBase, entry: RecordEntry, answer: Assessment) -> tuple[str, str]:
+    """What the patient read as the answer, and the language of those words: in the language
+    they read, with the clinic's numbers stored with the entry. An emergency is the result page's
+    call line ("Call 112 now.", "Llame ahora al 112."); otherwise the answer's summary, worded in
+    their language while the knowledge base is still the one that answered (else the stored
+    English words, said to be English)."""
     language = entry.language or "en"
     if language != "en" and language not in current_app.extensions.get(LANGUAGES, {}):
-        language = "en"
+        return answer.summary, "en"
     if entry.emergency:
+        if entry.emergency_number is None and language == "en":
+            return answer.summary, "en"  # no profile: the neutral words, with their examples
         with force_locale(language):
-            if entry.emergency_number:
-                return str(_("Call %(number)s now.", number=entry.emergency_number))
-            if language != "en":
-                return str(_("Emergency: call your local emergency number now"))
-        return answer.summary
+            number = entry.emergency_number or _("your local emergency number")
+            return str(_("Call %(number)s now.", number=number)), language
     if language != "en" and entry.kb_version == kb.version:
-        return patient_assessor(language).assess_report(answer.report, answer).summary
-    return answer.summary
+        return patient_assessor(language).assess_report(answer.report, answer).summary, language
+    return answer.summary, "en"
 
 
 def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | None, tz: tzinfo = UTC) -> EntryView:
@@ -112,6 +113,7 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         for sid in report.get("worse_symptoms", [])
     )
     answer = Assessment.from_dict(entry.answer)
+    told, told_language = patient_told(kb, entry, answer)
     return EntryView(
         seq=entry.seq,
         at=local_time(entry.created_at, tz),
@@ -123,7 +125,8 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         worsening=bool(report.get("worsening")),
         worse=worse,
         answer=view(kb, answer, entry.created_at, tz),
-        told=patient_told(kb, entry, answer),
+        told=told,
+        told_language=told_language,
         language=entry.language or "en",
         language_name=Locale.parse(entry.language or "en").get_display_name("en") or (entry.language or "en"),
         overrides=tuple(
