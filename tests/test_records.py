@@ -40,7 +40,7 @@ def _audit(db) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(records_db) -> None:  # type: ignore[no-untyped-def]
     db = records_db
-    assert db.current() == "0002"
+    assert db.current() == "0003"
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= db.tables()
     with db.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
@@ -48,7 +48,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(
     assert db.current() is None
     assert db.tables() <= {"alembic_version"}
     db.upgrade()
-    assert db.current() == "0002"
+    assert db.current() == "0003"
     _record(db)  # usable again after a round trip
 
 
@@ -72,6 +72,32 @@ def test_migration_0002_keeps_the_nurses_and_the_audit_trail(records_db) -> None
     with db.engine.connect() as c:
         assert c.execute(text("SELECT action FROM audit_events")).all() == [("create-nurse",)]
         assert c.execute(text("SELECT username FROM nurses")).all() == [("ann",)]
+
+
+def test_migration_0003_adds_what_the_patient_read_and_removes_it_keeping_the_entries(records_db) -> None:  # type: ignore[no-untyped-def]
+    """0003 adds the entry's language and the clinic's numbers (empty for entries stored before)
+    and drops them again, both ways without losing an entry."""
+    db = records_db
+    with db.transaction() as s:
+        told = store.Told("es", "112", "+34 910 123 456")
+        code = store.create_record(s, assess(["redness:mild"], 30), "patient-form", told=told).reference
+    db.downgrade("0002")
+    with db.engine.connect() as c:
+        names = set(c.execute(text("SELECT * FROM entries")).keys())
+        assert not {"language", "emergency_number", "clinic_phone"} & names
+        assert c.execute(text("SELECT seq, disposition FROM entries")).all() == [(1, "expected")]
+    db.upgrade()
+    with db.transaction() as s:
+        entry = s.scalars(select(Entry)).one()
+        assert (entry.language, entry.emergency_number, entry.clinic_phone) == (None, None, None)
+        assert entry.record.reference == code
+        store.add_entry(s, entry.record, assess(["redness:moderate"], 40), "patient-form", None, told)
+    with db.transaction() as s:
+        stored = s.scalars(select(Entry).order_by(Entry.seq)).all()
+        assert [(e.language, e.emergency_number, e.clinic_phone) for e in stored] == [
+            (None, None, None),
+            ("es", "112", "+34 910 123 456"),
+        ]
 
 
 def test_upgrade_twice_is_a_no_op(records_db) -> None:  # type: ignore[no-untyped-def]
@@ -267,6 +293,46 @@ def test_override_is_stored_beside_the_engine_answer_and_listed_for_review(recor
     assert table[0]["engine"] == "monitor" and table[0]["override"] == "contact clinician"
     assert table[0]["kb_digest"] == load_knowledge().digest
     assert ("nurse:alice", "override", code) in _audit(records_db)
+
+
+def test_lowering_an_emergency_needs_the_confirmation_and_is_marked_for_review(records_db) -> None:  # type: ignore[no-untyped-def]
+    code = _record(records_db, ("lip-tongue-swelling:moderate",), 30)
+    nurse_id = _nurse(records_db)
+    with records_db.transaction() as s:
+        entry = s.scalar(select(Entry))
+        assert entry.emergency
+        with pytest.raises(store.RecordError, match="I confirm this patient does not need emergency care"):
+            store.add_override(s, entry, s.get(Nurse, nurse_id), "expected", "seen on video: mild")
+        # Contact clinician without the emergency flag lowers it too.
+        with pytest.raises(store.RecordError, match="tick 'I confirm"):
+            store.add_override(s, entry, s.get(Nurse, nurse_id), "contact clinician", "seen on video: mild")
+    with records_db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Override)) == 0
+        entry = s.scalar(select(Entry))
+        store.add_override(s, entry, s.get(Nurse, nurse_id), "expected", "seen on video: mild", confirmed=True)
+    with records_db.transaction() as s:
+        (row,) = store.override_rows(s)
+    assert row.lowered_emergency and (row.engine, row.override) == ("contact clinician", "expected")
+    import csv
+    import io
+
+    (line,) = csv.DictReader(io.StringIO(store.overrides_csv([row])))
+    assert line["lowered_emergency"] == "True"
+    with records_db.transaction() as s:
+        details = list(s.scalars(select(AuditEvent.detail).where(AuditEvent.action == "override")))
+    assert details == ["entry 1: contact clinician -> expected (lowered an emergency, confirmed)"]
+    assert ("nurse:alice", "override", code) in _audit(records_db)
+
+
+def test_an_override_that_keeps_the_emergency_is_not_a_lowering(records_db) -> None:  # type: ignore[no-untyped-def]
+    _record(records_db, ("redness:mild",), 30)
+    nurse_id = _nurse(records_db)
+    with records_db.transaction() as s:
+        store.add_override(s, s.scalar(select(Entry)), s.get(Nurse, nurse_id), "contact clinician", "x", True)
+    with records_db.transaction() as s:
+        (row,) = store.override_rows(s)
+    assert not row.lowered_emergency
+    assert store.overrides_csv([row]).splitlines()[1].endswith(",False")
 
 
 # --- audit --------------------------------------------------------------------------------

@@ -104,3 +104,12 @@ def test_cds_service_errors_are_json(client):  # type: ignore[no-untyped-def]
     assert {p["field"] for p in r.get_json()["problems"]} == {"extension.symptoms"}
     r = client.post(f"/cds-services/{SERVICE_ID}", data="x", content_type="text/plain")
     assert r.status_code == 415 and r.is_json
+
+
+def test_a_record_from_the_api_keeps_the_language_the_answer_was_read_in(app, client):  # type: ignore[no-untyped-def]
+    data = client.post("/api/v1/assess", json={**REPORT, "record": True}, headers={"Accept-Language": "es"}).get_json()
+    with app.extensions["triage_db"].transaction() as s:
+        entry = s.scalar(select(Entry))
+        assert entry is not None and entry.record.reference == data["reference"]
+        assert (entry.language, entry.emergency_number, entry.clinic_phone) == ("es", None, None)
+        assert entry.answer["summary"] == assess(["redness:mild"], 30).summary  # stored in English

@@ -19,6 +19,7 @@ from tests.support import MakeApp
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from triage import assess
 from web import ConfigError
+from web.assessor import patient_assessor
 from web.i18n import CATALOGUES
 
 KINDS = {
@@ -208,6 +209,8 @@ def test_spanish_form_errors(client: Any) -> None:
 
 
 def test_the_record_is_stored_in_english_and_the_nurse_side_stays_english(app: Any, client: Any) -> None:
+    """The answer is stored in English and the nurse reads it so; what the patient read is quoted
+    in their language (marked as such), beside the English."""
     client.get("/?lang=es")
     page = _post(client, {"redness": "mild"}, "30").get_data(as_text=True)
     code = page.split('id="reference-code"', 1)[1].split(">", 1)[1].split("<", 1)[0].strip()
@@ -216,7 +219,12 @@ def test_the_record_is_stored_in_english_and_the_nurse_side_stays_english(app: A
     record = nurse.get(f"/nurse/records/{code}", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert _lang(record) == "en"
     english = assess(["redness:mild"], 30)
-    assert f"The patient was told: {english.summary}" in _text(record)
+    with app.test_request_context():
+        spanish = patient_assessor("es").assess(["redness:mild"], 30).summary
+    assert f"The patient was told: {spanish} (read in Spanish; the answer in English: {english.summary})" in _text(
+        record
+    )
+    assert f'<q lang="es">{spanish}</q>' in html.unescape(record)
     assert english.findings[0].nurse_reason in html.unescape(record)
     console = nurse.get("/nurse", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert _lang(console) == "en" and "language-switch" not in console

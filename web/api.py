@@ -76,7 +76,9 @@ def assess() -> Response:
     if clinic is not None:
         data["contact"] = clinic.contact()
     if body.record:  # stored in English, as the nurse reads it (the same answer; a cache hit)
-        data["reference"] = store_new_record(current_assessor().assess_report(answer.report), Channel.API)
+        data["reference"] = store_new_record(
+            current_assessor().assess_report(answer.report), Channel.API, language=select_language()
+        )
         if data["reference"] is None:
             data["record_error"] = (
                 "a report without hours is not stored, so no reference code was issued"

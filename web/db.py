@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from triage import Assessment
+from web.clinic import current_clinic
 from web.config import ConfigError
 from web.logs import ERROR_LOGGER
 from web.storage import store
@@ -63,16 +64,25 @@ def database() -> Database:
     return db
 
 
-def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None) -> str | None:
+def told(language: str = "en") -> store.Told:
+    """What a person reads with an answer now: `language`, and the clinic profile's numbers."""
+    clinic = current_clinic()
+    if clinic is None:
+        return store.Told(language)
+    return store.Told(language, clinic.emergency_number, clinic.phone)
+
+
+def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None, language: str = "en") -> str | None:
     """Store the report and its answer as a new record, in one transaction; its reference
     code, or None when it could not be stored (the caller still shows the answer). A report
-    without hours (an emergency answered at once) is not stored: a record's course needs them."""
+    without hours (an emergency answered at once) is not stored: a record's course needs them.
+    The entry keeps what the person read: `language` and the clinic's numbers (web.db.told)."""
     if answer.report.hours is None:
         return None
     try:
         with database().transaction() as session:
             nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
-            return store.create_record(session, answer, channel, nurse).reference
+            return store.create_record(session, answer, channel, nurse, told(language)).reference
     except (SQLAlchemyError, OSError, store.RecordError) as exc:
         # The type only: the message could quote the report.
         logging.getLogger(ERROR_LOGGER).error(

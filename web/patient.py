@@ -63,7 +63,9 @@ def result() -> tuple[str, int]:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
         return _form(entry, 400)
     # Stored in English, as the nurse reads it: the same answer, from the English engine's cache.
-    reference = store_new_record(assessor.english.assess_report(answer.report), Channel.PATIENT_FORM)
+    reference = store_new_record(
+        assessor.english.assess_report(answer.report), Channel.PATIENT_FORM, language=select_language()
+    )
     result = view(assessor.kb, answer, at, parsed.tz, current_clinic())
     return render_template("patient_result.html", result=result, reference=reference), 200
 

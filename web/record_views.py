@@ -7,10 +7,16 @@ No routes here: web.records reads the record, in its transaction, and renders th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+
+from babel import Locale
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from triage import Assessment, Disposition, KnowledgeBase
 from triage.vocabulary import Channel
+from web.assessor import LANGUAGES, patient_assessor
 from web.present import ICONS, ResultView, view
 from web.storage import store
 from web.storage.models import Entry as RecordEntry
@@ -45,12 +51,13 @@ class OverrideView:
     nurse: str
     at: str
     reason: str
+    lowered_emergency: bool  # the engine said emergency; the nurse lowered it (confirmed)
 
 
 @dataclass(frozen=True)
 class EntryView:
     seq: int
-    at: str  # "2026-11-25 09:30 UTC"
+    at: str  # "2026-11-25 10:30", in the clinic's zone (the page says which)
     channel: str
     who: str
     hours: str
@@ -58,7 +65,11 @@ class EntryView:
     factors: tuple[str, ...]
     worsening: bool
     worse: tuple[WorseView, ...]
-    answer: ResultView  # the stored answer, worded as the console words a fresh one (times in UTC)
+    answer: ResultView  # the stored answer, worded as the console words a fresh one (in the clinic's zone)
+    told: str  # what the patient read: "Call 112 now.", in their language, with the numbers of the time
+    told_language: str  # the language of `told` ("en" when their own words are not at hand)
+    language: str  # the language they read it in ("en", "es")
+    language_name: str  # "Spanish", for the nurse
     overrides: tuple[OverrideView, ...]
 
 
@@ -67,12 +78,33 @@ def label(kb: KnowledgeBase, disposition: str) -> Label:
     return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
 
 
-def utc_time(moment: datetime) -> str:
-    """The moment as the record pages show it, like "2026-11-25 09:30 UTC"."""
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """The moment as the record pages show it in `tz` (the clinic's zone), like "2026-11-25 10:30";
+    the page says once which zone ("Times are Europe/Madrid")."""
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M}"
 
 
-def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | None) -> EntryView:
+def patient_told(kb: KnowledgeBase, entry: RecordEntry, answer: Assessment) -> tuple[str, str]:
+    """What the patient read as the answer, and the language of those words: in the language
+    they read, with the clinic's numbers stored with the entry. An emergency is the result page's
+    call line ("Call 112 now.", "Llame ahora al 112."); otherwise the answer's summary, worded in
+    their language while the knowledge base is still the one that answered (else the stored
+    English words, said to be English)."""
+    language = entry.language or "en"
+    if language != "en" and language not in current_app.extensions.get(LANGUAGES, {}):
+        return answer.summary, "en"
+    if entry.emergency:
+        if entry.emergency_number is None and language == "en":
+            return answer.summary, "en"  # no profile: the neutral words, with their examples
+        with force_locale(language):
+            number = entry.emergency_number or _("your local emergency number")
+            return str(_("Call %(number)s now.", number=number)), language
+    if language != "en" and entry.kb_version == kb.version:
+        return patient_assessor(language).assess_report(answer.report, answer).summary, language
+    return answer.summary, "en"
+
+
+def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | None, tz: tzinfo = UTC) -> EntryView:
     report = entry.report
     before = {s["id"]: s["severity"] for s in previous.report.get("symptoms", [])} if previous else {}
     current = {s["id"]: s["severity"] for s in report.get("symptoms", [])}
@@ -80,9 +112,11 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         WorseView(kb.symptom_name(sid), sid, before.get(sid), current.get(sid, "?"), store.why_worse(kb, before, sid))
         for sid in report.get("worse_symptoms", [])
     )
+    answer = Assessment.from_dict(entry.answer)
+    told, told_language = patient_told(kb, entry, answer)
     return EntryView(
         seq=entry.seq,
-        at=utc_time(entry.created_at),
+        at=local_time(entry.created_at, tz),
         channel=CHANNEL_LABELS.get(entry.channel, entry.channel),
         who=f"nurse {entry.nurse.username}" if entry.nurse is not None else "patient",
         hours=f"{entry.hours:g} h",
@@ -90,9 +124,20 @@ def entry_view(kb: KnowledgeBase, entry: RecordEntry, previous: RecordEntry | No
         factors=tuple(kb.factor_label(f) for f in report.get("factors", [])),
         worsening=bool(report.get("worsening")),
         worse=worse,
-        answer=view(kb, Assessment.from_dict(entry.answer), entry.created_at, UTC),
+        answer=view(kb, answer, entry.created_at, tz),
+        told=told,
+        told_language=told_language,
+        language=entry.language or "en",
+        language_name=Locale.parse(entry.language or "en").get_display_name("en") or (entry.language or "en"),
         overrides=tuple(
-            OverrideView(label(kb, o.disposition), o.emergency, o.nurse.username, utc_time(o.created_at), o.reason)
+            OverrideView(
+                label(kb, o.disposition),
+                o.emergency,
+                o.nurse.username,
+                local_time(o.created_at, tz),
+                o.reason,
+                entry.emergency and not o.emergency,
+            )
             for o in entry.overrides
         ),
     )

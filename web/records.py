@@ -10,6 +10,8 @@ the course table and chart) is shaped in web.record_views.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -23,11 +25,11 @@ from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
 from web.auth import require_login, signed_in_nurse
 from web.clinic import current_organization
-from web.clock import now
-from web.db import database
+from web.clock import hours_between, now, zone, zone_name
+from web.db import database, told
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
-from web.record_views import chart, entry_view, label, labels, timeline_rows, utc_time
+from web.record_views import chart, entry_view, label, labels, local_time, timeline_rows
 from web.storage import store
 from web.storage.codes import normalize_code
 from web.storage.models import Nurse, Record
@@ -58,6 +60,36 @@ def _not_found(code: str) -> tuple[str, int]:
     return _open_page(code, f"There is no record with the code {normalize_code(code)}. Check it with the patient.", 404)
 
 
+@dataclass(frozen=True)
+class Prefill:
+    """Where the call-back form's first values came from, for the note above it."""
+
+    seq: int  # the entry whose symptoms, severities and factors it holds
+    session: str  # when the session was, in the clinic's zone
+    now: str
+    hours: str
+
+
+def session_time(record: Record) -> datetime:
+    """When the treatment session was: the first report's time minus its hours since the session."""
+    first = record.entries[0]
+    return first.created_at - timedelta(hours=first.hours)
+
+
+def _prefill(record: Record, tz: tzinfo) -> tuple[FormEntry, Prefill]:
+    """The call-back form filled in from the last report (symptoms, severities, risk factors)
+    and the hours from the session to now, on the app's clock; the nurse changes what differs."""
+    last = record.entries[-1]
+    at, session = now(), session_time(record)
+    hours = f"{max(hours_between(session, at), 0.0):.1f}".removesuffix(".0")
+    fields: list[tuple[str, str]] = [
+        ("symptoms", " ".join(f"{s['id']}:{s['severity']}" for s in last.report.get("symptoms", []))),
+        ("hours", hours),
+    ]
+    fields += [("factor", f) for f in last.report.get("factors", [])]
+    return FormEntry(MultiDict(fields)), Prefill(last.seq, local_time(session, tz), local_time(at, tz), hours)
+
+
 def _record_page(
     record: Record,
     report: FormEntry | None = None,
@@ -66,21 +98,28 @@ def _record_page(
     status: int = 200,
 ) -> tuple[str, int]:
     kb = current_knowledge()
+    tz = zone(None)  # the clinic's zone: its profile's, else DEFAULT_TIMEZONE
     entries = list(record.entries)
-    views = [entry_view(kb, e, entries[i - 1] if i else None) for i, e in enumerate(entries)]
+    views = [entry_view(kb, e, entries[i - 1] if i else None, tz) for i, e in enumerate(entries)]
     t = store.timeline(record)
+    prefill = None
+    if report is None:
+        report, prefill = _prefill(record, tz)
     return (
         render_template(
             "record.html",
             record=record,
-            created=utc_time(record.created_at),
-            updated=utc_time(record.updated_at),
+            created=local_time(record.created_at, tz),
+            updated=local_time(record.updated_at, tz),
+            timezone=zone_name(tz),
+            prefill=prefill,
+            confirm_lowering=store.CONFIRM_LOWERING,
             entries=views,
             timeline=t,
             rows=timeline_rows(kb, t),
             chart=chart(kb, t),
             labels=labels(kb),
-            report=report or FormEntry(),
+            report=report,
             override=override or FormEntry(),
             override_seq=override_seq,
             factors=list(kb.factors.values()),
@@ -155,13 +194,19 @@ def add_entry(code: str) -> ResponseReturnValue:
             before = store.latest_symptoms(session, found)
             worse = store.worse_than_before(assessor.kb, before, report.symptoms, report.hours)
             answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening, worse=worse)
-            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session))
+            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session), told())
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
             return redirect(target, 303)
     return page
 
 
-OVERRIDE_FIELDS = (("reason", "reason"), ("emergency", "emergency"), ("disposition", "disposition"))
+# Which field an override's error belongs to, by a word of its message (the first that matches).
+OVERRIDE_FIELDS = (
+    ("confirm", "confirm"),
+    ("reason", "reason"),
+    ("emergency", "emergency"),
+    ("disposition", "disposition"),
+)
 
 
 @bp.post("/<code>/entries/<int:seq>/override")
@@ -185,6 +230,7 @@ def override(code: str, seq: int) -> ResponseReturnValue:
                 form.get("disposition"),
                 form.get("reason"),
                 emergency=form.get("emergency") == "yes",
+                confirmed=form.get("confirm") == "yes",
             )
         except store.RecordError as exc:
             message = str(exc)
@@ -264,6 +310,7 @@ def overrides() -> tuple[str, int]:
         rows = store.override_rows(session, limit=OVERRIDES_SHOWN + 1)
         store.audit(session, signed_in_nurse().actor, "view-overrides")
     kb = current_knowledge()
+    tz = zone(None)
     return (
         render_template(
             "overrides.html",
@@ -271,7 +318,8 @@ def overrides() -> tuple[str, int]:
             more=len(rows) > OVERRIDES_SHOWN,
             shown=OVERRIDES_SHOWN,
             labels=labels(kb),
-            when=utc_time,
+            when=lambda moment: local_time(moment, tz),
+            timezone=zone_name(tz),
         ),
         200,
     )

@@ -99,3 +99,46 @@ def test_patient_code_to_nurse_call_back_override_and_export(  # type: ignore[no
     _no_axe_violations(subtests, page, "overrides page")
     # The refused override was a 400 page (the browser logs that); nothing else went wrong.
     assert [p for p in page.problems if "status of 400" not in p] == []
+
+
+def test_on_a_phone_the_call_back_is_filled_in_and_lowering_an_emergency_is_confirmed(  # type: ignore[no-untyped-def]
+    browser, live_server, subtests
+):
+    """At 375x812: the call-back form holds the last report and the hours since the session;
+    lowering the engine's emergency is refused until the confirmation box is ticked, what was
+    typed kept, and the review marks it."""
+    code = _patient_code(browser, live_server)
+    page = new_page(browser, PHONE)
+    sign_in(page, live_server)
+    page.goto(live_server + f"/nurse/records/{code}")
+    assert page.input_value("#symptoms") == "redness:mild"
+    assert page.input_value("#hours") == "30"  # the patient's 30 h, and (almost) no time since
+    assert "Filled in from entry 1" in page.inner_text("#prefill-note")
+
+    # The call-back: the nurse adds a new sign to what is there; the engine answers an emergency.
+    page.fill("#symptoms", page.input_value("#symptoms") + " lip-tongue-swelling:moderate")
+    with page.expect_navigation(wait_until="load"):
+        page.press("#hours", "Enter")
+    assert "EMERGENCY" in page.inner_text("#entry-2")
+    assert page.input_value("#symptoms") == "redness:mild lip-tongue-swelling:moderate"  # now from entry 2
+
+    # Lowering it without the box is refused, with the reason kept.
+    page.click("#entry-2 details.override-form summary")
+    page.check("#override-2-expected")
+    page.fill("#override-2-reason", "Seen on video: lips normal")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#override-2 button[type=submit]")
+    assert "I confirm this patient does not need emergency care" in page.inner_text("#override-2-confirm-error")
+    assert page.input_value("#override-2-reason") == "Seen on video: lips normal"
+    assert page.is_checked("#override-2-expected") and not page.is_checked("#override-2-confirm")
+    assert "None." in page.inner_text("#entry-2 .entry-overrides")
+    _no_axe_violations(subtests, page, "record page with the confirmation error")
+
+    page.check("#override-2-confirm")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#override-2 button[type=submit]")
+    assert "lowered an emergency" in page.inner_text("#entry-2 .entry-overrides")
+    page.goto(live_server + "/nurse/overrides")
+    assert "lowered an emergency" in page.inner_text("main")
+    _no_axe_violations(subtests, page, "overrides page on a phone")
+    assert [p for p in page.problems if "status of 400" not in p] == []

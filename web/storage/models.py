@@ -85,6 +85,11 @@ class Entry(Base):
     disposition: Mapped[str] = mapped_column(String(32))
     emergency: Mapped[bool] = mapped_column(Boolean)
     kb_version: Mapped[str] = mapped_column(String(64))
+    # What the person read with this answer: its language, and the clinic's numbers at the time
+    # (None: no clinic profile, so the neutral "your local emergency number"; all None before 0003).
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    emergency_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    clinic_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     record: Mapped[Record] = relationship(back_populates="entries")
     nurse: Mapped[Nurse | None] = relationship()

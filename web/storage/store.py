@@ -178,7 +178,20 @@ def check_login(session: Session, username: str, password: str) -> Nurse | None:
 # --- records and entries ------------------------------------------------------------------
 
 
-def _entry(record: Record, seq: int, answer: Assessment, channel: str, nurse: Nurse | None) -> Entry:
+@dataclass(frozen=True)
+class Told:
+    """What the person read with an answer besides the answer itself: the language of the page
+    and the clinic's numbers on it (None: no clinic profile, the neutral wording)."""
+
+    language: str = "en"
+    emergency_number: str | None = None
+    clinic_phone: str | None = None
+
+
+def _entry(
+    record: Record, seq: int, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+) -> Entry:
+    told = told or Told()
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}; valid channels: {', '.join(CHANNELS)}")
     return Entry(
@@ -193,10 +206,15 @@ def _entry(record: Record, seq: int, answer: Assessment, channel: str, nurse: Nu
         disposition=answer.disposition.value,
         emergency=answer.emergency,
         kb_version=answer.kb_version,
+        language=told.language[:16],
+        emergency_number=told.emergency_number,
+        clinic_phone=told.clinic_phone[:64] if told.clinic_phone else None,
     )
 
 
-def create_record(session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None) -> Record:
+def create_record(
+    session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None, told: Told | None = None
+) -> Record:
     """A new record holding this first assessment, under a fresh unique reference code."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
@@ -207,7 +225,7 @@ def create_record(session: Session, answer: Assessment, channel: str, nurse: Nur
         try:
             with session.begin_nested():  # a code taken meanwhile by another process: try another
                 session.add(record)
-                session.add(_entry(record, 1, answer, channel, nurse))
+                session.add(_entry(record, 1, answer, channel, nurse, told))
         except IntegrityError:
             continue
         audit(session, actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
@@ -245,11 +263,13 @@ def lock_record(session: Session, record: Record) -> None:
     session.execute(select(Record.id).where(Record.id == record.id).with_for_update())
 
 
-def add_entry(session: Session, record: Record, answer: Assessment, channel: str, nurse: Nurse | None) -> Entry:
+def add_entry(
+    session: Session, record: Record, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+) -> Entry:
     """Add a call-back assessment; entries are numbered in the order they are stored."""
     lock_record(session, record)
     last = session.scalar(select(func.max(Entry.seq)).where(Entry.record_id == record.id)) or 0
-    entry = _entry(record, last + 1, answer, channel, nurse)
+    entry = _entry(record, last + 1, answer, channel, nurse, told)
     session.add(entry)
     record.updated_at = entry.created_at
     audit(session, actor_name(nurse, channel), "add-entry", record.reference, f"entry {entry.seq} via {channel}")
@@ -295,10 +315,25 @@ def why_worse(kb: KnowledgeBase, before: Mapping[str, str], sid: str) -> str:
 # --- overrides ----------------------------------------------------------------------------
 
 
+CONFIRM_LOWERING = "I confirm this patient does not need emergency care"
+
+
+def lowers_emergency(entry: Entry, emergency: bool) -> bool:
+    """An override without the emergency flag of an answer the engine gave as an emergency."""
+    return entry.emergency and not emergency
+
+
 def add_override(
-    session: Session, entry: Entry, nurse: Nurse, disposition: str, reason: str, emergency: bool = False
+    session: Session,
+    entry: Entry,
+    nurse: Nurse,
+    disposition: str,
+    reason: str,
+    emergency: bool = False,
+    confirmed: bool = False,
 ) -> Override:
-    """Record the nurse's disposition beside the engine's; a reason is required."""
+    """Record the nurse's disposition beside the engine's; a reason is required. Lowering an
+    emergency answer also needs `confirmed`: the nurse ticked CONFIRM_LOWERING."""
     try:
         chosen = Disposition(disposition)
     except ValueError:
@@ -313,6 +348,8 @@ def add_override(
         raise RecordError("the emergency flag goes only with 'contact clinician'")
     if chosen.value == entry.disposition and emergency == entry.emergency:
         raise RecordError(f"the engine already answered {chosen.value!r}; an override must differ from it")
+    if lowers_emergency(entry, emergency) and not confirmed:
+        raise RecordError(f"the engine answered this as an emergency: to lower it, tick '{CONFIRM_LOWERING}'")
     override = Override(
         entry=entry, nurse=nurse, created_at=utcnow(), disposition=chosen.value, emergency=emergency, reason=reason
     )
@@ -322,7 +359,8 @@ def add_override(
         nurse_actor(nurse.username),
         "override",
         entry.record.reference,
-        f"entry {entry.seq}: {entry.disposition} -> {chosen.value}",
+        f"entry {entry.seq}: {entry.disposition} -> {chosen.value}"
+        + (" (lowered an emergency, confirmed)" if lowers_emergency(entry, emergency) else ""),
     )
     session.flush()
     return override
@@ -347,6 +385,7 @@ class OverrideRow:
     rules: str  # the engine's rule ids
     kb_version: str
     kb_digest: str  # the knowledge content's digest, from the stored answer ("" before digests)
+    lowered_emergency: bool  # the engine said emergency, the nurse did not (confirmed twice)
 
 
 def override_rows(session: Session, limit: int | None = None) -> list[OverrideRow]:
@@ -378,6 +417,7 @@ def override_rows(session: Session, limit: int | None = None) -> list[OverrideRo
                 rules=", ".join(dict.fromkeys(f["rule"] for f in answer.get("findings", []))),
                 kb_version=o.entry.kb_version,
                 kb_digest=str(answer.get("kb_digest") or ""),
+                lowered_emergency=lowers_emergency(o.entry, o.emergency),
             )
         )
     return rows
@@ -399,6 +439,7 @@ CSV_COLUMNS = (
     "rules",
     "kb_version",
     "kb_digest",
+    "lowered_emergency",
 )
 
 
