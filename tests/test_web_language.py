@@ -424,7 +424,7 @@ def _zone_options(page: str) -> list[tuple[str, str]]:
 def test_the_time_zones_are_named_in_spanish(client: Any) -> None:
     from web.clock import zones
 
-    options = _zone_options(client.get("/?lang=es").get_data(as_text=True))
+    options = _zone_options(client.get("/?lang=es&zones=all").get_data(as_text=True))
     labels = dict(options)
     assert labels["Europe/Madrid"] == "España (Madrid)"
     assert labels["America/Mexico_City"] == "México (Ciudad de México)"
@@ -442,8 +442,21 @@ def test_the_time_zones_are_named_in_spanish(client: Any) -> None:
 
 
 def test_the_english_form_keeps_the_zone_names(client: Any) -> None:
-    labels = dict(_zone_options(client.get("/?lang=en").get_data(as_text=True)))
+    labels = dict(_zone_options(client.get("/?lang=en&zones=all").get_data(as_text=True)))
     assert labels["America/New_York"] == "America/New York" and labels["Europe/Madrid"] == "Europe/Madrid"
+
+
+def test_the_short_zone_list_is_named_in_spanish(make_app: Any) -> None:
+    """The form's short list: the clinic's zone first, its country's other clock regions, UTC,
+    in the reader's words; the full list is a link away, in Spanish too."""
+    client = make_app(DEFAULT_TIMEZONE="Europe/Madrid").test_client()
+    page = client.get("/?lang=es").get_data(as_text=True)
+    assert _zone_options(page) == [
+        ("Europe/Madrid", "España (Madrid)"),
+        ("Atlantic/Canary", "España (Canarias)"),
+        ("UTC", "UTC"),
+    ]
+    assert "¿No está en la lista? Ver todas las zonas horarias" in html.unescape(page)
 
 
 def test_the_spanish_result_names_the_zone_in_spanish(client: Any, app: Any) -> None:

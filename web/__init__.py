@@ -37,11 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         records,
     )
     from web.body import install_body_limit
+    from web.compression import install_compression
     from web.errors import install_error_handlers
     from web.json_provider import OrjsonProvider
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
+    from web.static_files import install_static_files
     from web.storable_text import install_text_check
 
     settings = load_config(config)
@@ -94,6 +96,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_and_docs.meta)
     app.register_blueprint(cds_service.cds)
 
+    install_static_files(app)  # content-hashed names, cached for a year
     install_error_handlers(app)
+    # after-request hooks run last registered first: the headers are set, then the answer compressed
+    install_compression(app)
     install_security_headers(app)
     return app

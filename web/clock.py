@@ -7,6 +7,7 @@ without JavaScript); the configured DEFAULT_TIMEZONE is used when it is missing.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import unicodedata
 import zoneinfo
 from collections.abc import Mapping
@@ -64,6 +65,43 @@ def zone_choices(language: str) -> tuple[tuple[str, str], ...]:
         country = locale.territories.get(territories.get(aliases.get(z, z), ""))
         labelled.append((z, f"{country} ({city})" if country and country != city else city))
     return (("UTC", "UTC"), *sorted(labelled, key=lambda choice: _sort_key(choice[1])))
+
+
+@functools.cache
+def _tz_countries() -> dict[str, tuple[str, ...]]:
+    """Each country's zones in the tz database's order (zone.tab: most populated region first)."""
+    table: dict[str, list[str]] = {}
+    text = importlib.resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, name, *_comment = line.split("\t")
+            table.setdefault(country, []).append(name)
+    return {country: tuple(names) for country, names in table.items()}
+
+
+@functools.cache
+def country_zones(name: str) -> tuple[str, ...]:
+    """The zones of the country `name` is in, one per region of clock time (Babel's metazone:
+    New York for US Eastern, Chicago for Central...), `name` first, most-populated first
+    (the tz database's order); just `name` where it has no country (UTC)."""
+    aliases: Mapping[str, str] = get_global("zone_aliases")
+    territories: Mapping[str, str] = get_global("zone_territories")
+    metazones: Mapping[str, str] = get_global("meta_zones")
+    country = territories.get(aliases.get(name, name))
+    seen: dict[str, str] = {metazones.get(name, name): name}
+    for z in _tz_countries().get(country, ()) if country else ():
+        if z in zones():
+            seen.setdefault(metazones.get(z, z), z)
+    return tuple(seen.values())
+
+
+def likely_zone_choices(language: str, first: str) -> tuple[tuple[str, str], ...]:
+    """The form's short list: `first` (the zone chosen, else the clinic's), the other clock
+    regions of its country, and UTC, labelled as in the full list (zone_choices). The browser's
+    zone is added by static/enhance.js when it is not here; the full list is a link away."""
+    labels = dict(zone_choices(language))
+    short = [z for z in (first, *country_zones(first), "UTC") if z in labels]
+    return tuple((z, labels[z]) for z in dict.fromkeys(short))
 
 
 def zone(name: str | None) -> tzinfo:

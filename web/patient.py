@@ -11,7 +11,7 @@ from triage import InvalidReport
 from triage.vocabulary import DEFAULT_SEVERITY, Channel
 from web.assessor import patient_assessor
 from web.clinic import current_clinic
-from web.clock import now, zone, zone_choices, zone_name
+from web.clock import likely_zone_choices, now, zone, zone_choices, zone_name
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
@@ -21,7 +21,12 @@ bp = Blueprint("patient", __name__)
 
 
 def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
-    kb = patient_assessor(select_language()).kb
+    language = select_language()
+    kb = patient_assessor(language).kb
+    # The time zone list: a short one (the zone chosen or the clinic's first), all ~500 on request
+    # (?zones=all, a plain link), or when the zone sent is not a known one.
+    default_zone = entry.get("timezone") or zone_name(zone(None))
+    all_zones = request.args.get("zones") == "all" or default_zone not in dict(zone_choices(language))
     others = [s for s in kb.symptoms.values() if not s.emergency]  # the emergency signs come first
     groups = [
         ("common", _("Common after microneedling"), [s for s in others if s.group == "common"]),
@@ -36,8 +41,9 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
             default_severity=DEFAULT_SEVERITY,
             factors=list(kb.factors.values()),
             severities=SEVERITY_WORDS,
-            zones=zone_choices(select_language()),
-            default_zone=entry.get("timezone") or zone_name(zone(None)),
+            zones=zone_choices(language) if all_zones else likely_zone_choices(language, default_zone),
+            default_zone=default_zone,
+            all_zones=all_zones,
         ),
         status,
     )

@@ -1,5 +1,6 @@
 /* Progressive enhancement only: the pages work fully without this file.
-   - Fills the time-zone select with the browser's zone, unless the person already chose one.
+   - Fills the time-zone select with the browser's zone, unless the person already chose one
+     (adding it to the form's short list of likely zones when it is not there).
    - Adds a "Copy note" button to the nurse console. */
 (function () {
   "use strict";
@@ -18,6 +19,14 @@
     var selects = document.querySelectorAll("select[data-autozone]");
     Array.prototype.forEach.call(selects, function (select) {
       var match = Array.prototype.some.call(select.options, function (o) { return o.value === zone; });
+      if (!match && zone.indexOf("Etc/") !== 0 && /^[A-Za-z]+\/[A-Za-z0-9_+\-\/]+$/.test(zone)) {
+        // The form lists the likely zones only: add the browser's, named by its city.
+        var option = document.createElement("option");
+        option.value = zone;
+        option.textContent = zone.split("/").pop().replace(/_/g, " ");
+        select.insertBefore(option, select.firstChild);
+        match = true;
+      }
       if (match) select.value = zone;
     });
   }
