@@ -131,7 +131,7 @@ def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) 
 
 _PLACEHOLDERS = {
     "symptoms.toml": {"name", "hours", "expected_until", "monitor_until"},
-    "rules.toml": {"name", "hours"},
+    "rules.toml": {"name", "hours", "reported"},
 }
 
 
@@ -380,6 +380,9 @@ def load_knowledge(
         check_texts(
             "rules.toml", i, entry, {"reason": r.reason, "nurse_reason": r.nurse_reason}, _PLACEHOLDERS["rules.toml"]
         )
+        if not r.symptoms_any and any("{reported}" in t for t in (r.reason, r.nurse_reason)):
+            problem = "{reported} names the reported symptoms of symptoms_any: it has none"
+            fail("rules.toml", i, entry, problem, "reason")
         for key, refs_ in (("symptoms_all", r.symptoms_all), ("symptoms_any", r.symptoms_any)):
             for ref in refs_:
                 sid, _, sev = ref.partition(":")
