@@ -184,8 +184,10 @@ def test_the_environment_names_the_profile(profile_path: Path) -> None:
 def test_every_non_emergency_result_names_the_clinic_and_its_numbers(clinic_app: Any, kind: str) -> None:
     page = html.unescape(_result(clinic_app.test_client(), kind))
     assert 'class="clinic-contact"' in page and "Clínica Piel Sana" in page
-    assert '<a class="tel" href="tel:+34910123456">+34 910 123 456</a>' in page
-    assert '<a class="tel" href="tel:+34600123456">+34 600 123 456</a>' in page  # out of hours
+    # the clinic's numbers are buttons that dial (full width, 48px tall: tests/e2e)
+    button = '<a class="call-button call-clinic" href="tel:{}">{}: <span class="number">{}</span></a>'
+    assert button.format("+34910123456", "Call the clinic", "+34 910 123 456") in page
+    assert button.format("+34600123456", "Out of hours", "+34 600 123 456") in page
     assert '<a class="tel" href="tel:112">112</a>' in page  # the footer's emergency line
     assert "your local emergency number" not in page
     if kind == "contact clinician":  # the banner that says to contact the clinic says how
@@ -218,9 +220,11 @@ def test_the_safety_net_names_the_clinic_in_spanish(profile_path: Path, make_app
 def test_an_emergency_says_to_call_the_emergency_number_first_and_not_the_clinic(clinic_app: Any) -> None:
     page = html.unescape(_result(clinic_app.test_client(), "emergency"))
     assert "<title>Emergency: call 112 now</title>" in page
-    emergency = page[page.index('<section class="emergency"') : page.index("</section>")]
-    call = emergency.index('<p class="call-now">Call <a class="tel" href="tel:112">112</a> now.</p>')
-    assert call < emergency.index('<ul class="first-aid">')  # the call first, then first aid
+    emergency = page[page.index('<section class="emergency') : page.index("</section>")]
+    # the call first, right under the headline, as a button; then first aid
+    call = emergency.index('<a class="call-button" id="call-now" href="tel:112">Call 112 now</a>')
+    assert emergency.index("</h1>") < call < emergency.index('<ul class="first-aid">')
+    assert "<a" not in emergency[emergency.index("</h1>") : call]
     assert "911" not in page and "999" not in page and "your local emergency number" not in page
     assert "tel:+34910123456" not in page  # nothing on an emergency page offers the clinic instead
 

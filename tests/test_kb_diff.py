@@ -116,7 +116,7 @@ def test_removing_an_emergency_is_flagged_and_fails_the_check(no_emergency_dir: 
     assert "<script" not in text and "http" not in text and "<style>" in text  # one self-contained page
     assert text.index('class="summary"') < text.index("fever + cold-sores")  # the summary comes first
     assert "Sign-off: emergency removed." in text and "contact clinician, EMERGENCY" in text
-    assert "Cold sores or blisters with a fever can be" in text  # both answers with their wordings
+    assert "A fever with cold sores can be" in text  # both answers with their wordings
 
 
 def test_every_format_lists_the_sign_off(kb: KnowledgeBase, no_emergency_dir: Path) -> None:

@@ -117,6 +117,12 @@ BAD_VALUES = {
     "a reference": ("rules.toml", 'source = ["vascular-occlusion"]', 'source = ["vasc"]', 'source = ["vasc"]'),
     "a factor in a rule": ("rules.toml", 'factors = ["eczema"]', 'factors = ["eczma"]', 'factors = ["eczma"]'),
     "a likelihood band": ("kb.toml", '"rare" = "between', '"rar" = "between', "[likelihood]"),
+    "{reported} without alternatives": (
+        "rules.toml",
+        'reason = "{name} that gets worse on the second day',
+        'reason = "{reported} that gets worse on the second day',
+        "{reported} that gets worse",
+    ),
     "a cap": ("kb.toml", "monitor_recheck_within = 72", "monitor_recheck_within = -1", "monitor_recheck_within"),
 }
 

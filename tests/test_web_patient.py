@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from tests.web_helpers import csrf_token, patient_form
 from triage import default_assessor
@@ -112,7 +114,7 @@ def test_recheck_clock_time_in_the_persons_zone(client, app):  # type: ignore[no
     r = submit(client, patient_form({"redness": "mild"}, hours="6", timezone="Europe/Paris"))
     page = plain(r)
     # 42 hours after 10:00 Paris time on Wednesday is 04:00 on Friday.
-    assert "Check again at 04:00 on Friday 27 November" in page and "in 42 hours" in page
+    assert "Check again at about 04:00 on Friday 27 November" in page and "in 42 hours" in page
     assert "Europe/Paris time" in page
 
 
@@ -274,15 +276,17 @@ def test_result_says_what_to_do_once_and_each_thing_in_its_place(client):  # typ
 
     expected = text(submit(client, patient_form({"redness": "mild"}, hours="6")))
     assert expected.count("Check again in") == 0  # the re-check is given once, as a clock time and hours
-    assert "in <strong>42 hours</strong>" in _section(expected, "recheck-title")
+    assert "in 42 hours" in _section(expected, "recheck-title")
     assert "Keep the skin cool" in _section(expected, "care-title")
 
 
-def test_the_safety_net_follows_what_to_do_now(client):  # type: ignore[no-untyped-def]
+def test_the_safety_net_follows_the_banner_and_the_recheck(client):  # type: ignore[no-untyped-def]
     """Without a clinic profile: "call your local emergency number now if ..." lines first, then
-    (expected and monitor answers) "contact the clinic if ..."; right after "What to do now"."""
+    (expected and monitor answers) "contact the clinic if ..."; after the banner and the re-check
+    (no "What to do now" here: the banner says it, once)."""
     page = text(submit(client, patient_form({"redness": "mild", "swelling": "moderate"}, hours="30")))
-    assert page.index('id="now-title"') < page.index('id="safety-net-title"') < page.index('id="recheck-title"')
+    assert 'id="now-title"' not in page
+    assert page.index('id="disposition-title"') < page.index('id="recheck-title"') < page.index('id="safety-net-title"')
     net = _section(page, "safety-net-title")
     assert "When to get help sooner" in net
     emergency, clinic = net.index('class="safety-net-emergency"'), net.index('class="safety-net-clinic"')
@@ -308,3 +312,94 @@ def test_a_contact_clinician_answer_keeps_its_call_now_lines(client):  # type: i
 def test_an_emergency_page_has_no_safety_net(client):  # type: ignore[no-untyped-def]
     page = text(submit(client, patient_form({"hives": "moderate", "breathing-difficulty": "moderate"}, hours="1")))
     assert "emergency-title" in page and "safety-net" not in page and "When to get help sooner" not in page
+
+
+# --- one message, top down (issue 30) ------------------------------------------------------
+
+INFECTION_EMERGENCY = {"fever": "moderate", "spreading-redness": "moderate", "pain": "severe"}
+
+
+def _tags(section: str) -> list[tuple[str, str]]:
+    """(what, tag) for each finding in a "why" section."""
+    finding = r'<li class="finding [^"]*"><strong>([^<]*)</strong> <span class="tag [^"]*">([^<]*)</span>'
+    return re.findall(finding, section)
+
+
+def test_an_emergency_page_tags_what_makes_it_one_and_the_rest_tell_them_too(client):  # type: ignore[no-untyped-def]
+    answer = default_assessor().assess([f"{s}:{v}" for s, v in INFECTION_EMERGENCY.items()], 60)
+    assert answer.emergency and any(not f.emergency for f in answer.findings)
+    page = text(submit(client, patient_form(INFECTION_EMERGENCY, hours="60")))
+    tags = _tags(_section(page, "why-title"))
+    assert len(tags) == len(answer.findings)
+    for f, (_, tag) in zip(answer.findings, tags, strict=True):
+        assert tag == ("Emergency" if f.emergency else "Tell them about this too"), (f.rule, tag)
+    assert "Contact clinician" not in page  # no "contact the clinic" under "call now"
+    assert 'class="tag tag-emergency"' in page and 'class="tag tag-also"' in page
+
+
+def test_a_non_emergency_page_tags_findings_with_their_disposition(client):  # type: ignore[no-untyped-def]
+    page = text(submit(client, patient_form({"pus": "mild"}, hours="60")))
+    assert _tags(_section(page, "why-title")) == [("Pus or yellow crusts", "Contact clinician")]
+    assert "Tell them about this too" not in page
+
+
+def test_a_reason_names_only_the_alternatives_reported(client):  # type: ignore[no-untyped-def]
+    """The infection-pattern rule (fever with pus, spreading redness or hot skin): its reason says
+    the ones reported, by name, and none that were not."""
+    why = plain_text(_section(text(submit(client, patient_form(INFECTION_EMERGENCY, hours="60"))), "why-title"))
+    assert "A fever together with spreading redness is a sign of infection." in why
+    assert "pus" not in why.lower() and "hot skin" not in why and "warm skin" not in why.lower()
+    two = {"fever": "moderate", "pus": "mild", "warmth": "mild"}
+    why = plain_text(_section(text(submit(client, patient_form(two, hours="60"))), "why-title"))
+    assert "A fever together with pus or yellow crusts and warm skin is a sign of infection." in why
+    assert "spreading" not in why.lower()
+
+
+def test_a_spanish_reason_names_only_the_alternatives_reported(client):  # type: ignore[no-untyped-def]
+    client.get("/?lang=es")
+    why = plain_text(_section(text(submit(client, patient_form(INFECTION_EMERGENCY, hours="60"))), "why-title"))
+    assert "La fiebre junto con rojez que se extiende es señal de infección." in why
+    assert "pus" not in why.lower() and "piel caliente" not in why.lower()
+    assert "Dígales también esto" in why and "Llamar a la clínica" not in why
+
+
+def test_without_a_profile_the_emergency_call_is_a_block_that_dials_nothing(client):  # type: ignore[no-untyped-def]
+    """There is no number that is right everywhere: the call is said as a button-styled block,
+    right under the headline, not a link that could dial a wrong number."""
+    kb = default_assessor().kb
+    page = text(submit(client, patient_form({"breathing-difficulty": "moderate"}, hours="1")))
+    emergency = page[page.index('<section class="emergency') : page.index("</section>")]
+    call = emergency.index(f'<p class="call-button call-no-number" id="call-now">{kb.header.emergency.patient}</p>')
+    assert emergency.index("</h1>") < call and "tel:" not in emergency
+
+
+@pytest.mark.parametrize(
+    ("due", "said"),
+    [((23, 2), "23:00"), ((23, 14), "23:00"), ((23, 15), "23:15"), ((23, 0), "23:00"), ((23, 59), "23:45")],
+)
+def test_the_recheck_is_said_right_under_the_banner_rounded_down_to_the_quarter_hour(  # type: ignore[no-untyped-def]
+    client, app, due, said
+):
+    """Mild redness at 6 hours: check again in 42 hours. Said roughly, never later than that."""
+    recheck = default_assessor().assess(["redness:mild"], 6).recheck_in_hours
+    assert recheck == 42
+    app.config["NOW"] = lambda: datetime(2026, 12, 7, *due, tzinfo=UTC) - timedelta(hours=recheck)
+    page = text(submit(client, patient_form({"redness": "mild"}, hours="6")))
+    assert f"Check again at about {said} on Monday 7 December (UTC time), in 42 hours." in plain_text(page)
+    banner_end = page.index("</section>", page.index('id="disposition-title"'))
+    assert page.index("<section", banner_end) == page.index('<section class="recheck-section"')
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "hours"),
+    [
+        ({"redness": "mild"}, "6"),
+        ({"redness": "moderate"}, "60"),
+        ({"pus": "mild"}, "60"),
+        ({"numbness": "moderate"}, "5"),
+    ],
+)
+def test_the_banner_sentence_is_said_once(client, symptoms, hours):  # type: ignore[no-untyped-def]
+    answer = default_assessor().assess([f"{s}:{v}" for s, v in symptoms.items()], float(hours))
+    page = plain(submit(client, patient_form(symptoms, hours=hours)))
+    assert answer.summary and page.count(answer.summary) == 1, answer.summary

@@ -73,9 +73,12 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
     """(where, text) for every patient text the knowledge base holds (in its language)."""
     sample = SAMPLE_ES if kb.language == "es" else SAMPLE
 
-    def _filled(text: str) -> str:
+    def _filled(text: str, reported: tuple[str, ...] = ()) -> str:
+        """`text` filled in; {reported} (a rule's alternatives reported) with all of `reported`."""
         fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
-        return text.format(**{f: sample[f] for f in fields})
+        names = [kb.symptoms[ref.partition(":")[0]].name for ref in reported]
+        values = sample | {"reported": kb.words.listed([n[:1].lower() + n[1:] for n in names])}
+        return text.format(**{f: values[f] for f in fields})
 
     h = kb.header
     yield "kb.toml disclaimer", h.disclaimer
@@ -112,7 +115,7 @@ def knowledge_texts(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         if f.call_now_if:
             yield f"factors.toml {f.id} call_now_if", f.call_now_if
     for r in kb.rules.values():
-        yield f"rules.toml {r.id} reason", _filled(r.reason)
+        yield f"rules.toml {r.id} reason", _filled(r.reason, tuple(r.symptoms_any))  # every alternative at once
         if r.advice:
             yield f"rules.toml {r.id} advice", r.advice
         if r.lead:

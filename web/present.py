@@ -30,6 +30,10 @@ class FindingView:
     disposition: str  # label, e.g. "Monitor"
     key: str  # css key
     finding: Finding
+    # the patient's tag: the disposition, or on an emergency page "Emergency" for what makes it
+    # one and "Tell them about this too" for the rest (no "Contact clinician" under "call now")
+    tag: str = ""
+    tag_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,16 @@ class ResultView:
     advice: tuple[str, ...]  # care advice not already shown elsewhere on the page (none in an emergency)
     assessed_at: datetime
     safety_net: tuple[SafetyNetView, ...] = ()  # what would make it more urgent (none in an emergency)
+    # the re-check for the patient: rounded down to the quarter hour ("about 23:00 ..."), never
+    # later than the engine's re-check
+    recheck_about: str | None = None
+
+
+def quarter_down(moment: datetime, tz: tzinfo) -> datetime:
+    """`moment` rounded down to the quarter hour on the person's clock (23:14 is 23:00, 23:15 is
+    23:15): a time to check again said roughly is never later than the one the answer gives."""
+    local = moment.astimezone(tz)
+    return local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
 
 
 def _about(kb: KnowledgeBase, f: Finding) -> str:
@@ -76,16 +90,20 @@ def _about(kb: KnowledgeBase, f: Finding) -> str:
     return " + ".join(names) or _("Your report")
 
 
-def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[FindingView, ...]:
-    return tuple(
-        FindingView(
-            about=_about(kb, f),
-            disposition=_("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
-            key=f.disposition.key,
-            finding=f,
-        )
-        for f in findings
-    )
+def _finding_views(
+    kb: KnowledgeBase, findings: tuple[Finding, ...], emergency: bool = False
+) -> tuple[FindingView, ...]:
+    views = []
+    for f in findings:
+        disposition = _("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label  # type: ignore[index]
+        if f.emergency:
+            tag, tag_key = disposition, "emergency"
+        elif emergency:
+            tag, tag_key = _("Tell them about this too"), "also"
+        else:
+            tag, tag_key = disposition, f.disposition.key
+        views.append(FindingView(_about(kb, f), disposition, f.disposition.key, f, tag, tag_key))
+    return tuple(views)
 
 
 def _with_clinic(kb: KnowledgeBase, line: SafetyNetLine, clinic: ClinicProfile | None) -> Markup:
@@ -142,7 +160,7 @@ def view(
         actions, advice = answer.advice, ()
     else:
         # (a finding's advice may have lost a sentence said before it: compare by inclusion)
-        actions = tuple(a for a in answer.advice if any(a in whole for whole in finding_advice))
+        actions = tuple(a for a in answer.advice if a != answer.summary and any(a in whole for whole in finding_advice))
         advice = tuple(
             a
             for a in answer.advice
@@ -165,12 +183,15 @@ def view(
         recheck_after_session=kb.words.duration(hours + recheck) if recheck is not None and hours is not None else None,
         timezone=zone_name(tz),
         place=zone_place(zone_name(tz), kb.language),
-        findings=_finding_views(kb, why),
-        more_detail=_finding_views(kb, detail),
+        findings=_finding_views(kb, why, answer.emergency),
+        more_detail=_finding_views(kb, detail, answer.emergency),
         actions=actions,
         advice=advice,
         assessed_at=at,
         safety_net=safety_net_views(kb, answer, clinic),
+        recheck_about=clock(quarter_down(at + timedelta(hours=recheck), tz), tz, kb.language)
+        if recheck is not None
+        else None,
     )
 
 

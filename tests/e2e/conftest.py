@@ -90,3 +90,37 @@ def screenshots(tmp_path: Path) -> Path:
     target = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+# A clinic profile: its name, numbers and emergency number on the patient pages.
+PROFILE = """\
+name = "Clínica Piel Sana"
+phone = "+34 910 123 456"
+out_of_hours = "+34 600 123 456"
+emergency_number = "112"
+country = "ES"
+timezone = "Europe/Madrid"
+languages = ["en", "es"]
+"""
+
+
+@pytest.fixture(scope="session")
+def clinic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app with a clinic profile, served by werkzeug on a free local port."""
+    from werkzeug.serving import make_server
+
+    folder = tmp_path_factory.mktemp("clinic")
+    profile = folder / "clinic.toml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    app = build_app(
+        LOG_REQUESTS=False, DATABASE_URL=f"sqlite:///{Path(folder) / 'records.sqlite3'}", CLINIC_PROFILE=str(profile)
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["triage_db"].dispose()

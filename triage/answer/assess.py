@@ -233,7 +233,10 @@ class Assessor:
         if raw.rule in kb.rules:
             rule = kb.rules[raw.rule]
             involved = [ref.partition(":")[0] for ref in rule.symptoms_all]
-            involved += [s for s in (ref.partition(":")[0] for ref in rule.symptoms_any) if s in severity]
+            reported = [s for s in (ref.partition(":")[0] for ref in rule.symptoms_any) if s in severity]
+            involved += reported
+            names = [kb.symptoms[s].name for s in reported]
+            values["reported"] = words.listed([n[:1].lower() + n[1:] for n in names])
             return Finding(
                 symptom=raw.symptom,
                 severity=severity.get(raw.symptom) if raw.symptom else None,

@@ -39,7 +39,7 @@ MEMO_SIZE = 1024
 # knowledge base (benchmark, differential and mix) word 751.
 FINDING_MEMO_SIZE = 2048
 # The placeholders a finding's texts can use that do not depend on the report's hours.
-HOURS_FREE_FIELDS = frozenset({"name", "expected_until", "monitor_until"})
+HOURS_FREE_FIELDS = frozenset({"name", "expected_until", "monitor_until", "reported"})
 _MISSING = "<not reported>"  # the severity key of a symptom the report does not name
 
 
@@ -355,6 +355,8 @@ class Phrasebook:
                 "hours": hours,
                 "expected_until": self.duration(raw.expected_until) if raw.expected_until else "",
                 "monitor_until": self.duration(raw.monitor_until) if raw.monitor_until else "",
+                # a rule's alternatives (symptoms_any): only the ones reported, by name
+                "reported": self.words.listed([_in_sentence(self.symptoms[s].name) for s in present]),
             }
 
         rule = self.rules.get(raw.rule)
@@ -424,6 +426,11 @@ class Phrasebook:
             likelihood=likelihood,
             typical_duration=typical_duration,
         )
+
+
+def _in_sentence(name: str) -> str:
+    """A symptom's name inside a sentence: "Spreading redness" as "spreading redness"."""
+    return name[:1].lower() + name[1:]
 
 
 def _texts(symptom: Symptom, phase: str) -> tuple[str, str] | None:

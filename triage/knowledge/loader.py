@@ -131,7 +131,7 @@ def _entries(path: Path, data: dict[str, Any], table: str, model: type[_Model]) 
 
 _PLACEHOLDERS = {
     "symptoms.toml": {"name", "hours", "expected_until", "monitor_until"},
-    "rules.toml": {"name", "hours"},
+    "rules.toml": {"name", "hours", "reported"},
     # a rule's `lead`: {hours_left}, the whole hours left before its lead_until, rounded down
     "rules.toml lead": {"hours_left"},
 }
@@ -386,6 +386,9 @@ def load_knowledge(
         if r.lead is not None and "{hours_left}" in r.lead and (r.lead_until is None or r.before_hours is None):
             problem = "lead: {hours_left} needs lead_until (the hour it counts down to) and before_hours"
             fail("rules.toml", i, entry, problem, "lead")
+        if not r.symptoms_any and any("{reported}" in t for t in (r.reason, r.nurse_reason)):
+            problem = "{reported} names the reported symptoms of symptoms_any: it has none"
+            fail("rules.toml", i, entry, problem, "reason")
         for key, refs_ in (("symptoms_all", r.symptoms_all), ("symptoms_any", r.symptoms_any)):
             for ref in refs_:
                 sid, _, sev = ref.partition(":")

@@ -41,6 +41,7 @@ class WordsIn(_Model):
     recheck: Text
     unknown_hours: Text
     recheck_starts: Text
+    list_and: Text | None = None  # required where a rule's reason says {reported} (checked below)
     decimal: Annotated[str, Field(min_length=1, max_length=1)]
     # What a patient may type the hours with (Words): units in lower case, letters only.
     hour_units: Annotated[list[Unit], Field(min_length=1)]
@@ -167,6 +168,10 @@ def _check_units(w: WordsIn, c: _Checker) -> None:
 def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
     for key, allowed in PLACEHOLDERS.items():
         value = getattr(t.words, key)
+        if value is None:
+            if key == "list_and" and any("{reported}" in r.reason for r in kb.rules.values()):
+                c.fail("words", "list_and: not translated (a rule's reason says {reported})")
+            continue
         try:
             names = _names(value)
         except ValueError as exc:
@@ -335,7 +340,7 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         rules=rules,
         language=t.language,
         words=Words(
-            **t.words.model_dump(exclude={"hour_units", "day_units"}),
+            **t.words.model_dump(exclude={"hour_units", "day_units"}, exclude_none=True),
             hour_units=tuple(t.words.hour_units),
             day_units=tuple(t.words.day_units),
         ),

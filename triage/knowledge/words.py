@@ -17,6 +17,7 @@ PLACEHOLDERS = {
     "recheck": {"wait", "since"},
     "unknown_hours": set[str](),
     "recheck_starts": set[str](),
+    "list_and": set[str](),
 }
 
 
@@ -30,6 +31,9 @@ class Words:
     # How every "check again" advice begins (the answer's own line and the rules' advice alike):
     # a page that shows the re-check time on its own leaves these out of the care advice.
     recheck_starts: str = "Check again"
+    # How a list of things ends ("pus and warm skin"): {reported} in a rule's reason names the
+    # reported symptoms among the rule's alternatives (symptoms_any) with it.
+    list_and: str = "and"
     decimal: str = "."  # the decimal mark in numbers
     # How the patient may type the hours (triage.engine.report.hours_from_text): a number, then
     # optionally one of these units (lower case), e.g. "30", "30h", "36 hours", "2d", "1.5 days".
@@ -55,6 +59,12 @@ class Words:
     def whole_hours(self, n: int) -> str:
         """A whole number of hours, never in days: '1 hour', '9 hours' (a rule's {hours_left})."""
         return self.one_hour if n == 1 else self.hours.format(n=self.number(n))
+
+    def listed(self, names: list[str]) -> str:
+        """Names in a sentence: "a", "a and b", "a, b and c"."""
+        if len(names) < 2:
+            return "".join(names)
+        return f"{', '.join(names[:-1])} {self.list_and} {names[-1]}"
 
     def recheck_line(self, wait: float, since: float) -> str:
         """The answer's own "Check again in ..." advice."""
