@@ -11,9 +11,10 @@ import pytest
 
 from triage import Assessor, KnowledgeBase
 from triage.engine import phase_cache
-from triage.engine.phase_cache import PhaseCache, _Conclusions, _Doorkeeper, distinguished_severities
+from triage.engine.phase_cache import PhaseCache, _Conclusions, _Doorkeeper
 from triage.engine.report import Report, parse_report
 from triage.engine.rules import RawResult, RuleEngine
+from triage.knowledge.conditions import answer_change_hours, distinguished_severities
 from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
 
@@ -22,7 +23,7 @@ def test_cached_answers_are_the_engines_answers_on_seeded_random_reports(kb: Kno
     uncached = Assessor(kb, cache_size=0)
     cached = Assessor(kb, cache_size=64)  # small: entries are evicted and decided again
     rng = random.Random(5)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     reports = []
     # Each report; half of them again just after, at other hours in the same phase (shared entries)
     # and at the start of the phases either side.
@@ -62,7 +63,7 @@ def test_equal_keys_have_the_engines_own_conclusions_at_every_phase(kb: Knowledg
     hours get the same key, the conclusions must be the same."""
     cache, engine = PhaseCache(kb, 16), RuleEngine(kb)
     rng = random.Random(14)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     order = kb.symptom_order
     merged = 0
     for raw in differential_reports(kb, 1200, seed=1414):
@@ -93,7 +94,7 @@ def test_each_of_the_reports_own_bounds_starts_a_new_phase(kb: KnowledgeBase) ->
     report = parse_report(kb, ["redness:severe"], 0)
     own = cache.bounds(report)
     assert 24.0 in own  # severe-first-day / severe-after-24h apply to a severe symptom
-    assert set(own) <= set(kb.answer_change_hours())
+    assert set(own) <= set(answer_change_hours(kb))
     keys = [cache.key(dataclasses.replace(report, hours=h)) for h in own]
     assert len(set(keys)) == len(keys)
     just_before = [cache.key(dataclasses.replace(report, hours=h - 0.001)) for h in own[1:]]
@@ -144,7 +145,7 @@ def test_reports_the_key_writes_alike_get_the_engines_own_conclusions(kb: Knowle
     alike (other severities, factors left out or added), from every answer-change hour."""
     cache, engine = PhaseCache(kb, 16), RuleEngine(kb)
     rng = random.Random(21)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     severities_merged = factors_merged = 0
     for raw in differential_reports(kb, 700, seed=2121):
         report = parse_report(kb, *raw)

@@ -17,6 +17,7 @@ from triage.answer.message import AdviceBook, Piece, cut, once_per_meaning
 from triage.answer.phrasebook import FINDING_MEMO_SIZE, BoundedMemo, Phrasebook, Template, field_names
 from triage.engine.report import Report, parse_report
 from triage.engine.rules import RawResult
+from triage.knowledge.conditions import answer_change_hours
 from triage.vocabulary import SEVERITIES, Disposition
 from verification.reports import differential_reports, random_reports
 
@@ -67,7 +68,7 @@ def test_every_finding_is_worded_as_the_knowledge_base_reads(assessors: dict[str
         max_size=5,
         unique_by=lambda entry: entry[0],
     ),
-    st.sampled_from(KB.answer_change_hours()) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
+    st.sampled_from(answer_change_hours(KB)) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
     st.lists(st.sampled_from(sorted(KB.factors)), unique=True, max_size=3),
     st.booleans(),
 )

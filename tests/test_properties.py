@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from triage import Assessor, KnowledgeBase, load_knowledge
 from triage.engine.report import parse_report
+from triage.knowledge.conditions import answer_change_hours
 from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
 from verification.oracle import evaluate
 from verification.reports import differential_reports
@@ -31,7 +32,7 @@ EMERGENCIES = sorted(s for s, sym in KB.symptoms.items() if sym.emergency)
 
 
 # Every hour where an answer can change (window bounds under every factor combination, rule bounds).
-BOUNDS = set(KB.answer_change_hours())
+BOUNDS = set(answer_change_hours(KB))
 # the bounds, just either side of them (one float step, 0.001 h, half an hour), 0 and the maximum
 BOUNDARIES = sorted(
     h

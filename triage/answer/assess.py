@@ -17,6 +17,7 @@ from triage.engine.phase_cache import PhaseCache
 from triage.engine.report import InvalidReport, Problem, Report, parse_report
 from triage.engine.rules import RawFinding, RawResult, RuleEngine
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import answer_change_hours
 from triage.knowledge.loader import load_knowledge
 from triage.knowledge.words import ENGLISH
 from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS, Disposition
@@ -130,7 +131,7 @@ class Assessor:
         at every hour (a symptom whose finding depends on the hours is left out of "why").
         Otherwise the hours are required, as for any report.
         """
-        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in self.kb.answer_change_hours()]
+        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in answer_change_hours(self.kb)]
         answers = {
             (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
             for r in runs

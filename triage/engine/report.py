@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import answered_without_symptoms, factors_answered_alone
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
 
 __all__ = ["MAX_HOURS", "InvalidReport", "Problem", "Report", "hours_from_text", "parse_hours", "parse_report"]
@@ -220,8 +221,8 @@ def parse_report(
         else:
             present.add(fid)
 
-    if no_symptoms and not kb.answered_without_symptoms(present):
-        alone = sorted({f for r in kb.rules.values() if r.answers_without_symptoms for f in r.factors})
+    if no_symptoms and not answered_without_symptoms(kb, present):
+        alone = factors_answered_alone(kb)
         problems.insert(
             0,
             Problem(

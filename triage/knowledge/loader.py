@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import rule_symptoms
 from triage.knowledge.digest import content_digest, production_requested, release_problem
 from triage.knowledge.files import FILES, default_dir, translation_files
 from triage.knowledge.schema import (
@@ -316,7 +317,7 @@ def load_knowledge(
         unreleased=release_problem(d, header.version, header.digest, digest),
     )
     for i, r in enumerate(rules, 1):
-        if (r.onset or r.window_only) and not kb.rule_symptoms(r):
+        if (r.onset or r.window_only) and not rule_symptoms(kb, r):
             fail(
                 "rules.toml",
                 i,
