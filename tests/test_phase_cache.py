@@ -11,7 +11,8 @@ import pytest
 
 from triage import Assessor, KnowledgeBase
 from triage.engine import phase_cache
-from triage.engine.phase_cache import PhaseCache, _Conclusions, _Doorkeeper
+from triage.engine.cache import Doorkeeper
+from triage.engine.phase_cache import PhaseCache, _Conclusions
 from triage.engine.report import Report, parse_report
 from triage.engine.rules import RawResult, RuleEngine
 from triage.knowledge.conditions import answer_change_hours, distinguished_severities
@@ -207,11 +208,11 @@ def test_past_the_tables_room_conclusions_are_decided_not_cached(
 
 
 def test_the_doorkeeper_lets_a_key_in_from_its_second_offer_within_its_window() -> None:
-    door = _Doorkeeper(100)
+    door = Doorkeeper(100)
     bits = {hash((7,)) % 800, hash((8,)) % 800}  # the bits taken (a window of 100 offers has 800)
 
     def others(n: int) -> list[int]:
-        """`n` keys that share no bit with 7, 8 or each other (two keys can: see _Doorkeeper)."""
+        """`n` keys that share no bit with 7, 8 or each other (two keys can: see Doorkeeper)."""
         found: list[int] = []
         key = 1000
         while len(found) < n:
@@ -234,7 +235,7 @@ def test_the_doorkeeper_lets_a_key_in_from_its_second_offer_within_its_window() 
 
 
 def test_the_doorkeeper_remembers_offers_in_bits_not_keys() -> None:
-    door = _Doorkeeper(10_240)
+    door = Doorkeeper(10_240)
     for key in range(50_000):
         door.seen_before(key * 1_000_003)
     tables = door._current, door._previous

@@ -1,4 +1,4 @@
-"""The engine's conclusions cached by what they can depend on: the phase, not the hours (issue 14).
+"""The engine's conclusions cached by what they can depend on: the phase, not the hours.
 
 Every condition on the hours in the knowledge base is `hours >= bound` or `hours < bound`.
 The bounds that can matter to one report are few: its symptoms' window bounds (under every
@@ -18,14 +18,11 @@ mostly), and a factor is left out when nothing that reads it can apply to the re
 
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
-about a factor they do not have) share an entry. On issue 14's varied stream 10,240 entries
-are hit by 74% of reports once a worker has met 30,000 (62% from its 8,000th): an entry
-is two ints (the key's bytes; the conclusions as places in a table, _Conclusions), and a
-phase is kept while there is room, then from its second report, noted in bits (_Doorkeeper),
-so phases met once do not push out those that come back. Before: 5,120 entries with the
-offers noted as keys (as much memory) were hit by 68%; 4,096 entries of a text key and a
-RawResult by 56% (2,048 by 47%); with every severity and factor written 2,048 were hit by
-29%, keyed by every bound by 21%, and the 512 entries before by 9%.
+about a factor they do not have) share an entry. An entry is two ints (the key's bytes; the
+conclusions as places in a table, _Conclusions), so many fit in little memory; a phase is kept
+while there is room, then from its second report (triage.engine.cache, `admit="doorkeeper-bits"`),
+so phases met once do not push out those that come back. How each of these choices moved the
+hit rate is in benchmarks/RESULTS.md.
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.
 """
@@ -39,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.engine.cache import LruCache
+from triage.engine.cache import BoundedCache
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding, RawResult
 from triage.knowledge.base import KnowledgeBase
@@ -118,9 +115,9 @@ class _Conclusions:
     """The engine's conclusions written as one int each: the places of its boundaries and of
     each finding, in order, in a table of those seen (_ITEM_BITS each; place 0 ends them).
 
-    A cache entry is then two ints, not a RawResult and its tuple: about half the memory,
-    so twice the entries fit the memory target. The table holds each distinct finding once
-    (a knowledge base has a few hundred; past 4,095 nothing more is cached)."""
+    A cache entry is then two ints, not a RawResult and its tuple: about half the memory, so
+    twice the entries fit in the same memory. The table holds each distinct finding once (a
+    knowledge base has a few hundred; past 4,095 nothing more is cached)."""
 
     def __init__(self) -> None:
         self._items: list[_Item] = []
@@ -154,47 +151,13 @@ class _Conclusions:
         return RawResult(tuple(findings), boundaries)
 
 
-class _Doorkeeper:
-    """Which phase keys were offered lately, one bit each: a phase is cached from its second
-    report once the cache is full, so phases met once do not push out those that come back.
-
-    An exact record of the keys offered once (LruCache.put_if_seen) cost about as much memory
-    per key as a cache entry; a bit per key lets the cache hold twice the entries in that
-    memory. Two tables, the bits of the current and of the previous `window` offers: a key is
-    remembered for between one and two windows. Two keys can share a bit (the tables have
-    eight bits per offer of a window): the second then gets in at its first report. That
-    changes which phases are kept, never what an entry holds."""
-
-    def __init__(self, window: int) -> None:
-        self.window = max(window, 1)
-        self._bits = 8 * self.window  # a byte per offer of a window
-        self._current, self._previous = bytearray(self.window), bytearray(self.window)
-        self._offers = 0
-        self._lock = threading.Lock()
-
-    def seen_before(self, key: int) -> bool:
-        """Whether the key was offered lately (then it is forgotten, as it is let in); else it is noted."""
-        bit = hash((key,)) % self._bits  # the tuple's hash mixes all of the key's bits (an int's is the int)
-        place, mask = bit >> 3, 1 << (bit & 7)
-        with self._lock:
-            current, previous = self._current, self._previous
-            if (current[place] | previous[place]) & mask:
-                current[place] &= ~mask
-                previous[place] &= ~mask
-                return True
-            current[place] |= mask
-            self._offers += 1
-            if self._offers >= self.window:
-                self._previous, self._current, self._offers = current, bytearray(self.window), 0
-            return False
-
-
 class PhaseCache:
     """A bounded LRU of the engine's conclusions, keyed by (report without hours, its phase)."""
 
     def __init__(self, kb: KnowledgeBase, maxsize: int) -> None:
-        self.cache: LruCache[int] = LruCache(maxsize)  # key -> the conclusions packed (_Conclusions)
-        self._doorkeeper = _Doorkeeper(maxsize)
+        # key -> the conclusions packed (_Conclusions); a phase is kept while there is room, then
+        # from its second report, so phases met once do not push out those that come back.
+        self.cache: BoundedCache[int] = BoundedCache(maxsize, admit="doorkeeper-bits", while_room=True)
         timed = [_TimedRule.of(c) for c in rule_conditions(kb) if c.hours]
         # A rule about one symptom (no factor needed) applies or not by that symptom's severity
         # and whether it is getting worse, as the engine tests it: its bounds are worked out
@@ -320,7 +283,6 @@ class PhaseCache:
             return self._conclusions.unpack(packed)
         raw = run(report)
         packed = self._conclusions.pack(raw)
-        # kept at once while there is room, then from a phase's second report (_Doorkeeper)
-        if packed is not None and (not self.cache.full() or self._doorkeeper.seen_before(key)):
-            self.cache.put(key, packed)
+        if packed is not None:
+            self.cache.offer(key, packed)
         return raw

@@ -6,20 +6,20 @@ callers never share facts.
 Rules are generated from the knowledge base's data, as triage.knowledge.conditions reads
 each rule's conditions: there are no per-symptom Python branches here.
 
-Speed (issues 5 and 14, measured with `python -m benchmarks`; profile first, then change):
-the cost of a decision is experta's network and its resets. experta's own plumbing is made
-leaner in triage.engine.rete (same matches, same firing order); here the engine is shaped to give
-it less to evaluate:
+Speed (measured with `python -m benchmarks`; profile first, then change): the cost of a
+decision is experta's network and its resets. experta's own plumbing is made leaner in
+triage.engine.rete (same matches, same firing order); here the engine is shaped to give it
+less to evaluate:
 - each symptom's own window is one rule whose action reads the symptom's phases from the
   knowledge base (not one rule per phase and factor combination);
 - each symptom and each risk factor has its own fact class, and a fact is sent only to the
-  patterns of its class (triage.rete.LeanMatcher): no fact is tested against every symptom id;
+  patterns of its class (triage.engine.rete): no fact is tested against every symptom id;
 - a finding is declared as a fact only when some rule's finding pattern could match it in
   this report (FindingPatterns); other findings, and the hours at which a waiting rule
   would apply, are collected directly, as are the declared findings (no scan of the facts);
   the report fact is declared only when a rule with a report pattern could match
   (_report_fact_users); facts are made without experta's per-field freezing
-  (triage.rete.new_fact: their values are already immutable).
+  (triage.engine.rete.new_fact: their values are already immutable).
 None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py,
 tests/test_rete.py).
 Figures: benchmarks/RESULTS.md.
@@ -241,7 +241,7 @@ def symptom_fact_classes(kb: KnowledgeBase) -> dict[str, type[SymptomFact]]:
 def _window_rules(
     kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], patterns: FindingPatterns
 ) -> dict[str, Rule]:
-    """Each symptom's own rule (issue 14): one experta rule per symptom, matched by its fact
+    """Each symptom's own rule: one experta rule per symptom, matched by its fact
     alone, whose action reads the symptom's phases (its window bounds under each combination
     of the factors that change them, and severity) from the knowledge base and concludes the
     finding of every phase that applies. One coarse rule instead of one per phase and factor
@@ -397,9 +397,9 @@ class RuleEngine:
     experta engines are not thread-safe. A decision takes an idle instance (building one only
     when every instance is busy), decides, resets it and gives it back. So there are as many
     instances as decisions that ever ran at the same moment: with the GIL and a decision far
-    shorter than its switch interval, one or two per process, where one per thread meant one
-    for each of a threaded worker's 32 threads, each built (~0.3 MB, tens of ms) by the first
-    request that thread served."""
+    shorter than its switch interval, one or two per process, where one per thread would mean
+    one for each of a threaded worker's threads, each built by the first request that thread
+    served."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
