@@ -18,7 +18,7 @@ from spectree import SpecTree
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
-from triage.answer.languages import ENGLISH
+from triage.answer.languages import ENGLISH_CODE
 from triage.engine.report import MAX_SYMPTOMS
 from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID, cds_hooks_response, discovery
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
@@ -214,7 +214,7 @@ def _cards(body: AssessRequest, where: str = "") -> Response:
     return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
 
 
-def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH) -> Assessment | Response:
+def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH_CODE) -> Assessment | Response:
     """The engine's answer (the patient's words in `language`; exports and cards are English),
     or the 422 naming every problem the engine found."""
     try:  # (hours + 0.0 turns -0.0 into 0.0)

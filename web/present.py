@@ -17,7 +17,7 @@ from triage.exports.organization import Organization
 from web.clock import clock, zone_name
 
 # Shape and text carry the meaning; colour only repeats it.
-ICONS = {"expected": "check", "monitor": "eye", "contact-clinician": "phone"}
+ICONS = {Disposition.EXPECTED.key: "check", Disposition.MONITOR.key: "eye", Disposition.CONTACT_CLINICIAN.key: "phone"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _finding_views(kb: KnowledgeBase, findings: tuple[Finding, ...]) -> tuple[Fi
     return tuple(
         FindingView(
             about=_about(kb, f),
-            disposition=_("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label,  # type: ignore[index]
+            disposition=_("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label,
             key=f.disposition.key,
             finding=f,
         )
@@ -72,7 +72,7 @@ def view(kb: KnowledgeBase, answer: Assessment, at: datetime, tz: tzinfo) -> Res
     """Everything a result page needs, worked out once. The page says only what the answer's
     advice says (triage.answer.message): the first line is its summary, the rest what to do."""
     key = answer.disposition.key
-    text = kb.header.dispositions[key]  # type: ignore[index]
+    text = kb.header.dispositions[key]
     recheck = answer.recheck_in_hours
     hours = answer.report.hours
     if recheck is None or hours is None or answer.disposition is Disposition.CONTACT_CLINICIAN:
@@ -164,7 +164,7 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo, clinic: Organization
     lines.append("Advice given:")
     lines += [f"- {line}" for line in a.advice]
     if result.recheck_clock is None:
-        lines.append("Re-check: none; act now (" + ("emergency" if a.emergency else "contact clinician") + ").")
+        lines.append(f"Re-check: none; act now ({'emergency' if a.emergency else Disposition.CONTACT_CLINICIAN}).")
     else:
         lines.append(
             f"Re-check: in {result.recheck_hours}, at {result.recheck_clock} ({zone_name(tz)}), "

@@ -19,15 +19,15 @@ from triage.engine.rules import RawResult, RuleEngine
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.conditions import answer_change_hours
 from triage.knowledge.loader import load_knowledge
-from triage.knowledge.words import ENGLISH
+from triage.knowledge.words import ENGLISH_WORDS
 from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS, Disposition
 
-UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
+UNKNOWN_HOURS = ENGLISH_WORDS.unknown_hours  # {hours} in a reason when the report gives none
 
 
 def duration(hours: float) -> str:
     """Hours as a patient reads them in English: '12 hours', '2 days (48 hours)'."""
-    return ENGLISH.duration(hours)
+    return ENGLISH_WORDS.duration(hours)
 
 
 DEFAULT_CACHE_SIZE = 256  # answers, each kept from its report's second time (an answer is a few KB)

@@ -24,12 +24,21 @@ from dataclasses import dataclass
 from triage.answer.model import Finding
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.schema import RECHECK_ADVICE
-from triage.vocabulary import Disposition
+from triage.vocabulary import Disposition, FindingKind
 
 # Among findings of equal urgency about one symptom, "why" shows the most specific kind.
 # (An escalation only says that another finding became more urgent, so it comes last.)
-KIND_ORDER = ("emergency", "combination", "factor", "red flag", "worsening", "window", "severity", "escalation")
-_KIND_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}  # KIND_ORDER.index, looked up
+KIND_ORDER = (
+    FindingKind.EMERGENCY,
+    FindingKind.COMBINATION,
+    FindingKind.FACTOR,
+    FindingKind.RED_FLAG,
+    FindingKind.WORSENING,
+    FindingKind.WINDOW,
+    FindingKind.SEVERITY,
+    FindingKind.ESCALATION,
+)
+_KIND_RANK: dict[str, int] = {kind: i for i, kind in enumerate(KIND_ORDER)}  # KIND_ORDER.index, looked up
 
 
 def urgency(finding: Finding) -> tuple[int, bool]:
@@ -167,7 +176,7 @@ def advice(
     if emergency:
         items.append(("emergency", kb.header.emergency.patient))
     else:
-        items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
+        items.append(("summary", kb.header.dispositions[disposition.key].patient))
     if recheck_line is not None and not emergency and disposition is not Disposition.CONTACT_CLINICIAN:
         items.append((RECHECK_ADVICE, recheck_line))
     at_top = [f for f in findings if (f.disposition.rank, f.emergency) == top]
@@ -185,4 +194,4 @@ def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool) -> str
     """The answer in one line for the patient: the emergency call when there is one."""
     if emergency:
         return kb.header.emergency.patient
-    return kb.header.dispositions[disposition.key].patient  # type: ignore[index]
+    return kb.header.dispositions[disposition.key].patient

@@ -25,9 +25,10 @@ from triage.engine.cache import BoundedMemo
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import own_rule_id, own_rule_kind
 from triage.knowledge.schema import Symptom
 from triage.knowledge.words import Words
-from triage.vocabulary import Disposition
+from triage.vocabulary import Disposition, FindingKind, OwnRule
 
 # Enough for every window bound of a large knowledge base under every factor combination.
 MEMO_SIZE = 1024
@@ -90,7 +91,7 @@ class PhaseParts:
     reason: Template
     nurse_reason: Template
     source: str
-    kind: str
+    kind: FindingKind
 
     @property
     def needs_hours(self) -> bool:
@@ -146,7 +147,9 @@ class Phrasebook:
         self.words: Words = kb.words
         self.rules = {rid: self._rule_parts(rid) for rid in kb.rules}
         self.symptoms = {sid: self._symptom_parts(sid) for sid in kb.symptoms}
-        self.phases = {(sid, f"{sid}-{phase}"): self._phase_parts(sid, phase) for sid, phase in self._phase_names()}
+        self.phases = {
+            (sid, own_rule_id(sid, phase)): self._phase_parts(sid, phase) for sid, phase in self._phase_names()
+        }
         # kb bounds recur in every answer; a report's own hours rarely do and are not kept
         self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]), MEMO_SIZE)
         self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values, MEMO_SIZE)
@@ -184,20 +187,20 @@ class Phrasebook:
             relevant=frozenset([f for f, _ in likelihood_with] + list(adjusting)),
         )
 
-    def _phase_names(self) -> list[tuple[str, str]]:
-        """Every (symptom, phase) the engine can conclude and the knowledge base has words for:
-        those whose reason texts exist, and for a symptom with a window, severe within the
-        expected time (the header's words)."""
+    def _phase_names(self) -> list[tuple[str, OwnRule]]:
+        """Every (symptom, conclusion of its own rule) the engine can reach and the knowledge
+        base has words for: those whose reason texts exist, and for a symptom with a window,
+        severe within the expected time (the header's words)."""
         names = []
         for sid, symptom in self.kb.symptoms.items():
             names += [(sid, p) for p in symptom.phases() if _texts(symptom, p) is not None]
             if symptom.window is not None:
-                names.append((sid, "expected-severe"))
+                names.append((sid, OwnRule.EXPECTED_SEVERE))
         return names
 
-    def _phase_parts(self, sid: str, phase: str) -> PhaseParts:
+    def _phase_parts(self, sid: str, phase: OwnRule) -> PhaseParts:
         kb, symptom = self.kb, self.kb.symptoms[sid]
-        if phase == "expected-severe":
+        if phase is OwnRule.EXPECTED_SEVERE:
             patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
         else:
             patient, nurse = _texts(symptom, phase) or ("", "")
@@ -205,7 +208,7 @@ class Phrasebook:
             reason=Template.read(patient),
             nurse_reason=Template.read(nurse),
             source=kb.citation(symptom.source),
-            kind="red flag" if phase == "always" else "window",
+            kind=own_rule_kind(phase),
         )
 
     # --- per report -----------------------------------------------------------------

@@ -42,7 +42,7 @@ from triage.engine.report import Report
 from triage.engine.rete import LeanEngine, new_fact
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.conditions import (
-    FINDING_SELECTORS,
+    SELECTOR_TESTS,
     Conditions,
     FindingRead,
     Requirement,
@@ -53,6 +53,7 @@ from triage.knowledge.conditions import (
     symptom_phases,
 )
 from triage.knowledge.schema import Rule as KbRule
+from triage.vocabulary import Severity
 
 
 class ReportFact(Fact):
@@ -206,7 +207,7 @@ def _one_of_set(allowed: frozenset[str]) -> P:
 
 
 # The experta tests of the findings a `for_each = "finding"` rule reads, by its `finding` value.
-_SELECTOR_PATTERNS = {name: {k: P(test) for k, test in tests.items()} for name, tests in FINDING_SELECTORS.items()}
+_SELECTOR_PATTERNS = {name: {k: P(test) for k, test in tests.items()} for name, tests in SELECTOR_TESTS.items()}
 
 
 def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) -> Callable[..., None]:
@@ -217,9 +218,10 @@ def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) 
         for ph in phases
         for matching in [patterns.matching(ph.finding())]
     )
+    severe_text = Severity.SEVERE.value  # as the fact holds it
 
     def action(engine: _Engine, symptom: Fact) -> None:
-        severe, hours, factors = symptom["severity"] == "severe", symptom["hours"], engine.report_factors
+        severe, hours, factors = symptom["severity"] == severe_text, symptom["hours"], engine.report_factors
         for phase_severe, start, end, present, absent, finding, matching in plan:
             if phase_severe is not None and phase_severe != severe:
                 continue

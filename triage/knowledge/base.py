@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from triage.knowledge.schema import Factor, Header, Rule, Symptom, WindowChange
-from triage.knowledge.words import ENGLISH, Words
+from triage.knowledge.words import ENGLISH_WORDS, Words
+from triage.vocabulary import Disposition
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class KnowledgeBase:
     # The patient's words in another language (knowledge/i18n/<lang>.toml, triage.translation):
     # this knowledge base with its patient texts translated, everything else the same.
     language: str = "en"
-    words: Words = ENGLISH
+    words: Words = ENGLISH_WORDS
     band_names: Mapping[str, str] = field(default_factory=dict)  # likelihood band -> its name in `language`
     translations: Mapping[str, KnowledgeBase] = field(default_factory=dict)
 
@@ -78,7 +79,7 @@ class KnowledgeBase:
         """A rule finding's re-check cap: its own `recheck_within`, else the monitor default."""
         if rule.recheck_within is not None:
             return rule.recheck_within
-        return self.header.monitor_recheck_within if rule.disposition == "monitor" else None
+        return self.header.monitor_recheck_within if rule.disposition == Disposition.MONITOR else None
 
     def likelihood(self, symptom: str, factors: Iterable[str] = ()) -> str:
         """How often the effect happens, as the band and its plain words (and the note)."""

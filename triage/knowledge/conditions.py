@@ -32,7 +32,12 @@ from typing import Any
 
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.schema import Rule
-from triage.vocabulary import MAX_HOURS
+from triage.vocabulary import MAX_HOURS, Disposition, FindingKind, FindingSelector, Onset, OwnRule, Phase, Severity
+
+# The engine's facts and findings hold plain text: these are the enums' values, as compared
+# and hashed on the decision path.
+_EXPECTED, _MONITOR, _CONTACT = (d.value for d in Disposition)
+_SEVERE = Severity.SEVERE.value
 
 # --- a symptom's own rule ------------------------------------------------------------------
 
@@ -44,8 +49,8 @@ class SymptomPhase:
     backend (the experta engine, the benchmarks' CLIPS) compiles these same phases."""
 
     symptom: str
-    rule: str  # "<id>-always", "<id>-expected", "<id>-expected-severe", "<id>-monitor", "<id>-contact"
-    phase: str | None  # within-expected, past-expected, past-monitor; None for `always`
+    rule: str  # "<id>-<OwnRule>": "<id>-always", "<id>-expected", "<id>-expected-severe", ...
+    phase: str | None  # a Phase's value; None for `always`
     disposition: str
     emergency: bool
     severe: bool | None  # True: severe only; False: mild or moderate only; None: any severity
@@ -75,6 +80,16 @@ class SymptomPhase:
         }
 
 
+def own_rule_id(symptom: str, conclusion: OwnRule) -> str:
+    """The rule id of a symptom's own rule's conclusion ("redness-expected")."""
+    return f"{symptom}-{conclusion.value}"
+
+
+def own_rule_kind(conclusion: OwnRule) -> FindingKind:
+    """The kind of finding a symptom's own rule's conclusion is: a red flag, or a window's."""
+    return FindingKind.RED_FLAG if conclusion is OwnRule.ALWAYS else FindingKind.WINDOW
+
+
 def factor_combinations(factors: Iterable[str]) -> Iterator[tuple[str, ...]]:
     """Every combination of these factors, none first, then by size (itertools' order)."""
     pool = tuple(factors)
@@ -94,9 +109,9 @@ def symptom_phases(kb: KnowledgeBase, symptom: str) -> list[SymptomPhase]:
         return [
             SymptomPhase(
                 symptom,
-                f"{symptom}-always",
+                own_rule_id(symptom, OwnRule.ALWAYS),
                 None,
-                "contact clinician",
+                _CONTACT,
                 s.emergency,
                 None,
                 None,
@@ -116,18 +131,18 @@ def symptom_phases(kb: KnowledgeBase, symptom: str) -> list[SymptomPhase]:
         w = kb.window(symptom, present)
         cap = s.window.recheck_within or kb.header.monitor_recheck_within
         low = w.expected_until or 0.0
-        plan: list[tuple[str, str, str, bool | None, float | None, float | None, float | None]] = []
+        plan: list[tuple[OwnRule, Phase, str, bool | None, float | None, float | None, float | None]] = []
         if w.expected_until:
-            plan.append(("expected", "within-expected", "expected", False, None, low, low))
-            plan.append(("expected-severe", "within-expected", "monitor", True, None, low, low))
+            plan.append((OwnRule.EXPECTED, Phase.WITHIN_EXPECTED, _EXPECTED, False, None, low, low))
+            plan.append((OwnRule.EXPECTED_SEVERE, Phase.WITHIN_EXPECTED, _MONITOR, True, None, low, low))
         if w.monitor_until > low:
-            plan.append(("monitor", "past-expected", "monitor", None, low, w.monitor_until, w.monitor_until))
-        plan.append(("contact", "past-monitor", "contact clinician", None, w.monitor_until, None, None))
+            plan.append((OwnRule.MONITOR, Phase.PAST_EXPECTED, _MONITOR, None, low, w.monitor_until, w.monitor_until))
+        plan.append((OwnRule.CONTACT, Phase.PAST_MONITOR, _CONTACT, None, w.monitor_until, None, None))
         phases += [
             SymptomPhase(
                 symptom,
-                f"{symptom}-{name}",
-                phase,
+                own_rule_id(symptom, name),
+                phase.value,
                 disposition,
                 False,
                 severe,
@@ -139,7 +154,7 @@ def symptom_phases(kb: KnowledgeBase, symptom: str) -> list[SymptomPhase]:
                 w.expected_until,
                 w.monitor_until,
                 w.factors,
-                cap if disposition == "monitor" else None,
+                cap if disposition == _MONITOR else None,
             )
             for name, phase, disposition, severe, start, end, until in plan
         ]
@@ -175,7 +190,7 @@ def rule_symptoms(kb: KnowledgeBase, rule: Rule) -> tuple[str, ...]:
     if rule.window_only:
         ids = [s for s in ids if kb.symptoms[s].window is not None]
     if rule.onset:
-        ids = [s for s in ids if (kb.symptoms[s].onset or "none") in rule.onset]
+        ids = [s for s in ids if (kb.symptoms[s].onset or Onset.NONE) in rule.onset]
     return tuple(ids)
 
 
@@ -237,12 +252,13 @@ def _is_true(value: Any) -> bool:
     return value is True
 
 
+_PAST_EXPECTED = Phase.PAST_EXPECTED.value
 # Which findings a `for_each = "finding"` rule reads, by its `finding` value: tests on a
 # finding's fields.
-FINDING_SELECTORS: dict[str, dict[str, Callable[[Any], bool]]] = {
-    "monitor": {"disposition": lambda d: d == "monitor"},
-    "past-expected": {"phase": lambda p: p == "past-expected"},
-    "below-contact": {"disposition": lambda d: d != "contact clinician"},
+SELECTOR_TESTS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    FindingSelector.MONITOR: {"disposition": lambda d: d == _MONITOR},
+    FindingSelector.PAST_EXPECTED: {"phase": lambda p: p == _PAST_EXPECTED},
+    FindingSelector.BELOW_CONTACT: {"disposition": lambda d: d != _CONTACT},
 }
 
 
@@ -270,7 +286,7 @@ class Conditions:
     named: frozenset[str]  # every symptom id any of its symptom conditions names (before `onset`, `window_only`)
     severities: frozenset[str]  # a for_each = "symptom" rule: at one of these severities (empty: any)
     phases: frozenset[str]  # a for_each = "symptom" rule: its window finding in one of these phases
-    finding: str | None  # a for_each = "finding" rule: which findings (FINDING_SELECTORS)
+    finding: str | None  # a for_each = "finding" rule: which findings (SELECTOR_TESTS)
     with_emergency: bool  # a for_each = "finding" rule: only with an emergency finding in the report
     factors: tuple[str, ...]  # every one of these risk factors present
     after_hours: float | None  # hours >= after_hours
@@ -321,7 +337,7 @@ class Conditions:
         if self.per_symptom and self.phases:
             return (FindingRead({"phase": self.phases.__contains__, **only}, factors, False),)
         if self.per_finding:
-            selected = FindingRead({**FINDING_SELECTORS[self.finding or ""], **only}, factors, self.with_emergency)
+            selected = FindingRead({**SELECTOR_TESTS[self.finding or ""], **only}, factors, self.with_emergency)
             if self.with_emergency:
                 return selected, FindingRead({"emergency": _is_true}, factors, False)
             return (selected,)
@@ -381,7 +397,7 @@ def distinguished_severities(kb: KnowledgeBase, sid: str) -> frozenset[str]:
     """The severities of a symptom that something in the engine tests for: a window phase
     for severe or not severe, a `for_each = "symptom"` rule's `severity`, a combination's
     "id:severity". Every other severity of the symptom is read alike."""
-    found = {"severe"} if any(p.severe is not None for p in symptom_phases(kb, sid)) else set()
+    found = {_SEVERE} if any(p.severe is not None for p in symptom_phases(kb, sid)) else set()
     for c in rule_conditions(kb):
         if c.per_symptom and c.severities and sid in (c.each or kb.symptoms):
             found.update(c.severities)
