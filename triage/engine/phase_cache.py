@@ -158,7 +158,9 @@ class PhaseCache:
         # key -> the conclusions packed (_Conclusions); a phase is kept while there is room, then
         # from its second report, so phases met once do not push out those that come back.
         self.cache: BoundedCache[int] = BoundedCache(maxsize, admit="doorkeeper-bits", while_room=True)
-        timed = [_TimedRule.of(c) for c in rule_conditions(kb) if c.hours]
+        conditions = rule_conditions(kb)
+        change_hours = answer_change_hours(kb, conditions)
+        timed = [_TimedRule.of(c) for c in conditions if c.hours]
         # A rule about one symptom (no factor needed) applies or not by that symptom's severity
         # and whether it is getting worse, as the engine tests it: its bounds are worked out
         # here with the symptom's window bounds (under every combination of the factors that
@@ -183,20 +185,20 @@ class PhaseCache:
         # matter, per symptom getting worse, and one for the phase's first bound. Codes start
         # after the separators and no character is 0, so the int is exact; a byte each while
         # they fit (an int takes half the memory of the text, so the cache holds twice the entries).
-        most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(answer_change_hours(kb)))
+        most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(change_hours))
         base = 1 + max(map(ord, (_FIELD, _WORSENING)))
         self._encoding = "latin-1" if base + most <= 0x100 else "utf-32-le"
         self._conclusions = _Conclusions()
         self._symptom_code = {}
         for i, sid in enumerate(kb.symptoms):
-            tested = distinguished_severities(kb, sid)
+            tested = distinguished_severities(kb, sid, conditions)
             for j, severity in enumerate(SEVERITIES):
                 alike = j if severity in tested else min(k for k, s in enumerate(SEVERITIES) if s not in tested)
                 self._symptom_code[sid, severity] = chr(base + i * len(SEVERITIES) + alike)
-        self._factor_readers = FactorReaders(kb)
+        self._factor_readers = FactorReaders(kb, conditions)
         self._factor_code = {fid: chr(base + i) for i, fid in enumerate(kb.factors)}
         self._worse_code = {sid: chr(base + i) for i, sid in enumerate(kb.symptoms)}
-        self._bound_code = {b: chr(base + i) for i, b in enumerate(answer_change_hours(kb))}
+        self._bound_code = {b: chr(base + i) for i, b in enumerate(change_hours)}
 
     def bounds(self, report: Report) -> list[float]:
         """Every hour at or below MAX_HOURS at which this report's answer could change (and 0)."""

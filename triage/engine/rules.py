@@ -116,7 +116,7 @@ class FindingPatterns:
     def __init__(self, kb: KnowledgeBase, conditions: tuple[Conditions, ...] | None = None) -> None:
         conditions = rule_conditions(kb) if conditions is None else conditions
         self.patterns: tuple[FindingRead, ...] = tuple(p for c in conditions for p in c.findings_read())
-        self.emergency_sources = Requirements(emergency_sources(kb))
+        self.emergency_sources = Requirements(emergency_sources(kb, conditions))
         self._active: dict[tuple[frozenset[str], bool], frozenset[int]] = {}
 
     def matching(self, finding: dict[str, Any]) -> frozenset[int]:
@@ -373,17 +373,20 @@ def build_engine_class(
     factor_classes: dict[str, type[FactorFact]] | None = None,
     base: type[KnowledgeEngine] | None = None,
     patterns: FindingPatterns | None = None,
+    conditions: tuple[Conditions, ...] | None = None,
 ) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base (and its symptom and factor fact
     classes, which the facts declared must be of, and the finding patterns whose numbers the
     decisions' `active_patterns` use). Call once per knowledge base. `base` is for tests that
-    compare the lean engine with experta's own (it must derive from _Engine)."""
-    patterns = FindingPatterns(kb) if patterns is None else patterns
+    compare the lean engine with experta's own (it must derive from _Engine). `conditions`: the
+    rules' (rule_conditions), when the caller has them already."""
+    conditions = rule_conditions(kb) if conditions is None else conditions
+    patterns = FindingPatterns(kb, conditions) if patterns is None else patterns
     classes = symptom_fact_classes(kb) if classes is None else classes
     factor_classes = factor_fact_classes(kb) if factor_classes is None else factor_classes
     rules = _window_rules(kb, classes, patterns)
-    for rule, conditions in zip(kb.rules.values(), rule_conditions(kb), strict=True):
-        rules.update(_kb_rule(kb, rule, conditions, classes, factor_classes, patterns))
+    for rule, c in zip(kb.rules.values(), conditions, strict=True):
+        rules.update(_kb_rule(kb, rule, c, classes, factor_classes, patterns))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___").replace("@", "__at__"): r
         for name, r in rules.items()
@@ -411,7 +414,7 @@ class RuleEngine:
         self.report_fact_users = Requirements(_report_fact_users(conditions))
         self.factor_classes = factor_fact_classes(kb)
         self.engine_class = build_engine_class(
-            kb, self.symptom_classes, self.factor_classes, patterns=self.finding_patterns
+            kb, self.symptom_classes, self.factor_classes, patterns=self.finding_patterns, conditions=conditions
         )
         self._idle: list[_Engine] = []  # clean instances no decision is using
         self._lock = threading.Lock()

@@ -26,7 +26,7 @@ the data, shared by the experta engine, its caches and the review tools.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,11 @@ from triage.vocabulary import MAX_HOURS, Disposition, FindingKind, FindingSelect
 # and hashed on the decision path.
 _EXPECTED, _MONITOR, _CONTACT = (d.value for d in Disposition)
 _SEVERE = Severity.SEVERE.value
+# A window's phases as its own rule concludes them: (rule id suffix, phase, disposition, severe).
+_WITHIN_EXPECTED = (OwnRule.EXPECTED.value, Phase.WITHIN_EXPECTED.value, _EXPECTED, False)
+_WITHIN_EXPECTED_SEVERE = (OwnRule.EXPECTED_SEVERE.value, Phase.WITHIN_EXPECTED.value, _MONITOR, True)
+_PAST_EXPECTED_PHASE = (OwnRule.MONITOR.value, Phase.PAST_EXPECTED.value, _MONITOR, None)
+_PAST_MONITOR = (OwnRule.CONTACT.value, Phase.PAST_MONITOR.value, _CONTACT, None)
 
 # --- a symptom's own rule ------------------------------------------------------------------
 
@@ -131,18 +136,19 @@ def symptom_phases(kb: KnowledgeBase, symptom: str) -> list[SymptomPhase]:
         w = kb.window(symptom, present)
         cap = s.window.recheck_within or kb.header.monitor_recheck_within
         low = w.expected_until or 0.0
-        plan: list[tuple[OwnRule, Phase, str, bool | None, float | None, float | None, float | None]] = []
+        # each phase, and the hours it covers: from start (None: 0), below end, ending at until
+        plan: list[tuple[tuple[str, str, str, bool | None], float | None, float | None, float | None]] = []
         if w.expected_until:
-            plan.append((OwnRule.EXPECTED, Phase.WITHIN_EXPECTED, _EXPECTED, False, None, low, low))
-            plan.append((OwnRule.EXPECTED_SEVERE, Phase.WITHIN_EXPECTED, _MONITOR, True, None, low, low))
+            plan.append((_WITHIN_EXPECTED, None, low, low))
+            plan.append((_WITHIN_EXPECTED_SEVERE, None, low, low))
         if w.monitor_until > low:
-            plan.append((OwnRule.MONITOR, Phase.PAST_EXPECTED, _MONITOR, None, low, w.monitor_until, w.monitor_until))
-        plan.append((OwnRule.CONTACT, Phase.PAST_MONITOR, _CONTACT, None, w.monitor_until, None, None))
+            plan.append((_PAST_EXPECTED_PHASE, low, w.monitor_until, w.monitor_until))
+        plan.append((_PAST_MONITOR, w.monitor_until, None, None))
         phases += [
             SymptomPhase(
                 symptom,
-                own_rule_id(symptom, name),
-                phase.value,
+                f"{symptom}-{name}",
+                phase,
                 disposition,
                 False,
                 severe,
@@ -156,7 +162,7 @@ def symptom_phases(kb: KnowledgeBase, symptom: str) -> list[SymptomPhase]:
                 w.factors,
                 cap if disposition == _MONITOR else None,
             )
-            for name, phase, disposition, severe, start, end, until in plan
+            for (name, phase, disposition, severe), start, end, until in plan
         ]
     return phases
 
@@ -345,11 +351,12 @@ class Conditions:
 
 
 def rule_conditions(kb: KnowledgeBase) -> tuple[Conditions, ...]:
-    """Every rule's conditions, in the knowledge base's order."""
+    """Every rule's conditions, in the knowledge base's order. (The functions below take them
+    too, so that a reader building several views at start-up reads them once.)"""
     return tuple(Conditions.of(kb, rule) for rule in kb.rules.values())
 
 
-def answer_change_hours(kb: KnowledgeBase) -> tuple[float, ...]:
+def answer_change_hours(kb: KnowledgeBase, conditions: Sequence[Conditions] | None = None) -> tuple[float, ...]:
     """0 and every hour at which some answer can change: each window bound (under every
     combination of the factors that change it) and each rule's after_hours / before_hours.
     Every condition on the hours is `hours >= bound` or `hours < bound`, so an answer is
@@ -357,7 +364,7 @@ def answer_change_hours(kb: KnowledgeBase) -> tuple[float, ...]:
     points = {0.0}
     for sid in kb.symptoms:
         points.update(window_bounds(kb, sid))
-    for c in rule_conditions(kb):
+    for c in rule_conditions(kb) if conditions is None else conditions:
         points.update(c.hours)
     return tuple(sorted(p for p in points if p <= MAX_HOURS))
 
@@ -373,14 +380,16 @@ def factors_answered_alone(kb: KnowledgeBase) -> list[str]:
     return sorted({f for r in kb.rules.values() if r.answers_without_symptoms for f in r.factors})
 
 
-def emergency_sources(kb: KnowledgeBase) -> tuple[Requirement, ...] | None:
+def emergency_sources(
+    kb: KnowledgeBase, conditions: Sequence[Conditions] | None = None
+) -> tuple[Requirement, ...] | None:
     """Where an emergency finding can come from; None when it may come from any report."""
     sources = [
         Requirement(frozenset({sid}), None, frozenset())
         for sid in kb.symptoms
         if any(ph.emergency for ph in symptom_phases(kb, sid))
     ]
-    for c in rule_conditions(kb):
+    for c in rule_conditions(kb) if conditions is None else conditions:
         if not c.emergency:
             continue
         needs = c.needs
@@ -393,12 +402,14 @@ def emergency_sources(kb: KnowledgeBase) -> tuple[Requirement, ...] | None:
     return tuple(sources)
 
 
-def distinguished_severities(kb: KnowledgeBase, sid: str) -> frozenset[str]:
+def distinguished_severities(
+    kb: KnowledgeBase, sid: str, conditions: Sequence[Conditions] | None = None
+) -> frozenset[str]:
     """The severities of a symptom that something in the engine tests for: a window phase
     for severe or not severe, a `for_each = "symptom"` rule's `severity`, a combination's
     "id:severity". Every other severity of the symptom is read alike."""
     found = {_SEVERE} if any(p.severe is not None for p in symptom_phases(kb, sid)) else set()
-    for c in rule_conditions(kb):
+    for c in rule_conditions(kb) if conditions is None else conditions:
         if c.per_symptom and c.severities and sid in (c.each or kb.symptoms):
             found.update(c.severities)
         for ref in (*c.symptoms_all, *c.symptoms_any):
@@ -419,7 +430,7 @@ class FactorReaders:
     some symptoms, has one of them. A factor that matters to no report of its kind changes
     nothing: no rule's pattern can be completed with it."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, conditions: Sequence[Conditions] | None = None) -> None:
         self.always: set[str] = set()
         self.by_rule: dict[str, list[tuple[Requirement, frozenset[str] | None]]] = {}
         readers: dict[str, set[str]] = {}
@@ -431,7 +442,7 @@ class FactorReaders:
                 readers.setdefault(fid, set()).add(sid)
         # factor -> the symptoms whose window phases read it
         self.by_window: dict[str, frozenset[str]] = {fid: frozenset(sids) for fid, sids in readers.items()}
-        for c in rule_conditions(kb):
+        for c in rule_conditions(kb) if conditions is None else conditions:
             limited = frozenset(c.each) if c.per_symptom else frozenset()
             for fid in c.needs.factors:
                 if c.per_finding:
