@@ -86,10 +86,12 @@ def test_an_identity_set_knows_objects_not_equal_values_and_stays_bounded() -> N
 
     seen: IdentitySet[Thing] = IdentitySet(3)
     things = [Thing() for _ in range(3)]
-    seen.add(things[0])
+    assert seen.add(things[0]) is False and seen.add(things[0]) is True  # noted, then known
     assert things[0] in seen and things[1] not in seen
+    assert seen.unseen([things[1], things[0], things[2], things[1]]) == [0, 2, 3]
     for thing in things[1:]:
         seen.add(thing)
+    assert seen.unseen(things) == []
     seen.add(Thing())  # full: it starts again
     assert len(seen) == 1 and things[0] not in seen
 

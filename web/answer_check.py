@@ -28,7 +28,6 @@ checked again: WrittenAnswers keeps the bytes that passed, for as long as the an
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 from flask import Response, jsonify
@@ -54,12 +53,13 @@ class AnswerCheck:
         """Whether the response (made from `data`, see the module docstring) fits the model."""
         try:
             self.model.model_validate({**data, "findings": [], "more_detail": []})
-            for finding, shape in zip(
-                chain(answer.findings, answer.more_detail), chain(data["findings"], data["more_detail"]), strict=True
-            ):
-                if finding not in self._checked:
-                    FindingOut.model_validate_json(jsonify(shape).get_data())
-                    self._checked.add(finding)
+            findings = (*answer.findings, *answer.more_detail)
+            shapes = (*data["findings"], *data["more_detail"])
+            if len(shapes) != len(findings):
+                return False
+            for i in self._checked.unseen(findings):
+                FindingOut.model_validate_json(jsonify(shapes[i]).get_data())
+                self._checked.add(findings[i])
         except (ValidationError, ValueError, KeyError, TypeError):
             return False
         return True
@@ -105,10 +105,8 @@ class WrittenAnswers:
     def offer(self, answer: Assessment, clinic: object, response: Response) -> None:
         """The response just sent for this answer (it passed the check): kept when this answer
         object was sent before, else noted as sent once."""
-        if answer in self._seen:
+        if self._seen.add(answer):  # sent before: kept now
             self.keep(answer, clinic, response.get_data())
-            return
-        self._seen.add(answer)
 
     def keep(self, answer: Assessment, clinic: object, body: bytes) -> None:
         self._bodies.put(answer, (clinic, body))

@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, Literal, NamedTuple, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -124,25 +124,23 @@ class BoundedCache(Generic[V]):
                 self._data.popitem(last=False)
 
     def offer(self, key: Hashable, value: V) -> bool:
-        """Keep the entry when the admission policy lets it in; whether it did."""
-        if self.admit != "always" and not self._admitted(key):
-            return False
+        """Keep the entry when the admission policy lets it in; whether it did. (One method
+        for every policy: it is on the path of every answer and every phase decided.)"""
+        door = self._doorkeeper
+        if door is not None:  # "doorkeeper-bits"
+            if not ((self.while_room and not self.full()) or door.seen_before(key)):
+                return False
+        elif self.admit != "always":  # "second-offer"
+            marker = hash(key)
+            with self._lock:
+                room = self.while_room and len(self._data) < self.maxsize
+                if not room and not self._offered.pop(marker, False):
+                    self._offered[marker] = True
+                    if len(self._offered) > self.maxsize:
+                        self._offered.popitem(last=False)
+                    return False
         self.put(key, value)
         return True
-
-    def _admitted(self, key: Hashable) -> bool:
-        if self._doorkeeper is not None:
-            return (self.while_room and not self.full()) or self._doorkeeper.seen_before(key)
-        marker = hash(key)
-        with self._lock:
-            if self.while_room and len(self._data) < self.maxsize:
-                return True
-            if self._offered.pop(marker, False):
-                return True
-            self._offered[marker] = True
-            if len(self._offered) > self.maxsize:
-                self._offered.popitem(last=False)
-            return False
 
     def full(self) -> bool:
         """Whether the cache holds `maxsize` entries (a new one would push out the oldest)."""
@@ -202,11 +200,21 @@ class IdentitySet(Generic[T]):
         ref = self._refs.get(id(obj))
         return ref is not None and ref() is obj
 
-    def add(self, obj: T) -> None:
+    def unseen(self, objs: Sequence[T]) -> list[int]:
+        """The places in `objs` of those not seen lately (one call for a whole answer's findings)."""
+        refs = self._refs
+        return [i for i, obj in enumerate(objs) if (ref := refs.get(id(obj))) is None or ref() is not obj]
+
+    def add(self, obj: T) -> bool:
+        """Note the object as seen; whether it was seen lately already."""
+        ref = self._refs.get(id(obj))
+        if ref is not None and ref() is obj:
+            return True
         with self._lock:
             if len(self._refs) >= self.maxsize:
                 self._refs.clear()
             self._refs[id(obj)] = weakref.ref(obj)
+        return False
 
     def __len__(self) -> int:
         return len(self._refs)
