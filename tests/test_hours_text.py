@@ -19,7 +19,7 @@ from triage import KnowledgeBase, default_assessor
 from triage.answer.languages import LanguageAssessor
 from triage.cli.commands import main
 from triage.engine.report import hours_for_engine, hours_from_text
-from triage.knowledge.words import ENGLISH, Words
+from triage.knowledge.words import ENGLISH_WORDS, Words
 
 # Hours as typed, by language, and the hours they mean: the forms issue 30 names, and more.
 TYPED = {
@@ -79,7 +79,7 @@ def test_english_reads_every_text_exactly_as_before() -> None:
             for unit in units:
                 text = f" {number}{gap}{unit}\t"
                 assert hours_from_text(text) == _english_before(text), repr(text)
-                assert hours_from_text(text, ENGLISH) == _english_before(text), repr(text)
+                assert hours_from_text(text, ENGLISH_WORDS) == _english_before(text), repr(text)
                 checked += 1
     assert checked == len(numbers) * 3 * len(units)
     assert hours_from_text("1,500") == 1.5  # unchanged, though "1,500" may mean 1500 to an English reader
@@ -124,7 +124,7 @@ def test_text_for_the_engine_is_the_reading_else_what_python_reads(words: dict[s
 def test_the_units_are_data_in_the_translation(words: dict[str, Words]) -> None:
     es = words["es"]
     assert {"hora", "horas"} <= set(es.hour_units) and {"día", "días", "dia", "dias"} <= set(es.day_units)
-    assert es.decimal in es.decimal_marks and ENGLISH.decimal in ENGLISH.decimal_marks
+    assert es.decimal in es.decimal_marks and ENGLISH_WORDS.decimal in ENGLISH_WORDS.decimal_marks
     assert all(unicodedata.is_normalized("NFC", u) for u in (*es.hour_units, *es.day_units))
     # a language could read other units: the reader has no list of its own
     made_up = Words(hour_units=("uur",), day_units=("dag", "dagen"), decimal_marks=",", grouping_marks=".")

@@ -17,6 +17,7 @@ from tests.support import shipped_kb
 from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.answer import message
 from triage.answer.message import urgency
+from triage.knowledge.conditions import answer_change_hours
 from triage.knowledge.files import default_dir
 from triage.vocabulary import SEVERITIES
 
@@ -41,7 +42,7 @@ symptom_lists = st.lists(entries, min_size=1, max_size=4) | st.builds(
     st.sampled_from(SEVERITIES),
     st.lists(entries, max_size=3),
 )
-hours = st.sampled_from(shipped_kb().answer_change_hours()) | st.floats(0, 8760) | st.none()
+hours = st.sampled_from(answer_change_hours(shipped_kb())) | st.floats(0, 8760) | st.none()
 factor_lists = st.lists(st.sampled_from(sorted(shipped_kb().factors)), unique=True, max_size=3)
 
 

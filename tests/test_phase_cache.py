@@ -11,9 +11,11 @@ import pytest
 
 from triage import Assessor, KnowledgeBase
 from triage.engine import phase_cache
-from triage.engine.phase_cache import PhaseCache, _Conclusions, _Doorkeeper, distinguished_severities
+from triage.engine.cache import Doorkeeper
+from triage.engine.phase_cache import PhaseCache, _Conclusions
 from triage.engine.report import Report, parse_report
 from triage.engine.rules import RawResult, RuleEngine
+from triage.knowledge.conditions import answer_change_hours, distinguished_severities
 from triage.vocabulary import SEVERITIES
 from verification.reports import differential_reports, random_reports
 
@@ -22,7 +24,7 @@ def test_cached_answers_are_the_engines_answers_on_seeded_random_reports(kb: Kno
     uncached = Assessor(kb, cache_size=0)
     cached = Assessor(kb, cache_size=64)  # small: entries are evicted and decided again
     rng = random.Random(5)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     reports = []
     # Each report; half of them again just after, at other hours in the same phase (shared entries)
     # and at the start of the phases either side.
@@ -62,7 +64,7 @@ def test_equal_keys_have_the_engines_own_conclusions_at_every_phase(kb: Knowledg
     hours get the same key, the conclusions must be the same."""
     cache, engine = PhaseCache(kb, 16), RuleEngine(kb)
     rng = random.Random(14)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     order = kb.symptom_order
     merged = 0
     for raw in differential_reports(kb, 1200, seed=1414):
@@ -93,7 +95,7 @@ def test_each_of_the_reports_own_bounds_starts_a_new_phase(kb: KnowledgeBase) ->
     report = parse_report(kb, ["redness:severe"], 0)
     own = cache.bounds(report)
     assert 24.0 in own  # severe-first-day / severe-after-24h apply to a severe symptom
-    assert set(own) <= set(kb.answer_change_hours())
+    assert set(own) <= set(answer_change_hours(kb))
     keys = [cache.key(dataclasses.replace(report, hours=h)) for h in own]
     assert len(set(keys)) == len(keys)
     just_before = [cache.key(dataclasses.replace(report, hours=h - 0.001)) for h in own[1:]]
@@ -144,7 +146,7 @@ def test_reports_the_key_writes_alike_get_the_engines_own_conclusions(kb: Knowle
     alike (other severities, factors left out or added), from every answer-change hour."""
     cache, engine = PhaseCache(kb, 16), RuleEngine(kb)
     rng = random.Random(21)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     severities_merged = factors_merged = 0
     for raw in differential_reports(kb, 700, seed=2121):
         report = parse_report(kb, *raw)
@@ -206,11 +208,11 @@ def test_past_the_tables_room_conclusions_are_decided_not_cached(
 
 
 def test_the_doorkeeper_lets_a_key_in_from_its_second_offer_within_its_window() -> None:
-    door = _Doorkeeper(100)
+    door = Doorkeeper(100)
     bits = {hash((7,)) % 800, hash((8,)) % 800}  # the bits taken (a window of 100 offers has 800)
 
     def others(n: int) -> list[int]:
-        """`n` keys that share no bit with 7, 8 or each other (two keys can: see _Doorkeeper)."""
+        """`n` keys that share no bit with 7, 8 or each other (two keys can: see Doorkeeper)."""
         found: list[int] = []
         key = 1000
         while len(found) < n:
@@ -233,7 +235,7 @@ def test_the_doorkeeper_lets_a_key_in_from_its_second_offer_within_its_window() 
 
 
 def test_the_doorkeeper_remembers_offers_in_bits_not_keys() -> None:
-    door = _Doorkeeper(10_240)
+    door = Doorkeeper(10_240)
     for key in range(50_000):
         door.seen_before(key * 1_000_003)
     tables = door._current, door._previous

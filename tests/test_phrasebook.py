@@ -11,13 +11,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reference_wording import ReferenceBook, reference_finding
 from tests.support import shipped_kb
 from triage import Assessor, InvalidReport, KnowledgeBase, load_knowledge
 from triage.answer.languages import in_language
 from triage.answer.message import AdviceBook, Piece, cut, once_per_meaning
-from triage.answer.phrasebook import FINDING_MEMO_SIZE, BoundedMemo, Phrasebook, Template, field_names
+from triage.answer.phrasebook import FINDING_MEMO_SIZE, Phrasebook, Template, field_names
+from triage.engine.cache import BoundedMemo
 from triage.engine.report import Report, parse_report
 from triage.engine.rules import RawResult
+from triage.knowledge.conditions import answer_change_hours
 from triage.vocabulary import SEVERITIES, Disposition
 from verification.reports import differential_reports, random_reports
 
@@ -53,8 +56,7 @@ def test_every_finding_is_worded_as_the_knowledge_base_reads(assessors: dict[str
         severity = dict(report.symptoms)
         for f in raw.findings:
             worded = book.finding(report, f, severity, book.hours(report.hours))
-            assert worded is not None, f"no phrasebook parts for {f.rule}"  # the fast path is taken
-            assert worded == assessor._finding(report, f, severity), (report, f)
+            assert worded == reference_finding(assessor.kb, report, f, severity), (report, f)
             compared += 1
     assert compared > 10_000
 
@@ -67,7 +69,7 @@ def test_every_finding_is_worded_as_the_knowledge_base_reads(assessors: dict[str
         max_size=5,
         unique_by=lambda entry: entry[0],
     ),
-    st.sampled_from(shipped_kb().answer_change_hours()) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
+    st.sampled_from(answer_change_hours(shipped_kb())) | st.floats(0, 8760) | st.integers(0, 8760) | st.just(-0.0),
     st.lists(st.sampled_from(sorted(shipped_kb().factors)), unique=True, max_size=3),
     st.booleans(),
 )
@@ -84,17 +86,21 @@ def test_the_phrasebook_agrees_on_any_report(
         severity = dict(report.symptoms)
         book = assessor.phrasebook
         for f in raw.findings:
-            assert book.finding(report, f, severity, book.hours(report.hours)) == assessor._finding(report, f, severity)
+            assert book.finding(report, f, severity, book.hours(report.hours)) == reference_finding(
+                assessor.kb, report, f, severity
+            )
 
 
-def test_a_finding_the_phrasebook_has_no_parts_for_is_read_straight(kb: KnowledgeBase) -> None:
-    """A rule id the book does not know (an engine newer than the book) falls back, unchanged."""
+def test_a_finding_the_phrasebook_has_no_words_for_is_refused_by_rule(kb: KnowledgeBase) -> None:
+    """A conclusion the book has no parts for (not one of its knowledge base's) is an error
+    naming the rule, not an answer with some other words."""
     assessor = Assessor(kb, cache_size=0)
     report = parse_report(kb, ["redness:severe"], 30, [], False)
     raw = assessor.engine.run(report)
     assessor.phrasebook.phases.clear()
     assessor.phrasebook.rules.clear()
-    assert assessor.explain(report, raw) == Assessor(kb, cache_size=0).explain(report, raw)
+    with pytest.raises(LookupError, match=f"no words for rule '{raw.findings[0].rule}'"):
+        assessor.explain(report, raw)
 
 
 def test_the_advice_is_the_same_when_every_text_is_cut_afresh(kb: KnowledgeBase) -> None:
@@ -202,7 +208,7 @@ def test_a_text_that_says_the_hours_is_worded_for_each_report(edit_kb: Callable[
             raw = assessor.engine.run(report)
             for f in raw.findings:
                 assert assessor.phrasebook.finding(report, f, severity, assessor.phrasebook.hours(hours)) == (
-                    assessor._finding(report, f, severity)
+                    reference_finding(kb, report, f, severity)
                 )
     assert checked == {"redness-expected", "severe-first-day", "infection-fever-local-signs"}
     remembered = {key[0].rule for key in assessor.phrasebook.worded._memo}
@@ -240,8 +246,7 @@ def test_a_finding_given_twice_is_two_findings(kb: KnowledgeBase) -> None:
     """The same conclusion twice in the engine's result is worded as one shared Finding;
     "why" and "more detail" tell the two apart by place, as for two separate objects."""
     assessor, straight = Assessor(kb, cache_size=0), Assessor(kb, cache_size=0)
-    straight.phrasebook.rules.clear()
-    straight.phrasebook.phases.clear()  # every finding read from the knowledge base, a new object each
+    straight.phrasebook = ReferenceBook(kb)  # every finding read from the knowledge base, a new object each
     for symptoms, hours in ((["redness"], 30), (["redness:severe", "fever", "pus"], 60.5), (["hives"], 2)):
         report = parse_report(kb, symptoms, hours, [], False)
         raw = assessor.engine.run(report)

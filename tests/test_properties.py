@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from tests.support import shipped_kb
 from triage import Assessor, KnowledgeBase
 from triage.engine.report import parse_report
+from triage.knowledge.conditions import answer_change_hours
 from triage.vocabulary import DISPOSITIONS, MAX_HOURS, SEVERITIES
 from verification.oracle import evaluate
 from verification.reports import differential_reports
@@ -33,7 +34,7 @@ EMERGENCIES = sorted(s for s, sym in shipped_kb().symptoms.items() if sym.emerge
 
 
 # Every hour where an answer can change (window bounds under every factor combination, rule bounds).
-BOUNDS = set(shipped_kb().answer_change_hours())
+BOUNDS = set(answer_change_hours(shipped_kb()))
 # the bounds, just either side of them (one float step, 0.001 h, half an hour), 0 and the maximum
 BOUNDARIES = sorted(
     h

@@ -37,7 +37,8 @@ from triage.engine.rete import (
     _PredicateTester,
     new_fact,
 )
-from triage.engine.rules import RuleEngine, _Engine, _Requirements, build_engine_class
+from triage.engine.rules import RuleEngine, _Engine, build_engine_class
+from triage.knowledge.conditions import Requirements
 from triage.knowledge.loader import load_knowledge
 from verification.reports import differential_reports
 
@@ -292,7 +293,7 @@ def test_report_fact_is_left_out_only_where_no_rule_could_use_it(engines: tuple[
     always declares it, on the same network (another network may order ties otherwise)."""
     lean, _ = engines
     pool = RuleEngine(lean.kb)
-    users, always = pool.report_fact_users, _Requirements(None)
+    users, always = pool.report_fact_users, Requirements(None)
     left_out = 0
     for raw in differential_reports(lean.kb, 3000):
         report = parse_report(lean.kb, *raw)

@@ -23,6 +23,7 @@ import clips
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding, RawResult, rule_finding
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import rule_symptoms, symptom_phases
 from triage.knowledge.schema import Rule as KbRule
 
 TEMPLATES = """
@@ -96,7 +97,7 @@ def _window_rules(kb: KnowledgeBase, out: _Rules) -> None:
     """Each symptom's own rule: one defrule per phase the knowledge base plans for it."""
     severity = {True: ' (severity "severe")', False: ' (severity ~"severe")', None: ""}
     for sid in kb.symptoms:
-        for ph in kb.symptom_phases(sid):
+        for ph in symptom_phases(kb, sid):
             lhs = [f"(symptom (id {_str(sid)}){severity[ph.severe]})"]
             if ph.start is not None or ph.end is not None:
                 lhs.append(f"(report (hours {_hours(ph.start, ph.end)}))")
@@ -116,7 +117,7 @@ def _ref(ref: str) -> str:
 
 def _kb_rule(kb: KnowledgeBase, rule: KbRule, out: _Rules) -> None:
     lhs: list[str] = []
-    only = kb.rule_symptoms(rule)
+    only = rule_symptoms(kb, rule)
     sid = _one_of("?sid", only) if only else "?sid"
     if rule.for_each == "symptom":
         severity = f" (severity {_one_of('?sev', rule.severity)})" if rule.severity else ""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from triage.engine.report import Report, parse_report
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import answer_change_hours
 from triage.vocabulary import SEVERITIES
 
 SEED = 20261125
@@ -90,7 +91,7 @@ def differential_reports(kb: KnowledgeBase, n: int = 6000, seed: int = DIFFERENT
     at which some answer changes, exactly or just either side of it (where mistakes hide)."""
     rng = random.Random(seed)
     symptoms, factors = list(kb.symptoms), list(kb.factors)
-    bounds = kb.answer_change_hours()
+    bounds = answer_change_hours(kb)
     out: list[RawReport] = []
     for _ in range(n):
         ids = [

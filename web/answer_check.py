@@ -1,14 +1,14 @@
-"""The check of an answer against the API's schema, each distinct finding once (issue 14).
+"""The check of an answer against the API's schema, each distinct finding once.
 
 spectree checks every response's bytes against the route's model (web.spectree_plugin). In
-an answer of `/api/v1/assess` the findings are about two thirds of that check, and most of
-them are the very objects of earlier answers: the phrasebook (triage.answer.phrasebook) shares worded
+an answer of `/api/v1/assess` the findings are most of that check, and most of them are the
+very objects of earlier answers: the phrasebook (triage.answer.phrasebook) shares worded
 findings between answers. So the view checks its answer in two parts:
 
 - the answer without its findings, every time (the report, advice, numbers, contact, and no
   field the model does not name), from the dict the response was written from;
 - each finding, the first time that Finding object is sent: its JSON, written by the app's
-  own writer, against FindingOut (a weak reference remembers the object).
+  own writer, against FindingOut (remembered by identity, triage.engine.cache.IdentitySet).
 
 A model checks each item of a list on its own, apart from the other fields, and a finding is
 immutable and written on its own as within the answer, so the one checked once is the one sent
@@ -22,14 +22,12 @@ again; one with a part that fails is not, so spectree's own check still answers 
 fields added.
 
 An answer sent again (the same Assessment, from the answer cache) is soon not written nor
-checked again: WrittenAnswers keeps the bytes that passed, for as long as the answer lives.
+checked again: WrittenAnswers keeps the bytes that passed, for as long as the answer lives
+(triage.engine.cache.IdentityMap).
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
-from itertools import chain
 from typing import Any
 
 from flask import Response, jsonify
@@ -37,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from triage.answer.model import Assessment, Finding
 from triage.answer.schema import FindingOut
+from triage.engine.cache import IdentityMap, IdentitySet
 
 CHECKED = "schema_checked"  # the attribute on a Response naming the model its parts passed
 REMEMBERED = 4096  # findings remembered as checked; then the memory starts again
@@ -48,29 +47,22 @@ class AnswerCheck:
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
-        self._checked: dict[int, weakref.ref[Finding]] = {}  # id -> the finding checked under it
-        self._lock = threading.Lock()
+        self._checked: IdentitySet[Finding] = IdentitySet(REMEMBERED)  # the findings checked lately
 
     def passes(self, response: Response, answer: Assessment, data: dict[str, Any]) -> bool:
         """Whether the response (made from `data`, see the module docstring) fits the model."""
         try:
             self.model.model_validate({**data, "findings": [], "more_detail": []})
-            for finding, shape in zip(
-                chain(answer.findings, answer.more_detail), chain(data["findings"], data["more_detail"]), strict=True
-            ):
-                seen = self._checked.get(id(finding))
-                if seen is None or seen() is not finding:
-                    FindingOut.model_validate_json(jsonify(shape).get_data())
-                    self._remember(finding)
+            findings = (*answer.findings, *answer.more_detail)
+            shapes = (*data["findings"], *data["more_detail"])
+            if len(shapes) != len(findings):
+                return False
+            for i in self._checked.unseen(findings):
+                FindingOut.model_validate_json(jsonify(shapes[i]).get_data())
+                self._checked.add(findings[i])
         except (ValidationError, ValueError, KeyError, TypeError):
             return False
         return True
-
-    def _remember(self, finding: Finding) -> None:
-        with self._lock:
-            if len(self._checked) >= REMEMBERED:
-                self._checked.clear()
-            self._checked[id(finding)] = weakref.ref(finding)
 
     def mark(self, response: Response, answer: Assessment, data: dict[str, Any]) -> Response:
         """The response, marked as checked when its parts pass."""
@@ -100,37 +92,24 @@ class WrittenAnswers:
     check are offered."""
 
     def __init__(self) -> None:
-        self._bodies: dict[int, tuple[weakref.ref[Assessment], object, bytes]] = {}
-        self._seen: dict[int, weakref.ref[Assessment]] = {}  # answers sent once (at most SEEN_ONCE)
+        self._bodies: IdentityMap[Assessment, tuple[object, bytes]] = IdentityMap()  # answer -> (clinic, bytes)
+        self._seen: IdentitySet[Assessment] = IdentitySet(SEEN_ONCE)  # answers sent once
 
     def get(self, answer: Assessment, clinic: object) -> bytes | None:
         """The bytes sent for this very answer object with this clinic's contact, or None."""
-        entry = self._bodies.get(id(answer))
-        if entry is not None and entry[0]() is answer and entry[1] is clinic:
-            return entry[2]
+        entry = self._bodies.get(answer)
+        if entry is not None and entry[0] is clinic:
+            return entry[1]
         return None
 
     def offer(self, answer: Assessment, clinic: object, response: Response) -> None:
         """The response just sent for this answer (it passed the check): kept when this answer
         object was sent before, else noted as sent once."""
-        key = id(answer)
-        seen = self._seen.get(key)
-        if seen is not None and seen() is answer:
+        if self._seen.add(answer):  # sent before: kept now
             self.keep(answer, clinic, response.get_data())
-            return
-        if len(self._seen) >= SEEN_ONCE:
-            self._seen.clear()  # the oldest would mostly be dead already; start again
-        self._seen[key] = weakref.ref(answer)
 
     def keep(self, answer: Assessment, clinic: object, body: bytes) -> None:
-        key, bodies = id(answer), self._bodies
-
-        def forget(ref: weakref.ref[Assessment]) -> None:  # the answer is gone: so is its entry
-            entry = bodies.get(key)
-            if entry is not None and entry[0] is ref:
-                bodies.pop(key, None)
-
-        bodies[key] = (weakref.ref(answer, forget), clinic, body)
+        self._bodies.put(answer, (clinic, body))
 
     def __len__(self) -> int:
         return len(self._bodies)

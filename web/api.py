@@ -13,7 +13,7 @@ from spectree import Response as Responses
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from triage import Assessment, InvalidReport, Problem
-from triage.answer.languages import ENGLISH
+from triage.answer.languages import ENGLISH_CODE
 from triage.engine.report import MAX_SYMPTOMS, hours_for_engine, hours_text_forms
 from triage.exports.cds_hooks import cds_hooks_response
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
@@ -125,7 +125,7 @@ def cds_cards(body: AssessRequest, where: str = "") -> Response:
     return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
 
 
-def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH) -> Assessment | Response:
+def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH_CODE) -> Assessment | Response:
     """The engine's answer (the patient's words in `language`; exports and cards are English),
     or the 422 naming every problem the engine found."""
     assessor = patient_assessor(language)

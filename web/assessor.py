@@ -10,7 +10,7 @@ from flask import Flask, current_app
 
 from triage import Assessor, KnowledgeBase, default_assessor, load_knowledge
 from triage.answer.assess import cache_size_from_env
-from triage.answer.languages import ENGLISH, LanguageAssessor
+from triage.answer.languages import ENGLISH_CODE, LanguageAssessor
 from triage.knowledge.digest import short
 from triage.knowledge.loader import refuse_unreleased
 
@@ -31,7 +31,9 @@ def init_app(app: Flask) -> Assessor:
     app.extensions[EXTENSION] = built
     # One per language the knowledge base is translated into: the patient's words in it.
     app.extensions[LANGUAGES] = {
-        lang: LanguageAssessor(built, lang, cache_size_from_env()) for lang in built.kb.languages if lang != ENGLISH
+        lang: LanguageAssessor(built, lang, cache_size_from_env())
+        for lang in built.kb.languages
+        if lang != ENGLISH_CODE
     }
     for assessor in app.extensions[LANGUAGES].values():
         assessor.assess([next(iter(built.kb.symptoms))], 1)
@@ -54,7 +56,7 @@ def current_knowledge() -> KnowledgeBase:
 def patient_assessor(language: str) -> LanguageAssessor:
     """The current app's assessor that words answers for a patient in `language` (English: the
     app's own assessor, as every other view uses it)."""
-    if language == ENGLISH:
-        return LanguageAssessor(current_assessor(), ENGLISH, cache_size=0)
+    if language == ENGLISH_CODE:
+        return LanguageAssessor(current_assessor(), ENGLISH_CODE, cache_size=0)
     found: LanguageAssessor = current_app.extensions[LANGUAGES][language]
     return found

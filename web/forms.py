@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport, KnowledgeBase, Problem
 from triage.engine.report import hours_from_text, parse_report
+from triage.knowledge.conditions import answered_without_symptoms
 from triage.knowledge.words import Words
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Severity
 from web.clock import FUTURE_TOLERANCE, hours_between, zone, zones
@@ -194,7 +195,7 @@ def read_patient(form: MultiDict[str, str], kb: KnowledgeBase, now: datetime) ->
         if fid not in kb.factors:
             entry.add("factor", f"factor-{next(iter(kb.factors))}", _('We do not know the answer "%(id)s".', id=fid))
     # No symptom is an answer only for a factor the knowledge base answers on its own (shared equipment).
-    if not chosen and not kb.answered_without_symptoms(factors):
+    if not chosen and not answered_without_symptoms(kb, factors):
         entry.add(
             "symptom",
             first,
@@ -214,7 +215,7 @@ def read_nurse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[Entry, Par
     """Read the nurse console: symptoms typed as ids (id or id:severity), like the CLI."""
     entry = Entry(MultiDict(form))
     symptoms = [s for s in re.split(r"[\s,;]+", entry.get("symptoms")) if s]
-    if not symptoms and not kb.answered_without_symptoms(entry.getlist("factor")):
+    if not symptoms and not answered_without_symptoms(kb, entry.getlist("factor")):
         entry.add("symptoms", "symptoms", "Type at least one symptom id, e.g. redness:mild swelling.")
     tz = _timezone(entry)
     hours = _hours_field(entry, "hours", "hours", kb.words) if entry.get("hours").strip() else None

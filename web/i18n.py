@@ -22,13 +22,13 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, Domain, get_locale
 
+from triage.answer.languages import ENGLISH_CODE
 from web.config import ConfigError
 
 CATALOGUES = Path(__file__).parent / "translations"
 DOMAIN = "messages"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-ENGLISH = "en"
 NAMES = {"en": "English", "es": "Español"}  # each language in its own words, for the switch
 # Blueprints whose pages a patient reads (the error pages follow the request's blueprint).
 PATIENT_BLUEPRINTS = frozenset({"patient"})
@@ -72,7 +72,7 @@ class CompiledDomain(Domain):  # type: ignore[misc]
 def _offered(app: Flask, kb_languages: Iterable[str], profile_languages: Iterable[str] | None) -> tuple[str, ...]:
     """The languages this deployment offers: the profile's, in its order, else every language the
     knowledge base and the catalogues both have (English first)."""
-    available = [lang for lang in kb_languages if lang == ENGLISH or (CATALOGUES / lang).is_dir()]
+    available = [lang for lang in kb_languages if lang == ENGLISH_CODE or (CATALOGUES / lang).is_dir()]
     if profile_languages is None:
         return tuple(available)
     wanted = list(profile_languages)
@@ -120,12 +120,12 @@ def select_language() -> str:
     languages = offered()
     blueprint = request.blueprint
     if blueprint in API_BLUEPRINTS:
-        language = _best_match(languages) or ENGLISH
+        language = _best_match(languages) or ENGLISH_CODE
     elif blueprint in PATIENT_BLUEPRINTS or blueprint is None:
         chosen = request.args.get(COOKIE) or request.cookies.get(COOKIE)
         language = chosen if chosen in languages else _negotiated(languages)
     else:
-        language = ENGLISH  # the nurse console and records
+        language = ENGLISH_CODE  # the nurse console and records
     g.triage_language = language
     return language
 
@@ -161,9 +161,9 @@ def init_app(app: Flask, kb_languages: Iterable[str], profile_languages: Iterabl
     catalogues = {
         lang: compile_catalogue(CATALOGUES / lang / "LC_MESSAGES" / f"{DOMAIN}.po")
         for lang in languages
-        if lang != ENGLISH
+        if lang != ENGLISH_CODE
     }
-    babel = Babel(app, locale_selector=select_language, default_locale=ENGLISH)
+    babel = Babel(app, locale_selector=select_language, default_locale=ENGLISH_CODE)
     babel.domain_instance = CompiledDomain(catalogues)
     app.after_request(_remember_and_label)
     app.jinja_env.globals["current_language"] = select_language
@@ -176,4 +176,4 @@ def init_app(app: Flask, kb_languages: Iterable[str], profile_languages: Iterabl
         from web.assessor import patient_assessor
 
         language = select_language()  # English: the app's knowledge base, already a template global
-        return {} if language == ENGLISH else {"kb": patient_assessor(language).kb}
+        return {} if language == ENGLISH_CODE else {"kb": patient_assessor(language).kb}

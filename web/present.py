@@ -21,7 +21,7 @@ from web.clinic import ClinicProfile, dial
 from web.clock import clock, zone_name, zone_place
 
 # Shape and text carry the meaning; colour only repeats it.
-ICONS = {"expected": "check", "monitor": "eye", "contact-clinician": "phone"}
+ICONS = {Disposition.EXPECTED.key: "check", Disposition.MONITOR.key: "eye", Disposition.CONTACT_CLINICIAN.key: "phone"}
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _finding_views(
 ) -> tuple[FindingView, ...]:
     views = []
     for f in findings:
-        disposition = _("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label  # type: ignore[index]
+        disposition = _("Emergency") if f.emergency else kb.header.dispositions[f.disposition.key].label
         if f.emergency:
             tag, tag_key = disposition, "emergency"
         elif emergency:
@@ -145,7 +145,7 @@ def view(
     advice says (triage.answer.message): the first line is its summary, the rest what to do, and
     then its safety net (with `clinic`, the clinic profile's number, name and phone in it)."""
     key = answer.disposition.key
-    text = kb.header.dispositions[key]  # type: ignore[index]
+    text = kb.header.dispositions[key]
     recheck = answer.recheck_in_hours
     hours = answer.report.hours
     if recheck is None or hours is None or answer.disposition is Disposition.CONTACT_CLINICIAN:
@@ -248,7 +248,7 @@ def note(kb: KnowledgeBase, result: ResultView, tz: tzinfo, clinic: Organization
             action = "Call emergency services now" if s.emergency else "Contact the clinic sooner"
             lines.append(f"- {action}{f' ({s.about})' if s.about else ''}: {s.line.nurse_text}")
     if result.recheck_clock is None:
-        lines.append("Re-check: none; act now (" + ("emergency" if a.emergency else "contact clinician") + ").")
+        lines.append(f"Re-check: none; act now ({'emergency' if a.emergency else Disposition.CONTACT_CLINICIAN}).")
     else:
         lines.append(
             f"Re-check: in {result.recheck_hours}, at {result.recheck_clock} ({zone_name(tz)}), "

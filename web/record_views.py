@@ -75,7 +75,7 @@ class EntryView:
 
 def label(kb: KnowledgeBase, disposition: str) -> Label:
     key = Disposition(disposition).key
-    return Label(key, kb.header.dispositions[key].label, ICONS[key])  # type: ignore[index]
+    return Label(key, kb.header.dispositions[key].label, ICONS[key])
 
 
 def local_time(moment: datetime, tz: tzinfo) -> str:

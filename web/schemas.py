@@ -90,7 +90,12 @@ class AssessRequest(_Strict):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30, "factors": [], "worsening": False}
+                {
+                    "symptoms": [{"id": "redness", "severity": Severity.MILD.value}],
+                    "hours": 30,
+                    "factors": [],
+                    "worsening": False,
+                }
             ]
         },
     )

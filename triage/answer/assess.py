@@ -10,28 +10,31 @@ from collections.abc import Iterable
 from typing import Any
 
 from triage.answer import message
-from triage.answer.model import Assessment, Finding, shows_how_common
+from triage.answer.model import Assessment
 from triage.answer.phrasebook import Phrasebook
 from triage.answer.safety_net import SafetyNetBook
-from triage.engine.cache import LruCache
+from triage.engine.cache import BoundedCache
 from triage.engine.phase_cache import PhaseCache
 from triage.engine.report import InvalidReport, Problem, Report, parse_report
-from triage.engine.rules import RawFinding, RawResult, RuleEngine
+from triage.engine.rules import RawResult, RuleEngine
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import answer_change_hours
 from triage.knowledge.loader import load_knowledge
-from triage.knowledge.words import ENGLISH
+from triage.knowledge.words import ENGLISH_WORDS
 from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS, Disposition
 
-UNKNOWN_HOURS = ENGLISH.unknown_hours  # {hours} in a reason when the report gives none
+UNKNOWN_HOURS = ENGLISH_WORDS.unknown_hours  # {hours} in a reason when the report gives none
 
 
 def duration(hours: float) -> str:
     """Hours as a patient reads them in English: '12 hours', '2 days (48 hours)'."""
-    return ENGLISH.duration(hours)
+    return ENGLISH_WORDS.duration(hours)
 
 
-DEFAULT_CACHE_SIZE = 256  # about 6 KB an answer (v2 answers), kept from a report's second time
-PHASE_CACHE_PER_ANSWER = 40  # an entry is two ints; 10,240 entries stay below a dict's resize (10,922)
+DEFAULT_CACHE_SIZE = 256  # answers, each kept from its report's second time (an answer is a few KB)
+# Phase entries per answer: an entry is two ints, and 40 x 256 = 10,240 entries stay below the
+# size at which the cache's dict would resize (10,922), so the memory is what it was planned as.
+PHASE_CACHE_PER_ANSWER = 40
 CACHE_SIZE_ENV = "TRIAGE_CACHE_SIZE"
 
 
@@ -69,7 +72,9 @@ class Assessor:
         the same rules and windows, other words), that Assessor's engine and phase cache
         decide, so a translated answer does not run the engine again nor keep a second one."""
         self.kb = kb
-        self.cache: LruCache[Assessment] | None = LruCache(cache_size) if cache_size > 0 else None
+        self.cache: BoundedCache[Assessment] | None = (
+            BoundedCache(cache_size, admit="second-offer") if cache_size > 0 else None
+        )
         self.engine: RuleEngine
         self.phase_cache: PhaseCache | None
         if decided_by is not None:
@@ -77,7 +82,7 @@ class Assessor:
         else:
             self.engine = RuleEngine(kb)
             self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
-        # the knowledge base's wording read once, not once per finding (issue 14)
+        # the knowledge base's wording read once, not once per finding
         self.phrasebook = Phrasebook(kb)
         self.advice_book = message.AdviceBook.of(kb)
         self.safety_net = SafetyNetBook.of(kb)
@@ -104,7 +109,7 @@ class Assessor:
             return self.assess_uncached(report)
         if answer is None:
             answer = self.explain(report, self.conclusions(report))
-            self.cache.put_if_seen(key, answer)  # kept from its second time: most reports never recur
+            self.cache.offer(key, answer)  # kept from its second time: most reports never recur
         return answer
 
     def conclusions(self, report: Report) -> RawResult:
@@ -132,7 +137,7 @@ class Assessor:
         at every hour (a symptom whose finding depends on the hours is left out of "why").
         Otherwise the hours are required, as for any report.
         """
-        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in self.kb.answer_change_hours()]
+        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in answer_change_hours(self.kb)]
         answers = {
             (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
             for r in runs
@@ -162,9 +167,8 @@ class Assessor:
         severity = dict(report.symptoms)
         order = {sid: i for i, (sid, _) in enumerate(report.symptoms)}
         findings = []
-        for f in raw.findings:
-            worded = book.finding(report, f, severity)  # None: no parts, read straight
-            findings.append(worded if worded is not None else self._finding(report, f, severity))
+        for f in raw.findings:  # (a loop: a comprehension is one more call per answer)
+            findings.append(book.finding(report, f, severity))
         if not findings:  # cannot happen for a validated report: every symptom has its own rule
             raise RuntimeError(f"no rule recognised the report (knowledge base {kb.version})")
         if len(findings) > 1:
@@ -207,89 +211,6 @@ class Assessor:
         # and with it any shortfall below 1e-8 h (36 microseconds). Never sooner than the
         # knowledge base's recheck_minimum (policy v3: 1 hour).
         return max(math.floor(round(min(waits) * 100, 6)) / 100, self.kb.header.recheck_minimum or 0.01)
-
-    def _finding(self, report: Report, raw: RawFinding, severity: dict[str, str]) -> Finding:
-        """A finding in words, read straight from the knowledge base: the reference the
-        phrasebook (triage.answer.phrasebook) is tested against, and its fallback."""
-        kb = self.kb
-        symptom = kb.symptoms[raw.symptom] if raw.symptom else None
-        words = kb.words
-        values = {
-            "name": symptom.name if symptom else "",
-            "hours": words.duration(report.hours) if report.hours is not None else words.unknown_hours,
-            "expected_until": words.duration(raw.expected_until) if raw.expected_until else "",
-            "monitor_until": words.duration(raw.monitor_until) if raw.monitor_until else "",
-        }
-        about: dict[str, Any] = {}
-        if symptom is not None and raw.symptom is not None:
-            shown = shows_how_common(raw.disposition)  # how common and how long reassure (policy v3)
-            about = {
-                "likelihood": kb.likelihood(raw.symptom, report.factors) if shown else None,
-                "typical_duration": (
-                    symptom.typical_duration.format(**self._window_values(raw.symptom, report)) if shown else None
-                ),
-                "urgent_if": symptom.urgent_if,
-            }
-        if raw.rule in kb.rules:
-            rule = kb.rules[raw.rule]
-            involved = [ref.partition(":")[0] for ref in rule.symptoms_all]
-            reported = [s for s in (ref.partition(":")[0] for ref in rule.symptoms_any) if s in severity]
-            involved += reported
-            names = [kb.symptoms[s].name for s in reported]
-            values["reported"] = words.listed([n[:1].lower() + n[1:] for n in names])
-            return Finding(
-                symptom=raw.symptom,
-                severity=severity.get(raw.symptom) if raw.symptom else None,
-                disposition=Disposition(raw.disposition),
-                rule=raw.rule,
-                reason=rule.reason.format(**values),
-                nurse_reason=rule.nurse_reason.format(**values),
-                source=kb.citation(rule.source),
-                emergency=raw.emergency,
-                kind=rule.kind,
-                symptoms=tuple([raw.symptom] if raw.symptom else involved),
-                factors=tuple(rule.factors),
-                until_hours=raw.until,
-                advice=rule.advice,
-                **about,
-            )
-        assert symptom is not None and raw.symptom is not None
-        phase = raw.rule.removeprefix(f"{raw.symptom}-")
-        if phase == "expected-severe":
-            patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
-        else:
-            patient, nurse = getattr(symptom.reasons, phase), getattr(symptom.nurse_reasons, phase)
-        notes = [n for n in (kb.factors[f].note_for(raw.symptom) for f in raw.factors) if n]
-        return Finding(
-            symptom=raw.symptom,
-            severity=severity[raw.symptom],
-            disposition=Disposition(raw.disposition),
-            rule=raw.rule,
-            reason=" ".join([patient.format(**values), *notes]),
-            nurse_reason=" ".join([nurse.format(**values), *notes]),
-            source=kb.citation(symptom.source),
-            emergency=raw.emergency,
-            kind="red flag" if phase == "always" else "window",
-            symptoms=(raw.symptom,),
-            factors=raw.factors,
-            until_hours=raw.until,
-            advice=None,
-            **about,
-        )
-
-    def _window_values(self, sid: str, report: Report) -> dict[str, str]:
-        """Placeholder values from the symptom's window in force for this report (for texts
-        that describe the symptom rather than one rule's conclusion)."""
-        words = self.kb.words
-        hours = words.duration(report.hours) if report.hours is not None else words.unknown_hours
-        values = {"name": self.kb.symptoms[sid].name, "hours": hours}
-        if self.kb.symptoms[sid].window is None:
-            return values | {"expected_until": "", "monitor_until": ""}
-        w = self.kb.window(sid, report.factors)
-        return values | {
-            "expected_until": words.duration(w.expected_until) if w.expected_until else "",
-            "monitor_until": words.duration(w.monitor_until),
-        }
 
 
 _default: Assessor | None = None

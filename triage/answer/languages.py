@@ -20,7 +20,7 @@ from triage.answer.model import Assessment, Finding, SafetyNetLine
 from triage.engine.report import Report
 from triage.knowledge.base import KnowledgeBase
 
-ENGLISH = "en"
+ENGLISH_CODE = "en"  # the language code of the knowledge base as written (its translations are others)
 
 
 def _with_nurse_reason(finding: Finding, nurse_reason: str) -> Finding:
@@ -70,7 +70,7 @@ class LanguageAssessor:
         self.language = language
         self.local = (
             english
-            if language == ENGLISH
+            if language == ENGLISH_CODE
             else Assessor(english.kb.in_language(language), cache_size, decided_by=english)
         )
 

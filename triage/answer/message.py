@@ -31,12 +31,21 @@ from dataclasses import dataclass
 from triage.answer.model import Finding
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.schema import RECHECK_ADVICE
-from triage.vocabulary import Disposition
+from triage.vocabulary import Disposition, FindingKind
 
 # Among findings of equal urgency about one symptom, "why" shows the most specific kind.
 # (An escalation only says that another finding became more urgent, so it comes last.)
-KIND_ORDER = ("emergency", "combination", "factor", "red flag", "worsening", "window", "severity", "escalation")
-_KIND_RANK = {kind: i for i, kind in enumerate(KIND_ORDER)}  # KIND_ORDER.index, looked up
+KIND_ORDER = (
+    FindingKind.EMERGENCY,
+    FindingKind.COMBINATION,
+    FindingKind.FACTOR,
+    FindingKind.RED_FLAG,
+    FindingKind.WORSENING,
+    FindingKind.WINDOW,
+    FindingKind.SEVERITY,
+    FindingKind.ESCALATION,
+)
+_KIND_RANK: dict[str, int] = {kind: i for i, kind in enumerate(KIND_ORDER)}  # KIND_ORDER.index, looked up
 
 
 def urgency(finding: Finding) -> tuple[int, bool]:
@@ -216,7 +225,7 @@ def advice(
         items += led
         with_lead = {ref.removeprefix("lead:") for ref, _ in led}
         if any(f.rule not in with_lead for f in findings if (f.disposition.rank, f.emergency) == top):
-            items.append(("summary", kb.header.dispositions[disposition.key].patient))  # type: ignore[index]
+            items.append(("summary", kb.header.dispositions[disposition.key].patient))
     if recheck_line is not None and not emergency and disposition is not Disposition.CONTACT_CLINICIAN:
         items.append((RECHECK_ADVICE, recheck_line))
     at_top = [f for f in findings if (f.disposition.rank, f.emergency) == top]
@@ -237,4 +246,4 @@ def summary(kb: KnowledgeBase, disposition: Disposition, emergency: bool, led: S
         return kb.header.emergency.patient
     if led:
         return led[0][1]
-    return kb.header.dispositions[disposition.key].patient  # type: ignore[index]
+    return kb.header.dispositions[disposition.key].patient

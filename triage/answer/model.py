@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.engine.report import Report
-from triage.vocabulary import Disposition
+from triage.vocabulary import Disposition, FindingKind
 
 __all__ = ["Assessment", "Disposition", "Finding", "Report", "SafetyNetLine", "shows_how_common"]
 
@@ -30,7 +30,7 @@ class Finding:
     reason: str
     source: str
     emergency: bool = False
-    kind: str = "window"
+    kind: str = FindingKind.WINDOW  # a FindingKind (an answer stored before may hold another text)
     symptoms: tuple[str, ...] = ()  # every symptom the rule looked at
     factors: tuple[str, ...] = ()  # every risk factor the rule looked at
     until_hours: float | None = None  # when this finding's current window ends
@@ -51,7 +51,7 @@ class Finding:
             reason=data["reason"],
             source=data["source"],
             emergency=bool(data.get("emergency", False)),
-            kind=data.get("kind", "window"),
+            kind=data.get("kind", FindingKind.WINDOW),
             symptoms=tuple(data.get("symptoms", ())),
             factors=tuple(data.get("factors", ())),
             until_hours=data.get("until_hours"),

@@ -1,4 +1,4 @@
-"""A knowledge base's wording of findings, worked out once per Assessor (issue 14).
+"""A knowledge base's wording of findings, worked out once per Assessor.
 
 Most of what a Finding says depends only on the knowledge base: a rule's citation, kind and
 advice, a symptom's likelihood texts, which reason texts have no placeholders at all. Reading
@@ -7,9 +7,9 @@ Phrasebook reads them once; per report it only fills the placeholders that a tex
 finding in words is then remembered (bounded, by everything it says: FindingKey), so
 answers share their findings rather than word the same conclusion again.
 
-It gives exactly the Finding that `Assessor._finding` (the straightforward reading, kept as
-the reference and for any finding the phrasebook has no parts for) gives: the test suite
-compares the two on many random reports (tests/test_phrasebook.py).
+This is the one place a finding is put into words. It gives exactly the Finding that reading
+the knowledge base straight gives: tests/test_phrasebook.py compares the two on many random
+reports, the straight reading kept there as the reference (tests/reference_wording.py).
 """
 
 from __future__ import annotations
@@ -17,54 +17,28 @@ from __future__ import annotations
 import dataclasses
 import re
 import string
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from triage.answer.model import Finding, shows_how_common
+from triage.engine.cache import BoundedMemo
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import own_rule_id, own_rule_kind
 from triage.knowledge.schema import Symptom
 from triage.knowledge.words import Words
-from triage.vocabulary import Disposition
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+from triage.vocabulary import Disposition, FindingKind, OwnRule
 
 # Enough for every window bound of a large knowledge base under every factor combination.
 MEMO_SIZE = 1024
-# Worded findings kept: each distinct conclusion, severity and relevant risk factors once.
-# ~1.8 KB each, so at most ~3.6 MB per Assessor; 13,000 varied reports of the shipped
-# knowledge base (benchmark, differential and mix) word 751.
+# Worded findings kept: each distinct conclusion, severity and relevant risk factors once;
+# more than the shipped knowledge base words on varied reports, with a fixed memory ceiling
+# (benchmarks/RESULTS.md).
 FINDING_MEMO_SIZE = 2048
 # The placeholders a finding's texts can use that do not depend on the report's hours.
 HOURS_FREE_FIELDS = frozenset({"name", "expected_until", "monitor_until", "reported"})
 _MISSING = "<not reported>"  # the severity key of a symptom the report does not name
-
-
-class BoundedMemo(Generic[K, V]):
-    """A pure function's values, remembered for the first `maxsize` keys and computed each
-    time after that: memory has a fixed ceiling and nothing is ever evicted (the keys asked
-    for are a knowledge base's own, a finite set). Safe between threads without a lock: each
-    call is one dict read and at most one write, and any thread computes the same value."""
-
-    def __init__(self, compute: Callable[[K], V], maxsize: int = MEMO_SIZE) -> None:
-        self.compute = compute
-        self.maxsize = maxsize
-        self._memo: dict[K, V] = {}
-
-    def __call__(self, key: K) -> V:
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self.compute(key)
-            if len(self._memo) < self.maxsize:
-                self._memo[key] = value
-            return value
-
-    def __len__(self) -> int:
-        return len(self._memo)
 
 
 def field_names(text: str) -> frozenset[str] | None:
@@ -117,7 +91,7 @@ class PhaseParts:
     reason: Template
     nurse_reason: Template
     source: str
-    kind: str
+    kind: FindingKind
 
     @property
     def needs_hours(self) -> bool:
@@ -173,13 +147,15 @@ class Phrasebook:
         self.words: Words = kb.words
         self.rules = {rid: self._rule_parts(rid) for rid in kb.rules}
         self.symptoms = {sid: self._symptom_parts(sid) for sid in kb.symptoms}
-        self.phases = {(sid, f"{sid}-{phase}"): self._phase_parts(sid, phase) for sid, phase in self._phase_names()}
+        self.phases = {
+            (sid, own_rule_id(sid, phase)): self._phase_parts(sid, phase) for sid, phase in self._phase_names()
+        }
         # kb bounds recur in every answer; a report's own hours rarely do and are not kept
-        self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]))
-        self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values)
+        self.bound = BoundedMemo[tuple[type, float], str](lambda key: self.words.duration(key[1]), MEMO_SIZE)
+        self.window_values = BoundedMemo[tuple[str, tuple[str, ...]], dict[str, str]](self._window_values, MEMO_SIZE)
         # findings in words, by everything they say (FindingKey): answers share them
         self._texts: dict[str, str] = {}  # one copy of each text the remembered findings hold
-        self.worded = BoundedMemo[FindingKey, Finding | None](self._word_once, FINDING_MEMO_SIZE)
+        self.worded = BoundedMemo[FindingKey, Finding](self._word_once, FINDING_MEMO_SIZE)
 
     # --- built once -----------------------------------------------------------------
 
@@ -211,19 +187,20 @@ class Phrasebook:
             relevant=frozenset([f for f, _ in likelihood_with] + list(adjusting)),
         )
 
-    def _phase_names(self) -> list[tuple[str, str]]:
-        """Every (symptom, phase) whose reason texts exist: the phases the engine can conclude."""
+    def _phase_names(self) -> list[tuple[str, OwnRule]]:
+        """Every (symptom, conclusion of its own rule) the engine can reach and the knowledge
+        base has words for: those whose reason texts exist, and for a symptom with a window,
+        severe within the expected time (the header's words)."""
         names = []
         for sid, symptom in self.kb.symptoms.items():
-            phases = symptom.phases()
-            names += [(sid, p) for p in phases if _texts(symptom, p) is not None]
-            if "expected" in phases:
-                names.append((sid, "expected-severe"))
+            names += [(sid, p) for p in symptom.phases() if _texts(symptom, p) is not None]
+            if symptom.window is not None:
+                names.append((sid, OwnRule.EXPECTED_SEVERE))
         return names
 
-    def _phase_parts(self, sid: str, phase: str) -> PhaseParts:
+    def _phase_parts(self, sid: str, phase: OwnRule) -> PhaseParts:
         kb, symptom = self.kb, self.kb.symptoms[sid]
-        if phase == "expected-severe":
+        if phase is OwnRule.EXPECTED_SEVERE:
             patient, nurse = kb.header.severe_within_expected, kb.header.severe_within_expected_nurse
         else:
             patient, nurse = _texts(symptom, phase) or ("", "")
@@ -231,7 +208,7 @@ class Phrasebook:
             reason=Template.read(patient),
             nurse_reason=Template.read(nurse),
             source=kb.citation(symptom.source),
-            kind="red flag" if phase == "always" else "window",
+            kind=own_rule_kind(phase),
         )
 
     # --- per report -----------------------------------------------------------------
@@ -260,7 +237,7 @@ class Phrasebook:
         self, sid: str | None, factors: tuple[str, ...], hours: str
     ) -> tuple[str | None, str | None, str | None]:
         """What a finding about a symptom says of the symptom itself: how common it is, how
-        long it usually lasts (Assessor._window_values), when it is urgent; None for a
+        long it usually lasts (its window in force for the report), when it is urgent; None for a
         finding about the whole report. `factors`: the report's, or those of them that are
         relevant to the symptom (SymptomParts.factors_in), with the same result."""
         if not sid:
@@ -274,18 +251,17 @@ class Phrasebook:
         likelihood = next((text for f, text in parts.likelihood_with if f in factors), parts.likelihood)
         return likelihood, parts.typical_duration.format(window_values), parts.urgent_if
 
-    def finding(
-        self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None
-    ) -> Finding | None:
-        """`raw` in words, as Assessor._finding gives it; None when this book has no parts for
-        it (the caller then reads the knowledge base straight). `hours`: self.hours(report.hours),
-        worked out here when not given and a text says them. Remembered by its FindingKey,
-        except when a text says the report's hours (they rarely recur, as for `duration`) or
-        with a window end of zero (-0.0 and 0.0 are equal keys that print differently; kb
-        bounds are above zero anyway)."""
+    def finding(self, report: Report, raw: RawFinding, severity: dict[str, str], hours: str | None = None) -> Finding:
+        """`raw` in words. `hours`: self.hours(report.hours), worked out here when not given and
+        a text says them. Remembered by its FindingKey, except when a text says the report's
+        hours (they rarely recur, as for `duration`) or with a window end of zero (-0.0 and 0.0
+        are equal keys that print differently; kb bounds are above zero anyway). LookupError
+        for a conclusion this knowledge base has no words for (not one of its engine's)."""
         key = self.key(report, raw, severity, hours)
         if key is None:
-            return None
+            raise LookupError(
+                f"no words for rule {raw.rule!r} (symptom {raw.symptom!r}) in knowledge base {self.kb.version}"
+            )
         until, says_hours = raw.until, key[-1] is not None
         return self._word(key) if says_hours or (until is not None and not until) else self.worded(key)
 
@@ -322,12 +298,10 @@ class Phrasebook:
     def _hours(self, report: Report, hours: str | None) -> str:
         return hours if hours is not None else self.hours(report.hours)
 
-    def _word_once(self, key: FindingKey) -> Finding | None:
+    def _word_once(self, key: FindingKey) -> Finding:
         """_word for the memo: a remembered finding shares its texts with the others that say
         the same (findings for several severities or factors often say the same words)."""
         finding = self._word(key)
-        if finding is None:
-            return None
         texts = self._texts
 
         def one(text: str | None) -> str | None:
@@ -344,7 +318,7 @@ class Phrasebook:
             typical_duration=one(finding.typical_duration),
         )
 
-    def _word(self, key: FindingKey) -> Finding | None:
+    def _word(self, key: FindingKey) -> Finding:
         """The finding a FindingKey names, in words (the report's hours "" when no text says them)."""
         raw, _, severity, factors, present, hours_or_none = key
         sid, hours = raw.symptom, hours_or_none or ""
@@ -363,8 +337,8 @@ class Phrasebook:
         if rule is not None:
             return self._rule_finding(raw, severity, factors, present, hours, rule, values)
         phase = self.phases.get((sid or "", raw.rule))
-        if phase is None or not sid:
-            return None
+        if phase is None or not sid:  # key() gives no key for these
+            raise LookupError(raw.rule)
         if severity is _MISSING:
             raise KeyError(sid)  # a symptom's own rule about a symptom not reported
         notes = [n for n in map(self.symptoms[sid].notes.__getitem__, raw.factors) if n]

@@ -14,7 +14,7 @@ import click
 
 from triage.answer import message
 from triage.answer.assess import Assessor, default_assessor, duration
-from triage.answer.languages import ENGLISH, LanguageAssessor
+from triage.answer.languages import ENGLISH_CODE, LanguageAssessor
 from triage.answer.model import Assessment, Finding
 from triage.answer.safety_net import EMERGENCY
 from triage.engine.report import InvalidReport, Problem, hours_for_engine, hours_text_forms
@@ -26,7 +26,7 @@ from triage.review.change_report import FORMATS, RENDERERS
 from triage.review.diff import compare
 from triage.review.probes import Case, CaseFileError, default_case_files, load_cases
 from triage.review.release import ReleaseError, release
-from triage.vocabulary import MAX_HOURS, SEVERITIES
+from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition
 
 USAGE_ERROR = 2
 
@@ -58,7 +58,7 @@ def cli(kb: str | None) -> None:
 @click.option(
     "--lang",
     "language",
-    default=ENGLISH,
+    default=ENGLISH_CODE,
     show_default=True,
     metavar="LANG",
     help="The language of the patient's words (reasons, advice; nurse words stay English), e.g. es.",
@@ -113,7 +113,7 @@ def render(answer: Assessment, assessor: Assessor | LanguageAssessor) -> str:
         lines.append(f"!!! EMERGENCY: {kb.header.emergency.nurse}")
     lines.append(answer.disposition.value.upper() + (" - EMERGENCY" if answer.emergency else ""))
     if not answer.emergency:  # an emergency is not a same-day review
-        lines.append(kb.header.dispositions[answer.disposition.key].nurse)  # type: ignore[index]
+        lines.append(kb.header.dispositions[answer.disposition.key].nurse)
     report = answer.report
     described = ", ".join(f"{sid} ({sev})" for sid, sev in report.symptoms) or "no symptoms"
     when = "hours since the session not given" if report.hours is None else f"{report.hours:g} h since the session"
@@ -182,7 +182,7 @@ def symptoms(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"Symptoms (knowledge base {kb.version}); add :mild, :moderate or :severe (default moderate):")
     for s in kb.symptoms.values():
         if s.window is None:
-            when = "always contact clinician" + (", EMERGENCY" if s.emergency else "")
+            when = f"always {Disposition.CONTACT_CLINICIAN}" + (", EMERGENCY" if s.emergency else "")
         else:
             w = s.window
             when = (

@@ -1,4 +1,4 @@
-"""The engine's conclusions cached by what they can depend on: the phase, not the hours (issue 14).
+"""The engine's conclusions cached by what they can depend on: the phase, not the hours.
 
 Every condition on the hours in the knowledge base is `hours >= bound` or `hours < bound`.
 The bounds that can matter to one report are few: its symptoms' window bounds (under every
@@ -14,18 +14,15 @@ from the cached conclusions by Assessor.explain.
 The report is written in the key as the engine can tell it apart, no finer: severities of a
 symptom that no rule and no window phase distinguishes share one code (mild and moderate,
 mostly), and a factor is left out when nothing that reads it can apply to the report (see
-`_FactorReaders`).
+`FactorReaders` in triage.knowledge.conditions).
 
 Keying by the report's own bounds rather than every bound in the knowledge base lets reports
 whose hours differ only across bounds that cannot touch them (another symptom's window, a rule
-about a factor they do not have) share an entry. On issue 14's varied stream 10,240 entries
-are hit by 74% of reports once a worker has met 30,000 (62% from its 8,000th): an entry
-is two ints (the key's bytes; the conclusions as places in a table, _Conclusions), and a
-phase is kept while there is room, then from its second report, noted in bits (_Doorkeeper),
-so phases met once do not push out those that come back. Before: 5,120 entries with the
-offers noted as keys (as much memory) were hit by 68%; 4,096 entries of a text key and a
-RawResult by 56% (2,048 by 47%); with every severity and factor written 2,048 were hit by
-29%, keyed by every bound by 21%, and the 512 entries before by 9%.
+about a factor they do not have) share an entry. An entry is two ints (the key's bytes; the
+conclusions as places in a table, _Conclusions), so many fit in little memory; a phase is kept
+while there is room, then from its second report (triage.engine.cache, `admit="doorkeeper-bits"`),
+so phases met once do not push out those that come back. How each of these choices moved the
+hit rate is in benchmarks/RESULTS.md.
 tests/test_phase_cache.py proves the keys exact: reports whose keys are equal get the
 engine's own conclusions, for every phase of many random reports.
 """
@@ -39,20 +36,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.engine.cache import LruCache
+from triage.engine.cache import BoundedCache
 from triage.engine.report import Report
-from triage.engine.rules import RawFinding, RawResult, Requirement
+from triage.engine.rules import RawFinding, RawResult
 from triage.knowledge.base import KnowledgeBase
-from triage.knowledge.schema import Rule as KbRule
+from triage.knowledge.conditions import (
+    Conditions,
+    FactorReaders,
+    Requirement,
+    answer_change_hours,
+    distinguished_severities,
+    rule_conditions,
+    window_bounds,
+)
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 
 @dataclass(frozen=True)
 class _TimedRule:
     """A rule with an after or before hour, and what a report needs for the rule to apply at
-    some hour. Each test only rules a rule out when it cannot match (so a bound is never
-    missed): severities of a report rule's symptoms, phases and the findings a `for_each =
-    "finding"` rule reads are not tested, and worsening is taken from the whole report."""
+    some hour (read from its Conditions). Each test only rules a rule out when it cannot match
+    (so a bound is never missed): severities of a report rule's symptoms, phases and the
+    findings a `for_each = "finding"` rule reads are not tested, and worsening is taken from
+    the whole report."""
 
     bounds: tuple[float, ...]
     needs: Requirement  # the symptoms its report patterns name, and its factors
@@ -62,15 +68,14 @@ class _TimedRule:
     severities: frozenset[str]  # ... at one of these severities (empty: any)
 
     @classmethod
-    def of(cls, kb: KnowledgeBase, rule: KbRule) -> _TimedRule:
-        per_symptom = rule.for_each == "symptom"
+    def of(cls, c: Conditions) -> _TimedRule:
         return cls(
-            tuple(b for b in (rule.after_hours, rule.before_hours) if b is not None),
-            Requirement.of_rule(rule),
-            bool(rule.worsening),
-            per_symptom,
-            (frozenset(kb.rule_symptoms(rule)) or None) if per_symptom else None,
-            frozenset(map(str, rule.severity)) if per_symptom else frozenset(),
+            c.hours,
+            c.needs,
+            c.worsening,
+            c.per_symptom,
+            (frozenset(c.each) or None) if c.per_symptom else None,
+            c.severities if c.per_symptom else frozenset(),
         )
 
     def filed_under(self) -> str | None:
@@ -101,66 +106,6 @@ class _TimedRule:
         return not self.per_symptom or any(self.covers(sid, severity) for sid, severity in report.symptoms)
 
 
-class _FactorReaders:
-    """What in the engine reads each factor, to tell whether a factor can matter to a report.
-
-    The engine reads a factor in two places: a window phase of a symptom that the factor
-    changes (the phase's present/absent factors), and the patterns of the rules that need it.
-    A factor matters to a report when the report has such a symptom, or such a rule could
-    match it: a `for_each = "finding"` rule always could (any finding may be of its kind);
-    another rule when the report meets its Requirement (the engine's own necessary
-    condition) and, for a `for_each = "symptom"` rule limited to some symptoms, has one of
-    them. A factor that matters to no report of its kind is then declared, as before, and
-    changes nothing: no rule's pattern can be completed with it."""
-
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.always: set[str] = set()
-        self.by_rule: dict[str, list[tuple[Requirement, frozenset[str] | None]]] = {}
-        readers: dict[str, set[str]] = {}
-        for sid in kb.symptoms:
-            for phase in kb.symptom_phases(sid):
-                for fid in (*phase.present, *phase.absent):
-                    readers.setdefault(fid, set()).add(sid)
-            for fid in kb.adjusting_factors(sid):
-                readers.setdefault(fid, set()).add(sid)
-        # factor -> the symptoms whose window phases read it
-        self.by_window: dict[str, frozenset[str]] = {fid: frozenset(sids) for fid, sids in readers.items()}
-        for rule in kb.rules.values():
-            needs = Requirement.of_rule(rule)
-            limited = frozenset(kb.rule_symptoms(rule)) if rule.for_each == "symptom" else frozenset()
-            for fid in needs.factors:
-                if rule.for_each == "finding":
-                    self.always.add(fid)
-                else:
-                    self.by_rule.setdefault(fid, []).append((needs, limited or None))
-
-    def matters(self, fid: str, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
-        if fid in self.always:
-            return True
-        window = self.by_window.get(fid)
-        if window is not None and not window.isdisjoint(symptoms):
-            return True
-        return any(
-            needs.met(symptoms, factors) and (limited is None or not limited.isdisjoint(symptoms))
-            for needs, limited in self.by_rule.get(fid, ())
-        )
-
-
-def distinguished_severities(kb: KnowledgeBase, sid: str) -> frozenset[str]:
-    """The severities of a symptom that something in the engine tests for: a window phase
-    for severe or not severe, a `for_each = "symptom"` rule's `severity`, a combination's
-    "id:severity". Every other severity of the symptom is read alike."""
-    found = {"severe"} if any(p.severe is not None for p in kb.symptom_phases(sid)) else set()
-    for rule in kb.rules.values():
-        if rule.for_each == "symptom" and rule.severity and sid in (kb.rule_symptoms(rule) or kb.symptoms):
-            found.update(map(str, rule.severity))
-        for ref in (*(rule.symptoms_all or ()), *(rule.symptoms_any or ())):
-            ref_sid, _, severity = ref.partition(":")
-            if ref_sid == sid and severity:
-                found.add(severity)
-    return frozenset(found)
-
-
 _FIELD, _WORSENING = "\x01", "\x02"  # the key's separators: between fields; and that one, getting worse
 _ITEM_BITS = 12  # a place in _Conclusions' table
 _Item = RawFinding | tuple[float, ...]  # a finding, or the boundaries of rules still waiting
@@ -170,9 +115,9 @@ class _Conclusions:
     """The engine's conclusions written as one int each: the places of its boundaries and of
     each finding, in order, in a table of those seen (_ITEM_BITS each; place 0 ends them).
 
-    A cache entry is then two ints, not a RawResult and its tuple: about half the memory,
-    so twice the entries fit the memory target. The table holds each distinct finding once
-    (a knowledge base has a few hundred; past 4,095 nothing more is cached)."""
+    A cache entry is then two ints, not a RawResult and its tuple: about half the memory, so
+    twice the entries fit in the same memory. The table holds each distinct finding once (a
+    knowledge base has a few hundred; past 4,095 nothing more is cached)."""
 
     def __init__(self) -> None:
         self._items: list[_Item] = []
@@ -206,50 +151,16 @@ class _Conclusions:
         return RawResult(tuple(findings), boundaries)
 
 
-class _Doorkeeper:
-    """Which phase keys were offered lately, one bit each: a phase is cached from its second
-    report once the cache is full, so phases met once do not push out those that come back.
-
-    An exact record of the keys offered once (LruCache.put_if_seen) cost about as much memory
-    per key as a cache entry; a bit per key lets the cache hold twice the entries in that
-    memory. Two tables, the bits of the current and of the previous `window` offers: a key is
-    remembered for between one and two windows. Two keys can share a bit (the tables have
-    eight bits per offer of a window): the second then gets in at its first report. That
-    changes which phases are kept, never what an entry holds."""
-
-    def __init__(self, window: int) -> None:
-        self.window = max(window, 1)
-        self._bits = 8 * self.window  # a byte per offer of a window
-        self._current, self._previous = bytearray(self.window), bytearray(self.window)
-        self._offers = 0
-        self._lock = threading.Lock()
-
-    def seen_before(self, key: int) -> bool:
-        """Whether the key was offered lately (then it is forgotten, as it is let in); else it is noted."""
-        bit = hash((key,)) % self._bits  # the tuple's hash mixes all of the key's bits (an int's is the int)
-        place, mask = bit >> 3, 1 << (bit & 7)
-        with self._lock:
-            current, previous = self._current, self._previous
-            if (current[place] | previous[place]) & mask:
-                current[place] &= ~mask
-                previous[place] &= ~mask
-                return True
-            current[place] |= mask
-            self._offers += 1
-            if self._offers >= self.window:
-                self._previous, self._current, self._offers = current, bytearray(self.window), 0
-            return False
-
-
 class PhaseCache:
     """A bounded LRU of the engine's conclusions, keyed by (report without hours, its phase)."""
 
     def __init__(self, kb: KnowledgeBase, maxsize: int) -> None:
-        self.cache: LruCache[int] = LruCache(maxsize)  # key -> the conclusions packed (_Conclusions)
-        self._doorkeeper = _Doorkeeper(maxsize)
-        timed = [
-            _TimedRule.of(kb, r) for r in kb.rules.values() if r.after_hours is not None or r.before_hours is not None
-        ]
+        # key -> the conclusions packed (_Conclusions); a phase is kept while there is room, then
+        # from its second report, so phases met once do not push out those that come back.
+        self.cache: BoundedCache[int] = BoundedCache(maxsize, admit="doorkeeper-bits", while_room=True)
+        conditions = rule_conditions(kb)
+        change_hours = answer_change_hours(kb, conditions)
+        timed = [_TimedRule.of(c) for c in conditions if c.hours]
         # A rule about one symptom (no factor needed) applies or not by that symptom's severity
         # and whether it is getting worse, as the engine tests it: its bounds are worked out
         # here with the symptom's window bounds (under every combination of the factors that
@@ -257,7 +168,7 @@ class PhaseCache:
         own = [r for r in timed if r.per_symptom and not r.needs.factors]
         self._symptom_bounds = {
             (sid, severity, worse): tuple(
-                sorted(kb.window_bounds(sid).union(*(r.bounds for r in own if r.may_apply_to(sid, severity, worse))))
+                sorted(window_bounds(kb, sid).union(*(r.bounds for r in own if r.may_apply_to(sid, severity, worse))))
             )
             for sid in kb.symptoms
             for severity in SEVERITIES
@@ -274,20 +185,20 @@ class PhaseCache:
         # matter, per symptom getting worse, and one for the phase's first bound. Codes start
         # after the separators and no character is 0, so the int is exact; a byte each while
         # they fit (an int takes half the memory of the text, so the cache holds twice the entries).
-        most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(kb.answer_change_hours()))
+        most = max(len(kb.symptoms) * len(SEVERITIES), len(kb.factors), len(change_hours))
         base = 1 + max(map(ord, (_FIELD, _WORSENING)))
         self._encoding = "latin-1" if base + most <= 0x100 else "utf-32-le"
         self._conclusions = _Conclusions()
         self._symptom_code = {}
         for i, sid in enumerate(kb.symptoms):
-            tested = distinguished_severities(kb, sid)
+            tested = distinguished_severities(kb, sid, conditions)
             for j, severity in enumerate(SEVERITIES):
                 alike = j if severity in tested else min(k for k, s in enumerate(SEVERITIES) if s not in tested)
                 self._symptom_code[sid, severity] = chr(base + i * len(SEVERITIES) + alike)
-        self._factor_readers = _FactorReaders(kb)
+        self._factor_readers = FactorReaders(kb, conditions)
         self._factor_code = {fid: chr(base + i) for i, fid in enumerate(kb.factors)}
         self._worse_code = {sid: chr(base + i) for i, sid in enumerate(kb.symptoms)}
-        self._bound_code = {b: chr(base + i) for i, b in enumerate(kb.answer_change_hours())}
+        self._bound_code = {b: chr(base + i) for i, b in enumerate(change_hours)}
 
     def bounds(self, report: Report) -> list[float]:
         """Every hour at or below MAX_HOURS at which this report's answer could change (and 0)."""
@@ -354,7 +265,7 @@ class PhaseCache:
 
     def _factors_that_matter(self, report: Report) -> tuple[str, ...]:
         """The report's factors less those nothing that reads them can apply to (see
-        _FactorReaders); a factor the knowledge base does not know is kept (it has no code,
+        FactorReaders); a factor the knowledge base does not know is kept (it has no code,
         so the report is not keyed)."""
         factors = report.factors
         readers = self._factor_readers
@@ -374,7 +285,6 @@ class PhaseCache:
             return self._conclusions.unpack(packed)
         raw = run(report)
         packed = self._conclusions.pack(raw)
-        # kept at once while there is room, then from a phase's second report (_Doorkeeper)
-        if packed is not None and (not self.cache.full() or self._doorkeeper.seen_before(key)):
-            self.cache.put(key, packed)
+        if packed is not None:
+            self.cache.offer(key, packed)
         return raw

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.knowledge.base import KnowledgeBase
-from triage.knowledge.words import ENGLISH, Words
+from triage.knowledge.conditions import answered_without_symptoms, factors_answered_alone
+from triage.knowledge.words import ENGLISH_WORDS, Words
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES
 
 __all__ = [
@@ -77,7 +78,7 @@ def _duration(words: Words) -> re.Pattern[str]:
     return re.compile(rf"^([-+]?[0-9]*[{marks}]?[0-9]+(?:e[-+]?[0-9]+)?)\s*({units})?$")
 
 
-def hours_from_text(text: str, words: Words = ENGLISH) -> float | None:
+def hours_from_text(text: str, words: Words = ENGLISH_WORDS) -> float | None:
     """Hours as people type them, in the units and decimal marks of `words`'s language: in
     English "30", "30h", "36 hours", "2d", "1.5 days", "1,5 days"; in Spanish "2 días", "1,5 días".
     None when it is not a number with one of those units, or when its decimal mark may group
@@ -97,7 +98,7 @@ def hours_from_text(text: str, words: Words = ENGLISH) -> float | None:
     return value * (24.0 if unit in words.day_units else 1.0)
 
 
-def hours_for_engine(text: str, words: Words = ENGLISH) -> float | str:
+def hours_for_engine(text: str, words: Words = ENGLISH_WORDS) -> float | str:
     """Hours given as text (the CLI's --hours, the API's "hours": "2 days") as the engine takes
     them: the number hours_from_text reads; else the number Python reads ("nan", "inf": the engine
     says why they are refused), unless the text holds a mark that may group thousands in the
@@ -113,7 +114,7 @@ def hours_for_engine(text: str, words: Words = ENGLISH) -> float | str:
     return text
 
 
-def hours_text_forms(words: Words = ENGLISH) -> str:
+def hours_text_forms(words: Words = ENGLISH_WORDS) -> str:
     """The forms hours_from_text reads in `words`'s language, for a message about text it could not read."""
     hour, day = max(words.hour_units, key=len), max(words.day_units, key=len)
     forms = (
@@ -272,8 +273,8 @@ def parse_report(
         else:
             present.add(fid)
 
-    if no_symptoms and not kb.answered_without_symptoms(present):
-        alone = sorted({f for r in kb.rules.values() if r.answers_without_symptoms for f in r.factors})
+    if no_symptoms and not answered_without_symptoms(kb, present):
+        alone = factors_answered_alone(kb)
         problems.insert(
             0,
             Problem(

@@ -3,8 +3,8 @@
 experta 1.9.4 is written for clarity, not speed: every node copies every token it receives,
 a token checks its own types when made, every check and rule firing formats a log line that
 our silenced loggers then drop, every reset wipes every memory, declares the deffacts again
-and inspects their signatures. Profiled on random reports (issue 14), this plumbing was most
-of a decision's cost. The classes here keep experta's network, agenda, fact list and strategy
+and inspects their signatures. Profiled on random reports, this plumbing was most of a
+decision's cost (benchmarks/RESULTS.md). The classes here keep experta's network, agenda, fact list and strategy
 (the same matches and activations) and remove only work whose result nobody reads:
 
 - LeanMatcher sends a fact straight past the type tests to the branches of its type and asks
@@ -25,6 +25,24 @@ of a decision's cost. The classes here keep experta's network, agenda, fact list
 Nothing here knows about triage: triage.engine.rules generates the rules. That the answers are
 unchanged is tested against the CLIPS backend and the oracle (tests/test_clips_agreement.py,
 tests/test_properties.py) and against experta's own classes (tests/test_rete.py).
+
+Interface: `LeanEngine` (the base of the generated engine classes; its matcher, fact list and
+strategy are the lean ones below) and `new_fact`. Nothing else here is for other modules;
+tests/test_rete.py tests the parts one by one against experta's own classes.
+
+Written for experta 1.9.4 exactly (setup.cfg pins it). Besides its public classes this reads,
+calls or overrides these private names of experta's, each of which a new version may change:
+`Fact._Fact__defaults`; `KnowledgeEngine._KnowledgeEngine__declare` and `_get_by_type`;
+`DefFacts._wrapped` and `Rule._wrapped_self` (which `Rule.__get__` sets);
+`ReteMatcher._get_conflict_set_nodes`; `OrdinaryMatchNode._OrdinaryMatchNode__activation`; the
+two-input nodes' `_activate_left` and `_activate_right`; every node's `_reset`;
+`FactList._get_fact_id`; `DepthStrategy._update_agenda`. And it relies on the shape of experta's
+data: a Token is the tuple (tag, facts, context) and a TokenInfo (facts, context items); a
+node's `children` are ChildNode(node, callback) and its test is `matcher`; the memories of
+ConflictSetNode (`memory`, `added`, `removed`), OrdinaryMatchNode and NotNode (`left_memory`,
+`right_memory`); FeatureCheck's `what`, `check`, `expected` and `how`; FactList's
+`last_index`, `reference_counter`, `added` and `removed`; Agenda's `activations`. Moving to
+another experta version means reading these again and running tests/test_rete.py.
 """
 
 from __future__ import annotations
@@ -54,6 +72,8 @@ from experta.matchers.rete.mixins import ChildNode, NoMemory
 from experta.matchers.rete.nodes import ConflictSetNode, FeatureTesterNode, NotNode, OrdinaryMatchNode
 from experta.matchers.rete.token import Token, TokenInfo
 from experta.strategies import DepthStrategy
+
+__all__ = ["LeanEngine", "new_fact"]
 
 _ABSENT = object()
 _VALID = Token.TagType.VALID

@@ -3,23 +3,23 @@
 Rules are built once per knowledge base (one engine class); a decision takes an engine
 instance no other decision is using (RuleEngine's pool) and resets it after, so concurrent
 callers never share facts.
-Rules are generated from the knowledge base's data: there are no per-symptom Python
-branches here.
+Rules are generated from the knowledge base's data, as triage.knowledge.conditions reads
+each rule's conditions: there are no per-symptom Python branches here.
 
-Speed (issues 5 and 14, measured with `python -m benchmarks`; profile first, then change):
-the cost of a decision is experta's network and its resets. experta's own plumbing is made
-leaner in triage.engine.rete (same matches, same firing order); here the engine is shaped to give
-it less to evaluate:
+Speed (measured with `python -m benchmarks`; profile first, then change): the cost of a
+decision is experta's network and its resets. experta's own plumbing is made leaner in
+triage.engine.rete (same matches, same firing order); here the engine is shaped to give it
+less to evaluate:
 - each symptom's own window is one rule whose action reads the symptom's phases from the
   knowledge base (not one rule per phase and factor combination);
 - each symptom and each risk factor has its own fact class, and a fact is sent only to the
-  patterns of its class (triage.rete.LeanMatcher): no fact is tested against every symptom id;
+  patterns of its class (triage.engine.rete): no fact is tested against every symptom id;
 - a finding is declared as a fact only when some rule's finding pattern could match it in
   this report (FindingPatterns); other findings, and the hours at which a waiting rule
   would apply, are collected directly, as are the declared findings (no scan of the facts);
   the report fact is declared only when a rule with a report pattern could match
   (_report_fact_users); facts are made without experta's per-field freezing
-  (triage.rete.new_fact: their values are already immutable).
+  (triage.engine.rete.new_fact: their values are already immutable).
 None of this changes an answer (tests/test_clips_agreement.py, tests/test_properties.py,
 tests/test_rete.py).
 Figures: benchmarks/RESULTS.md.
@@ -40,8 +40,20 @@ from experta import AS, MATCH, OR, Fact, KnowledgeEngine, P, Rule
 
 from triage.engine.report import Report
 from triage.engine.rete import LeanEngine, new_fact
-from triage.knowledge.base import KnowledgeBase, SymptomPhase
+from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import (
+    SELECTOR_TESTS,
+    Conditions,
+    FindingRead,
+    Requirement,
+    Requirements,
+    SymptomPhase,
+    emergency_sources,
+    rule_conditions,
+    symptom_phases,
+)
 from triage.knowledge.schema import Rule as KbRule
+from triage.vocabulary import Severity
 
 
 class ReportFact(Fact):
@@ -90,43 +102,21 @@ class RawResult:
     boundaries: tuple[float, ...]
 
 
-@dataclass(frozen=True)
-class _FindingPattern:
-    """What one generated rule's finding pattern tests, as plain predicates on a finding's
-    fields, with what else its rule needs from the report: its risk factors, and for a
-    `with_emergency` rule, a symptom that can give an emergency finding."""
-
-    tests: dict[str, Callable[[Any], bool]]
-    factors: frozenset[str]
-    needs_emergency: bool
-
-
 class FindingPatterns:
-    """Which findings a decision must declare as facts (issue 14).
+    """Which findings a decision must declare as facts.
 
-    A finding is declared only when some rule's finding pattern could match it in this
-    report; any other finding is collected directly. A fact no rule can match only costs a
-    trip through experta's network, so this changes no answer. "Could match" is checked
-    generously (the pattern's tests on the finding, the rule's factors present in the report,
-    an emergency possible for `with_emergency`), never narrower than experta's own test.
+    A finding is declared only when some rule's finding pattern (triage.knowledge.conditions:
+    Conditions.findings_read) could match it in this report; any other finding is collected
+    directly. A fact no rule can match only costs a trip through experta's network, so this
+    changes no answer. "Could match" is checked generously (the pattern's tests on the
+    finding, the rule's factors present in the report, an emergency possible for
+    `with_emergency`), never narrower than experta's own test.
     """
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        patterns: list[_FindingPattern] = []
-        for rule in kb.rules.values():
-            only = frozenset(kb.rule_symptoms(rule))
-            symptom = {"symptom": only.__contains__} if only else {}
-            factors = frozenset(rule.factors)
-            if rule.for_each == "symptom" and rule.phase:
-                phase = frozenset(rule.phase).__contains__
-                patterns.append(_FindingPattern({"phase": phase, **symptom}, factors, False))
-            elif rule.for_each == "finding":
-                selector = _FINDING_SELECTORS[rule.finding or ""]
-                patterns.append(_FindingPattern({**selector, **symptom}, factors, bool(rule.with_emergency)))
-                if rule.with_emergency:
-                    patterns.append(_FindingPattern({"emergency": _is_true}, factors, False))
-        self.patterns = tuple(patterns)
-        self.emergency_sources = _Requirements(_emergency_sources(kb))
+    def __init__(self, kb: KnowledgeBase, conditions: tuple[Conditions, ...] | None = None) -> None:
+        conditions = rule_conditions(kb) if conditions is None else conditions
+        self.patterns: tuple[FindingRead, ...] = tuple(p for c in conditions for p in c.findings_read())
+        self.emergency_sources = Requirements(emergency_sources(kb, conditions))
         self._active: dict[tuple[frozenset[str], bool], frozenset[int]] = {}
 
     def matching(self, finding: dict[str, Any]) -> frozenset[int]:
@@ -146,97 +136,12 @@ class FindingPatterns:
         return found
 
 
-@dataclass(frozen=True)
-class Requirement:
-    """What a report needs for something to happen (an emergency finding, a rule to match):
-    all of `all_of` reported, one of `any_of` (when given) and every factor in `factors`.
-    A necessary condition, not a sufficient one."""
-
-    all_of: frozenset[str]
-    any_of: frozenset[str] | None
-    factors: frozenset[str]
-
-    @classmethod
-    def of_rule(cls, rule: KbRule) -> Requirement:
-        """What a knowledge-base rule's symptom patterns and factors need."""
-        return cls(*_rule_symptoms(rule), frozenset(rule.factors))
-
-    def met(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
-        return (
-            self.all_of <= symptoms
-            and (self.any_of is None or not self.any_of.isdisjoint(symptoms))
-            and self.factors <= factors
-        )
-
-
-class _Requirements:
-    """Whether a report meets any of some requirements (None: any report does), testing only
-    those that one of its symptoms or factors could meet: each requirement is filed under a
-    symptom or factor it cannot be met without."""
-
-    def __init__(self, requirements: Iterable[Requirement] | None) -> None:
-        self.always = requirements is None
-        self.by_symptom: dict[str, list[Requirement]] = {}
-        self.by_factor: dict[str, list[Requirement]] = {}
-        for r in requirements or ():
-            if r.all_of:
-                self.by_symptom.setdefault(min(r.all_of), []).append(r)
-            elif r.any_of:
-                for sid in r.any_of:
-                    self.by_symptom.setdefault(sid, []).append(r)
-            elif r.factors:
-                self.by_factor.setdefault(min(r.factors), []).append(r)
-            else:
-                self.always = True
-
-    def any_met(self, symptoms: frozenset[str], factors: frozenset[str]) -> bool:
-        if self.always:
-            return True
-        for filed, keys in ((self.by_symptom, symptoms), (self.by_factor, factors)):
-            for key in keys:
-                for requirement in filed.get(key, ()):
-                    if requirement.met(symptoms, factors):
-                        return True
-        return False
-
-
-def _emergency_sources(kb: KnowledgeBase) -> tuple[Requirement, ...] | None:
-    """Where an emergency finding can come from; None when it may come from any report."""
-    sources = [
-        Requirement(frozenset({sid}), None, frozenset())
-        for sid in kb.symptoms
-        if any(ph.emergency for ph in kb.symptom_phases(sid))
-    ]
-    for rule in kb.rules.values():
-        if not rule.emergency:
-            continue
-        all_of, any_of = _rule_symptoms(rule)
-        if rule.for_each == "symptom" and kb.rule_symptoms(rule):
-            sources += [Requirement(all_of | {sid}, any_of, frozenset(rule.factors)) for sid in kb.rule_symptoms(rule)]
-        elif rule.for_each is None and (all_of or any_of):
-            sources.append(Requirement.of_rule(rule))
-        else:  # on any symptom, on another finding, or on factors alone: any report may have one
-            return None
-    return tuple(sources)
-
-
-def _rule_symptoms(rule: KbRule) -> tuple[frozenset[str], frozenset[str] | None]:
-    """The symptom ids a rule's symptoms_all and symptoms_any name (None: no symptoms_any)."""
-    all_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_all)
-    any_of = frozenset(ref.partition(":")[0] for ref in rule.symptoms_any) or None
-    return all_of, any_of
-
-
-def _report_fact_users(kb: KnowledgeBase) -> tuple[Requirement, ...]:
-    """What a report needs for some rule with a ReportFact pattern to match: its symptom and
-    factor patterns (a finding pattern is taken to match). A report that needs none of these
-    declares no ReportFact: it would only walk the network to joins that never complete."""
-    users = []
-    for rule in kb.rules.values():
-        fire, wait = _time_patterns(rule)
-        if rule.for_each != "symptom" and (fire or wait):
-            users.append(Requirement.of_rule(rule))
-    return tuple(users)
+def _report_fact_users(conditions: Iterable[Conditions]) -> tuple[Requirement, ...]:
+    """What a report needs for some rule with a ReportFact pattern (a rule not per symptom that
+    reads the hours or getting worse) to match: its symptom and factor conditions (a finding
+    pattern is taken to match). A report that needs none of these declares no ReportFact: it
+    would only walk the network to joins that never complete."""
+    return tuple(c.needs for c in conditions if not c.per_symptom and c.timed)
 
 
 def rule_finding(kb: KnowledgeBase, rule: KbRule, symptom: Any) -> dict[str, Any]:
@@ -301,27 +206,8 @@ def _one_of_set(allowed: frozenset[str]) -> P:
     return P(lambda v: v in allowed)
 
 
-_NOT_SEVERE = P(lambda v: v != "severe")
-# Which findings a `for_each = "finding"` rule acts on, by its `finding` value.
-_FINDING_SELECTORS: dict[str, dict[str, Callable[[Any], bool]]] = {
-    "monitor": {"disposition": lambda d: d == "monitor"},
-    "past-expected": {"phase": lambda p: p == "past-expected"},
-    "below-contact": {"disposition": lambda d: d != "contact clinician"},
-}
-_SELECTOR_PATTERNS = {name: {k: P(test) for k, test in tests.items()} for name, tests in _FINDING_SELECTORS.items()}
-
-
-def _is_true(value: Any) -> bool:
-    return value is True
-
-
-_SEVERE = P(lambda v: v == "severe")
-
-
-def _hours_test(start: float | None, end: float | None) -> P | None:
-    if start is None:
-        return None if end is None else _hours_below(end)
-    return _hours_at_least(start) if end is None else _hours_between(start, end)
+# The experta tests of the findings a `for_each = "finding"` rule reads, by its `finding` value.
+_SELECTOR_PATTERNS = {name: {k: P(test) for k, test in tests.items()} for name, tests in SELECTOR_TESTS.items()}
 
 
 def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) -> Callable[..., None]:
@@ -332,9 +218,10 @@ def _window_action(phases: tuple[SymptomPhase, ...], patterns: FindingPatterns) 
         for ph in phases
         for matching in [patterns.matching(ph.finding())]
     )
+    severe_text = Severity.SEVERE.value  # as the fact holds it
 
     def action(engine: _Engine, symptom: Fact) -> None:
-        severe, hours, factors = symptom["severity"] == "severe", symptom["hours"], engine.report_factors
+        severe, hours, factors = symptom["severity"] == severe_text, symptom["hours"], engine.report_factors
         for phase_severe, start, end, present, absent, finding, matching in plan:
             if phase_severe is not None and phase_severe != severe:
                 continue
@@ -356,14 +243,14 @@ def symptom_fact_classes(kb: KnowledgeBase) -> dict[str, type[SymptomFact]]:
 def _window_rules(
     kb: KnowledgeBase, classes: dict[str, type[SymptomFact]], patterns: FindingPatterns
 ) -> dict[str, Rule]:
-    """Each symptom's own rule (issue 14): one experta rule per symptom, matched by its fact
+    """Each symptom's own rule: one experta rule per symptom, matched by its fact
     alone, whose action reads the symptom's phases (its window bounds under each combination
     of the factors that change them, and severity) from the knowledge base and concludes the
     finding of every phase that applies. One coarse rule instead of one per phase and factor
     combination, so a symptom fact no longer walks the hour, severity and factor tests and
     joins of some 100 rules."""
     return {
-        f"{sid}-window": Rule(AS.symptom << classes[sid]())(_window_action(tuple(kb.symptom_phases(sid)), patterns))
+        f"{sid}-window": Rule(AS.symptom << classes[sid]())(_window_action(tuple(symptom_phases(kb, sid)), patterns))
         for sid in kb.symptoms
     }
 
@@ -381,63 +268,64 @@ def _symptom_pattern(classes: dict[str, type[SymptomFact]], ref: str) -> Symptom
 def _kb_rule(
     kb: KnowledgeBase,
     rule: KbRule,
+    c: Conditions,
     classes: dict[str, type[SymptomFact]],
     factor_classes: dict[str, type[FactorFact]],
     finding_patterns: FindingPatterns,
 ) -> dict[str, Rule]:
-    """One knowledge-base rule: its firing rule, plus a boundary twin when it waits for an hour.
+    """One knowledge-base rule, as experta patterns of its conditions: its firing rule, plus a
+    boundary twin when it waits for an hour.
 
     A `for_each = "symptom"` rule becomes one rule per symptom it applies to, on that
     symptom's fact class, with its time and worsening conditions on the symptom pattern (one
     pattern fewer); other rules test time on a report pattern.
     """
     patterns: list[Any] = []
-    only = kb.rule_symptoms(rule)
-    if rule.for_each == "finding":
-        sid_constraint = MATCH.sid & _one_of(only) if only else MATCH.sid
-        patterns.append(FindingFact(**{**_SELECTOR_PATTERNS[rule.finding or ""], "symptom": sid_constraint}))
-        if rule.with_emergency:
+    if c.per_finding:
+        sid_constraint = MATCH.sid & _one_of(c.each) if c.each else MATCH.sid
+        patterns.append(FindingFact(**{**_SELECTOR_PATTERNS[c.finding or ""], "symptom": sid_constraint}))
+        if c.with_emergency:
             patterns.append(FindingFact(emergency=True))
-    patterns += [_symptom_pattern(classes, ref) for ref in rule.symptoms_all]
-    if rule.symptoms_any:
-        patterns.append(OR(*(_symptom_pattern(classes, ref) for ref in rule.symptoms_any)))
-    patterns += [factor_classes[f]() for f in rule.factors]
-    fire, wait = _time_patterns(rule)
+    patterns += [_symptom_pattern(classes, ref) for ref in c.symptoms_all]
+    if c.symptoms_any:
+        patterns.append(OR(*(_symptom_pattern(classes, ref) for ref in c.symptoms_any)))
+    patterns += [factor_classes[f]() for f in c.factors]
+    fire, wait = _time_patterns(c)
 
     def finding(symptom: str | None) -> Callable[..., None]:
         return _finding_action(finding_patterns, **rule_finding(kb, rule, symptom))
 
     rules: dict[str, Rule] = {}
-    if rule.for_each == "symptom":
-        severity = {"severity": _one_of(rule.severity)} if rule.severity else {}
-        for sid in only or kb.symptoms:
+    if c.per_symptom:
+        severity = {"severity": _one_of(c.severities)} if c.severities else {}
+        for sid in c.each or kb.symptoms:
             own: list[Any] = []
-            if rule.phase:  # the symptom's own window finding is in one of these phases
-                own.append(FindingFact(symptom=sid, phase=_one_of(rule.phase)))
-            rules[f"{rule.id}@{sid}"] = Rule(classes[sid](**severity, **fire), *own, *patterns)(finding(sid))
+            if c.phases:  # the symptom's own window finding is in one of these phases
+                own.append(FindingFact(symptom=sid, phase=_one_of(c.phases)))
+            rules[f"{c.id}@{sid}"] = Rule(classes[sid](**severity, **fire), *own, *patterns)(finding(sid))
             if wait is not None:
-                rules[f"{rule.id}@{sid}~boundary"] = Rule(classes[sid](**severity, **wait), *own, *patterns)(
-                    _boundary_action(rule.after_hours or 0.0)
+                rules[f"{c.id}@{sid}~boundary"] = Rule(classes[sid](**severity, **wait), *own, *patterns)(
+                    _boundary_action(c.after_hours or 0.0)
                 )
         return rules
-    action = _finding_action_bound(finding) if rule.for_each == "finding" else finding(None)
-    rules[rule.id] = Rule(*patterns, ReportFact(**fire))(action) if fire else Rule(*patterns)(action)
+    action = _finding_action_bound(finding) if c.per_finding else finding(None)
+    rules[c.id] = Rule(*patterns, ReportFact(**fire))(action) if fire else Rule(*patterns)(action)
     if wait is not None:
-        rules[f"{rule.id}~boundary"] = Rule(*patterns, ReportFact(**wait))(_boundary_action(rule.after_hours or 0.0))
+        rules[f"{c.id}~boundary"] = Rule(*patterns, ReportFact(**wait))(_boundary_action(c.after_hours or 0.0))
     return rules
 
 
-def _time_patterns(rule: KbRule) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _time_patterns(c: Conditions) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A rule's time and worsening tests: those under which it fires, and those under which it
     waits for its `after_hours` (None when it has none)."""
     time: dict[str, Any] = {}
-    if rule.worsening:
+    if c.worsening:
         time["worsening"] = True
-    if rule.before_hours is not None:
-        time["hours"] = _hours_below(rule.before_hours)
+    if c.before_hours is not None:
+        time["hours"] = _hours_below(c.before_hours)
     fire, wait = time, None
-    if rule.after_hours is not None:
-        after, before = rule.after_hours, rule.before_hours
+    if c.after_hours is not None:
+        after, before = c.after_hours, c.before_hours
         fire = dict(time, hours=_hours_between(after, before) if before is not None else _hours_at_least(after))
         wait = dict(time, hours=_hours_below(after))
     return fire, wait
@@ -485,17 +373,20 @@ def build_engine_class(
     factor_classes: dict[str, type[FactorFact]] | None = None,
     base: type[KnowledgeEngine] | None = None,
     patterns: FindingPatterns | None = None,
+    conditions: tuple[Conditions, ...] | None = None,
 ) -> type[KnowledgeEngine]:
     """Generate the engine class from the knowledge base (and its symptom and factor fact
     classes, which the facts declared must be of, and the finding patterns whose numbers the
     decisions' `active_patterns` use). Call once per knowledge base. `base` is for tests that
-    compare the lean engine with experta's own (it must derive from _Engine)."""
-    patterns = FindingPatterns(kb) if patterns is None else patterns
+    compare the lean engine with experta's own (it must derive from _Engine). `conditions`: the
+    rules' (rule_conditions), when the caller has them already."""
+    conditions = rule_conditions(kb) if conditions is None else conditions
+    patterns = FindingPatterns(kb, conditions) if patterns is None else patterns
     classes = symptom_fact_classes(kb) if classes is None else classes
     factor_classes = factor_fact_classes(kb) if factor_classes is None else factor_classes
     rules = _window_rules(kb, classes, patterns)
-    for rule in kb.rules.values():
-        rules.update(_kb_rule(kb, rule, classes, factor_classes, patterns))
+    for rule, c in zip(kb.rules.values(), conditions, strict=True):
+        rules.update(_kb_rule(kb, rule, c, classes, factor_classes, patterns))
     attrs: dict[str, Any] = {
         name.replace("-", "_").replace("+", "__").replace("~", "___").replace("@", "__at__"): r
         for name, r in rules.items()
@@ -511,18 +402,19 @@ class RuleEngine:
     experta engines are not thread-safe. A decision takes an idle instance (building one only
     when every instance is busy), decides, resets it and gives it back. So there are as many
     instances as decisions that ever ran at the same moment: with the GIL and a decision far
-    shorter than its switch interval, one or two per process, where one per thread meant one
-    for each of a threaded worker's 32 threads, each built (~0.3 MB, tens of ms) by the first
-    request that thread served."""
+    shorter than its switch interval, one or two per process, where one per thread would mean
+    one for each of a threaded worker's threads, each built by the first request that thread
+    served."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.symptom_classes = symptom_fact_classes(kb)
-        self.finding_patterns = FindingPatterns(kb)
-        self.report_fact_users = _Requirements(_report_fact_users(kb))
+        conditions = rule_conditions(kb)
+        self.finding_patterns = FindingPatterns(kb, conditions)
+        self.report_fact_users = Requirements(_report_fact_users(conditions))
         self.factor_classes = factor_fact_classes(kb)
         self.engine_class = build_engine_class(
-            kb, self.symptom_classes, self.factor_classes, patterns=self.finding_patterns
+            kb, self.symptom_classes, self.factor_classes, patterns=self.finding_patterns, conditions=conditions
         )
         self._idle: list[_Engine] = []  # clean instances no decision is using
         self._lock = threading.Lock()

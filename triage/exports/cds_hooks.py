@@ -15,6 +15,7 @@ from typing import Any
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.digest import short
+from triage.vocabulary import Disposition
 
 SERVICE_ID = "microneedling-triage"
 REPORT_EXTENSION = "org.microneedling-triage.report"  # where the request carries our report
@@ -24,9 +25,9 @@ _NAMESPACE = uuid.UUID("0b8e6c2d-4f3a-5e71-8c9d-1a2b3c4d5e6f")
 
 def indicator(answer: Mapping[str, Any]) -> str:
     """info | warning | critical for expected | monitor | contact clinician (and any emergency)."""
-    if answer["emergency"] or answer["disposition"] == "contact clinician":
+    if answer["emergency"] or answer["disposition"] == Disposition.CONTACT_CLINICIAN:
         return "critical"
-    return "warning" if answer["disposition"] == "monitor" else "info"
+    return "warning" if answer["disposition"] == Disposition.MONITOR else "info"
 
 
 def _names(answer: Mapping[str, Any], kb: KnowledgeBase) -> list[str]:

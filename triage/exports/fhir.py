@@ -34,7 +34,7 @@ from typing import Any
 
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
-from triage.vocabulary import CHANNELS
+from triage.vocabulary import CHANNELS, SEVERITIES, Disposition
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
 NURSE_SYSTEM = "urn:microneedling-triage:nurse"
@@ -49,7 +49,7 @@ QUESTIONNAIRE_URL = "urn:microneedling-triage:questionnaire"
 _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
 
 # Disposition -> how likely the person needs a clinician's review, on HL7's risk-probability scale.
-_REVIEW_RISK = {"expected": "low", "monitor": "moderate", "contact clinician": "high"}
+_REVIEW_RISK = {Disposition.EXPECTED: "low", Disposition.MONITOR: "moderate", Disposition.CONTACT_CLINICIAN: "high"}
 REVIEW_OUTCOME = "Needs same-day clinician review"
 EMERGENCY_OUTCOME = "Needs emergency care"
 # A safety-net line's level as the mitigation says it (triage.answer.safety_net)
@@ -166,7 +166,7 @@ def _symptom_option(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
 
 def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
     """The Questionnaire whose linkIds the QuestionnaireResponses use (one per knowledge base)."""
-    severity_options = [_severity_answer(kb, s) for s in ("mild", "moderate", "severe")]
+    severity_options = [_severity_answer(kb, s) for s in SEVERITIES]
     symptom_items = [
         {
             "linkId": f"symptom-{sid}",

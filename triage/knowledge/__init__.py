@@ -3,6 +3,9 @@
 For the knowledge engineer. `load_knowledge()` gives one immutable `KnowledgeBase`; a malformed
 file fails here, naming file, entry, line and problem. Layers: `files` (which files) → `schema`
 (each entry's model) → `base` (the loaded whole) → `digest`, `translation` → `loader`.
+`conditions` says what each rule means as conditions on a report (the symptoms, factors,
+severities, phases and hours it reads): the one reading the engine, its caches and the
+review tools share.
 """
 
 from triage.knowledge.base import KnowledgeBase

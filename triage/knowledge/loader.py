@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import own_rule_id, rule_symptoms
 from triage.knowledge.digest import content_digest, production_requested, release_problem
 from triage.knowledge.files import FILES, default_dir, translation_files
 from triage.knowledge.schema import (
@@ -33,7 +34,7 @@ from triage.knowledge.schema import (
     _Model,
 )
 from triage.knowledge.translation import translate
-from triage.vocabulary import MAX_HOURS, SEVERITIES
+from triage.vocabulary import MAX_HOURS, SEVERITIES, OwnRule
 
 
 def _read(directory: Path, name: str) -> dict[str, Any]:
@@ -372,8 +373,8 @@ def load_knowledge(
                 fail("factors.toml", i, entry, f"windows: symptom {c.symptom!r} has no window to change", "windows")
             changes.setdefault(c.symptom, []).append((f.id, c))
 
-    generated = {f"{s.id}-{phase}" for s in symptoms for phase in s.phases()}
-    generated |= {f"{s.id}-expected-severe" for s in symptoms if "expected" in s.phases()}
+    generated = {own_rule_id(s.id, phase) for s in symptoms for phase in s.phases()}
+    generated |= {own_rule_id(s.id, OwnRule.EXPECTED_SEVERE) for s in symptoms if OwnRule.EXPECTED in s.phases()}
     for i, r in enumerate(rules, 1):
         entry = f"rule {r.id!r}"
         if r.id in generated:
@@ -417,7 +418,7 @@ def load_knowledge(
         unreleased=release_problem(d, header.version, header.digest, digest),
     )
     for i, r in enumerate(rules, 1):
-        if (r.onset or r.window_only) and not kb.rule_symptoms(r):
+        if (r.onset or r.window_only) and not rule_symptoms(kb, r):
             fail(
                 "rules.toml",
                 i,

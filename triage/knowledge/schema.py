@@ -5,16 +5,57 @@ Each model checks one entry on its own; checks across entries and files are the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from triage.knowledge.digest import DIGEST_PATTERN
-from triage.vocabulary import MAX_HOURS, SEVERITIES, Disposition, Severity
+from triage.vocabulary import (
+    DISPOSITION_KEYS,
+    FINDING_SELECTORS,
+    MAX_HOURS,
+    ONSETS,
+    PHASES,
+    RULE_KINDS,
+    SEVERITIES,
+    Disposition,
+    FindingKind,
+    FindingSelector,
+    Onset,
+    OwnRule,
+    Phase,
+    Severity,
+)
 
 LIKELIHOODS = ("very common", "common", "uncommon", "rare", "very rare")
-ONSETS = ("immediate", "delayed")
-PHASES = ("within-expected", "past-expected", "past-monitor")
+
+
+def _among(values: Iterable[str]) -> BeforeValidator:
+    """Refuse a value that is not one of `values` in pydantic's own words for a Literal ("Input
+    should be 'a', 'b' or 'c'"), so a field typed by a vocabulary enum, or by part of one, is
+    refused as when it was written out as a Literal."""
+    allowed = tuple(values)
+    quoted = [repr(str(v)) for v in allowed]
+    listing = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and value in allowed:
+            return value
+        raise ValueError(f"Input should be {listing}")
+
+    return BeforeValidator(check)
+
+
+# Fields of the vocabulary's enums (triage.vocabulary), given as their text in the files.
+PhaseField = Annotated[Phase, Field(strict=False), _among(PHASES)]
+RuleKind = Annotated[FindingKind, Field(strict=False), _among(RULE_KINDS)]
+SymptomOnset = Annotated[Onset, Field(strict=False), _among(ONSETS)]
+RuleOnset = Annotated[Onset, Field(strict=False), _among(Onset)]
+Selector = Annotated[FindingSelector, Field(strict=False), _among(FINDING_SELECTORS)]
+AlwaysContact = Annotated[Disposition, Field(strict=False), _among([Disposition.CONTACT_CLINICIAN])]
+SeverityField = Annotated[Severity, Field(strict=False)]
+DispositionKey = Annotated[str, _among(DISPOSITION_KEYS)]  # a disposition as a table key ("contact-clinician")
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=40)]
 Text = Annotated[str, Field(min_length=1, max_length=600)]
@@ -71,7 +112,6 @@ class Snomed(_Model):
 
 
 Likelihood = Literal["very common", "common", "uncommon", "rare", "very rare"]
-Onset = Literal["immediate", "delayed"]
 
 
 class Symptom(_Model):
@@ -85,10 +125,10 @@ class Symptom(_Model):
     likelihood_with: dict[Id, Likelihood] = {}
     # When the effect normally starts: on the day (`immediate`) or on day 2 to 5 (`delayed`);
     # the getting-worse rules select symptoms by it. Left out for effects with no usual start.
-    onset: Onset | None = None
+    onset: SymptomOnset | None = None
     typical_duration: Text  # plain words; may use the window placeholders
     window: Window | None = None
-    always: Literal["contact clinician"] | None = None
+    always: AlwaysContact | None = None
     emergency: bool = False
     reasons: Reasons  # the patient's words
     nurse_reasons: Reasons  # the same conclusions in clinical words, for the nurse
@@ -110,14 +150,14 @@ class Symptom(_Model):
             raise ValueError("give exactly one of 'window' or 'always'")
         if self.emergency and self.always is None:
             raise ValueError("'emergency = true' needs 'always'")
-        wanted = set(self.phases())
+        wanted = {p.value for p in self.phases()}  # plain text, as the messages list them
         for table, texts in (("reasons", self.reasons), ("nurse_reasons", self.nurse_reasons)):
             given = {k for k, v in texts.model_dump().items() if v is not None}
             if missing := wanted - given:
                 raise ValueError(f"{table}: missing {sorted(missing)}")
             if extra := given - wanted:
                 raise ValueError(f"{table}: {sorted(extra)} cannot happen for this symptom")
-        if self.window is not None and self.window.recheck_within is not None and "monitor" not in wanted:
+        if self.window is not None and self.window.recheck_within is not None and OwnRule.MONITOR not in wanted:
             raise ValueError("window.recheck_within needs a monitor phase (expected_until below monitor_until)")
         if self.emergency and self.call_now_if:
             raise ValueError("call_now_if: an emergency sign needs none (its answer is always an emergency)")
@@ -130,16 +170,16 @@ class Symptom(_Model):
             raise ValueError("call_now_if: a line is given twice")
         return self
 
-    def phases(self) -> tuple[str, ...]:
-        """The reason texts this symptom can need: its window phases, or 'always'."""
+    def phases(self) -> tuple[OwnRule, ...]:
+        """The reason texts this symptom can need: its window phases, or `always`."""
         if self.window is None:
-            return ("always",)
+            return (OwnRule.ALWAYS,)
         w = self.window
         if w.expected_until is None:
-            return ("monitor", "contact")
+            return (OwnRule.MONITOR, OwnRule.CONTACT)
         if w.expected_until == w.monitor_until:
-            return ("expected", "contact")
-        return ("expected", "monitor", "contact")
+            return (OwnRule.EXPECTED, OwnRule.CONTACT)
+        return (OwnRule.EXPECTED, OwnRule.MONITOR, OwnRule.CONTACT)
 
 
 class WindowChange(_Model):
@@ -188,15 +228,15 @@ class Factor(_Model):
 
 class Rule(_Model):
     id: Id
-    kind: Literal["severity", "worsening", "combination", "emergency", "factor", "escalation"]
+    kind: RuleKind
     for_each: Literal["symptom", "finding"] | None = None
     symptoms_all: list[str] = []
     symptoms_any: list[str] = []
     symptoms: list[Id] = []
-    onset: list[Literal["immediate", "delayed", "none"]] = []
-    phase: list[Literal["within-expected", "past-expected", "past-monitor"]] = []
-    severity: list[Annotated[Severity, Field(strict=False)]] = []
-    finding: Literal["monitor", "past-expected", "below-contact"] | None = None
+    onset: list[RuleOnset] = []
+    phase: list[PhaseField] = []
+    severity: list[SeverityField] = []
+    finding: Selector | None = None
     window_only: Literal[True] | None = None  # for_each = "symptom": only symptoms with a window
     with_emergency: Literal[True] | None = None  # for_each = "finding": only when an emergency finding exists
     factors: list[Id] = []
@@ -244,8 +284,8 @@ class Rule(_Model):
             raise ValueError("symptoms_any needs at least two symptoms (use symptoms_all)")
         if self.after_hours is not None and self.before_hours is not None and self.after_hours >= self.before_hours:
             raise ValueError("after_hours must be below before_hours")
-        if self.emergency and self.disposition != "contact clinician":
-            raise ValueError("an emergency rule must give 'contact clinician'")
+        if self.emergency and self.disposition != Disposition.CONTACT_CLINICIAN:
+            raise ValueError(f"an emergency rule must give '{Disposition.CONTACT_CLINICIAN}'")
         if each is None and not (report_level or self.factors):
             raise ValueError("a report rule needs symptoms_all, symptoms_any or factors")
         if self.lead_until is not None and self.lead is None:
@@ -306,7 +346,7 @@ class RecordWorsening(_Model):
 
     more_severe: bool  # more severe than in the previous report
     # a symptom not in the previous report, of these onsets ("none": no onset given),
-    new_with_onset: list[Literal["immediate", "delayed", "none"]]
+    new_with_onset: list[RuleOnset]
     new_from_hours: Hours  # in a report at this hour or later
     more_severe_why: Text  # the record's words for each case
     new_why: Text
@@ -325,8 +365,8 @@ class Header(_Model):
     likelihood: dict[Likelihood, Text]  # each band in plain words
     record_worsening: RecordWorsening
     # SNOMED CT qualifier values for the severities, so exports code them (FHIR)
-    severity_snomed: dict[Literal["mild", "moderate", "severe"], Snomed] = {}
-    dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionText]
+    severity_snomed: dict[SeverityField, Snomed] = {}
+    dispositions: dict[DispositionKey, DispositionText]
     emergency: EmergencyText
     safety_net: SafetyNet | None = None  # None: answers carry only the symptoms' own lines
     general_advice: Annotated[list[Advice], Field(min_length=1)]
@@ -335,7 +375,7 @@ class Header(_Model):
 
     @model_validator(mode="after")
     def _all_dispositions(self) -> Header:
-        if missing := {"expected", "monitor", "contact-clinician"} - set(self.dispositions):
+        if missing := set(DISPOSITION_KEYS) - set(self.dispositions):
             raise ValueError(f"dispositions: missing {sorted(missing)}")
         if missing := set(LIKELIHOODS) - set(self.likelihood):
             raise ValueError(f"likelihood: missing {sorted(missing)}")

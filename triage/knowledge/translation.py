@@ -17,13 +17,14 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage.knowledge.base import KnowledgeBase
-from triage.knowledge.schema import Id, KnowledgeError, Likelihood, Reasons, Text
+from triage.knowledge.schema import DispositionKey, Id, KnowledgeError, Likelihood, Reasons, Text
 from triage.knowledge.words import PLACEHOLDERS, Words
+from triage.vocabulary import REASON_KEYS
 
 
 class _Model(BaseModel):
@@ -67,7 +68,7 @@ class HeaderWords(_Model):
     severe_within_expected: Text
     likelihood: dict[Likelihood, Text]  # each band's plain words
     bands: dict[Likelihood, Text]  # each band's name
-    dispositions: dict[Literal["expected", "monitor", "contact-clinician"], DispositionWords]
+    dispositions: dict[DispositionKey, DispositionWords]
     emergency: Text
     safety_net: SafetyNetWords | None = None
     general_advice: list[Text]
@@ -202,7 +203,7 @@ def _check(t: Translation, kb: KnowledgeBase, c: _Checker) -> None:
         w, entry = t.symptoms[sid], f"symptom {sid!r}"
         for key in ("name", "description", "typical_duration", "care", "urgent_if", "likelihood_note"):
             c.text(entry, key, getattr(s, key), getattr(w, key))
-        for phase in ("expected", "monitor", "contact", "always"):
+        for phase in REASON_KEYS:
             c.text(entry, f"reasons.{phase}", getattr(s.reasons, phase), getattr(w.reasons, phase))
 
     c.ids("factor", kb.factors, t.factors)

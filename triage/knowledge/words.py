@@ -71,4 +71,4 @@ class Words:
         return self.recheck.format(wait=self.duration(wait), since=self.duration(since))
 
 
-ENGLISH = Words()
+ENGLISH_WORDS = Words()  # the English phrase book (a knowledge base in English words its answers with it)

@@ -7,21 +7,23 @@ just before, at and after every window bound and rule hour that concerns it; eve
 symptoms a combination rule names; and reports with no symptom, one factor each. Vignette files
 add the cases a clinic already knows by name.
 
-Only public parts of the knowledge base are read (its symptoms, factors, rules and effective
-windows), and rules are read as plain data, so a new kind of condition still gives its hours.
+Only public parts of the knowledge base are read (its symptoms, factors and effective windows),
+and each rule as triage.knowledge.conditions reads it (the symptoms it names, its factors, hours
+and getting worse), as the engine does: a new kind of condition read there is visited here too.
 """
 
 from __future__ import annotations
 
 import itertools
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from triage.knowledge.base import KnowledgeBase
+from triage.knowledge.conditions import Conditions, factor_combinations, rule_conditions, window_bounds
 from triage.vocabulary import MAX_HOURS, SEVERITIES
 
 EPSILON = 0.01  # "just before" and "just after" a bound, in hours (answers give re-checks to 0.01 h)
@@ -56,68 +58,6 @@ class Probe:
         }
 
 
-def _numbers(value: Any, suffixes: tuple[str, ...], key: str = "") -> Iterator[float]:
-    """Numbers held under keys ending in one of `suffixes`, at any depth of a rule's data."""
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from _numbers(v, suffixes, str(k))
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _numbers(v, suffixes, key)
-    elif isinstance(value, int | float) and not isinstance(value, bool) and key.endswith(suffixes):
-        yield float(value)
-
-
-def _rule_symptoms(data: Mapping[str, Any]) -> set[str]:
-    """Symptom ids a rule names in any `symptoms...` condition ("id" or "id:severity")."""
-    named: set[str] = set()
-    for key, value in data.items():
-        if key.startswith("symptoms") and isinstance(value, list | tuple):
-            named |= {str(v).partition(":")[0] for v in value}
-    return named
-
-
-@dataclass(frozen=True)
-class _RuleView:
-    symptoms: frozenset[str]  # empty: the rule may apply to any symptom
-    factors: tuple[str, ...]
-    hours: tuple[float, ...]
-    worsening: bool
-    data: Mapping[str, Any]
-
-
-def _rules(kb: KnowledgeBase) -> list[_RuleView]:
-    out = []
-    for rule in kb.rules.values():
-        data = rule.model_dump()
-        out.append(
-            _RuleView(
-                symptoms=frozenset(_rule_symptoms(data)),
-                factors=tuple(data.get("factors") or ()),
-                hours=tuple(_numbers(data, ("_hours",))),
-                worsening=bool(data.get("worsening")),
-                data=data,
-            )
-        )
-    return out
-
-
-def _window_factors(kb: KnowledgeBase, symptom: str) -> tuple[str, ...]:
-    return tuple(f for f, _ in kb.window_changes.get(symptom, ()))
-
-
-def _window_bounds(kb: KnowledgeBase, symptom: str, factor_sets: Iterable[tuple[str, ...]]) -> set[float]:
-    s = kb.symptoms.get(symptom)
-    if s is None or s.window is None:
-        return set()
-    bounds: set[float] = set()
-    for present in factor_sets:
-        known = tuple(f for f in present if f in kb.factors)
-        w = kb.window(symptom, known)
-        bounds |= {b for b in (w.expected_until, w.monitor_until) if b is not None}
-    return bounds
-
-
 def around(bounds: Iterable[float]) -> list[float]:
     """0 h, and just before, at and just after each bound, within 0 to 8760 h."""
     hours = {0.0}
@@ -129,19 +69,17 @@ def around(bounds: Iterable[float]) -> list[float]:
 def boundary_probes(old: KnowledgeBase, new: KnowledgeBase) -> list[Probe]:
     """Every report the two knowledge bases' boundaries call for (see the module docstring)."""
     kbs = (old, new)
-    rules = [r for kb in kbs for r in _rules(kb)]
+    rules = [c for kb in kbs for c in rule_conditions(kb)]
     symptoms = list(dict.fromkeys(s for kb in kbs for s in kb.symptoms))
     factors = list(dict.fromkeys(f for kb in kbs for f in kb.factors))
     probes: set[Probe] = set()
 
     for sid in symptoms:
-        touching = [r for r in rules if not r.symptoms or sid in r.symptoms]
-        changers = tuple(dict.fromkeys(f for kb in kbs for f in _window_factors(kb, sid)))
-        factor_sets = {()} | {
-            tuple(sorted(c)) for n in range(1, len(changers) + 1) for c in itertools.combinations(changers, n)
-        }
+        touching = [r for r in rules if not r.named or sid in r.named]
+        changers = tuple(dict.fromkeys(f for kb in kbs for f in kb.adjusting_factors(sid)))
+        factor_sets = {tuple(sorted(c)) for c in factor_combinations(changers)}
         factor_sets |= {tuple(sorted(r.factors)) for r in touching if r.factors}
-        bounds = {h for kb in kbs for h in _window_bounds(kb, sid, factor_sets)}
+        bounds = {h for kb in kbs for h in window_bounds(kb, sid, factor_sets)}
         bounds |= {h for r in touching for h in r.hours}
         worsening = (False, True) if any(r.worsening for r in touching) else (False,)
         for severity, present, hours, worse in itertools.product(SEVERITIES, factor_sets, around(bounds), worsening):
@@ -156,19 +94,20 @@ def boundary_probes(old: KnowledgeBase, new: KnowledgeBase) -> list[Probe]:
     return sorted(probes)
 
 
-def _combination_probes(rule: _RuleView, rules: Iterable[_RuleView], kbs: tuple[KnowledgeBase, ...]) -> Iterator[Probe]:
+def _combination_probes(
+    rule: Conditions, rules: Iterable[Conditions], kbs: tuple[KnowledgeBase, ...]
+) -> Iterator[Probe]:
     """Every set of symptoms a combination rule names (all of symptoms_all with each of
     symptoms_any), around the rule's hours, its symptoms' window bounds and the hours of
     every rule that touches them."""
-    every = [str(s) for s in rule.data.get("symptoms_all") or ()]
-    anyof = [str(s) for s in rule.data.get("symptoms_any") or ()]
+    every, anyof = list(rule.symptoms_all), list(rule.symptoms_any)
     sets = [[*every, a] for a in anyof] if anyof else [every]
     sets = [s for s in sets if len(s) >= 2]
     if not sets:
         return
     ids = {s.partition(":")[0] for group in sets for s in group}
-    bounds = set(rule.hours) | {h for kb in kbs for sid in ids for h in _window_bounds(kb, sid, [(), rule.factors])}
-    bounds |= {h for r in rules if not r.symptoms or r.symptoms & ids for h in r.hours}
+    bounds = set(rule.hours) | {h for kb in kbs for sid in ids for h in window_bounds(kb, sid, [(), rule.factors])}
+    bounds |= {h for r in rules if not r.named or r.named & ids for h in r.hours}
     for group, severity, present in itertools.product(sets, SEVERITIES, {(), tuple(sorted(rule.factors))}):
         named = tuple(s if ":" in s else f"{s}:{severity}" for s in group)
         for hours in around(bounds):

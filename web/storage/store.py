@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from triage import Assessment, Disposition, KnowledgeBase
-from triage.vocabulary import CHANNELS, SEVERITIES
+from triage.vocabulary import CHANNELS, SEVERITIES, Onset
 from web.storage.codes import new_code, normalize_code
 from web.storage.models import AuditEvent, Entry, Nurse, Override, Record, utcnow
 
@@ -299,7 +299,7 @@ def worse_than_before(
         if sid in before:
             return rule.more_severe and rank[severity] > rank.get(before[sid], 99)
         symptom = kb.symptoms.get(sid)
-        onset = (symptom.onset if symptom is not None else None) or "none"
+        onset = (symptom.onset if symptom is not None else None) or Onset.NONE
         late = hours is None or hours >= rule.new_from_hours  # hours not given: the more urgent reading
         return onset in rule.new_with_onset and late
 
@@ -345,7 +345,7 @@ def add_override(
     if len(reason) > MAX_REASON:
         raise RecordError(f"the reason must be at most {MAX_REASON} characters, got {len(reason)}")
     if emergency and chosen is not Disposition.CONTACT_CLINICIAN:
-        raise RecordError("the emergency flag goes only with 'contact clinician'")
+        raise RecordError(f"the emergency flag goes only with '{Disposition.CONTACT_CLINICIAN}'")
     if chosen.value == entry.disposition and emergency == entry.emergency:
         raise RecordError(f"the engine already answered {chosen.value!r}; an override must differ from it")
     if lowers_emergency(entry, emergency) and not confirmed:
