@@ -21,6 +21,7 @@ from tests.test_properties import SETTINGS, factor_lists, hours, symptom_lists
 from triage import Assessment, Assessor, Disposition, KnowledgeBase, KnowledgeError, load_knowledge
 from triage.answer.languages import LanguageAssessor
 from triage.answer.safety_net import CLINIC, EMERGENCY
+from triage.knowledge.conditions import answer_change_hours
 
 # The emergency signs the policy gives each symptom, as words its "call now if" lines must say.
 LIPS = ("lips, tongue or throat swell", "hard to breathe")
@@ -93,7 +94,7 @@ def _reachable(assessor: Assessor, sid: str) -> dict[str, list[Assessment]]:
     """Answers about one symptom alone, by disposition: every hour at which an answer can change
     (and just after), each severity, getting worse or not."""
     out: dict[str, list[Assessment]] = {}
-    for h in assessor.kb.answer_change_hours():
+    for h in answer_change_hours(assessor.kb):
         for at in (h, h + 0.5):
             for severity in ("mild", "moderate", "severe"):
                 for worsening in (False, True):

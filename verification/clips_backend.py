@@ -217,7 +217,7 @@ def _parse(text: str) -> RawResult:
             )
         elif line.startswith("B|"):
             boundaries.append(float(line[2:]))
-    return RawResult(tuple(findings), tuple(boundaries))
+    return RawResult(tuple(findings), tuple(sorted(set(boundaries))))
 
 
 class ClipsEngine:

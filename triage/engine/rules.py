@@ -474,4 +474,5 @@ class RuleEngine:
         engine.run()
         findings = [RawFinding(**finding) for finding in engine.declared]
         findings += engine.collected
-        return RawResult(tuple(findings), tuple(engine.boundaries))
+        # the boundaries in order, once each: which rule waits first is not part of the conclusion
+        return RawResult(tuple(findings), tuple(sorted(set(engine.boundaries))))
