@@ -177,7 +177,7 @@ BROKEN: list[tuple[str, str, str, str]] = [
     ("a unit of hours and of days", 'hour_units = ["h", ', 'hour_units = ["d", "h", ', "'d' given more than once"),
     ("a unit with a digit", 'hour_units = ["h", ', 'hour_units = ["h2", ', "words.hour_units.0"),
     ("no hour units", 'hour_units = ["h", "hs", "hr", "hrs", "hora", "horas"]', "hour_units = []", "hour_units"),
-    ("missing day units", 'day_units = ["d", ', 'dayunits = ["d", ', "words.day_units: not translated"),
+    ("a misspelt units key", 'day_units = ["d", ', 'dayunits = ["d", ', "words.dayunits: unknown key"),
     ("a decimal mark not read", 'decimal_marks = ",."', 'decimal_marks = "."', "must include the decimal mark ','"),
     ("a digit as a mark", 'grouping_marks = ",."', 'grouping_marks = "1"', "words.grouping_marks"),
 ]

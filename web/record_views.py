@@ -87,18 +87,15 @@ def local_time(moment: datetime, tz: tzinfo) -> str:
 def patient_told(kb: KnowledgeBase, entry: RecordEntry, answer: Assessment) -> tuple[str, str]:
     """What the patient read as the answer, and the language of those words: in the language
     they read, with the clinic's numbers stored with the entry. An emergency is the result page's
-    call line ("Call 112 now.", "Llame ahora al 112."); otherwise the answer's summary, worded in
+    call button ("Call 112 now", "Llame ahora al 112"); otherwise the answer's summary, worded in
     their language while the knowledge base is still the one that answered (else the stored
     English words, said to be English)."""
     language = entry.language or "en"
     if language != "en" and language not in current_app.extensions.get(LANGUAGES, {}):
         return answer.summary, "en"
-    if entry.emergency:
-        if entry.emergency_number is None and language == "en":
-            return answer.summary, "en"  # no profile: the neutral words, with their examples
+    if entry.emergency and entry.emergency_number is not None:  # the call button the patient saw
         with force_locale(language):
-            number = entry.emergency_number or _("your local emergency number")
-            return str(_("Call %(number)s now.", number=number)), language
+            return str(_("Call %(number)s now", number=entry.emergency_number)), language
     if language != "en" and entry.kb_version == kb.version:
         return patient_assessor(language).assess_report(answer.report, answer).summary, language
     return answer.summary, "en"

@@ -44,11 +44,13 @@ class WordsIn(_Model):
     recheck_starts: Text
     list_and: Text | None = None  # required where a rule's reason says {reported} (checked below)
     decimal: Annotated[str, Field(min_length=1, max_length=1)]
-    # What a patient may type the hours with (Words): units in lower case, letters only.
-    hour_units: Annotated[list[Unit], Field(min_length=1)]
-    day_units: Annotated[list[Unit], Field(min_length=1)]
-    decimal_marks: Marks  # (it must hold `decimal`: checked below)
-    grouping_marks: Marks
+    # What a patient may type the hours with (Words): units in lower case, letters only. Left out
+    # (a translation written before they existed, such as a previous release), the English units
+    # and marks are read: typed text the reader does not know is refused, never guessed.
+    hour_units: Annotated[list[Unit], Field(min_length=1)] | None = None
+    day_units: Annotated[list[Unit], Field(min_length=1)] | None = None
+    decimal_marks: Marks | None = None  # (it must hold `decimal`: checked below)
+    grouping_marks: Marks | None = None
 
 
 class DispositionWords(_Model):
@@ -156,13 +158,14 @@ class _Checker:
 def _check_units(w: WordsIn, c: _Checker) -> None:
     """The hours reader's words: each unit once, as the reader sees typed text (NFC, lower case),
     and the language's own decimal mark among the marks it reads (a patient may type what they read)."""
-    units = [*w.hour_units, *w.day_units]
+    english = Words()
+    units = [*(w.hour_units or english.hour_units), *(w.day_units or english.day_units)]
     for unit in units:
         if unit != unicodedata.normalize("NFC", unit).lower():
             c.fail("words", f"units: {unit!r} must be in lower case (NFC), as the hours typed are read")
     if repeated := sorted({u for u in units if units.count(u) > 1}):
         c.fail("words", f"units: {', '.join(map(repr, repeated))} given more than once (a unit is of hours or of days)")
-    if w.decimal not in w.decimal_marks:
+    if w.decimal_marks is not None and w.decimal not in w.decimal_marks:
         c.fail("words", f"decimal_marks: {w.decimal_marks!r} must include the decimal mark {w.decimal!r}")
 
 
@@ -340,14 +343,19 @@ def _translated(kb: KnowledgeBase, t: Translation) -> KnowledgeBase:
         factors=factors,
         rules=rules,
         language=t.language,
-        words=Words(
-            **t.words.model_dump(exclude={"hour_units", "day_units"}, exclude_none=True),
-            hour_units=tuple(t.words.hour_units),
-            day_units=tuple(t.words.day_units),
-        ),
+        words=Words(**_words_in(t.words)),
         band_names={str(k): v for k, v in h.bands.items()},
         translations={},
     )
+
+
+def _words_in(w: WordsIn) -> dict[str, Any]:
+    """A translation's words as Words takes them (what it leaves out keeps the English default)."""
+    given: dict[str, Any] = w.model_dump(exclude_none=True)
+    for key in ("hour_units", "day_units"):
+        if key in given:
+            given[key] = tuple(given[key])
+    return given
 
 
 def translate(kb: KnowledgeBase, path: Path, data: Mapping[str, Any]) -> KnowledgeBase:
