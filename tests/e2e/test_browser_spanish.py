@@ -116,3 +116,18 @@ def test_axe_finds_no_violations_on_the_spanish_pages(browser, live_server, axe_
     report = screenshots.parent / "axe-report-es.json"  # docs/ with UPDATE_SCREENSHOTS=1
     report.write_text(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
     assert all(not v for v in found.values()), json.dumps(found, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("typed", "hours"), [("2 días", "48"), ("1,5 días", "36"), ("36 horas", "36")])
+def test_the_spanish_form_takes_its_own_example_hours(browser, live_server, typed, hours):  # type: ignore[no-untyped-def]
+    """Issue 30: the hint says "Por ejemplo, 30 o 2 días"; a phone at 375×812 typing it gets the
+    answer for those hours, as if the number of hours had been typed."""
+    page = new_page(browser)
+    page.goto(live_server + "/?lang=es")
+    assert "2 días" in page.inner_text("body")  # the hint shows the example
+    spanish_result(page, live_server, "redness", typed)
+    assert page.get_attribute("html", "lang") == "es" and page.locator(".banner").count() == 1
+    said = page.inner_text(".banner")
+    spanish_result(page, live_server, "redness", hours)
+    assert said == page.inner_text(".banner")
+    assert page.problems == []
