@@ -89,7 +89,7 @@ def test_installed_wheel_answers_from_its_own_knowledge_files(wheel: Path, tmp_p
     assert seen["kb_dir"].startswith(str(target))
     assert seen["disposition"] == "expected"
     assert seen["digest"] == seen["released"] and seen["digest"].startswith("sha256:")  # production loads it
-    assert len(seen["cases"]) == 2 and all(c.startswith(str(target)) for c in seen["cases"])
+    assert len(seen["cases"]) == 3 and all(c.startswith(str(target)) for c in seen["cases"])
 
 
 def test_the_wheel_speaks_spanish_from_its_own_files(wheel: Path, tmp_path: Path) -> None:

@@ -42,14 +42,20 @@ def chromium_path() -> str | None:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by werkzeug on a free local port, in a background thread, on its own
     records database with one nurse account (NURSE)."""
-    from werkzeug.serving import make_server
-
     from web.storage import store
 
     database = tmp_path_factory.mktemp("records") / "records.sqlite3"
     app = build_app(LOG_REQUESTS=False, DATABASE_URL=f"sqlite:///{database}")
     with app.extensions["triage_db"].transaction() as session:
         store.create_nurse(session, *NURSE)
+    yield from serve(app)
+
+
+def serve(app: Any) -> Iterator[str]:
+    """`app` served by werkzeug on a free local port in a background thread, until the fixture
+    that yields from this ends (then the server stops and the app's database is closed)."""
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -58,6 +64,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        app.extensions["triage_db"].dispose()
 
 
 @pytest.fixture(scope="session")
@@ -107,20 +114,10 @@ languages = ["en", "es"]
 @pytest.fixture(scope="session")
 def clinic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app with a clinic profile, served by werkzeug on a free local port."""
-    from werkzeug.serving import make_server
-
     folder = tmp_path_factory.mktemp("clinic")
     profile = folder / "clinic.toml"
     profile.write_text(PROFILE, encoding="utf-8")
     app = build_app(
         LOG_REQUESTS=False, DATABASE_URL=f"sqlite:///{Path(folder) / 'records.sqlite3'}", CLINIC_PROFILE=str(profile)
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["triage_db"].dispose()
+    yield from serve(app)
