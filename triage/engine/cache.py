@@ -189,12 +189,13 @@ class IdentitySet(Generic[T]):
     """Objects seen lately, by identity, at most `maxsize`: a weak reference each, so an object
     is not kept alive by being seen, and a new object at a dead one's address is not taken for
     it. When full it is emptied and starts again (the oldest would mostly be gone already;
-    cheaper than keeping an order per object)."""
+    cheaper than keeping an order per object). No lock: each call reads and writes the dict
+    once or twice, and two threads at once can at worst forget an object, which is then only
+    seen as new again."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._refs: dict[int, weakref.ref[T]] = {}
-        self._lock = threading.Lock()
 
     def __contains__(self, obj: T) -> bool:
         ref = self._refs.get(id(obj))
@@ -202,18 +203,22 @@ class IdentitySet(Generic[T]):
 
     def unseen(self, objs: Sequence[T]) -> list[int]:
         """The places in `objs` of those not seen lately (one call for a whole answer's findings)."""
-        refs = self._refs
-        return [i for i, obj in enumerate(objs) if (ref := refs.get(id(obj))) is None or ref() is not obj]
+        refs, places = self._refs, []
+        for i, obj in enumerate(objs):
+            ref = refs.get(id(obj))
+            if ref is None or ref() is not obj:
+                places.append(i)
+        return places
 
     def add(self, obj: T) -> bool:
         """Note the object as seen; whether it was seen lately already."""
-        ref = self._refs.get(id(obj))
+        refs = self._refs
+        ref = refs.get(id(obj))
         if ref is not None and ref() is obj:
             return True
-        with self._lock:
-            if len(self._refs) >= self.maxsize:
-                self._refs.clear()
-            self._refs[id(obj)] = weakref.ref(obj)
+        if len(refs) >= self.maxsize:
+            refs.clear()
+        refs[id(obj)] = weakref.ref(obj)
         return False
 
     def __len__(self) -> int:
