@@ -36,7 +36,11 @@ from triage.vocabulary import MAX_HOURS, Disposition, FindingKind, FindingSelect
 
 # The engine's facts and findings hold plain text: these are the enums' values, as compared
 # and hashed on the decision path.
-_EXPECTED, _MONITOR, _CONTACT = (d.value for d in Disposition)
+_EXPECTED, _MONITOR, _CONTACT = (
+    Disposition.EXPECTED.value,
+    Disposition.MONITOR.value,
+    Disposition.CONTACT_CLINICIAN.value,
+)
 _SEVERE = Severity.SEVERE.value
 # A window's phases as its own rule concludes them: (rule id suffix, phase, disposition, severe).
 _WITHIN_EXPECTED = (OwnRule.EXPECTED.value, Phase.WITHIN_EXPECTED.value, _EXPECTED, False)
@@ -268,7 +272,7 @@ SELECTOR_TESTS: dict[str, dict[str, Callable[[Any], bool]]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: eq=False is less to generate at import
 class FindingRead:
     """A finding a rule reads (a finding pattern): tests on the finding's fields, the factors
     its rule needs besides, and whether the rule also needs an emergency finding."""
@@ -278,7 +282,7 @@ class FindingRead:
     needs_emergency: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: eq=False is less to generate at import
 class Conditions:
     """One rule of rules.toml as conditions on a report. Severities and phases are plain text,
     as a report's facts and the engine's findings hold them."""
