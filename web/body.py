@@ -11,7 +11,7 @@ answer is 408 and the thread is free. A client that trickles a byte at a time is
 bounded by the server's thread count instead; a buffering reverse proxy takes both off us.
 
 The body read is then the request's stream: werkzeug's own would wrap it again to guard its
-length, which the reading here has done (about 7 µs of a JSON request, issue 14).
+length, which the reading here has done (so the length is guarded once).
 """
 
 from __future__ import annotations

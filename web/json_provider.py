@@ -1,7 +1,8 @@
 """The app's JSON responses, written by orjson.
 
 Flask writes `jsonify` responses with the standard library's `json.dumps`. For an answer of
-`/api/v1/assess` (about 3.4 KB) that took about 25 µs of the request, orjson about 3 (issue 14).
+`/api/v1/assess` that was a measurable share of the request; orjson writes the same bytes
+in a fraction of the time (figures in benchmarks/RESULTS.md).
 Only responses change writer: `app.json.dumps` (templates' `tojson`) is Flask's own.
 
 The JSON is Flask's in production: keys sorted, compact, a newline at the end, and what orjson

@@ -3,8 +3,7 @@
 spectree (3.0) validates every API request and response. Its Flask plugin, for each request,
 copies every request header and parses the cookies even when the route declares no header or
 cookie model (none of ours does), and after validating a response's JSON it builds a second
-response from the same bytes and headers. On `/api/v1/assess` that was a noticeable share of
-what the web layer spends beyond the engine (issue 14).
+response from the same bytes and headers: work repeated on every API request for nothing.
 
 This plugin keeps spectree's checks and their results exactly: the request body is validated
 by the same model adapter into the same `request.context`; every response is validated from
