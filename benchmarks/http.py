@@ -195,13 +195,13 @@ def _workers(master: int) -> list[int]:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, timeout: float = 30.0) -> None:
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -248,7 +248,7 @@ def run_http(
     applies (gthread, 32 threads per worker) with 2 worker processes, unless `worker_args`
     (e.g. SYNC_WORKERS) say otherwise; RATELIMIT_ENABLED=false (so gunicorn.conf.py allows two
     workers with memory:// storage)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false")
     env.pop("TRIAGE_ENV", None)
@@ -271,7 +271,7 @@ def run_http(
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_healthy(url)
+            wait_healthy(url)
             wrk = ["wrk", "-t", "2", "-c", str(connections), "--latency", "--timeout", "5s"]
             subprocess.run([*wrk, "-d", "2s", "-s", str(script), url], capture_output=True, check=True)  # warm-up
             if warmup_varied:
