@@ -95,6 +95,7 @@ def country_zones(name: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+@functools.cache  # per language and zone: each form would otherwise relabel 496 zones
 def likely_zone_choices(language: str, first: str) -> tuple[tuple[str, str], ...]:
     """The form's short list: `first` (the zone chosen, else the clinic's), the other clock
     regions of its country, and UTC, labelled as in the full list (zone_choices). The browser's
