@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         patient,
         records,
     )
+    from web.api_clients import install_key_limit
     from web.body import install_body_limit
     from web.compression import install_compression
     from web.errors import install_error_handlers
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ],
     )
     install_account_limit(app, limiter, auth.bp)  # sign-in per account too, across addresses
+    install_key_limit(app, limiter, (api.api, cds_service.cds))  # and each API key
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
     install_text_check(app, ("auth", "records", "review"))
     # Nurse pages (their views and exports are audited) only for requests from this site.

@@ -251,9 +251,15 @@ def _entry(
 
 
 def create_record(
-    session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None, told: Told | None = None
+    session: Session,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None = None,
+    told: Told | None = None,
+    actor: str | None = None,
 ) -> Record:
-    """A new record holding this first assessment, under a fresh unique reference code."""
+    """A new record holding this first assessment, under a fresh unique reference code; the
+    audit names `actor` (an API client, "api:NAME"), else the nurse or the channel."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
         if session.scalar(select(Record.id).where(Record.reference == code)) is not None:
@@ -266,7 +272,7 @@ def create_record(
                 session.add(_entry(record, 1, answer, channel, nurse, told))
         except IntegrityError:
             continue
-        audit(session, actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
+        audit(session, actor or actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
         return record
     raise RecordError("could not find a free reference code")  # 1 in 10^50 with 24^6 codes
 
