@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from tests.redis_server import fresh_prefix, redis_server_binary, redis_url  # noqa: F401  (a fixture)
 from tests.support import NURSE
 from tests.web_helpers import csrf_token, sign_in
 from web.sign_in_limits import NURSE_DEVICE_COOKIE
@@ -102,6 +103,22 @@ def test_no_username_is_kept_in_the_limit_storage(make_app) -> None:  # type: ig
     storage = app.extensions["triage_limiter"].storage
     keys = " ".join(str(k) for k in getattr(storage, "storage", {}))
     assert "sign-in-account" in keys and "secret.name" not in keys
+
+
+def test_two_workers_on_one_redis_count_one_account_budget_and_keep_no_username(make_app, redis_url: str) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    import redis
+
+    shared = {
+        **LIMITED,
+        "SECRET_KEY": "k" * 40,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": fresh_prefix(),
+    }
+    workers = [make_app(**shared), make_app(**shared)]
+    codes = [_post_login(_from(workers[i % 2], f"198.51.100.{i}"), "ann.other", "wrong").status_code for i in range(13)]
+    assert codes == [401] * 10 + [429] * 3
+    keys = " ".join(k.decode() for k in redis.Redis.from_url(redis_url).keys(f"*{shared['RATELIMIT_KEY_PREFIX']}*"))
+    assert "sign-in-account" in keys and "ann.other" not in keys
 
 
 def test_refused_sign_ins_are_counted_per_account(app, runner, nurse_account) -> None:  # type: ignore[no-untyped-def]
