@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from pydantic import ValidationError
 from spectree import SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData, SecureType
+from spectree.models import SecureType, SecuritySchemeData
 
 from triage.engine.report import MAX_SYMPTOMS
 from triage.vocabulary import SEVERITIES
