@@ -45,7 +45,7 @@ def test_anonymous_callers_are_answered_but_store_nothing_and_are_told_why(app, 
     assert _records(app) == []
 
 
-def test_a_key_is_shown_once_stored_hashed_listed_and_revoked(app, client, runner) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_is_shown_once_stored_hashed_listed_and_revoked(app, client, runner, caplog) -> None:  # type: ignore[no-untyped-def]
     key = _create(runner, "Clinic-EHR")
     assert len(key) >= 43  # 32 random bytes
     with app.extensions["triage_db"].engine.connect() as c:
@@ -75,6 +75,8 @@ def test_a_key_is_shown_once_stored_hashed_listed_and_revoked(app, client, runne
     assert len(_records(app)) == 1
     with app.extensions["triage_db"].transaction() as s:
         assert s.scalars(select(ApiKey)).one().revoked_at is not None  # kept: the trail's name keeps its meaning
+        assert key not in " ".join(f"{a.actor} {a.detail}" for a in s.scalars(select(AuditEvent)))
+    assert key not in caplog.text
 
 
 def test_cds_hooks_card_names_the_record_for_a_client_with_a_key(app, client, api_key) -> None:  # type: ignore[no-untyped-def]

@@ -167,8 +167,10 @@ def _pending_nurse(db_session: Session, step: str) -> Nurse:
     return nurse
 
 
-def _key() -> str:
-    return str(current_app.config["SECRET_KEY"])
+def _key() -> str | bytes:
+    """What the second factor's secret is sealed under (web.storage.sealed derives the key)."""
+    key: str | bytes = current_app.config["SECRET_KEY"]
+    return key
 
 
 @bp.get("/login/code")
