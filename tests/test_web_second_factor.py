@@ -142,10 +142,13 @@ def test_optional_second_factor_is_set_up_from_the_console_and_then_asked_for(ma
     assert not _nurse(app).totp_enabled
 
 
-def test_nurse_mfa_setting_is_checked_at_start_up() -> None:
+def test_the_new_settings_are_checked_at_start_up() -> None:
     import pytest
 
     from web.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="NURSE_MFA must be one of off, optional, required, got 'sometimes'"):
         load_config({"TESTING": True}, env={"NURSE_MFA": "sometimes"})
+    for setting in ("RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_API_KEY"):
+        with pytest.raises(ConfigError, match=f"{setting} must be rates such as .*, got 'ten a minute'"):
+            load_config({"TESTING": True}, env={setting: "ten a minute"})

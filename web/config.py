@@ -11,6 +11,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from limits import parse_many
+
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 ENVIRONMENTS = ("development", "testing", "production")
@@ -57,6 +59,16 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     value = raw.strip().lower()
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate-limit string ("10 per minute;50 per day"), checked now rather than at the first request."""
+    value = env.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be rates such as '10 per minute;50 per day', got {value!r}") from None
     return value
 
 
@@ -119,9 +131,9 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # Sign-in attempts per account, from every address together (web.sign_in_limits): a
         # browser the nurse signed in from before has a budget of its own, so an attacker who
         # spends this one does not keep the nurse out.
-        "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT") or "10 per minute;50 per day",
+        "RATELIMIT_LOGIN_ACCOUNT": _rate(env, "RATELIMIT_LOGIN_ACCOUNT", "10 per minute;50 per day"),
         # Requests per API key (records are stored only for a client with a key: flask api-key).
-        "RATELIMIT_API_KEY": env.get("RATELIMIT_API_KEY") or "120 per minute",
+        "RATELIMIT_API_KEY": _rate(env, "RATELIMIT_API_KEY", "120 per minute"),
         "RATELIMIT_RECORDS": env.get("RATELIMIT_RECORDS") or "60 per minute",
         # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
