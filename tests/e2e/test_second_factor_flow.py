@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from tests.e2e.conftest import serve
-from tests.e2e.pages import new_page, read_axe, run_axe
+from tests.e2e.pages import new_page, read_axe, run_axe, sign_in
 from tests.support import NURSE, build_app
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +27,6 @@ def mfa_server(tmp_path: Path) -> Iterator[str]:
     yield from serve(app)
 
 
-def _password(page: Any, server: str) -> None:
-    page.goto(server + "/nurse/login")
-    page.fill("#username", NURSE[0])
-    page.fill("#password", NURSE[1])
-    with page.expect_navigation(wait_until="load"):
-        page.press("#password", "Enter")
-
-
 def _check(subtests: Any, page: Any, name: str) -> None:
     with subtests.test(msg=f"axe-core: {name}"):
         assert run_axe(page, read_axe()) == [], name
@@ -42,7 +34,7 @@ def _check(subtests: Any, page: Any, name: str) -> None:
 
 def test_setting_up_and_using_the_sign_in_code(browser, mfa_server, subtests) -> None:  # type: ignore[no-untyped-def]
     page = new_page(browser, {"width": 1366, "height": 900})
-    _password(page, mfa_server)
+    sign_in(page, mfa_server, second_step=True)
     assert page.url.endswith("/nurse/login/enrol")
     assert page.evaluate("document.querySelector('img[src^=\"data:image/svg+xml\"]').naturalWidth") > 100  # drawn
     _check(subtests, page, "set-up page")
@@ -58,7 +50,7 @@ def test_setting_up_and_using_the_sign_in_code(browser, mfa_server, subtests) ->
     assert page.problems == []  # no CSP violation (the QR image is a data: URI) and no script error
 
     later = new_page(browser, {"width": 375, "height": 740})
-    _password(later, mfa_server)
+    sign_in(later, mfa_server, second_step=True)
     assert later.url.endswith("/nurse/login/code")
     _check(subtests, later, "sign-in code page")
     later.fill("#code", "000000")
