@@ -149,3 +149,12 @@ def nurse_client(app, nurse_account):  # type: ignore[no-untyped-def]
 
     sign_in(client, *nurse_account)
     return client
+
+
+@pytest.fixture
+def api_key(app):  # type: ignore[no-untyped-def]
+    """Headers carrying an API key for the client "clinic-ehr" (made with `flask api-key create`),
+    which the API needs to store a record."""
+    result = app.test_cli_runner().invoke(args=["api-key", "create", "clinic-ehr"])
+    assert result.exit_code == 0, result.output
+    return {"Authorization": f"Bearer {result.output.splitlines()[-1]}"}

@@ -175,7 +175,15 @@ def test_a_repeated_answer_is_sent_as_first_written(app, client, monkeypatch: py
         assert again.get_data() == first.get_data()
         assert sorted(again.headers.items()) == sorted(first.headers.items())
     # an answer asked with record=true is stored and written afresh, with its own reference
-    stored = [_post_redness(client, 30, record=True).get_json()["reference"] for _ in range(2)]
+    key = app.test_cli_runner().invoke(args=["api-key", "create", "ehr"]).output.splitlines()[-1]
+    stored = [
+        client.post(
+            "/api/v1/assess",
+            json={"symptoms": [{"id": "redness"}], "hours": 30, "record": True},
+            headers={"Authorization": f"Bearer {key}"},
+        ).get_json()["reference"]
+        for _ in range(2)
+    ]
     assert stored[0] != stored[1] and len(written) >= 4  # each written again (and stored)
 
 

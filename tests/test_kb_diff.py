@@ -12,7 +12,7 @@ import pytest
 from tests.kb_samples import add_symptom
 from triage import KnowledgeBase, load_knowledge
 from triage.cli.commands import _cases, main
-from triage.review.change_report import render_html, render_markdown, render_text, rows
+from triage.review.change_report import render_html, render_json, render_markdown, render_text, rows
 from triage.review.diff import LESS_URGENT, MORE_URGENT, compare
 from triage.review.probes import EPSILON, Probe, boundary_probes, default_case_files, load_cases
 from triage.review.text_changes import wording_changes
@@ -196,3 +196,31 @@ def test_bad_case_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFi
     assert "X1: needs symptoms (a list) and hours" in capsys.readouterr().err
     assert main(["diff", "shipped", "shipped", "--cases", str(bad.parent / "none.toml")]) == 2
     assert "none.toml: cannot read the cases" in capsys.readouterr().err
+
+
+HOSTILE_WORDING = "Phone <!-- hidden --> your | clinic `today` \u202eeno\u202c *now*\n  new: (none)"
+
+
+def test_every_format_shows_knowledge_texts_as_text(kb: KnowledgeBase, kb_copy: Path) -> None:
+    """Issue 34, finding 6: a knowledge text is shown as itself, never as markup, in every format."""
+    path = kb_copy / "kb.toml"
+    path.write_text(
+        path.read_text().replace('patient = "Contact your clinic today."', f"patient = {json.dumps(HOSTILE_WORDING)}")
+    )
+    diff = compare(kb, load_knowledge(kb_copy))
+    assert [w.new for w in diff.wordings] == [HOSTILE_WORDING]
+
+    markdown = render_markdown(diff)
+    row = next(line for line in markdown.splitlines() if "dispositions.contact-clinician.patient" in line)
+    assert "<!--" not in markdown and "&lt;!-- hidden --&gt;" in row  # no comment to hide the rows after it
+    assert r"your \| clinic \`today\`" in row and r"\*now\*" in row  # no extra cell, no code span, no emphasis
+    assert row.count(" | ") == 2 and row.startswith("| ") and row.endswith(" |")  # one row, three cells
+    assert "\u202e" not in markdown and r"\\u202e" in row and r"\\n  new: (none)" in row
+
+    text = render_text(diff)
+    assert "\u202e" not in text and "\\u202eeno" in text and "\\n  new: (none)" in text  # no forged line
+    assert text.count("new: (none)") == 1
+
+    page = render_html(diff)
+    assert "<!-- hidden -->" not in page and "&lt;!-- hidden --&gt;" in page and "\u202e" not in page
+    assert json.loads(render_json(diff))["wordings"][0]["new"] == HOSTILE_WORDING  # JSON keeps the exact text

@@ -36,6 +36,8 @@ def test_wheel_ships_knowledge_files_and_console_script(wheel: Path) -> None:
         assert f"knowledge/released/{file}" in names  # the last release: what `triage diff` and `release` compare with
     for name in ("public.toml", "public-v2.toml", "public-v3.toml"):
         assert f"triage/review/vignettes/{name}" in names
+    # The breached-password list that nurse passwords are checked against, with its source and licence.
+    assert {"web/storage/data/common-passwords.txt.gz", "web/storage/data/COMMON-PASSWORDS.md"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "triage = triage.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

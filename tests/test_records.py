@@ -40,7 +40,7 @@ def _audit(db) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(records_db) -> None:  # type: ignore[no-untyped-def]
     db = records_db
-    assert db.current() == "0003"
+    assert db.current() == "0007"
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= db.tables()
     with db.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
@@ -48,7 +48,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(
     assert db.current() is None
     assert db.tables() <= {"alembic_version"}
     db.upgrade()
-    assert db.current() == "0003"
+    assert db.current() == "0007"
     _record(db)  # usable again after a round trip
 
 
@@ -98,6 +98,27 @@ def test_migration_0003_adds_what_the_patient_read_and_removes_it_keeping_the_en
             (None, None, None),
             ("es", "112", "+34 910 123 456"),
         ]
+
+
+def test_migration_0007_adds_second_factors_and_api_keys_and_removes_them_keeping_the_nurses(records_db) -> None:  # type: ignore[no-untyped-def]
+    """0007 adds the nurses' TOTP columns, recovery codes and API keys; down again keeps every nurse."""
+    from web.storage import api_keys
+
+    db = records_db
+    _nurse(db, "ann")
+    with db.transaction() as s:
+        api_keys.create_key(s, "ehr")
+    db.downgrade("0003")
+    assert not {"api_keys", "recovery_codes"} & db.tables()
+    with db.engine.connect() as c:
+        assert "totp_secret" not in set(c.execute(text("SELECT * FROM nurses")).keys())
+        assert c.execute(text("SELECT username, session_version FROM nurses")).all() == [("ann", 1)]
+    db.upgrade()
+    with db.transaction() as s:
+        nurse = s.scalars(select(Nurse)).one()
+        assert (nurse.username, nurse.totp_enabled, nurse.totp_secret, nurse.recovery_codes) == ("ann", False, None, [])
+        assert api_keys.list_keys(s) == []
+        assert store.check_login(s, "ann", PASSWORD) is not None
 
 
 def test_upgrade_twice_is_a_no_op(records_db) -> None:  # type: ignore[no-untyped-def]

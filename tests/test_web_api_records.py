@@ -19,8 +19,8 @@ def test_no_record_unless_asked(app, client):  # type: ignore[no-untyped-def]
         assert s.scalars(select(Record)).all() == []
 
 
-def test_record_true_stores_report_and_answer_under_a_code(app, client):  # type: ignore[no-untyped-def]
-    response = client.post("/api/v1/assess", json={**REPORT, "record": True})
+def test_record_true_stores_report_and_answer_under_a_code(app, client, api_key):  # type: ignore[no-untyped-def]
+    response = client.post("/api/v1/assess", json={**REPORT, "record": True}, headers=api_key)
     assert response.status_code == 200
     data = response.get_json()
     code = data["reference"]
@@ -33,17 +33,18 @@ def test_record_true_stores_report_and_answer_under_a_code(app, client):  # type
         stored = dict(data)
         del stored["reference"]
         assert entry.answer == stored == assess(["redness:mild"], 30).to_dict()
-        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [("api", "create")]
+        trail = [(a.actor, a.action) for a in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        assert trail == [("cli", "create-api-key"), ("api:clinic-ehr", "create")]  # the client, by its key's name
 
 
-def test_record_not_stored_still_answers(app, client, monkeypatch):  # type: ignore[no-untyped-def]
+def test_record_not_stored_still_answers(app, client, api_key, monkeypatch):  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import OperationalError
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr("web.storage.store.create_record", broken)
-    data = client.post("/api/v1/assess", json={**REPORT, "record": True}).get_json()
+    data = client.post("/api/v1/assess", json={**REPORT, "record": True}, headers=api_key).get_json()
     assert data["disposition"] == "expected"
     assert data["reference"] is None
     assert "no reference code" in data["record_error"]
@@ -106,8 +107,9 @@ def test_cds_service_errors_are_json(client):  # type: ignore[no-untyped-def]
     assert r.status_code == 415 and r.is_json
 
 
-def test_a_record_from_the_api_keeps_the_language_the_answer_was_read_in(app, client):  # type: ignore[no-untyped-def]
-    data = client.post("/api/v1/assess", json={**REPORT, "record": True}, headers={"Accept-Language": "es"}).get_json()
+def test_a_record_from_the_api_keeps_the_language_the_answer_was_read_in(app, client, api_key):  # type: ignore[no-untyped-def]
+    headers = {"Accept-Language": "es", **api_key}
+    data = client.post("/api/v1/assess", json={**REPORT, "record": True}, headers=headers).get_json()
     with app.extensions["triage_db"].transaction() as s:
         entry = s.scalar(select(Entry))
         assert entry is not None and entry.record.reference == data["reference"]

@@ -83,6 +83,7 @@ def test_call_back_form_is_prefilled_from_the_last_report_and_the_clock(nurse_cl
     code = make_record(app, ["redness:mild", "swelling:severe"], 30, ("diabetes",))
     created = entries(app, code)[0].created_at
     app.config["NOW"] = lambda: created + timedelta(hours=20, minutes=30)  # the clock moved on
+    sign_in(nurse_client, *NURSE)  # past the sign-in's shift (NURSE_SESSION_HOURS): the next shift's nurse
     page = text(nurse_client.get(f"/nurse/records/{code}"))
     assert _field(page, "symptoms") == "redness:mild swelling:severe"
     assert _field(page, "hours") == "50.5"  # 30 h at the first report, 20.5 h since
@@ -95,6 +96,7 @@ def test_call_back_form_is_prefilled_from_the_last_report_and_the_clock(nurse_cl
     # A call-back: the form then follows the newest report, the hours still from the session.
     assert add_report(nurse_client, code, symptoms="redness:moderate", hours="50.5").status_code == 303
     app.config["NOW"] = lambda: created + timedelta(hours=42)
+    sign_in(nurse_client, *NURSE)
     page = text(nurse_client.get(f"/nurse/records/{code}"))
     assert _field(page, "symptoms") == "redness:moderate"
     assert _field(page, "hours") == "72"

@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         patient,
         records,
     )
+    from web.api_clients import install_key_limit
     from web.body import install_body_limit
     from web.compression import install_compression
     from web.errors import install_error_handlers
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
+    from web.sign_in_limits import install_account_limit
     from web.static_files import install_static_files
     from web.storable_text import install_text_check
 
@@ -73,7 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.api)
     csrf.exempt(cds_service.cds)
 
-    install_rate_limits(
+    limiter = install_rate_limits(
         app,
         [
             Budget("api", "RATELIMIT_API", (api.api, cds_service.cds)),
@@ -83,6 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
         ],
     )
+    install_account_limit(app, limiter, auth.bp)  # sign-in per account too, across addresses
+    install_key_limit(app, limiter, (api.api, cds_service.cds))  # and each API key
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
     install_text_check(app, ("auth", "records", "review"))
     # Nurse pages (their views and exports are audited) only for requests from this site.

@@ -18,20 +18,24 @@ from triage.engine.report import MAX_SYMPTOMS, hours_for_engine, hours_text_form
 from triage.exports.cds_hooks import cds_hooks_response
 from triage.vocabulary import DEFAULT_SEVERITY, MAX_HOURS, SEVERITIES, Channel
 from web.answer_check import AnswerCheck, WrittenAnswers
+from web.api_clients import NOT_STORED_WITHOUT_KEY, api_client, refuse_unknown_key
 from web.assessor import current_assessor, current_knowledge, patient_assessor
 from web.clinic import current_clinic, current_organization
 from web.db import store_new_record
 from web.i18n import select_language
 from web.openapi import problems_response, spec
 from web.schemas import AssessmentOut, AssessRequest, CdsHooksResponse, ErrorResponse, KnowledgeOut
+from web.storage import api_keys
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
+api.before_request(refuse_unknown_key)  # a wrong or revoked API key: 401 (web.api_clients)
 
 ANSWER_CHECK = AnswerCheck(AssessmentOut)  # each distinct finding checked once (web.answer_check)
 WRITTEN_ANSWERS = "triage.written_answers"  # app.extensions key: answers sent before, as sent
 
 ERRORS = {
     "HTTP_400": ErrorResponse,
+    "HTTP_401": ErrorResponse,
     "HTTP_413": ErrorResponse,
     "HTTP_415": ErrorResponse,
     "HTTP_429": ErrorResponse,
@@ -75,9 +79,15 @@ def assess() -> Response:
     data = answer.to_dict()
     if clinic is not None:
         data["contact"] = clinic.contact()
-    if body.record:  # stored in English, as the nurse reads it (the same answer; a cache hit)
+    client = api_client()
+    if body.record and client is None:
+        data["record_error"] = NOT_STORED_WITHOUT_KEY
+    elif body.record and client is not None:  # stored in English, as the nurse reads it (the same answer; a cache hit)
         data["reference"] = store_new_record(
-            current_assessor().assess_report(answer.report), Channel.API, language=select_language()
+            current_assessor().assess_report(answer.report),
+            Channel.API,
+            language=select_language(),
+            actor=api_keys.api_actor(client),
         )
         if data["reference"] is None:
             data["record_error"] = (
@@ -110,7 +120,7 @@ def assess_cds_hooks() -> Response:
 
     The card's indicator is info, warning or critical for expected, monitor or contact
     clinician (critical also for an emergency); its detail lists every finding's rule, reason
-    and source. With `record: true` the card also names the record's reference code.
+    and source. With `record: true` and an API key the card also names the record's reference code.
     """
     return cds_cards(request.context.json)  # type: ignore[attr-defined]
 
@@ -121,7 +131,8 @@ def cds_cards(body: AssessRequest, where: str = "") -> Response:
     answer = _answer(body, where)
     if isinstance(answer, Response):
         return answer
-    reference = store_new_record(answer, Channel.API) if body.record else None
+    client = api_client() if body.record else None
+    reference = store_new_record(answer, Channel.API, actor=api_keys.api_actor(client)) if client else None
     return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
 
 

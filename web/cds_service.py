@@ -11,11 +11,13 @@ from werkzeug.exceptions import BadRequest
 
 from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID, discovery
 from web.api import cds_cards, check_json_body
+from web.api_clients import refuse_unknown_key
 from web.openapi import field_path, problem_message, problems_response
 from web.schemas import AssessRequest
 
 cds = Blueprint("cds", __name__, url_prefix="/cds-services")
 cds.before_request(check_json_body)
+cds.before_request(refuse_unknown_key)
 
 
 @cds.get("")

@@ -4,6 +4,10 @@ flask --app web db upgrade | downgrade REV | current
 flask --app web nurse create USERNAME          # asks for the password twice
 flask --app web nurse password USERNAME        # a new password; ends the nurse's open sessions
 flask --app web nurse disable | enable USERNAME
+flask --app web nurse mfa-reset USERNAME       # a lost phone: the nurse sets the second factor up again
+flask --app web nurse sign-ins [--days N]      # refused sign-ins per username typed
+flask --app web api-key create NAME            # prints the key once; the API stores records with it
+flask --app web api-key revoke NAME | list
 flask --app web records purge [--days N]       # delete records past the retention period
 """
 
@@ -17,12 +21,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from web.db import database
-from web.storage import store
+from web.storage import api_keys, second_factor, store
 from web.storage.models import utcnow
+from web.storage.passwords import password_problem
 
 db_cli = AppGroup("db", help="The records database schema (Alembic migrations).")
 nurse_cli = AppGroup("nurse", help="Nurse accounts.")
 records_cli = AppGroup("records", help="Triage records.")
+api_key_cli = AppGroup("api-key", help="The API clients that may store records (Authorization: Bearer KEY).")
 
 
 def init_app(app: Flask) -> None:
@@ -30,6 +36,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(nurse_cli)
     app.cli.add_command(records_cli)
+    app.cli.add_command(api_key_cli)
 
 
 @db_cli.command("upgrade")
@@ -53,16 +60,16 @@ def db_current() -> None:
     click.echo(database().current() or "base")
 
 
-def _acceptable_password(password: str) -> str:
-    """click asks again, saying why, until the password meets the rules (before the confirmation)."""
-    if problem := store.password_problem(password):
-        raise click.BadParameter(problem)
-    return password
+def _ask_new_password(prompt: str, username: str) -> str:
+    """A new password from the terminal: checked against the rules first (click asks again,
+    saying why, until it meets them), then confirmed."""
 
+    def acceptable(password: str) -> str:
+        if problem := password_problem(password, username):
+            raise click.BadParameter(problem)
+        return password
 
-def _ask_new_password(prompt: str) -> str:
-    """A new password from the terminal: checked against the rules first, then confirmed."""
-    password: str = click.prompt(prompt, hide_input=True, value_proc=_acceptable_password)
+    password: str = click.prompt(prompt, hide_input=True, value_proc=acceptable)
     if click.prompt("Repeat for confirmation", hide_input=True) != password:
         raise click.UsageError("the two passwords differ; nothing was changed")
     return password
@@ -75,7 +82,9 @@ def nurse_create(username: str, password_stdin: bool) -> None:
     """Create a nurse account (the first one too); the password is asked for twice."""
     if problem := store.username_problem(username.strip().lower()):
         raise click.UsageError(problem)
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("Password")
+    password = (
+        sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("Password", username.strip().lower())
+    )
     try:
         with database().transaction() as session:
             store.create_nurse(session, username, password)
@@ -89,7 +98,11 @@ def nurse_create(username: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_password(username: str, password_stdin: bool) -> None:
     """Set a new password; every session the nurse has open ends at its next request."""
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("New password")
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else _ask_new_password("New password", username.strip().lower())
+    )
     try:
         with database().transaction() as session:
             name = store.set_password(session, username, password).username
@@ -120,6 +133,78 @@ def _set_active(username: str, active: bool) -> None:
     except store.RecordError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"nurse account {name!r} {'enabled' if active else 'disabled'}")
+
+
+@nurse_cli.command("mfa-reset")
+@click.argument("username")
+def nurse_mfa_reset(username: str) -> None:
+    """Remove the nurse's second factor and recovery codes (a lost phone); open sessions end."""
+    try:
+        with database().transaction() as session:
+            nurse = store.nurse_named(session, username)
+            second_factor.reset(session, nurse)
+            name = nurse.username
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"second factor of nurse account {name!r} removed; it is set up again at the next sign-in")
+
+
+@nurse_cli.command("sign-ins")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, help="How many days back.")
+def nurse_sign_ins(days: int) -> None:
+    """Refused sign-ins per username typed (an account or not): wrong password, wrong code, over the limit."""
+    since = utcnow() - timedelta(days=days)
+    with database().transaction() as session:
+        rows = store.refused_sign_ins(session, since)
+    if not rows:
+        click.echo(f"no refused sign-ins in the last {days} days")
+        return
+    click.echo(f"refused sign-ins in the last {days} days (since {since:%Y-%m-%d %H:%M} UTC):")
+    click.echo(f"{'username':<24} {'total':>6} {'password':>9} {'code':>5} {'limited':>8}  last (UTC)")
+    for r in rows:
+        c = r.counts
+        name = r.username or "(empty)"
+        click.echo(
+            f"{name:<24} {r.total:>6} {c.get('login-failed', 0):>9} {c.get('login-code-failed', 0):>5} "
+            f"{c.get('login-limited', 0):>8}  {r.last:%Y-%m-%d %H:%M}"
+        )
+
+
+@api_key_cli.command("create")
+@click.argument("name")
+def api_key_create(name: str) -> None:
+    """Make a key for the API client NAME and print it, once: it is stored only as a hash."""
+    try:
+        with database().transaction() as session:
+            key = api_keys.create_key(session, name)
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"API key for {name.strip().lower()!r} (shown only now; send it as 'Authorization: Bearer KEY'):")
+    click.echo(key)
+
+
+@api_key_cli.command("revoke")
+@click.argument("name")
+def api_key_revoke(name: str) -> None:
+    """Refuse the client's key from its next request on (401)."""
+    try:
+        with database().transaction() as session:
+            api_keys.revoke_key(session, name)
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"API key {name.strip().lower()!r} revoked")
+
+
+@api_key_cli.command("list")
+def api_key_list() -> None:
+    """Every key's name, when it was made and whether it is revoked (never the key)."""
+    with database().transaction() as session:
+        rows = api_keys.list_keys(session)
+    if not rows:
+        click.echo("no API keys")
+    for row in rows:
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M} UTC" if row.revoked_at else "active"
+        click.echo(f"{row.name}\tcreated {row.created_at:%Y-%m-%d %H:%M} UTC\t{state}")
 
 
 @records_cli.command("purge")

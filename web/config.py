@@ -11,9 +11,12 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from limits import parse_many
+
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
 ENVIRONMENTS = ("development", "testing", "production")
+MFA_MODES = ("off", "optional", "required")
 MIN_SECRET_KEY_BYTES = 32  # the size of the HMAC-SHA1 key itsdangerous signs the session with, and more
 PER_PROCESS_STORAGE = "memory://"
 _TRUE = {"1", "true", "yes", "on"}
@@ -46,6 +49,26 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"{name} cannot be negative, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate-limit string ("10 per minute;50 per day"), checked now rather than at the first request."""
+    value = env.get(name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be rates such as '10 per minute;50 per day', got {value!r}") from None
     return value
 
 
@@ -105,6 +128,12 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "RATELIMIT_API": env.get("RATELIMIT_API") or "120 per minute",
         "RATELIMIT_FORM": env.get("RATELIMIT_FORM") or "30 per minute",
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute",
+        # Sign-in attempts per account, from every address together (web.sign_in_limits): a
+        # browser the nurse signed in from before has a budget of its own, so an attacker who
+        # spends this one does not keep the nurse out.
+        "RATELIMIT_LOGIN_ACCOUNT": _rate(env, "RATELIMIT_LOGIN_ACCOUNT", "10 per minute;50 per day"),
+        # Requests per API key (records are stored only for a client with a key: flask api-key).
+        "RATELIMIT_API_KEY": _rate(env, "RATELIMIT_API_KEY", "120 per minute"),
         "RATELIMIT_RECORDS": env.get("RATELIMIT_RECORDS") or "60 per minute",
         # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
@@ -126,10 +155,17 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "INSTANCE_PATH": env.get("INSTANCE_PATH") or None,
         # Records not added to for this many days are deleted by `flask records purge`.
         "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
-        # A nurse's login lasts one shift.
+        # A nurse's login lasts one shift, counted from sign-in (web.auth), however busy the shift.
         "PERMANENT_SESSION_LIFETIME": _int(env, "NURSE_SESSION_HOURS", 10) * 3600,
+        # The cookie's expiry is not pushed on at each request either: only a sign-in sets it.
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        # A second factor (TOTP) for nurses: off, optional (a nurse may set it up; then it is
+        # asked for) or required (set up at the first sign-in, with recovery codes).
+        "NURSE_MFA": _choice(env, "NURSE_MFA", MFA_MODES, "optional"),
     }
     config.update(overrides)
+    if config["NURSE_MFA"] not in MFA_MODES:
+        raise ConfigError(f"NURSE_MFA must be one of {', '.join(MFA_MODES)}, got {config['NURSE_MFA']!r}")
     # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.
     config.setdefault("SESSION_COOKIE_NAME", "__Host-session" if config["SESSION_COOKIE_SECURE"] else "session")
     if name == "testing":

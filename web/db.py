@@ -72,7 +72,9 @@ def told(language: str = "en") -> store.Told:
     return store.Told(language, clinic.emergency_number, clinic.phone)
 
 
-def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = None, language: str = "en") -> str | None:
+def store_new_record(
+    answer: Assessment, channel: str, nurse_id: int | None = None, language: str = "en", actor: str | None = None
+) -> str | None:
     """Store the report and its answer as a new record, in one transaction; its reference
     code, or None when it could not be stored (the caller still shows the answer). A report
     without hours (an emergency answered at once) is not stored: a record's course needs them.
@@ -82,7 +84,7 @@ def store_new_record(answer: Assessment, channel: str, nurse_id: int | None = No
     try:
         with database().transaction() as session:
             nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
-            return store.create_record(session, answer, channel, nurse, told(language)).reference
+            return store.create_record(session, answer, channel, nurse, told(language), actor).reference
     except (SQLAlchemyError, OSError, store.RecordError) as exc:
         # The type only: the message could quote the report.
         logging.getLogger(ERROR_LOGGER).error(

@@ -66,6 +66,8 @@ def install_error_handlers(app: Flask) -> None:
         name = (exc.name or "error").lower()
         if isinstance(exc, CSRFError):
             return _csrf(exc)
+        if status == 429 and exc.response is not None:
+            return exc.response  # an answer made for that limit (web.sign_in_limits: the wait, in words)
         message = exc.description or english_message(status)
         if status == 413:
             message = f"the request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"

@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from pydantic import ValidationError
-from spectree import SpecTree
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecureType, SecuritySchemeData
 
 from triage.engine.report import MAX_SYMPTOMS
 from triage.vocabulary import SEVERITIES
@@ -89,6 +90,14 @@ spec = SpecTree(
     before=_before,
     after=_after,
     validation_error_model=ProblemResponse,
+    # An API key (flask api-key create NAME) is needed only to store records ("record": true).
+    security_schemes=[
+        SecurityScheme(
+            name="apiKey",
+            data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer", description="Needed only to store records"),
+        )
+    ],
+    security=[{}, {"apiKey": []}],  # optional: every endpoint answers without a key
     naming_strategy=lambda model: model.__name__,  # "AssessRequest", not "AssessRequest.<hash>"
     nested_naming_strategy=lambda _parent, child: child,
     title="Microneedling side-effect triage API",

@@ -68,7 +68,9 @@ class AssessRequest(_Strict):
         False,
         description=(
             "True to store the report and answer as a triage record: the answer then carries its "
-            "`reference` code, which a nurse can open. No name or contact details are stored."
+            "`reference` code, which a nurse can open. No name or contact details are stored. Only a "
+            "client with an API key (`Authorization: Bearer KEY`) can store records; without one the "
+            "answer is the same, nothing is stored and `record_error` says why."
         ),
     )
 
@@ -125,9 +127,14 @@ class AssessmentOut(AnswerOut):
     )
 
     reference: str | None = Field(
-        None, description="Only with `record: true`: the record's reference code, or null if it could not be stored"
+        None,
+        description=(
+            "Only with `record: true` and an API key: the record's reference code, or null if it could not be stored"
+        ),
     )
-    record_error: str | None = Field(None, description="Only when `record: true` could not be stored: why")
+    record_error: str | None = Field(
+        None, description="Only when `record: true` was not stored (no API key, or storing failed): why"
+    )
 
 
 class CdsCardSource(BaseModel):

@@ -23,14 +23,15 @@ def new_page(browser: Any, viewport: dict[str, int] = PHONE, **options: Any) -> 
     return page
 
 
-def sign_in(page: Any, live_server: str) -> None:
-    """Sign the page's browser context in as the test nurse, through the login form."""
+def sign_in(page: Any, live_server: str, second_step: bool = False) -> None:
+    """Sign the page's browser context in as the test nurse, through the login form (with
+    `second_step`, only the password: the page is then on a sign-in code step)."""
     page.goto(live_server + "/nurse/login")
     page.fill("#username", NURSE[0])
     page.fill("#password", NURSE[1])
     with page.expect_navigation(wait_until="load"):
         page.press("#password", "Enter")
-    assert "/nurse/login" not in page.url, "sign-in failed"
+    assert ("/nurse/login/" in page.url) if second_step else ("/nurse/login" not in page.url), "sign-in failed"
 
 
 def submit(page: Any) -> None:

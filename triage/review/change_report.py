@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -73,27 +75,50 @@ def _answer_line(o: Outcome) -> str:
 
 # --- text and markdown ------------------------------------------------------------------
 
+# Characters a reviewer would not see as themselves: line breaks and other controls (a forged
+# line, a terminal escape) and the bidirectional overrides that reorder what is shown.
+_INVISIBLE = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# What CommonMark reads as markup inside a line, plus HTML (`<!--` would hide the rows after it).
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
+_HTML_IN_MARKDOWN = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def visible(text: str) -> str:
+    """Knowledge text as a reviewer must see it: each control or reordering character written
+    out (`\\n`, `\\u202e`) instead of acting."""
+    return "".join(_shown(c) if unicodedata.category(c) == "Cc" or _INVISIBLE.match(c) else c for c in text)
+
+
+def _shown(c: str) -> str:
+    return "\\n" if c == "\n" else f"\\u{ord(c):04x}"
+
+
+def markdown_text(text: str) -> str:
+    """Knowledge text as literal markdown text: HTML escaped, markup characters backslashed."""
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(), visible(text))
+    return "".join(_HTML_IN_MARKDOWN.get(c, c) for c in text)
+
 
 def _lines(diff: KnowledgeDiff, md: bool) -> Iterator[str]:
     def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ") if md else text
+        return markdown_text(text) if md else visible(text)
 
     title = "Knowledge-base change report"
     yield f"# {title}" if md else title
     yield ""
-    yield f"{'- ' if md else ''}Old: {diff.old.label()}"
-    yield f"{'- ' if md else ''}New: {diff.new.label()}"
+    yield f"{'- ' if md else ''}Old: {esc(diff.old.label())}"
+    yield f"{'- ' if md else ''}New: {esc(diff.new.label())}"
     yield (
         f"{'- ' if md else ''}Reports compared: {diff.compared} (every boundary of both knowledge bases"
         + (f", and {diff.case_count} vignette cases)" if diff.case_count else ")")
     )
     for note in diff.notes:
-        yield f"{'- ' if md else ''}Note: {note}"
+        yield f"{'- ' if md else ''}Note: {esc(note)}"
     yield ""
     yield f"**{diff.summary()}**" if md else diff.summary()
     for group, counter in diff.groups().items():
         yield ""
-        yield f"## {group}: {_counts(counter)}" if md else f"{group}: {_counts(counter)}"
+        yield f"## {esc(group)}: {_counts(counter)}" if md else f"{esc(group)}: {_counts(counter)}"
         for row in rows(diff, group):
             c = row.first
             flag = f"SIGN-OFF ({'; '.join(c.sign_off)}) " if c.sign_off else ""
@@ -102,9 +127,9 @@ def _lines(diff: KnowledgeDiff, md: bool) -> Iterator[str]:
                 yield f"  - old: {esc(_answer_line(c.old))}"
                 yield f"  - new: {esc(_answer_line(c.new))}"
             else:
-                yield f"  {flag}{c.direction}: {row.report()}"
-                yield f"      old: {_answer_line(c.old)}"
-                yield f"      new: {_answer_line(c.new)}"
+                yield f"  {flag}{c.direction}: {esc(row.report())}"
+                yield f"      old: {esc(_answer_line(c.old))}"
+                yield f"      new: {esc(_answer_line(c.new))}"
     if diff.wordings:
         yield ""
         yield (
@@ -121,9 +146,9 @@ def _lines(diff: KnowledgeDiff, md: bool) -> Iterator[str]:
             if md:
                 yield f"| {esc(w.where)} | {esc(old)} | {esc(new)} |"
             else:
-                yield f"  {w.where}"
-                yield f"      old: {old}"
-                yield f"      new: {new}"
+                yield f"  {esc(w.where)}"
+                yield f"      old: {esc(old)}"
+                yield f"      new: {esc(new)}"
     yield ""
     yield f"Summary: {diff.summary()}"
 
@@ -155,7 +180,7 @@ ul{margin:.2rem 0;padding-left:1.2rem}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text))
+    return html.escape(visible(str(text)))
 
 
 def _items(texts: tuple[str, ...], other: tuple[str, ...]) -> str:

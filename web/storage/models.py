@@ -1,5 +1,6 @@
-"""The record's tables: who may see it (Nurse), the record (Record), each assessment in it
-(Entry), a nurse's different disposition (Override) and the append-only trail (AuditEvent).
+"""The record's tables: who may see it (Nurse, with RecoveryCode for the second factor), the
+record (Record), each assessment in it (Entry), a nurse's different disposition (Override), the
+append-only trail (AuditEvent) and the API clients that may store records (ApiKey).
 
 No table holds a name, birth date or contact detail: a record is found by its reference code.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -52,6 +53,38 @@ class Nurse(Base):
     # Part of every session cookie of this nurse; raising it (sign-out, disable, new password)
     # makes every cookie issued before refused at its next request.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The second factor (web.mfa): the TOTP secret, encrypted with a key derived from SECRET_KEY
+    # (web.storage.sealed); set at enrolment, in use once a first code confirmed it.
+    totp_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The time step of the last code accepted: that code, and any earlier one, is refused after.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the second factor when the phone is lost: only its
+    SHA-256 is kept (80 random bits, so no slow hash is needed)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nurse_id: Mapped[int] = mapped_column(ForeignKey("nurses.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiKey(Base):
+    """A client allowed to store records through the API: its name (the audit trail's actor,
+    "api:NAME") and the SHA-256 of its key (32 random bytes; the key itself is shown once)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Record(Base):

@@ -25,8 +25,8 @@ from triage import Assessment, Disposition, KnowledgeBase
 from triage.vocabulary import CHANNELS, SEVERITIES, Onset
 from web.storage.codes import new_code, normalize_code
 from web.storage.models import AuditEvent, Entry, Nurse, Override, Record, utcnow
+from web.storage.passwords import password_problem
 
-MIN_PASSWORD = 12
 MAX_REASON = 2000
 _CODE_ATTEMPTS = 20
 
@@ -85,20 +85,13 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-def password_problem(password: str) -> str | None:
-    """What is wrong with a new password, or None (checked before it is confirmed)."""
-    if len(password) < MIN_PASSWORD:
-        return f"password must be at least {MIN_PASSWORD} characters"
-    return None
-
-
-def check_new_password(password: str) -> None:
-    """Refuse a password too weak to set (account creation and password change)."""
-    if problem := password_problem(password):
+def check_new_password(password: str, username: str) -> None:
+    """Refuse a password too weak to set (account creation and password change), saying why."""
+    if problem := password_problem(password, username):
         raise RecordError(problem)
 
 
-def _nurse_named(session: Session, username: str) -> Nurse:
+def nurse_named(session: Session, username: str) -> Nurse:
     nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
     if nurse is None:
         raise RecordError(f"no nurse account {username.strip().lower()!r}")
@@ -110,7 +103,7 @@ def create_nurse(session: Session, username: str, password: str, actor: str = "c
     username = username.strip().lower()
     if problem := username_problem(username):
         raise RecordError(problem)
-    check_new_password(password)
+    check_new_password(password, username)
     if session.scalar(select(Nurse).where(Nurse.username == username)) is not None:
         raise RecordError(f"a nurse account {username!r} already exists")
     nurse = Nurse(
@@ -130,7 +123,7 @@ def set_nurse_active(session: Session, username: str, active: bool, actor: str =
     """Disable (or enable again) an account; a disabled nurse cannot sign in, and every session
     open ends at its next request (enabling again does not revive them). Records keep the name
     of who did what."""
-    nurse = _nurse_named(session, username)
+    nurse = nurse_named(session, username)
     nurse.active = active
     end_sessions(nurse)
     audit(session, actor, "enable-nurse" if active else "disable-nurse", detail=nurse.username)
@@ -139,8 +132,8 @@ def set_nurse_active(session: Session, username: str, active: bool, actor: str =
 
 def set_password(session: Session, username: str, password: str, actor: str = "cli") -> Nurse:
     """A new password; every session opened with the old one ends at its next request."""
-    nurse = _nurse_named(session, username)
-    check_new_password(password)
+    nurse = nurse_named(session, username)
+    check_new_password(password, nurse.username)
     nurse.password_hash = generate_password_hash(password)
     end_sessions(nurse)
     audit(session, actor, "change-password", detail=nurse.username)
@@ -160,18 +153,63 @@ def sign_out(session: Session, nurse_id: int) -> None:
         audit(session, nurse_actor(nurse.username), "logout")
 
 
-def login_failed(session: Session, username: str) -> None:
-    audit(session, "anonymous", "login-failed", detail=username.strip().lower()[:64])
+# Refused sign-ins, each audited with the username typed: a wrong password (or unknown or
+# disabled account), a wrong second-factor code, and an attempt over the account's rate limit.
+REFUSED_SIGN_INS = ("login-failed", "login-code-failed", "login-limited")
 
 
-def check_login(session: Session, username: str, password: str) -> Nurse | None:
-    """The active nurse with these credentials, or None; audited either way."""
+def login_failed(session: Session, username: str, action: str = "login-failed") -> None:
+    audit(session, "anonymous", action, detail=username.strip().lower()[:64])
+
+
+@dataclass(frozen=True)
+class RefusedSignIns:
+    """How often sign-in was refused for one username (an account or not) since a time."""
+
+    username: str
+    counts: Mapping[str, int]  # action (REFUSED_SIGN_INS) -> count
+    last: datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def refused_sign_ins(session: Session, since: datetime) -> list[RefusedSignIns]:
+    """Refused sign-ins per username typed, most refused first (`flask nurse sign-ins`)."""
+    rows = session.execute(
+        select(AuditEvent.detail, AuditEvent.action, func.count(), func.max(AuditEvent.at))
+        .where(AuditEvent.action.in_(REFUSED_SIGN_INS), AuditEvent.at >= since)
+        .group_by(AuditEvent.detail, AuditEvent.action)
+    ).all()
+    found: dict[str, tuple[dict[str, int], datetime]] = {}
+    for username, action, count, last in rows:
+        counts, latest = found.setdefault(str(username or ""), ({}, last))
+        counts[action] = int(count)
+        found[str(username or "")] = (counts, max(latest, last))
+    out = [RefusedSignIns(name, counts, last) for name, (counts, last) in found.items()]
+    return sorted(out, key=lambda r: (-r.total, r.username))
+
+
+def second_step(nurse: Nurse, mfa_mode: str) -> str | None:
+    """What sign-in asks for after the password (NURSE_MFA): "code" from a nurse with a second
+    factor (unless the setting is off), "enrol" to set one up when it is required, else None."""
+    if mfa_mode != "off" and nurse.totp_enabled:
+        return "code"
+    if mfa_mode == "required":
+        return "enrol"
+    return None
+
+
+def check_login(session: Session, username: str, password: str, mfa_mode: str = "off") -> Nurse | None:
+    """The active nurse with these credentials, or None; audited either way ("password-ok"
+    while a second step is still to come, which then audits the sign-in)."""
     nurse = session.scalar(select(Nurse).where(Nurse.username == username.strip().lower()))
     ok = check_password_hash(nurse.password_hash if nurse else _dummy_hash(), password)
     if nurse is None or not ok or not nurse.active:
         login_failed(session, username)
         return None
-    audit(session, nurse_actor(nurse.username), "login")
+    audit(session, nurse_actor(nurse.username), "password-ok" if second_step(nurse, mfa_mode) else "login")
     return nurse
 
 
@@ -213,9 +251,15 @@ def _entry(
 
 
 def create_record(
-    session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None, told: Told | None = None
+    session: Session,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None = None,
+    told: Told | None = None,
+    actor: str | None = None,
 ) -> Record:
-    """A new record holding this first assessment, under a fresh unique reference code."""
+    """A new record holding this first assessment, under a fresh unique reference code; the
+    audit names `actor` (an API client, "api:NAME"), else the nurse or the channel."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
         if session.scalar(select(Record.id).where(Record.reference == code)) is not None:
@@ -228,7 +272,7 @@ def create_record(
                 session.add(_entry(record, 1, answer, channel, nurse, told))
         except IntegrityError:
             continue
-        audit(session, actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
+        audit(session, actor or actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
         return record
     raise RecordError("could not find a free reference code")  # 1 in 10^50 with 24^6 codes
 

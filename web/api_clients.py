@@ -1,0 +1,69 @@
+"""Which API client sent a request: the name of its API key (`flask api-key create NAME`), sent
+as `Authorization: Bearer KEY`. The API answers anyone, but stores records only for a client
+with a key (a flood of fake patients would otherwise be a few scripts away), names that client
+in the audit trail ("api:NAME") and limits each key (RATELIMIT_API_KEY) besides each address.
+A key that is wrong or revoked is a 401, whatever the request asked."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask_limiter import Limiter
+
+from web.db import database
+from web.storage import api_keys
+
+_UNSET = object()
+NOT_STORED_WITHOUT_KEY = (
+    "not stored: only a client with an API key can store records (send it as 'Authorization: Bearer KEY'; "
+    "the clinic makes one with 'flask api-key create NAME'), so no reference code was issued"
+)
+
+
+def _presented() -> tuple[bool, str | None]:
+    """(a key was sent, the name of its active client or None), looked up once per request."""
+    found = g.get("api_client", _UNSET)
+    if found is _UNSET:
+        header = request.headers.get("Authorization")
+        found = None
+        if header is not None:
+            scheme, _, key = header.strip().partition(" ")
+            if scheme.lower() == "bearer" and key.strip():
+                with database().transaction() as session:
+                    found = api_keys.client_named_by(session, key.strip())
+        g.api_client = found
+    return request.headers.get("Authorization") is not None, found if isinstance(found, str) else None
+
+
+def api_client() -> str | None:
+    """The name of the client whose valid key came with this request, or None (no key)."""
+    return _presented()[1]
+
+
+def refuse_unknown_key() -> Response | None:
+    """A blueprint's before_request: a key sent but not known (or revoked) is a 401 JSON."""
+    sent, name = _presented()
+    if not sent or name is not None:
+        return None
+    response = jsonify(
+        {
+            "error": "unauthorized",
+            "message": "the API key is not known or was revoked; send 'Authorization: Bearer KEY' with a key "
+            "from 'flask api-key create NAME', or no Authorization header to be answered without storing",
+            "status": 401,
+        }
+    )
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def install_key_limit(app: Flask, limiter: Limiter, blueprints: tuple[Blueprint, ...]) -> None:
+    """One budget per API key over the API and CDS Hooks (the address budgets still apply)."""
+    shared = limiter.shared_limit(
+        lambda: str(app.config["RATELIMIT_API_KEY"]),
+        scope="api-key",
+        key_func=lambda: f"client:{api_client()}",
+        exempt_when=lambda: api_client() is None,
+    )
+    for blueprint in blueprints:
+        shared(blueprint)
