@@ -134,6 +134,15 @@ def _decode(data: bytes) -> Image.Image:
             raise PhotoRefused(Refusal.DAMAGED) from None
 
 
+def _identified(data: bytes) -> bool:
+    """Whether the header names an accepted image format (nothing decoded)."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS):
+            return True
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return False
+
+
 def make_safe(data: bytes) -> SafePhoto:
     """The photo to store, or PhotoRefused saying why not."""
     if not data:
@@ -141,7 +150,8 @@ def make_safe(data: bytes) -> SafePhoto:
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoRefused(Refusal.TOO_LARGE)
     if _HIDDEN_CONTENT.search(data):
-        raise PhotoRefused(Refusal.HIDDEN_CONTENT)
+        # A web page or document named .jpg is "not a photo"; an image carrying one, a polyglot.
+        raise PhotoRefused(Refusal.HIDDEN_CONTENT if _identified(data) else Refusal.NOT_A_PHOTO)
     if not _decoders.acquire(timeout=DECODE_WAIT):
         raise PhotoRefused(Refusal.BUSY)
     try:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.datastructures import MultiDict
 
 from triage import Disposition, InvalidReport, KnowledgeBase, Report
@@ -33,6 +33,7 @@ from web.record_views import chart, entry_view, label, labels, local_time, timel
 from web.storage import store
 from web.storage.codes import normalize_code
 from web.storage.models import Nurse, Record
+from web.storage.photos import photos_for_record
 
 bp = Blueprint("records", __name__, url_prefix="/nurse/records")
 bp.before_request(require_login)
@@ -102,6 +103,8 @@ def _record_page(
     entries = list(record.entries)
     views = [entry_view(kb, e, entries[i - 1] if i else None, tz) for i, e in enumerate(entries)]
     t = store.timeline(record)
+    session = object_session(record)
+    photos = photos_for_record(session, record.id) if session is not None else {}
     prefill = None
     if report is None:
         report, prefill = _prefill(record, tz)
@@ -125,6 +128,8 @@ def _record_page(
             factors=list(kb.factors.values()),
             dispositions=[(d.value, label(kb, d.value)) for d in Disposition],
             worse_rule=kb.header.record_worsening,
+            photos=photos,
+            when=lambda moment: local_time(moment, tz),
         ),
         status,
     )
