@@ -40,6 +40,7 @@ def _read(raw: io.RawIOBase, want: int) -> bytes:
 
 
 View = TypeVar("View", bound=Callable[..., object])
+LARGER_BODY_FORM_MEMORY = 256 * 1024
 
 
 def larger_body(setting: str) -> Callable[[View], View]:
@@ -59,7 +60,10 @@ def body_limit(app: Flask) -> int | None:
     setting = getattr(view, "body_limit_setting", None)
     limit = app.config.get(setting or "MAX_CONTENT_LENGTH")
     if setting is not None:
-        request.max_content_length = limit  # werkzeug's own check (and the form parser's) agree
+        request.max_content_length = limit  # werkzeug's own check agrees
+        # The multipart parser checks each chunk it reads (64 KiB) against this too; text
+        # fields stay small, files go to temporary files.
+        request.max_form_memory_size = LARGER_BODY_FORM_MEMORY
     return int(limit) if limit is not None else None
 
 

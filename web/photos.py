@@ -86,7 +86,7 @@ def refusal_text(reason: Refusal) -> str:
         Refusal.TOO_MANY_PIXELS: _("The picture is too big. Use your camera's normal photo setting."),
         Refusal.HIDDEN_CONTENT: _("The file holds more than a photo, so it was not kept. Take the photo again."),
         Refusal.BUSY: _("We are busy right now. Try this photo again in a minute."),
-        Refusal.TOO_MANY_PHOTOS: _("You can add up to %(count)s photos to one report.", count=3),
+        Refusal.TOO_MANY_PHOTOS: _("You can add up to %(count)s photos to one check.", count=3),
     }
     return texts[reason]
 
