@@ -402,3 +402,28 @@ def _csrf(session: Any, base: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', session.get(base + "/").text)
     assert found
     return found.group(1)
+
+
+# --- FHIR ---------------------------------------------------------------------------------
+
+
+def test_the_fhir_export_gives_each_photo_as_media_of_its_questionnaire_response(app: Flask) -> None:
+    from fhir.resources.R4B.bundle import Bundle as R4BBundle
+    from fhirclient.models.bundle import Bundle as R4Bundle
+
+    reference, photo_id = _with_photo(app)
+    nurse = signed_in_client(app)
+    bundle = nurse.get(f"/nurse/records/{reference}/fhir.json").get_json()
+    R4Bundle(bundle)  # strict R4 (4.0.1): unknown keys, wrong types, missing required elements raise
+    R4BBundle.model_validate(bundle)
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    (media,) = [r for r in by_url.values() if r["resourceType"] == "Media"]
+    part_of = by_url[media["partOf"][0]["reference"]]
+    assert part_of["resourceType"] == "QuestionnaireResponse"
+    assert part_of["identifier"]["value"] == f"{reference}/1"
+    assert media["content"]["contentType"] == "image/jpeg" and "data" not in media["content"]
+    assert media["content"]["url"] == f"http://localhost/nurse/records/{reference}/photos/{photo_id}"
+    assert (media["width"], media["height"]) == (1200, 1600)  # upright: orientation 6 applied
+    fetched = nurse.get(media["content"]["url"])
+    assert fetched.status_code == 200 and fetched.data[:3] == b"\xff\xd8\xff"
+    assert app.test_client().get(media["content"]["url"]).status_code == 302  # only a nurse's session

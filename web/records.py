@@ -277,7 +277,7 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
 @bp.get("/<code>/fhir.json")
 def fhir(code: str) -> ResponseReturnValue:
     """The record as a FHIR R4 Bundle (download)."""
-    from triage.exports.fhir import ExportEntry, record_bundle
+    from triage.exports.fhir import ExportEntry, ExportPhoto, photo_media, record_bundle
 
     with database().transaction() as session:
         found = store.find_record(session, code, signed_in_nurse().actor, audited_as="export-fhir")
@@ -298,12 +298,23 @@ def fhir(code: str) -> ResponseReturnValue:
             author = e.nurse.username if e.nurse is not None else None
             entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
         bundle = record_bundle(found.reference, entries, current_knowledge(), now(), current_organization())
+        photos = [
+            ExportPhoto(p.seq, p.id, _photo_url(found.reference, p.id), p.at, p.width, p.height)
+            for shown in photos_for_record(session, found.id).values()
+            for p in shown
+        ]
+        bundle["entry"].extend(photo_media(found.reference, photos))
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"
     )
     response.headers["Content-Disposition"] = f"attachment; filename=record-{reference}-fhir.json"
     return response
+
+
+def _photo_url(reference: str, photo_id: int) -> str:
+    """Where a nurse's session fetches a photo (web/photos.py): absolute, for another system."""
+    return url_for("nurse_photos.full_size", code=reference, photo_id=photo_id, _external=True)
 
 
 # --- the overrides review -----------------------------------------------------------------
