@@ -45,8 +45,9 @@ def test_a_12_mp_phone_jpeg_is_stored_upright_small_and_without_gps_or_any_metad
     _no_metadata(safe.thumbnail)
     stored = Image.open(io.BytesIO(safe.jpeg))
     assert stored.format == "JPEG" and stored.mode == "RGB"
-    # Orientation 6 applied: the 4032 x 3024 landscape sensor image is a 1536 x 2048 portrait.
-    assert stored.size == (safe.width, safe.height) == (1536, 2048)
+    # Orientation 6 applied: the 4032 x 3024 landscape sensor image is a portrait, halved while
+    # decoded (draft mode) to 1512 x 2016: at most 2048 px on the long side.
+    assert stored.size == (safe.width, safe.height) == (1512, 2016)
     red = stored.getpixel((stored.width - 30, 30))
     assert red[0] > 180 and red[1] < 60, red  # the stored top-left's red block is now top-right
     assert stored.getpixel((30, 30))[0] < 180 or stored.getpixel((30, 30))[1] > 60
@@ -70,6 +71,13 @@ def test_each_accepted_format_becomes_a_jpeg_without_metadata(make, size) -> Non
     assert Image.open(io.BytesIO(safe.jpeg)).size == size
 
 
+def test_a_30_mp_jpeg_is_accepted_as_it_is_scaled_while_decoded() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (6400, 4800), (120, 80, 60)).save(out, "JPEG")
+    safe = make_safe(out.getvalue())
+    assert (safe.width, safe.height) == (1600, 1200)  # decoded at a quarter, never at 30 MP
+
+
 def test_transparency_is_laid_on_white_not_black() -> None:
     stored = Image.open(io.BytesIO(make_safe(samples.transparent_png()).jpeg))
     assert min(stored.getpixel((10, 10))) > 240  # was transparent
@@ -82,6 +90,7 @@ def test_transparency_is_laid_on_white_not_black() -> None:
     [
         (samples.png_bomb(), Refusal.TOO_MANY_PIXELS),
         (samples.png_bomb(8_000, 7_000), Refusal.TOO_MANY_PIXELS),  # 56 MP: ours, below Pillow's own
+        (samples.png_bomb(5_000, 5_000), Refusal.TOO_MANY_PIXELS),  # 25 MP: over what is decoded whole
         (samples.truncated_jpeg(), Refusal.DAMAGED),
         (samples.html_named_jpg(), Refusal.NOT_A_PHOTO),
         (samples.pdf_named_jpg(), Refusal.NOT_A_PHOTO),
@@ -90,7 +99,7 @@ def test_transparency_is_laid_on_white_not_black() -> None:
         (b"", Refusal.EMPTY),
         (b"GIF89a" + b"\x00" * 100, Refusal.NOT_A_PHOTO),
     ],
-    ids=["bomb-900mp", "bomb-56mp", "truncated", "html", "pdf", "script-comment", "30mb", "empty", "gif"],
+    ids=["bomb-900mp", "bomb-56mp", "png-25mp", "truncated", "html", "pdf", "script-comment", "30mb", "empty", "gif"],
 )
 def test_hostile_files_are_refused_with_their_reason(data: bytes, reason: Refusal) -> None:
     with pytest.raises(PhotoRefused) as refused:

@@ -5,17 +5,21 @@ turned upright, stripped of every piece of metadata by re-encoding to JPEG, shru
 The bounds, and why (benchmarks/photos.py measures them):
 - MAX_PHOTO_BYTES (10 MB) is checked before anything is decoded: a phone's 12 MP JPEG is 2 to
   5 MB and its HEIC about half that, so 10 MB leaves room without inviting huge files.
-- MAX_PIXELS (50 MP) is read from the header, before any pixel is decoded: phones' 48 and 50 MP
-  modes fit, the 108 and 200 MP modes and every decompression bomb (a small file declaring a
-  huge image) do not. Pillow's own guard (Image.MAX_IMAGE_PIXELS, set to the same figure for the
-  process) stays on underneath, its warning turned into an error.
-- A JPEG is decoded in draft mode: libjpeg scales it down while decoding (by 1/2, 1/4 or 1/8),
-  so a 12 MP photo costs about a quarter of its pixels in time and memory.
+- The pixel count is read from the header, before any pixel is decoded. A JPEG may have up to
+  MAX_PIXELS (50 MP: phones' 48 and 50 MP modes fit), as it is decoded in draft mode: libjpeg
+  scales it down while decoding (by 1/2, 1/4 or 1/8, to no less than DRAFT_LONG_SIDE px), so
+  even 50 MP costs about 3 MP of time and memory. PNG, WebP and HEIC are decoded whole, so
+  they may have up to MAX_FULL_DECODE_PIXELS (24 MP: every phone's normal setting; a 48 MP
+  "max" HEIC is refused with "use your camera's normal photo setting"), which keeps one decode
+  under about 200 MB. The 108 and 200 MP modes and every decompression bomb (a small file
+  declaring a huge image) are refused. Pillow's own guard (Image.MAX_IMAGE_PIXELS, set to
+  MAX_PIXELS for the process) stays on underneath, its warning turned into an error.
 - DECODERS_AT_ONCE (2) decodes at a time per process: the memory a burst of uploads can take is
   two decodes, not one per server thread. A decode waits at most DECODE_WAIT seconds for its turn,
   then the photo is refused as "busy" (try again), so a burst cannot queue threads forever.
-Decoding time is then bounded by the pixel bound: the slowest accepted input (a 50 MP PNG or
-HEIC) takes about a second or two; no decode is interrupted mid-way, as Pillow cannot stop one.
+Decoding time is then bounded by the pixel bounds (benchmarks/RESULTS.md: the slowest accepted
+input, a 24 MP HEIC, takes a few seconds); no decode is interrupted mid-way, as Pillow cannot
+stop one, so the bounds are on what is started.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ pillow_heif.register_heif_opener()
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000
+MAX_FULL_DECODE_PIXELS = 24_000_000
 LONG_SIDE = 2048
+DRAFT_LONG_SIDE = 1600
 THUMBNAIL_SIDE = 320
 JPEG_QUALITY = 85
 THUMBNAIL_QUALITY = 75
@@ -101,7 +107,7 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     a comment over from `info` by default, so `info` is emptied first)."""
     image.info = {}
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality, optimize=True)
+    image.save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 
@@ -112,10 +118,12 @@ def _decode(data: bytes) -> Image.Image:
         try:
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
                 width, height = image.size  # from the header: nothing decoded yet
-                if width * height > MAX_PIXELS:
+                bound = MAX_PIXELS if image.format == "JPEG" else MAX_FULL_DECODE_PIXELS
+                if width * height > bound:
                     raise PhotoRefused(Refusal.TOO_MANY_PIXELS)
-                if image.format == "JPEG":
-                    image.draft("RGB", (LONG_SIDE, LONG_SIDE))  # scaled while decoding
+                if image.format == "JPEG":  # scaled while decoding, to no less than DRAFT_LONG_SIDE
+                    ratio = DRAFT_LONG_SIDE / max(width, height)
+                    image.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
                 orientation = image.getexif().get(0x0112)
                 image.load()
                 image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
