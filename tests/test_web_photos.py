@@ -200,6 +200,26 @@ def test_a_spanish_patient_reads_the_refusal_in_spanish(app: Flask) -> None:
     assert "pagina.jpg: No es una foto que podamos usar." in text and "Fotos para el personal de enfermería" in text
 
 
+@pytest.mark.parametrize("profile", [False, True], ids=["no-profile", "clinic-profile"])
+@pytest.mark.parametrize(
+    ("language", "listed", "emergency"),
+    [("en", "Your photos", "call your local emergency number now"), ("es", "Sus fotos", "número local de emergencias")],
+)
+def test_the_photos_page_works_with_and_without_a_clinic_profile_in_each_language(
+    make_app: MakeApp, tmp_path: Path, profile: bool, language: str, listed: str, emergency: str
+) -> None:
+    app = _profile_app(make_app, tmp_path) if profile else make_app()
+    client = app.test_client()
+    client.get(f"/?lang={language}")
+    response = _upload(client, _grant(_result(client)), (samples.small_jpeg(), "skin.jpg"))
+    assert response.status_code == 200
+    text = _text(response)
+    assert f'<html lang="{language}">' in response.get_data(as_text=True)
+    assert listed in text and "skin.jpg" in text
+    # The footer's emergency line: the profile's number, else the neutral wording.
+    assert ("112" in text and emergency not in text) if profile else emergency in text
+
+
 # --- removing -----------------------------------------------------------------------------
 
 
