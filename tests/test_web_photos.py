@@ -86,6 +86,14 @@ def _profile_app(make_app: MakeApp, tmp_path: Path) -> Flask:
     return make_app(CLINIC_PROFILE=str(path))
 
 
+def _patient(make_app: MakeApp, tmp_path: Path, profile: bool, language: str = "en") -> Any:
+    """A patient's browser (a test client) on an app with or without the clinic profile, in `language`."""
+    app = _profile_app(make_app, tmp_path) if profile else make_app()
+    client = app.test_client()
+    client.get(f"/?lang={language}")
+    return client
+
+
 @pytest.mark.parametrize("profile", [False, True], ids=["no-profile", "clinic-profile"])
 @pytest.mark.parametrize(
     ("language", "heading", "guidance"),
@@ -101,10 +109,7 @@ def _profile_app(make_app: MakeApp, tmp_path: Path) -> Flask:
 def test_a_stored_result_offers_photos_with_a_form_that_needs_no_script(
     make_app: MakeApp, tmp_path: Path, profile: bool, language: str, heading: str, guidance: str
 ) -> None:
-    app = _profile_app(make_app, tmp_path) if profile else make_app()
-    client = app.test_client()
-    client.get(f"/?lang={language}")
-    page = _result(client)
+    page = _result(_patient(make_app, tmp_path, profile, language))
     text = html.unescape(page)
     assert heading in text and guidance in text
     form = page[page.index('<form class="photo-form"') :]
@@ -117,8 +122,7 @@ def test_a_stored_result_offers_photos_with_a_form_that_needs_no_script(
 
 @pytest.mark.parametrize("profile", [False, True], ids=["no-profile", "clinic-profile"])
 def test_an_emergency_result_offers_no_photos(make_app: MakeApp, tmp_path: Path, profile: bool) -> None:
-    app = _profile_app(make_app, tmp_path) if profile else make_app()
-    page = _result(app.test_client(), EMERGENCY, "1")
+    page = _result(_patient(make_app, tmp_path, profile), EMERGENCY, "1")
     assert "photo" not in page.lower() and 'name="grant"' not in page
 
 
@@ -208,9 +212,7 @@ def test_a_spanish_patient_reads_the_refusal_in_spanish(app: Flask) -> None:
 def test_the_photos_page_works_with_and_without_a_clinic_profile_in_each_language(
     make_app: MakeApp, tmp_path: Path, profile: bool, language: str, listed: str, emergency: str
 ) -> None:
-    app = _profile_app(make_app, tmp_path) if profile else make_app()
-    client = app.test_client()
-    client.get(f"/?lang={language}")
+    client = _patient(make_app, tmp_path, profile, language)
     response = _upload(client, _grant(_result(client)), (samples.small_jpeg(), "skin.jpg"))
     assert response.status_code == 200
     text = _text(response)
