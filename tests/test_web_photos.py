@@ -186,6 +186,25 @@ def test_a_hostile_file_is_refused_naming_it_and_why_and_the_good_one_is_kept(
     assert [p.file_name for p in _photos(app)] == ["good.jpg"]
 
 
+def test_a_refused_file_leaves_room_and_no_more_than_six_files_are_decoded_per_upload(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import web.photos
+
+    decoded: list[int] = []
+    real = web.photos.make_safe
+    monkeypatch.setattr(web.photos, "make_safe", lambda data: decoded.append(len(data)) or real(data))
+    client = app.test_client()
+    junk = [(samples.html_named_jpg(), f"junk-{i}.jpg") for i in range(5)]
+    response = _upload(
+        client, _grant(_result(client)), *junk, (samples.small_jpeg(), "a.jpg"), (samples.small_jpeg(), "b.jpg")
+    )
+    text = _text(response)
+    assert len(decoded) == 6  # the five junk files and a.jpg; b.jpg is refused without decoding
+    assert [p.file_name for p in _photos(app)] == ["a.jpg"]
+    assert "b.jpg: You can add up to 3 photos to one check." in text and "junk-4.jpg: It is not a photo" in text
+
+
 def test_only_refused_files_answer_400_and_no_file_says_to_choose_one(app: Flask) -> None:
     client = app.test_client()
     grant = _grant(_result(client))

@@ -37,6 +37,7 @@ nurse_bp.before_request(require_login)
 
 GRANT_SALT = "patient-photos-grant"
 GRANT_DAYS = 7
+DECODES_PER_UPLOAD = 2 * photo_store.MAX_PHOTOS_PER_REPORT
 ACTOR = Channel.PATIENT_FORM.value  # how the audit trail names the patient adding or removing
 
 
@@ -152,7 +153,9 @@ def add() -> ResponseReturnValue:
     safe = []
     for index, upload in enumerate(files):
         name = photo_store.file_name(upload.filename)
-        if index >= room:
+        # Decoded only while the report has room, and at most DECODES_PER_UPLOAD files a request
+        # (a request of many small hostile files costs no more than a few decodes).
+        if len(safe) >= room or index >= DECODES_PER_UPLOAD:
             problems.append(Problem(name, refusal_text(Refusal.TOO_MANY_PHOTOS)))
             continue
         try:
