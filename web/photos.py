@@ -26,7 +26,7 @@ from web.body import larger_body
 from web.clock import clock, zone, zone_name
 from web.db import database
 from web.i18n import select_language
-from web.photo_pipeline import MAX_PHOTO_BYTES, PhotoRefused, Refusal, make_safe
+from web.photo_pipeline import MAX_PHOTO_BYTES, PhotoRefused, Refusal, SafePhoto, make_safe
 from web.storage import photos as photo_store
 from web.storage.codes import normalize_code
 from web.storage.store import RecordError, audit
@@ -150,7 +150,7 @@ def add() -> ResponseReturnValue:
     if not files:
         return _photos_page(target, notice=_("Choose a photo first."), status=400)
     problems: list[Problem] = []
-    safe = []
+    safe: list[tuple[str, SafePhoto]] = []
     for index, upload in enumerate(files):
         name = photo_store.file_name(upload.filename)
         # Decoded only while the report has room, and at most DECODES_PER_UPLOAD files a request
