@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         i18n,
         nurse,
         patient,
+        photos,
         records,
     )
     from web.api_clients import install_key_limit
@@ -83,6 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
             # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
             Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
+            Budget("photos", "RATELIMIT_PHOTOS", (photos.bp,), methods=("POST",)),
+            Budget("photo-views", "RATELIMIT_PHOTO_VIEWS", (photos.nurse_bp,)),
         ],
     )
     install_account_limit(app, limiter, auth.bp)  # sign-in per account too, across addresses
@@ -90,12 +93,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
     install_text_check(app, ("auth", "records", "review"))
     # Nurse pages (their views and exports are audited) only for requests from this site.
-    install_same_site_check(app, ("nurse", "records", "review"))
+    install_same_site_check(app, ("nurse", "records", "review", "nurse_photos"))
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(records.review)
+    photos.init_app(app)
     app.register_blueprint(api.api)
     app.register_blueprint(health_and_docs.meta)
     app.register_blueprint(cds_service.cds)

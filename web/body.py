@@ -10,6 +10,10 @@ as it likes. Under gunicorn each read waits at most REQUEST_BODY_TIMEOUT seconds
 answer is 408 and the thread is free. A client that trickles a byte at a time is
 bounded by the server's thread count instead; a buffering reverse proxy takes both off us.
 
+One route may take a larger body: a view marked with `larger_body(setting)` (the photo upload)
+is read within that config setting instead, and only it; every other route (the API: 16 KiB)
+keeps MAX_CONTENT_LENGTH.
+
 The body read is then the request's stream: werkzeug's own would wrap it again to guard its
 length, which the reading here has done (so the length is guarded once).
 """
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import io
 import socket
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
@@ -33,12 +39,40 @@ def _read(raw: io.RawIOBase, want: int) -> bytes:
     return bytes(data)
 
 
+View = TypeVar("View", bound=Callable[..., object])
+LARGER_BODY_FORM_MEMORY = 256 * 1024
+
+
+def larger_body(setting: str) -> Callable[[View], View]:
+    """Mark a view whose request body may be as large as config[`setting`] (instead of
+    MAX_CONTENT_LENGTH)."""
+
+    def mark(view: View) -> View:
+        view.body_limit_setting = setting  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def body_limit(app: Flask) -> int | None:
+    """The body limit of this request's route."""
+    view = app.view_functions.get(request.endpoint or "")
+    setting = getattr(view, "body_limit_setting", None)
+    limit = app.config.get(setting or "MAX_CONTENT_LENGTH")
+    if setting is not None:
+        request.max_content_length = limit  # werkzeug's own check agrees
+        # The multipart parser checks each chunk it reads (64 KiB) against this too; text
+        # fields stay small, files go to temporary files.
+        request.max_form_memory_size = LARGER_BODY_FORM_MEMORY
+    return int(limit) if limit is not None else None
+
+
 def install_body_limit(app: Flask) -> None:
     """Register first, so no other hook (CSRF reads the form) touches the stream before."""
 
     @app.before_request
     def _read_whole_body() -> None:
-        limit = app.config.get("MAX_CONTENT_LENGTH")
+        limit = body_limit(app)
         environ = request.environ
         if request.method in ("GET", "HEAD", "OPTIONS") or limit is None:
             return

@@ -110,6 +110,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # Small: a real report is well under 2 KB. Larger bodies get 413 before parsing.
         "MAX_CONTENT_LENGTH": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
         "MAX_FORM_MEMORY_SIZE": _int(env, "MAX_CONTENT_LENGTH", 16 * 1024),
+        # The photo upload's body only (web/photos.py): three photos of at most 10 MB and the form.
+        "MAX_PHOTO_UPLOAD_LENGTH": _int(env, "MAX_PHOTO_UPLOAD_LENGTH", 31 * 1024 * 1024),
         # Seconds a request body may take to arrive before the answer is 408 (a stalled client
         # would otherwise hold a server thread for as long as it likes).
         "REQUEST_BODY_TIMEOUT": _int(env, "REQUEST_BODY_TIMEOUT", 10),
@@ -135,6 +137,10 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # Requests per API key (records are stored only for a client with a key: flask api-key).
         "RATELIMIT_API_KEY": _rate(env, "RATELIMIT_API_KEY", "120 per minute"),
         "RATELIMIT_RECORDS": env.get("RATELIMIT_RECORDS") or "60 per minute",
+        # Photo uploads and removals (each upload decodes up to three images), and a nurse's
+        # photo views (a record page shows up to three thumbnails per report).
+        "RATELIMIT_PHOTOS": env.get("RATELIMIT_PHOTOS") or "6 per minute",
+        "RATELIMIT_PHOTO_VIEWS": env.get("RATELIMIT_PHOTO_VIEWS") or "300 per minute",
         # How many proxies in front of us set X-Forwarded-For/-Proto (0: trust none).
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # The time zone assumed for dates and clock times when the browser does not tell us.

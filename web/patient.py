@@ -15,6 +15,7 @@ from web.clock import likely_zone_choices, now, zone, zone_choices, zone_name
 from web.db import store_new_record
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
+from web.photos import photo_grant
 from web.present import view
 
 bp = Blueprint("patient", __name__)
@@ -73,7 +74,9 @@ def result() -> tuple[str, int]:
         assessor.english.assess_report(answer.report), Channel.PATIENT_FORM, language=select_language()
     )
     result = view(assessor.kb, answer, at, parsed.tz, current_clinic())
-    return render_template("patient_result.html", result=result, reference=reference), 200
+    # Photos for the nurse: offered with a stored answer that is not an emergency (web/photos.py).
+    grant = photo_grant(reference, 1, zone_name(parsed.tz)) if reference and not answer.emergency else None
+    return render_template("patient_result.html", result=result, reference=reference, photo_grant=grant), 200
 
 
 @bp.errorhandler(CSRFError)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.datastructures import MultiDict
 
 from triage import Disposition, InvalidReport, KnowledgeBase, Report
@@ -33,6 +33,7 @@ from web.record_views import chart, entry_view, label, labels, local_time, timel
 from web.storage import store
 from web.storage.codes import normalize_code
 from web.storage.models import Nurse, Record
+from web.storage.photos import photos_for_record
 
 bp = Blueprint("records", __name__, url_prefix="/nurse/records")
 bp.before_request(require_login)
@@ -102,6 +103,8 @@ def _record_page(
     entries = list(record.entries)
     views = [entry_view(kb, e, entries[i - 1] if i else None, tz) for i, e in enumerate(entries)]
     t = store.timeline(record)
+    session = object_session(record)
+    photos = photos_for_record(session, record.id) if session is not None else {}
     prefill = None
     if report is None:
         report, prefill = _prefill(record, tz)
@@ -125,6 +128,8 @@ def _record_page(
             factors=list(kb.factors.values()),
             dispositions=[(d.value, label(kb, d.value)) for d in Disposition],
             worse_rule=kb.header.record_worsening,
+            photos=photos,
+            when=lambda moment: local_time(moment, tz),
         ),
         status,
     )
@@ -272,7 +277,7 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
 @bp.get("/<code>/fhir.json")
 def fhir(code: str) -> ResponseReturnValue:
     """The record as a FHIR R4 Bundle (download)."""
-    from triage.exports.fhir import ExportEntry, record_bundle
+    from triage.exports.fhir import ExportEntry, ExportPhoto, photo_media, record_bundle
 
     with database().transaction() as session:
         found = store.find_record(session, code, signed_in_nurse().actor, audited_as="export-fhir")
@@ -293,12 +298,23 @@ def fhir(code: str) -> ResponseReturnValue:
             author = e.nurse.username if e.nurse is not None else None
             entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
         bundle = record_bundle(found.reference, entries, current_knowledge(), now(), current_organization())
+        photos = [
+            ExportPhoto(p.seq, p.id, _photo_url(found.reference, p.id), p.at, p.width, p.height)
+            for shown in photos_for_record(session, found.id).values()
+            for p in shown
+        ]
+        bundle["entry"].extend(photo_media(found.reference, photos))
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"
     )
     response.headers["Content-Disposition"] = f"attachment; filename=record-{reference}-fhir.json"
     return response
+
+
+def _photo_url(reference: str, photo_id: int) -> str:
+    """Where a nurse's session fetches a photo (web/photos.py): absolute, for another system."""
+    return url_for("nurse_photos.full_size", code=reference, photo_id=photo_id, _external=True)
 
 
 # --- the overrides review -----------------------------------------------------------------

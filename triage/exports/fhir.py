@@ -397,3 +397,48 @@ def _mitigation(answer: Mapping[str, Any]) -> str:
             said_for = f" ({', '.join(line['symptoms'])})" if line.get("symptoms") else ""
             lines.append(f"- {SAFETY_NET_LEVELS.get(line['level'], line['level'])}{said_for}: {line['text']}")
     return "\n".join(lines)
+
+
+# --- photos (issue 32) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportPhoto:
+    """A photo the patient added to a report, as the export names it: where a nurse's session
+    fetches it (`url`; the export never inlines the image) and when it was uploaded."""
+
+    seq: int  # the report (entry) it belongs to
+    photo_id: int
+    url: str
+    uploaded_at: datetime  # aware, UTC: the upload's time, not the file's
+    width: int
+    height: int
+
+
+def photo_media(reference: str, photos: Iterable[ExportPhoto]) -> list[dict[str, Any]]:
+    """Bundle entries: each photo as an R4 Media, `partOf` the QuestionnaireResponse of its
+    report, its content a URL (JPEG) rather than inlined data."""
+    entries = []
+    for photo in photos:
+        media = {
+            "resourceType": "Media",
+            "identifier": [{"system": REFERENCE_SYSTEM, "value": f"{reference}/{photo.seq}/photo/{photo.photo_id}"}],
+            "status": "completed",
+            "type": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/media-type", "code": "image", "display": "Image"}
+                ]
+            },
+            "partOf": [{"reference": _urn(reference, photo.seq, "questionnaire-response")}],
+            "issued": _instant(photo.uploaded_at),
+            "width": photo.width,
+            "height": photo.height,
+            "content": {
+                "contentType": "image/jpeg",
+                "url": photo.url,
+                "title": f"Photo from the patient, report {photo.seq}",
+            },
+            "note": [{"text": "Sent by the patient; orientation applied and every piece of metadata removed."}],
+        }
+        entries.append({"fullUrl": _urn(reference, photo.seq, f"photo-{photo.photo_id}"), "resource": media})
+    return entries

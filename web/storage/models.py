@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -146,6 +158,27 @@ class Override(Base):
 
     entry: Mapped[Entry] = relationship(back_populates="overrides")
     nurse: Mapped[Nurse] = relationship()
+
+
+class Photo(Base):
+    """A photo the patient added to one report, as made safe on arrival (web.photo_pipeline): a
+    re-encoded JPEG without metadata and its thumbnail; the file as sent is never stored. Goes
+    with its entry (and so with the record under the retention purge)."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the upload's time
+    file_name: Mapped[str] = mapped_column(String(120))  # as the patient's device named it, shortened
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # When a nurse first saw it (a thumbnail or the full size): after that the patient cannot remove it.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    entry: Mapped[Entry] = relationship()
 
 
 class AuditEvent(Base):
