@@ -120,12 +120,20 @@ def test_markdown_in_knowledge_texts_is_escaped(kb) -> None:
     assert r"\*bold\*" in detail and r"\[link\]" in detail and r"\<b\>" in detail and r"\|" in detail
 
 
-def test_card_uuid_is_deterministic(kb) -> None:
+def test_every_card_gets_a_random_uuid(kb) -> None:
+    """Two patients with the same report get two cards, so the EHR's feedback names one card."""
     answer = assess(["redness"], 60).to_dict()
     one, two = _card(answer, kb, "K7M-4QX"), _card(dict(answer), kb, "K7M-4QX")
-    assert one.uuid == two.uuid and uuid.UUID(one.uuid or "")
-    assert _card(answer, kb, "ACD-EFG").uuid != one.uuid
-    assert _card(assess(["redness"], 61).to_dict(), kb, "K7M-4QX").uuid != one.uuid
+    assert one.uuid != two.uuid
+    assert uuid.UUID(one.uuid or "").version == 4
+
+
+def test_the_detail_is_in_the_nurses_words(kb) -> None:
+    answer = assess(["redness:mild", "fever"], 30).to_dict()
+    detail = _card(answer, kb).detail or ""
+    assert kb.header.disclaimer not in detail and "supports, and does not replace, clinical judgement" in detail
+    for finding in answer["findings"]:
+        assert finding["reason"] not in detail
 
 
 @pytest.mark.parametrize("hours", [0.5, 30, 100, 500, 8760])
@@ -149,10 +157,14 @@ def test_discovery_lists_one_service() -> None:
     assert [s.id for s in doc.services] == ["microneedling-triage"]
     service = doc.services[0]
     assert service.hook == "patient-view"
+    assert service.prefetch == {
+        "triageResponse": "QuestionnaireResponse?patient={{context.patientId}}&questionnaire="
+        "urn:microneedling-triage:questionnaire&status=completed,amended&_sort=-authored&_count=1"
+    }
     assert service.usageRequirements and "org.microneedling-triage.report" in service.usageRequirements
 
 
-@pytest.mark.parametrize("module", ["cds_hooks", "fhir"])
+@pytest.mark.parametrize("module", ["cds_hooks", "fhir", "fhir_actors", "triage_codes", "questionnaire_response"])
 def test_exports_import_no_flask_database_or_fhir_library(module: str) -> None:
     """The exports are pure: only the standard library and triage (read from the source, so
     whatever triage/__init__.py imports does not blur the check)."""

@@ -40,7 +40,7 @@ def _audit(db) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(records_db) -> None:  # type: ignore[no-untyped-def]
     db = records_db
-    assert db.current() == "0003"
+    assert db.current() == "0006"
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= db.tables()
     with db.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
@@ -48,7 +48,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(
     assert db.current() is None
     assert db.tables() <= {"alembic_version"}
     db.upgrade()
-    assert db.current() == "0003"
+    assert db.current() == "0006"
     _record(db)  # usable again after a round trip
 
 
@@ -98,6 +98,32 @@ def test_migration_0003_adds_what_the_patient_read_and_removes_it_keeping_the_en
             (None, None, None),
             ("es", "112", "+34 910 123 456"),
         ]
+
+
+def test_migration_0006_adds_the_cds_feedback_table_and_removes_it(records_db) -> None:  # type: ignore[no-untyped-def]
+    """0006 adds the CDS Hooks feedback table (empty) beside the records, and drops it again
+    without touching them."""
+    from web.storage.feedback import FeedbackItem, add_feedback, feedback_rows
+
+    db = records_db
+    code = _record(db)
+    with db.transaction() as s:
+        add_feedback(
+            s, "microneedling-triage", [FeedbackItem("c0ffee00-0000-4000-8000-000000000000", "accepted")], None
+        )
+    db.downgrade("0003")
+    assert "cds_feedback" not in db.tables() and "records" in db.tables()
+    with db.transaction() as s:
+        assert s.scalar(select(Record.reference)) == code
+    db.upgrade()
+    assert db.current() == "0006"
+    with db.transaction() as s:
+        assert feedback_rows(s) == []
+        add_feedback(
+            s, "microneedling-triage", [FeedbackItem("c0ffee00-0000-4000-8000-000000000001", "overridden")], "x"
+        )
+    with db.transaction() as s:
+        assert [(r.outcome, r.issuer, r.accepted_suggestions) for r in feedback_rows(s)] == [("overridden", "x", [])]
 
 
 def test_upgrade_twice_is_a_no_op(records_db) -> None:  # type: ignore[no-untyped-def]
