@@ -169,6 +169,21 @@ def test_feedback_is_stored_for_clinical_review(app: Any, client: Any) -> None:
     assert {p["field"] for p in bad.get_json()["problems"]} == {"feedback[0].outcome", "feedback[0].outcomeTimestamp"}
 
 
+def test_the_clinical_lead_reads_the_feedback_as_csv(app: Any, client: Any, nurse_client: Any) -> None:
+    import csv
+    import io
+
+    assert client.post(f"{URL}/feedback", json=FEEDBACK).status_code == 200
+    assert app.test_client().get("/nurse/cds-feedback.csv").status_code == 302  # signed in only
+    exported = nurse_client.get("/nurse/cds-feedback.csv")
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert [(r["card_uuid"], r["outcome"], r["user_comment"]) for r in rows] == [
+        (FEEDBACK["feedback"][1]["card"], "overridden", "Seen in clinic this morning"),
+        (FEEDBACK["feedback"][0]["card"], "accepted", ""),
+    ]
+
+
 # --- with CDS_HOOKS_ISSUERS: the EHR's JWT ------------------------------------------------------
 
 

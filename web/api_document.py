@@ -37,7 +37,7 @@ _CDS_MODELS: tuple[type[BaseModel], ...] = (
 
 def api_document(kb: KnowledgeBase, server_url: str) -> dict[str, Any]:
     """The OpenAPI document for this app's knowledge base, reached at `server_url`."""
-    document = copy.deepcopy(spec.spec)
+    document: dict[str, Any] = copy.deepcopy(spec.spec)
     schemas = document["components"]["schemas"]
     _knowledge_enums(schemas, kb)
     _cds_routes(document)
@@ -83,7 +83,7 @@ def _cds_routes(document: dict[str, Any]) -> None:
         "429": _json("Too many requests", "ErrorResponse"),
         "503": _json("Production without CDS_HOOKS_ISSUERS: the CDS routes are off", "ErrorResponse"),
     }
-    security = [{"ehrJwt": []}, {}]
+    security: list[dict[str, list[str]]] = [{"ehrJwt": []}, {}]  # optional: required only with the setting
     paths = document["paths"]
     paths["/cds-services"] = {
         "get": {

@@ -7,6 +7,8 @@ many cards and outcomes, never the comments.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.storage.models import CdsFeedback, utcnow
-from web.storage.store import audit, storable
+from web.storage.store import _cell, audit, storable
+
+CSV_COLUMNS = (
+    "received_at",
+    "service_id",
+    "card_uuid",
+    "outcome",
+    "outcome_at",
+    "override_code",
+    "override_system",
+    "override_display",
+    "user_comment",
+    "accepted_suggestions",
+    "issuer",
+)
 
 
 @dataclass(frozen=True)
@@ -64,3 +80,14 @@ def feedback_rows(session: Session, limit: int | None = None) -> list[CdsFeedbac
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def feedback_csv(rows: Sequence[CdsFeedback]) -> str:
+    """The feedback as CSV for the clinical lead (cells a spreadsheet would run are kept text)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        values = [getattr(row, c) for c in CSV_COLUMNS]
+        writer.writerow("" if v is None else _cell(" ".join(v) if isinstance(v, list) else v) for v in values)
+    return out.getvalue()
