@@ -95,9 +95,7 @@ def cds_service(service_id: str) -> Response:
     try:
         CdsRequest.model_validate(call)
     except ValidationError as exc:
-        return problems_response(
-            [{"field": field_path(tuple(e["loc"])), "message": problem_message(dict(e))} for e in exc.errors()]
-        )
+        return _invalid(exc)
     extension = call.get("extension")
     if isinstance(extension, dict) and REPORT_EXTENSION in extension:
         return _assessed(extension[REPORT_EXTENSION], "extension.")
@@ -115,12 +113,7 @@ def _assessed(report: Any, where: str) -> Response:
     try:
         body = AssessRequest.model_validate(report)
     except ValidationError as exc:
-        return problems_response(
-            [
-                {"field": f"{where}{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))}
-                for e in exc.errors()
-            ]
-        )
+        return _invalid(exc, where)
     return cds_cards(body, where)
 
 
@@ -131,9 +124,7 @@ def cds_feedback(service_id: str) -> Response:
     try:
         body = FeedbackRequest.model_validate(request.get_json(silent=True))
     except ValidationError as exc:
-        return problems_response(
-            [{"field": field_path(tuple(e["loc"])), "message": problem_message(dict(e))} for e in exc.errors()]
-        )
+        return _invalid(exc)
     items = [
         FeedbackItem(
             card_uuid=f.card,
@@ -151,6 +142,13 @@ def cds_feedback(service_id: str) -> Response:
     with database().transaction() as session:
         stored = add_feedback(session, service_id, items, issuer if isinstance(issuer, str) else None)
     return jsonify({"stored": stored})
+
+
+def _invalid(exc: ValidationError, where: str = "") -> Response:
+    """The 422 problem list, each field named from the request's top (`where`: its prefix)."""
+    return problems_response(
+        [{"field": f"{where}{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))} for e in exc.errors()]
+    )
 
 
 def _known(service_id: str) -> None:
