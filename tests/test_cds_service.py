@@ -72,6 +72,7 @@ def test_patient_view_assesses_the_newest_prefetched_report(client: Any, kb: Any
         assert finding["nurse_reason"].split(" (")[0].split(",")[0] in card["detail"]  # the nurse's words
         assert finding["reason"] not in card["detail"]  # not the patient's
     assert kb.header.disclaimer not in card["detail"]
+    assert "**Triage report of 2026-11-26T09:00:00+00:00:** assessed as reported then" in card["detail"]
 
 
 def test_patient_view_without_a_report_answers_no_cards(client: Any, kb: Any) -> None:

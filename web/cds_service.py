@@ -106,15 +106,16 @@ def cds_service(service_id: str) -> Response:
         report = report_from_response(response, current_knowledge())
     except UnreadableResponse as exc:
         return problems_response([{"field": f"prefetch.{PREFETCH_KEY}", "message": str(exc)}])
-    return _assessed(report, f"prefetch.{PREFETCH_KEY}.")
+    authored = response.get("authored")
+    return _assessed(report, f"prefetch.{PREFETCH_KEY}.", authored if isinstance(authored, str) else None)
 
 
-def _assessed(report: Any, where: str) -> Response:
+def _assessed(report: Any, where: str, reported_at: str | None = None) -> Response:
     try:
         body = AssessRequest.model_validate(report)
     except ValidationError as exc:
         return _invalid(exc, where)
-    return cds_cards(body, where)
+    return cds_cards(body, where, reported_at)
 
 
 @cds.post("/<service_id>/feedback")

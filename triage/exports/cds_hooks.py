@@ -54,7 +54,7 @@ def _label(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
 
 def summary(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
     """One line under 140 characters: the answer, the symptoms (shortened to fit), the hours."""
-    head = "EMERGENCY, call emergency services now" if answer["emergency"] else _label(answer, kb)
+    head = "EMERGENCY, advise calling emergency services now" if answer["emergency"] else _label(answer, kb)
     hours = answer.get("hours_since_treatment")
     tail = f", {hours:g} h after microneedling" if hours is not None else ", time since microneedling not given"
     names = _names(answer, kb)
@@ -78,15 +78,22 @@ def _md(text: str) -> str:
 
 
 def detail(
-    answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None = None, organization: Organization | None = None
+    answer: Mapping[str, Any],
+    kb: KnowledgeBase,
+    reference: str | None = None,
+    organization: Organization | None = None,
+    reported_at: str | None = None,
 ) -> str:
     """The findings as GitHub-flavoured markdown: disposition, rule id, reason and source each,
-    and the clinic the patient is sent to (`organization`) when the deployment names one."""
+    and the clinic the patient is sent to (`organization`) when the deployment names one. With
+    `reported_at` (a report read from the EHR), when it was made: its hours are as of then."""
     report = answer["report"]
     version, digest = answer["kb_version"], short(answer.get("kb_digest") or "")
     lines = [f"**{_md(_label(answer, kb))}** (knowledge base {_md(version)}, digest {_md(digest)})"]
     if reference:
         lines[0] += f", record {_md(reference)}"
+    if reported_at:
+        lines += ["", f"**Triage report of {_md(reported_at)}:** assessed as reported then, hours included."]
     if answer["emergency"]:
         lines += ["", f"**Emergency:** {_md(kb.header.emergency.nurse)}"]
     if organization is not None:
@@ -124,16 +131,18 @@ def cds_hooks_response(
     kb: KnowledgeBase,
     reference: str | None = None,
     organization: Organization | None = None,
+    reported_at: str | None = None,
 ) -> dict[str, Any]:
     """A CDS Hooks 2.0 response with one card for the answer. Each card gets a random uuid (the
     specification: unique per card, so the EHR's feedback names this card, not every card that
-    looked like it). With `organization`, the card's source and detail name the clinic."""
+    looked like it). With `organization`, the card's source and detail name the clinic; with
+    `reported_at`, the detail says when the report was made."""
     who = f"{organization.name}: microneedling triage" if organization is not None else "Microneedling triage"
     card = {
         "uuid": str(uuid.uuid4()),
         "summary": summary(answer, kb),
         "indicator": indicator(answer),
-        "detail": detail(answer, kb, reference, organization),
+        "detail": detail(answer, kb, reference, organization, reported_at),
         "source": {
             "label": f"{who}, knowledge base {answer['kb_version']}",
             "topic": {
