@@ -39,7 +39,7 @@ def test_first_start_creates_the_database_with_no_manual_step(tmp_path, make_app
     for side in instance.glob("triage.sqlite3-*"):
         assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
-    assert _db(app).current() == "0003"
+    assert _db(app).current() == "0006"
 
 
 def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_saw(app, client) -> None:  # type: ignore[no-untyped-def]
@@ -123,12 +123,12 @@ def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, ru
 
 
 def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no-untyped-def]
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0003"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0006"
     down = runner.invoke(args=["db", "downgrade", "base"])
     assert down.exit_code == 0 and "base" in down.output
     assert _db(app).tables() <= {"alembic_version"}
     up = runner.invoke(args=["db", "upgrade"])
-    assert up.exit_code == 0 and "0003" in up.output
+    assert up.exit_code == 0 and "0006" in up.output
 
 
 MIGRATE = """
@@ -147,7 +147,7 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     from web.storage.database import Database
 
     db = Database(url)
-    assert db.current() == "0003"
+    assert db.current() == "0006"
     db.dispose()
 
 
