@@ -224,6 +224,28 @@ def test_a_valid_jwt_gets_cards(secured: Any, ehr_key: Any, kb: Any) -> None:
     response = secured.post(f"{URL}/feedback", json=FEEDBACK, headers={"Authorization": f"Bearer {feedback_token}"})
     assert response.status_code == 200
     assert secured.get("/cds-services").status_code == 200  # discovery stays public
+    # patient-view without a prefetched report: no cards, with a valid token as without one
+    none = secured.post(URL, json=_call(), headers={"Authorization": f"Bearer {_token(ehr_key)}"})
+    assert (none.status_code, none.get_json()) == (200, {"cards": []})
+
+
+def test_keys_from_the_issuers_jwks_url(
+    make_app: MakeApp, jwks_file: Path, ehr_key: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An https JWKS URL is read by PyJWT's client (its fetch replaced here: no network in tests)."""
+    fetched: list[str] = []
+
+    def fetch(client: jwt.PyJWKClient) -> Any:
+        fetched.append(client.uri)
+        return json.loads(jwks_file.read_text())
+
+    monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", fetch)
+    client = make_app(CDS_HOOKS_ISSUERS={ISSUER: f"{ISSUER}/.well-known/jwks.json"}).test_client()
+    response = client.post(URL, json=_call(), headers={"Authorization": f"Bearer {_token(ehr_key)}"})
+    assert response.status_code == 200 and fetched == [f"{ISSUER}/.well-known/jwks.json"]
+    other_kid = jwt.encode({"iss": ISSUER}, ehr_key, algorithm="ES384", headers={"kid": "rotated-away"})
+    refused = client.post(URL, json=_call(), headers={"Authorization": f"Bearer {other_kid}"})
+    assert refused.status_code == 401 and "keys could not be used" in refused.get_json()["message"]
 
 
 @pytest.mark.parametrize(
