@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from triage import assess
 from triage.exports.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
+from triage.exports.triage_codes import TRIAGE_CODE_SYSTEM
 
 
 class _Spec(BaseModel):
@@ -93,6 +94,8 @@ def test_indicator_follows_the_engine_answer(symptoms, hours, disposition, emerg
     card = _card(answer, kb, "K7M-4QX")
     assert card.indicator == expected == indicator(answer)
     assert card.source.label == f"Microneedling triage, knowledge base {kb.version}"
+    assert card.source.topic is not None and card.source.topic.system == TRIAGE_CODE_SYSTEM
+    assert card.source.topic.code == disposition.replace(" ", "-")
     assert card.detail is not None
     for finding in answer["findings"]:
         assert f"rule `{finding['rule']}`" in card.detail

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from triage.exports import triage_codes
 from triage.exports.fhir import QUESTIONNAIRE_URL
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
@@ -145,9 +146,10 @@ def cds_hooks_response(
         "detail": detail(answer, kb, reference, organization, reported_at),
         "source": {
             "label": f"{who}, knowledge base {answer['kb_version']}",
+            # the triage level in the product's CodeSystem, as the FHIR export codes it
             "topic": {
-                "system": "urn:microneedling-triage:disposition",
-                "code": str(answer["disposition"]).replace(" ", "-"),
+                "system": triage_codes.TRIAGE_CODE_SYSTEM,
+                "code": triage_codes.level_code(answer["disposition"]),
                 "display": _label(answer, kb),
             },
         },
