@@ -180,3 +180,33 @@ def test_exports_import_no_flask_database_or_fhir_library(module: str) -> None:
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert roots <= {"__future__", "collections", "dataclasses", "datetime", "json", "typing", "uuid", "triage"}
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "hours", "factors", "worsening"),
+    [
+        (["redness:mild", "swelling:severe"], 30, ["prp"], False),
+        (["fever", "pus", "pain:severe"], 72, [], True),
+        (["rash", "burning:mild"], 5.5, ["isotretinoin", "prp"], False),
+    ],
+)
+def test_a_report_reads_back_from_its_questionnaire_response(symptoms, hours, factors, worsening, kb) -> None:
+    """What the CDS Hooks service reads from the prefetch is the report the export wrote."""
+    from datetime import UTC, datetime
+
+    from triage.exports.fhir import ExportEntry, record_bundle
+    from triage.exports.questionnaire_response import latest_response, report_from_response
+
+    answer = assess(symptoms, hours, factors=factors, worsening=worsening).to_dict()
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    bundle = record_bundle("K7M-4QX", [ExportEntry(1, at, "api", answer)], kb, at)
+    qr = latest_response(bundle)
+    assert qr is not None
+    report = report_from_response(qr, kb)
+    again = assess(
+        [f"{s['id']}:{s['severity']}" for s in report["symptoms"]],
+        report["hours"],
+        factors=report["factors"],
+        worsening=report["worsening"],
+    ).to_dict()
+    assert again == answer
