@@ -5,6 +5,7 @@ gunicorn that does not start is a failure, never a skip.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -24,6 +25,9 @@ ENV = {
     "SECRET_KEY": "k" * 64,
     "SESSION_COOKIE_SECURE": "false",
     "RATELIMIT_ENABLED": "false",
+    # Production serves CDS Hooks only for trusted EHRs: one, whose public key (its private half
+    # was never kept) is in tests/ehr_jwks.json, so the discovery document is served.
+    "CDS_HOOKS_ISSUERS": json.dumps({"https://ehr.test": str(REPO / "tests" / "ehr_jwks.json")}),
 }
 
 

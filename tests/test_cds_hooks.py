@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from triage import assess
 from triage.exports.cds_hooks import SUMMARY_MAX, cds_hooks_response, discovery, indicator
+from triage.exports.triage_codes import TRIAGE_CODE_SYSTEM
 
 
 class _Spec(BaseModel):
@@ -93,6 +94,8 @@ def test_indicator_follows_the_engine_answer(symptoms, hours, disposition, emerg
     card = _card(answer, kb, "K7M-4QX")
     assert card.indicator == expected == indicator(answer)
     assert card.source.label == f"Microneedling triage, knowledge base {kb.version}"
+    assert card.source.topic is not None and card.source.topic.system == TRIAGE_CODE_SYSTEM
+    assert card.source.topic.code == disposition.replace(" ", "-")
     assert card.detail is not None
     for finding in answer["findings"]:
         assert f"rule `{finding['rule']}`" in card.detail
@@ -120,12 +123,20 @@ def test_markdown_in_knowledge_texts_is_escaped(kb) -> None:
     assert r"\*bold\*" in detail and r"\[link\]" in detail and r"\<b\>" in detail and r"\|" in detail
 
 
-def test_card_uuid_is_deterministic(kb) -> None:
+def test_every_card_gets_a_random_uuid(kb) -> None:
+    """Two patients with the same report get two cards, so the EHR's feedback names one card."""
     answer = assess(["redness"], 60).to_dict()
     one, two = _card(answer, kb, "K7M-4QX"), _card(dict(answer), kb, "K7M-4QX")
-    assert one.uuid == two.uuid and uuid.UUID(one.uuid or "")
-    assert _card(answer, kb, "ACD-EFG").uuid != one.uuid
-    assert _card(assess(["redness"], 61).to_dict(), kb, "K7M-4QX").uuid != one.uuid
+    assert one.uuid != two.uuid
+    assert uuid.UUID(one.uuid or "").version == 4
+
+
+def test_the_detail_is_in_the_nurses_words(kb) -> None:
+    answer = assess(["redness:mild", "fever"], 30).to_dict()
+    detail = _card(answer, kb).detail or ""
+    assert kb.header.disclaimer not in detail and "supports, and does not replace, clinical judgement" in detail
+    for finding in answer["findings"]:
+        assert finding["reason"] not in detail
 
 
 @pytest.mark.parametrize("hours", [0.5, 30, 100, 500, 8760])
@@ -149,10 +160,14 @@ def test_discovery_lists_one_service() -> None:
     assert [s.id for s in doc.services] == ["microneedling-triage"]
     service = doc.services[0]
     assert service.hook == "patient-view"
+    assert service.prefetch == {
+        "triageResponse": "QuestionnaireResponse?patient={{context.patientId}}&questionnaire="
+        "urn:microneedling-triage:questionnaire&status=completed,amended&_sort=-authored&_count=1"
+    }
     assert service.usageRequirements and "org.microneedling-triage.report" in service.usageRequirements
 
 
-@pytest.mark.parametrize("module", ["cds_hooks", "fhir"])
+@pytest.mark.parametrize("module", ["cds_hooks", "fhir", "fhir_actors", "triage_codes", "questionnaire_response"])
 def test_exports_import_no_flask_database_or_fhir_library(module: str) -> None:
     """The exports are pure: only the standard library and triage (read from the source, so
     whatever triage/__init__.py imports does not blur the check)."""
@@ -165,3 +180,33 @@ def test_exports_import_no_flask_database_or_fhir_library(module: str) -> None:
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert roots <= {"__future__", "collections", "dataclasses", "datetime", "json", "typing", "uuid", "triage"}
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "hours", "factors", "worsening"),
+    [
+        (["redness:mild", "swelling:severe"], 30, ["prp"], False),
+        (["fever", "pus", "pain:severe"], 72, [], True),
+        (["rash", "burning:mild"], 5.5, ["isotretinoin", "prp"], False),
+    ],
+)
+def test_a_report_reads_back_from_its_questionnaire_response(symptoms, hours, factors, worsening, kb) -> None:
+    """What the CDS Hooks service reads from the prefetch is the report the export wrote."""
+    from datetime import UTC, datetime
+
+    from triage.exports.fhir import ExportEntry, record_bundle
+    from triage.exports.questionnaire_response import latest_response, report_from_response
+
+    answer = assess(symptoms, hours, factors=factors, worsening=worsening).to_dict()
+    at = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    bundle = record_bundle("K7M-4QX", [ExportEntry(1, at, "api", answer)], kb, at)
+    qr = latest_response(bundle)
+    assert qr is not None
+    report = report_from_response(qr, kb)
+    again = assess(
+        [f"{s['id']}:{s['severity']}" for s in report["symptoms"]],
+        report["hours"],
+        factors=report["factors"],
+        worsening=report["worsening"],
+    ).to_dict()
+    assert again == answer

@@ -329,6 +329,6 @@ def test_the_organization_validates_as_fhir_r4_and_r4b(kb: Any, tmp_path: Path) 
         bundle = record_bundle("K7M-4QX", entries, kb, at, profile.organization())
         r4.Bundle(bundle, strict=True)
         parsed = r4b.Bundle.model_validate(bundle)
-        assert [e.resource.__resource_type__ for e in parsed.entry][1] == "Organization"
+        assert [e.resource.__resource_type__ for e in parsed.entry][2] == "Organization"
     without = record_bundle("K7M-4QX", entries, kb, at)
     assert "Organization" not in {e["resource"]["resourceType"] for e in without["entry"]}

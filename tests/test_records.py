@@ -121,6 +121,32 @@ def test_migration_0007_adds_second_factors_and_api_keys_and_removes_them_keepin
         assert store.check_login(s, "ann", PASSWORD) is not None
 
 
+def test_migration_0006_adds_the_cds_feedback_table_and_removes_it(records_db) -> None:  # type: ignore[no-untyped-def]
+    """0006 adds the CDS Hooks feedback table (empty) beside the records, and drops it again
+    without touching them."""
+    from web.storage.feedback import FeedbackItem, add_feedback, feedback_rows
+
+    db = records_db
+    code = _record(db)
+    with db.transaction() as s:
+        add_feedback(
+            s, "microneedling-triage", [FeedbackItem("c0ffee00-0000-4000-8000-000000000000", "accepted")], None
+        )
+    db.downgrade("0005")
+    assert "cds_feedback" not in db.tables() and "records" in db.tables()
+    with db.transaction() as s:
+        assert s.scalar(select(Record.reference)) == code
+    db.upgrade()
+    assert db.current() == db.head()
+    with db.transaction() as s:
+        assert feedback_rows(s) == []
+        add_feedback(
+            s, "microneedling-triage", [FeedbackItem("c0ffee00-0000-4000-8000-000000000001", "overridden")], "x"
+        )
+    with db.transaction() as s:
+        assert [(r.outcome, r.issuer, r.accepted_suggestions) for r in feedback_rows(s)] == [("overridden", "x", [])]
+
+
 def test_upgrade_twice_is_a_no_op(records_db) -> None:  # type: ignore[no-untyped-def]
     code = _record(records_db)
     records_db.upgrade()

@@ -92,9 +92,17 @@ def test_cds_services_discovery_and_call(client):  # type: ignore[no-untyped-def
 
 
 def test_cds_service_errors_are_json(client):  # type: ignore[no-untyped-def]
+    context = {"userId": "Practitioner/1", "patientId": "1"}
     r = client.post(f"/cds-services/{SERVICE_ID}", json={"hook": "patient-view", "hookInstance": "x"})
-    assert r.status_code == 400 and REPORT_EXTENSION in r.get_json()["message"]
-    bad = {"hook": "patient-view", "hookInstance": "x", "extension": {REPORT_EXTENSION: {"symptoms": [], "hours": -1}}}
+    assert r.status_code == 422 and r.get_json()["problems"] == [
+        {"field": "context", "message": "this field is required"}
+    ]
+    bad = {
+        "hook": "patient-view",
+        "hookInstance": "x",
+        "context": context,
+        "extension": {REPORT_EXTENSION: {"symptoms": [], "hours": -1}},
+    }
     r = client.post(f"/cds-services/{SERVICE_ID}", json=bad)
     assert r.status_code == 422
     assert {p["field"] for p in r.get_json()["problems"]} == {"extension.hours"}

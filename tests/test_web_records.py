@@ -373,12 +373,19 @@ def test_fhir_export(nurse_client: Any, app: Any, code: str) -> None:
     bundle = response.get_json(force=True)
     assert bundle["resourceType"] == "Bundle" and bundle["identifier"]["value"] == code
     resources = [e["resource"] for e in bundle["entry"]]
-    assert [r["resourceType"] for r in resources] == ["Questionnaire"] + ["QuestionnaireResponse", "RiskAssessment"] * 2
-    risk = resources[4]
-    notes = " ".join(n["text"] for n in risk["note"])
-    assert "NURSE OVERRIDE: disposition monitor" in notes and "photo looks calm" in notes
-    assert "Engine answer: contact clinician" in notes
-    assert resources[3]["author"]["identifier"]["value"] == NURSE[0]
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    assert [r["resourceType"] for r in resources] == [
+        *["Questionnaire", "CodeSystem", "Device", "Practitioner"],
+        *["QuestionnaireResponse", "RiskAssessment"],
+        *["QuestionnaireResponse", "RiskAssessment", "RiskAssessment", "Provenance"],
+    ]
+    engine, nurse_decision = resources[7], resources[8]
+    assert "Engine answer: contact clinician" in engine["note"][0]["text"]
+    assert nurse_decision["prediction"][0]["qualitativeRisk"]["coding"][0]["code"] == "monitor"
+    assert nurse_decision["note"][0]["text"] == "photo looks calm"
+    assert by_url[nurse_decision["performer"]["reference"]]["resourceType"] == "Practitioner"
+    assert by_url[resources[6]["author"]["reference"]] == resources[3]  # the nurse who added the report
+    assert NURSE[0] not in json.dumps(bundle)  # the nurse is an opaque id
     assert (ACTOR, "export-fhir", code) in audit_events(app)
     assert nurse_client.get("/nurse/records/XXX-XXX/fhir.json").status_code == 404
 

@@ -125,15 +125,17 @@ def assess_cds_hooks() -> Response:
     return cds_cards(request.context.json)  # type: ignore[attr-defined]
 
 
-def cds_cards(body: AssessRequest, where: str = "") -> Response:
+def cds_cards(body: AssessRequest, where: str = "", reported_at: str | None = None) -> Response:
     """The answer as CDS Hooks cards (stored first when the body asks), or the 422 (fields
-    prefixed with `where`, e.g. "extension." for a CDS Hooks call)."""
+    prefixed with `where`, e.g. "extension." for a CDS Hooks call); `reported_at`: when a
+    report read from the EHR was made."""
     answer = _answer(body, where)
     if isinstance(answer, Response):
         return answer
     client = api_client() if body.record else None
     reference = store_new_record(answer, Channel.API, actor=api_keys.api_actor(client)) if client else None
-    return jsonify(cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization()))
+    card = cds_hooks_response(answer.to_dict(), current_knowledge(), reference, current_organization(), reported_at)
+    return jsonify(card)
 
 
 def _answer(body: AssessRequest, where: str = "", language: str = ENGLISH_CODE) -> Assessment | Response:

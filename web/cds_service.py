@@ -1,23 +1,80 @@
-"""CDS Hooks service (/cds-services) for EHR integration: the discovery document and the one
-service, whose report rides in the request's extension. It answers with the same cards as
-/api/v1/assess/cds-hooks (web.api).
+"""CDS Hooks service (/cds-services) for EHR integration: the discovery document, the one
+`patient-view` service, and the feedback route, with the CORS headers and the JWT check the
+specification asks for.
+
+The service assesses the patient's newest triage QuestionnaireResponse from the prefetch (or a
+report sent in the request's extension) and answers with the same cards as
+/api/v1/assess/cds-hooks (web.api); without a report, no cards. In production without
+CDS_HOOKS_ISSUERS every route here answers 503 saying so (web.cds_auth).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
-from pydantic import ValidationError
-from werkzeug.exceptions import BadRequest
+from typing import Any
 
-from triage.exports.cds_hooks import REPORT_EXTENSION, SERVICE_ID, discovery
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from pydantic import ValidationError
+from werkzeug.exceptions import BadRequest, NotFound
+
+from triage.exports.cds_hooks import HOOK, PREFETCH_KEY, REPORT_EXTENSION, SERVICE_ID, discovery
+from triage.exports.questionnaire_response import UnreadableResponse, latest_response, report_from_response
 from web.api import cds_cards, check_json_body
-from web.api_clients import refuse_unknown_key
+from web.assessor import current_knowledge
+from web.cds_auth import SETTING, Issuers, TokenRefused, load_issuers
+from web.cds_schemas import CdsRequest, FeedbackRequest
+from web.db import database
 from web.openapi import field_path, problem_message, problems_response
 from web.schemas import AssessRequest
+from web.storage.feedback import FeedbackItem, add_feedback
 
 cds = Blueprint("cds", __name__, url_prefix="/cds-services")
-cds.before_request(check_json_body)
-cds.before_request(refuse_unknown_key)
+ISSUERS = "triage.cds_issuers"  # app.extensions key: Issuers, or None (no check)
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+@cds.record_once
+def _load_issuers(state: BlueprintSetupState) -> None:
+    """CDS_HOOKS_ISSUERS is read once at start-up; a malformed one stops it (ConfigError)."""
+    state.app.extensions[ISSUERS] = load_issuers(state.app.config.get(SETTING))
+
+
+@cds.after_request
+def _cors(response: Response) -> Response:
+    """CORS as the specification recommends: any origin, with the Authorization header."""
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+@cds.before_request
+def _guard() -> Response | None:
+    """Preflights pass; production without trusted issuers answers 503; with them, a call
+    without a valid JWT from one of them answers 401; then the JSON body is checked."""
+    if request.method == "OPTIONS":
+        return None
+    issuers: Issuers | None = current_app.extensions.get(ISSUERS)
+    if issuers is None and current_app.config["TRIAGE_ENV"] == "production":
+        return _error(503, "service unavailable", f"CDS Hooks is off: {SETTING} names no trusted EHR issuer")
+    if issuers is not None and request.method == "POST":
+        try:
+            request.environ[ISSUERS] = issuers.verify(request.headers.get("Authorization"), request.base_url)["iss"]
+        except TokenRefused as exc:
+            response = _error(401, "unauthorized", str(exc))
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
+            return response
+    check_json_body()
+    return None
+
+
+def _error(status: int, name: str, message: str) -> Response:
+    response = jsonify({"error": name, "message": message, "status": status})
+    response.status_code = status
+    return response
 
 
 @cds.get("")
@@ -26,23 +83,75 @@ def cds_discovery() -> Response:
     return jsonify(discovery())
 
 
-@cds.post(f"/{SERVICE_ID}")
-def cds_service() -> Response:
-    """A CDS Hooks call: the report rides in the request's extension (see the discovery document)."""
+@cds.post("/<service_id>")
+def cds_service(service_id: str) -> Response:
+    """A `patient-view` call: cards for the patient's newest triage report, or none."""
+    _known(service_id)
     call = request.get_json(silent=True)
-    if not isinstance(call, dict) or not isinstance(call.get("hook"), str) or not call.get("hookInstance"):
-        raise BadRequest("a CDS Hooks request is a JSON object with 'hook' and 'hookInstance'")
+    if not isinstance(call, dict):
+        raise BadRequest("a CDS Hooks request is a JSON object with 'hook', 'hookInstance' and 'context'")
+    if call.get("hook") != HOOK:
+        raise BadRequest(f"service {SERVICE_ID!r} answers the {HOOK!r} hook, not {call.get('hook')!r}")
+    try:
+        CdsRequest.model_validate(call)
+    except ValidationError as exc:
+        return _invalid(exc)
     extension = call.get("extension")
-    report = extension.get(REPORT_EXTENSION) if isinstance(extension, dict) else None
-    if report is None:
-        raise BadRequest(f"put the symptom report in the request's extension under {REPORT_EXTENSION!r}")
+    if isinstance(extension, dict) and REPORT_EXTENSION in extension:
+        return _assessed(extension[REPORT_EXTENSION], "extension.")
+    response = latest_response((call.get("prefetch") or {}).get(PREFETCH_KEY))
+    if response is None:  # no triage report for this patient (or the EHR sent no prefetch): nothing to say
+        return jsonify({"cards": []})
+    try:
+        report = report_from_response(response, current_knowledge())
+    except UnreadableResponse as exc:
+        return problems_response([{"field": f"prefetch.{PREFETCH_KEY}", "message": str(exc)}])
+    authored = response.get("authored")
+    return _assessed(report, f"prefetch.{PREFETCH_KEY}.", authored if isinstance(authored, str) else None)
+
+
+def _assessed(report: Any, where: str, reported_at: str | None = None) -> Response:
     try:
         body = AssessRequest.model_validate(report)
     except ValidationError as exc:
-        return problems_response(
-            [
-                {"field": f"extension.{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))}
-                for e in exc.errors()
-            ]
+        return _invalid(exc, where)
+    return cds_cards(body, where, reported_at)
+
+
+@cds.post("/<service_id>/feedback")
+def cds_feedback(service_id: str) -> Response:
+    """What the EHR's user did with our cards: stored for clinical review."""
+    _known(service_id)
+    try:
+        body = FeedbackRequest.model_validate(request.get_json(silent=True))
+    except ValidationError as exc:
+        return _invalid(exc)
+    items = [
+        FeedbackItem(
+            card_uuid=f.card,
+            outcome=f.outcome,
+            outcome_at=f.outcomeTimestamp,
+            override_code=f.overrideReason.reason.code if f.overrideReason and f.overrideReason.reason else None,
+            override_system=f.overrideReason.reason.system if f.overrideReason and f.overrideReason.reason else None,
+            override_display=f.overrideReason.reason.display if f.overrideReason and f.overrideReason.reason else None,
+            user_comment=f.overrideReason.userComment if f.overrideReason else None,
+            accepted_suggestions=[s.id for s in f.acceptedSuggestions],
         )
-    return cds_cards(body, "extension.")
+        for f in body.feedback
+    ]
+    issuer = request.environ.get(ISSUERS)
+    with database().transaction() as session:
+        stored = add_feedback(session, service_id, items, issuer if isinstance(issuer, str) else None)
+    return jsonify({"stored": stored})
+
+
+def _invalid(exc: ValidationError, where: str = "") -> Response:
+    """The 422 problem list, each field named from the request's top (`where`: its prefix)."""
+    return problems_response(
+        [{"field": f"{where}{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))} for e in exc.errors()]
+    )
+
+
+def _known(service_id: str) -> None:
+    if service_id != SERVICE_ID:
+        raise NotFound(f"no CDS service {service_id!r}; this server offers {SERVICE_ID!r} (see GET /cds-services)")

@@ -159,6 +159,9 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "KNOWLEDGE_DIR": env.get(KNOWLEDGE_DIR_ENV) or None,
         # Where the instance folder is (None: Flask's default, `instance/` beside the package).
         "INSTANCE_PATH": env.get("INSTANCE_PATH") or None,
+        # The EHRs trusted to call the CDS Hooks service: a JSON object of issuer -> JWKS URL or
+        # file (web/cds_auth.py). Production answers the CDS routes 503 without it.
+        "CDS_HOOKS_ISSUERS": env.get("CDS_HOOKS_ISSUERS") or None,
         # Records not added to for this many days are deleted by `flask records purge`.
         "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
         # A nurse's login lasts one shift, counted from sign-in (web.auth), however busy the shift.

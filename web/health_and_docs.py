@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, request
 from spectree import Response as Responses
 
+from web.api_document import api_document
 from web.assessor import current_knowledge
 from web.openapi import spec
 from web.schemas import Health
@@ -28,12 +29,12 @@ def healthz() -> Response:
 
 @meta.get("/api/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI 3 document, generated from the models that validate requests."""
-    return jsonify(spec.spec)
+    """The OpenAPI 3 document, generated from the models that validate requests (web.api_document)."""
+    return jsonify(api_document(current_knowledge(), request.host_url))
 
 
 @meta.get("/api/docs")
 def docs() -> str:
     """A self-contained API reference rendered from the OpenAPI document (no scripts, no CDN)."""
-    document = spec.spec
+    document = api_document(current_knowledge(), request.host_url)
     return render_template("api_docs.html", spec=document, pretty=lambda v: json.dumps(v, indent=2))

@@ -341,6 +341,19 @@ def overrides() -> tuple[str, int]:
     )
 
 
+@review.get("/cds-feedback.csv")
+def cds_feedback_csv() -> Response:
+    """What EHR users did with the CDS Hooks cards (web.cds_service), for clinical review."""
+    from web.storage.feedback import feedback_csv, feedback_rows
+
+    with database().transaction() as session:
+        text = feedback_csv(feedback_rows(session))
+        store.audit(session, signed_in_nurse().actor, "export-cds-feedback-csv")
+    response = Response(text, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f"attachment; filename=cds-feedback-{now():%Y-%m-%d}.csv"
+    return response
+
+
 @review.get("/overrides.csv")
 def overrides_csv() -> Response:
     with database().transaction() as session:

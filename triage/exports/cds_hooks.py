@@ -2,25 +2,37 @@
 
 Pure functions over `Assessment.to_dict()` (no Flask, no database), so whichever endpoint
 serves `/cds-services` only has to call them. One card per answer: the EHR shows the summary
-line and, on request, the findings in markdown with each rule, reason and source.
+line and, on request, the findings in markdown with each rule, reason and source, all in the
+nurse's words (a card is read by a clinician, never by the patient).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from triage.exports import triage_codes
+from triage.exports.fhir import QUESTIONNAIRE_URL
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
 from triage.knowledge.digest import short
 from triage.vocabulary import Disposition
 
 SERVICE_ID = "microneedling-triage"
-REPORT_EXTENSION = "org.microneedling-triage.report"  # where the request carries our report
+HOOK = "patient-view"
+PREFETCH_KEY = "triageResponse"
+# The patient's triage reports, newest first; the service reads the newest (any version of our Questionnaire).
+PREFETCH_QUERY = (
+    "QuestionnaireResponse?patient={{context.patientId}}"
+    f"&questionnaire={QUESTIONNAIRE_URL}&status=completed,amended&_sort=-authored&_count=1"
+)
+REPORT_EXTENSION = "org.microneedling-triage.report"  # where a caller may send our report itself
 SUMMARY_MAX = 139  # the spec: a "<140-character summary"
-_NAMESPACE = uuid.UUID("0b8e6c2d-4f3a-5e71-8c9d-1a2b3c4d5e6f")
+# The card's last line: what the card is, for the clinician reading it (not the patient's disclaimer).
+NURSE_DISCLAIMER = (
+    "Rule-based decision support from the patient's own report; it supports, and does not replace, clinical judgement."
+)
 
 
 def indicator(answer: Mapping[str, Any]) -> str:
@@ -43,7 +55,7 @@ def _label(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
 
 def summary(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
     """One line under 140 characters: the answer, the symptoms (shortened to fit), the hours."""
-    head = "EMERGENCY, call emergency services now" if answer["emergency"] else _label(answer, kb)
+    head = "EMERGENCY, advise calling emergency services now" if answer["emergency"] else _label(answer, kb)
     hours = answer.get("hours_since_treatment")
     tail = f", {hours:g} h after microneedling" if hours is not None else ", time since microneedling not given"
     names = _names(answer, kb)
@@ -67,15 +79,22 @@ def _md(text: str) -> str:
 
 
 def detail(
-    answer: Mapping[str, Any], kb: KnowledgeBase, reference: str | None = None, organization: Organization | None = None
+    answer: Mapping[str, Any],
+    kb: KnowledgeBase,
+    reference: str | None = None,
+    organization: Organization | None = None,
+    reported_at: str | None = None,
 ) -> str:
     """The findings as GitHub-flavoured markdown: disposition, rule id, reason and source each,
-    and the clinic the patient is sent to (`organization`) when the deployment names one."""
+    and the clinic the patient is sent to (`organization`) when the deployment names one. With
+    `reported_at` (a report read from the EHR), when it was made: its hours are as of then."""
     report = answer["report"]
     version, digest = answer["kb_version"], short(answer.get("kb_digest") or "")
     lines = [f"**{_md(_label(answer, kb))}** (knowledge base {_md(version)}, digest {_md(digest)})"]
     if reference:
         lines[0] += f", record {_md(reference)}"
+    if reported_at:
+        lines += ["", f"**Triage report of {_md(reported_at)}:** assessed as reported then, hours included."]
     if answer["emergency"]:
         lines += ["", f"**Emergency:** {_md(kb.header.emergency.nurse)}"]
     if organization is not None:
@@ -104,7 +123,7 @@ def detail(
     ]
     if recheck is not None:
         lines.append(f"Re-check in {recheck:g} hours.")
-    lines += ["", f"_{_md(kb.header.disclaimer)}_"]
+    lines += ["", f"_{_md(NURSE_DISCLAIMER)}_"]
     return "\n".join(lines)
 
 
@@ -113,22 +132,24 @@ def cds_hooks_response(
     kb: KnowledgeBase,
     reference: str | None = None,
     organization: Organization | None = None,
+    reported_at: str | None = None,
 ) -> dict[str, Any]:
-    """A CDS Hooks 2.0 response with one card for the answer; the card uuid is derived from the
-    answer (and reference) so the same answer always gives the same card (EHR feedback dedupes).
-    With `organization`, the card's source and detail name the clinic."""
-    seed = json.dumps(answer, sort_keys=True, default=str) + f"|{reference or ''}"
+    """A CDS Hooks 2.0 response with one card for the answer. Each card gets a random uuid (the
+    specification: unique per card, so the EHR's feedback names this card, not every card that
+    looked like it). With `organization`, the card's source and detail name the clinic; with
+    `reported_at`, the detail says when the report was made."""
     who = f"{organization.name}: microneedling triage" if organization is not None else "Microneedling triage"
     card = {
-        "uuid": str(uuid.uuid5(_NAMESPACE, seed)),
+        "uuid": str(uuid.uuid4()),
         "summary": summary(answer, kb),
         "indicator": indicator(answer),
-        "detail": detail(answer, kb, reference, organization),
+        "detail": detail(answer, kb, reference, organization, reported_at),
         "source": {
             "label": f"{who}, knowledge base {answer['kb_version']}",
+            # the triage level in the product's CodeSystem, as the FHIR export codes it
             "topic": {
-                "system": "urn:microneedling-triage:disposition",
-                "code": str(answer["disposition"]).replace(" ", "-"),
+                "system": triage_codes.TRIAGE_CODE_SYSTEM,
+                "code": triage_codes.level_code(answer["disposition"]),
                 "display": _label(answer, kb),
             },
         },
@@ -139,26 +160,29 @@ def cds_hooks_response(
 def discovery() -> dict[str, Any]:
     """The `GET /cds-services` document: one service on the standard `patient-view` hook.
 
-    No EHR hook context carries post-microneedling symptoms, and our records hold no patient
-    data to fetch by prefetch, so the service takes our own report (the JSON body of
-    `POST /api/v1/assess`) in the request's `extension` under `org.microneedling-triage.report`.
-    `patient-view` is used because the check happens when a clinician opens the patient's chart
-    after a call or message; the patient context itself is not read.
+    Its prefetch asks the EHR for the patient's newest triage QuestionnaireResponse (answering
+    the Questionnaire our FHIR export carries); the service assesses that report, and answers
+    no cards when there is none. A caller without FHIR may instead send the report itself in
+    the request's `extension` under `org.microneedling-triage.report`.
     """
     return {
         "services": [
             {
-                "hook": "patient-view",
+                "hook": HOOK,
                 "id": SERVICE_ID,
                 "title": "Microneedling side-effect triage",
                 "description": (
                     "Triage of symptoms after a microneedling session: expected, monitor or contact "
                     "clinician (with an emergency flag), with the rule, reason and source of each finding."
                 ),
+                "prefetch": {PREFETCH_KEY: PREFETCH_QUERY},
                 "usageRequirements": (
-                    f"Send the symptom report in the request's extension under '{REPORT_EXTENSION}', "
+                    "Assesses the patient's newest triage QuestionnaireResponse "
+                    f"(questionnaire {QUESTIONNAIRE_URL}, written by our FHIR export) from the prefetch "
+                    f"'{PREFETCH_KEY}'; without one, no cards. The service does not query the FHIR server. "
+                    f"A caller may instead send the report in the request's extension under '{REPORT_EXTENSION}', "
                     'shaped like the body of POST /api/v1/assess: {"symptoms": [{"id", "severity"}], '
-                    '"hours", "factors", "worsening"}. No prefetch and no FHIR access are needed.'
+                    '"hours", "factors", "worsening"}.'
                 ),
             }
         ]

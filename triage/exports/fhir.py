@@ -1,27 +1,34 @@
-"""FHIR R4 export of a triage record: a Bundle of the Questionnaire the reports answer, then
-QuestionnaireResponse + RiskAssessment pairs.
+"""FHIR R4 export of a triage record: a Bundle (type collection) an EHR can take as it is.
 
 Pure data in, plain JSON-ready dicts out (no Flask, no database, no FHIR library at run time),
 so the web layer and the store can both call it; the tests validate the output against R4
 (SMART's `fhirclient` models, generated from FHIR 4.0.1) and the `fhir.resources` R4B models.
 
+What the bundle holds, in order (`record_bundle`):
+- the Questionnaire the reports answer (symptom items SNOMED CT coded where the knowledge base
+  has a checked code) and the product's CodeSystem (triage_codes: levels, emergency flag,
+  outcomes);
+- the clinic as an Organization (with a clinic profile), the engine as a Device per knowledge
+  base that decided (fhir_actors), and each nurse as a Practitioner without a name;
+- per assessment: the report as a QuestionnaireResponse, the engine's answer as a
+  RiskAssessment performed by the Device, and per nurse override a RiskAssessment performed by
+  the nurse with the engine's answer as `basis` and the reason as a note, and a Provenance
+  (who, when) of it.
+
 What it means (policy v2 review):
-- The QuestionnaireResponse holds what the person reported: each symptom (SNOMED CT coded
-  where the knowledge base has a checked code) with its severity (SNOMED CT qualifier values),
-  the hours, the risk factors and "getting worse"; the Questionnaire defines every linkId.
-- The RiskAssessment predicts the outcomes that matter, not the symptoms: the need for
-  clinician review (low for `expected`, moderate for `monitor`, high for `contact clinician`)
-  and the need for emergency care (high only with the emergency flag). Its `basis` is the
-  QuestionnaireResponse; each rationale gives the findings in the nurse's words, rule and source.
+- The RiskAssessment predicts the outcomes that matter, not the symptoms: clinician review,
+  with the triage level (expected, monitor, contact clinician) as its qualitative risk, and
+  emergency care, with the emergency flag. Its `basis` is the QuestionnaireResponse; each
+  rationale gives the findings in the nurse's words, rule and source.
 
 Choices, and why:
 - A record holds no patient data by design, but R4 makes `RiskAssessment.subject` 1..1: the
   subject is a logical Reference (our reference code as identifier, display "Anonymous patient,
   record ...") that points at no Patient resource.
-- Entries use `urn:uuid:` fullUrls made with uuid5 from the reference and sequence number, so
+- Entries use `urn:uuid:` fullUrls made with uuid5 from the reference and what they hold, so
   exporting the same record twice gives the same ids (stable diffs, idempotent imports).
-- The engine's answer is exported as it was given; a nurse override is added beside it (a note
-  and a meta tag), never written over it, so the audit trail shows both.
+- The engine's answer is exported as it was given; a nurse override is a RiskAssessment of its
+  own beside it, never written over it, so the audit trail shows both.
 """
 
 from __future__ import annotations
@@ -32,26 +39,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from triage.exports import triage_codes
+from triage.exports.fhir_actors import UNRECORDED_DIGEST, engine_device, nurse_id, practitioner
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
-from triage.vocabulary import CHANNELS, SEVERITIES, Disposition
+from triage.vocabulary import CHANNELS, SEVERITIES
 
 REFERENCE_SYSTEM = "urn:microneedling-triage:reference"
-NURSE_SYSTEM = "urn:microneedling-triage:nurse"
 CHANNEL_SYSTEM = "urn:microneedling-triage:channel"
 FLAG_SYSTEM = "urn:microneedling-triage:flag"
 FACTOR_SYSTEM = "urn:microneedling-triage:factor"
 SNOMED_SYSTEM = "http://snomed.info/sct"
-RISK_PROBABILITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/risk-probability"
+PROVENANCE_PARTICIPANT_SYSTEM = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 QUESTIONNAIRE_URL = "urn:microneedling-triage:questionnaire"
 
 # Fixed namespace for the uuid5 ids; changing it changes every exported id.
 _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
 
-# Disposition -> how likely the person needs a clinician's review, on HL7's risk-probability scale.
-_REVIEW_RISK = {Disposition.EXPECTED: "low", Disposition.MONITOR: "moderate", Disposition.CONTACT_CLINICIAN: "high"}
 REVIEW_OUTCOME = "Needs same-day clinician review"
 EMERGENCY_OUTCOME = "Needs emergency care"
+ENGINE_DISPLAY = "Microneedling side-effect triage engine"
 # A safety-net line's level as the mitigation says it (triage.answer.safety_net)
 SAFETY_NET_LEVELS = {"emergency": "call now", "clinic": "contact the clinic"}
 
@@ -76,26 +83,26 @@ def record_bundle(
     exported_at: datetime,
     organization: Organization | None = None,
 ) -> dict[str, Any]:
-    """A FHIR R4 Bundle (type collection) holding, per entry, the report as a
-    QuestionnaireResponse and the engine's answer as a RiskAssessment based on it; with the
-    clinic the answers send the patient to (`organization`), that clinic as an Organization."""
+    """A FHIR R4 Bundle (type collection) of a record: the definitions and who decided first,
+    then per entry the report, the engine's answer and any nurse overrides (module docstring).
+    With the clinic the answers send the patient to (`organization`), that clinic as an
+    Organization, referenced from the engine's Device and the reports."""
     if not reference:
         raise ValueError("reference must not be empty")
     ordered = sorted(entries, key=lambda e: e.seq)
-    bundle_entries: list[dict[str, Any]] = [
-        {"fullUrl": _urn(reference, 0, "questionnaire"), "resource": questionnaire(kb)}
-    ]
-    if organization is not None:
-        bundle_entries.append(
-            {"fullUrl": _urn(reference, 0, "organization"), "resource": organization_resource(organization)}
-        )
     for entry in ordered:
         if entry.channel not in CHANNELS:
             raise ValueError(f"unknown channel {entry.channel!r}; valid: {', '.join(CHANNELS)}")
-        qr_url = _urn(reference, entry.seq, "questionnaire-response")
-        ra_url = _urn(reference, entry.seq, "risk-assessment")
-        bundle_entries.append({"fullUrl": qr_url, "resource": _questionnaire_response(reference, entry, kb)})
-        bundle_entries.append({"fullUrl": ra_url, "resource": _risk_assessment(reference, entry, kb, qr_url)})
+    org_url = _urn(reference, 0, "organization") if organization is not None else None
+    bundle_entries = [
+        _entry(_urn(reference, 0, "questionnaire"), questionnaire(kb)),
+        _entry(_urn(reference, 0, "code-system"), triage_codes.code_system()),
+    ]
+    if organization is not None and org_url is not None:
+        bundle_entries.append(_entry(org_url, organization_resource(organization)))
+    bundle_entries += _actor_entries(reference, ordered, org_url)
+    for entry in ordered:
+        bundle_entries += _assessment_entries(reference, entry, kb, org_url)
     return {
         "resourceType": "Bundle",
         "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
@@ -103,6 +110,58 @@ def record_bundle(
         "timestamp": _instant(exported_at),
         "entry": bundle_entries,
     }
+
+
+def _entry(full_url: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {"fullUrl": full_url, "resource": resource}
+
+
+def _actor_entries(reference: str, entries: Sequence[ExportEntry], org_url: str | None) -> list[dict[str, Any]]:
+    """The engine's Device per knowledge base that decided, then each nurse as a Practitioner."""
+    engines = dict.fromkeys(_engine_key(e.answer) for e in entries)
+    nurses = dict.fromkeys(
+        [e.author for e in entries if e.author] + [str(o["nurse"]) for e in entries for o in e.overrides]
+    )
+    return [
+        *(_entry(_device_url(reference, v, d), engine_device(v, d, org_url)) for v, d in engines),
+        *(_entry(_nurse_url(reference, n), practitioner(n)) for n in nurses),
+    ]
+
+
+def _assessment_entries(
+    reference: str, entry: ExportEntry, kb: KnowledgeBase, org_url: str | None
+) -> list[dict[str, Any]]:
+    """One assessment: the report, the engine's answer, then each override and its Provenance."""
+    qr_url = _urn(reference, entry.seq, "questionnaire-response")
+    ra_url = _urn(reference, entry.seq, "risk-assessment")
+    device_url = _device_url(reference, *_engine_key(entry.answer))
+    out = [
+        _entry(qr_url, _questionnaire_response(reference, entry, kb, org_url)),
+        _entry(ra_url, _risk_assessment(reference, entry, kb, qr_url, device_url)),
+    ]
+    for n, override in enumerate(entry.overrides, start=1):
+        override_url = _urn(reference, entry.seq, f"override/{n}")
+        nurse_url = _nurse_url(reference, str(override["nurse"]))
+        out.append(_entry(override_url, _override_assessment(reference, entry, n, override, ra_url, qr_url, nurse_url)))
+        out.append(
+            _entry(
+                _urn(reference, entry.seq, f"override/{n}/provenance"),
+                _override_provenance(override, override_url, ra_url, nurse_url, org_url),
+            )
+        )
+    return out
+
+
+def _engine_key(answer: Mapping[str, Any]) -> tuple[str, str]:
+    return str(answer["kb_version"]), str(answer.get("kb_digest") or UNRECORDED_DIGEST)
+
+
+def _device_url(reference: str, kb_version: str, kb_digest: str) -> str:
+    return _urn(reference, 0, f"device/{kb_version}|{kb_digest}")
+
+
+def _nurse_url(reference: str, username: str) -> str:
+    return _urn(reference, 0, f"practitioner/{nurse_id(username)}")
 
 
 def organization_resource(org: Organization) -> dict[str, Any]:
@@ -170,6 +229,7 @@ def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
     symptom_items = [
         {
             "linkId": f"symptom-{sid}",
+            **({"code": [coding]} if (coding := snomed_coding(kb, sid)) is not None else {}),
             "text": s.name,
             "type": "open-choice",  # SNOMED coded where a code was checked, else the name as text
             "answerOption": [_symptom_option(kb, sid)],
@@ -221,7 +281,9 @@ def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBase) -> dict[str, Any]:
+def _questionnaire_response(
+    reference: str, entry: ExportEntry, kb: KnowledgeBase, org_url: str | None
+) -> dict[str, Any]:
     report: Mapping[str, Any] = entry.answer["report"]
     items: list[dict[str, Any]] = [
         {
@@ -275,20 +337,12 @@ def _questionnaire_response(reference: str, entry: ExportEntry, kb: KnowledgeBas
         "authored": _instant(entry.created_at),
         "item": items,
     }
+    # Who received and recorded the answers: the nurse who typed them in, else the clinic's service.
     if entry.author:
-        resource["author"] = _nurse(entry.author)
+        resource["author"] = {"reference": _nurse_url(reference, entry.author)}
+    elif org_url is not None:
+        resource["author"] = {"reference": org_url}
     return resource
-
-
-def _nurse(username: str) -> dict[str, Any]:
-    return {"identifier": {"system": NURSE_SYSTEM, "value": username}, "display": f"Nurse {username}"}
-
-
-def _risk(code: str, words: str) -> dict[str, Any]:
-    return {
-        "coding": [{"system": RISK_PROBABILITY_SYSTEM, "code": code, "display": f"{code.capitalize()} likelihood"}],
-        "text": f"{code} ({words})",
-    }
 
 
 def _about(kb: KnowledgeBase, finding: Mapping[str, Any]) -> str:
@@ -308,37 +362,60 @@ def _explained(kb: KnowledgeBase, finding: Mapping[str, Any]) -> str:
 
 
 def _predictions(kb: KnowledgeBase, answer: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """What the answer predicts: the need for clinician review and for emergency care (not the
-    symptoms, which the QuestionnaireResponse in `basis` holds)."""
-    disposition, emergency = answer["disposition"], bool(answer["emergency"])
+    """What the answer predicts: the need for clinician review, at the answer's triage level,
+    and for emergency care, with the emergency flag (not the symptoms, which the
+    QuestionnaireResponse in `basis` holds)."""
     findings: list[Mapping[str, Any]] = answer["findings"]
-    review = {
-        "outcome": {"text": REVIEW_OUTCOME},
-        "qualitativeRisk": _risk(_REVIEW_RISK.get(disposition, "high"), f"triage answer: {disposition}"),
-        "rationale": " ".join(_explained(kb, f) for f in findings),
-    }
     urgent = [f for f in findings if f.get("emergency")]
-    emergency_care = {
-        "outcome": {"text": EMERGENCY_OUTCOME},
-        "qualitativeRisk": _risk("high", "EMERGENCY flag") if emergency else _risk("low", "no emergency sign reported"),
-        "rationale": (
-            "EMERGENCY. " + " ".join(_explained(kb, f) for f in urgent)
-            if emergency
-            else "No finding of the report is an emergency sign."
-        ),
-    }
-    return [review, emergency_care]
+    return decision_predictions(
+        str(answer["disposition"]),
+        bool(answer["emergency"]),
+        " ".join(_explained(kb, f) for f in findings),
+        "EMERGENCY. " + " ".join(_explained(kb, f) for f in urgent)
+        if urgent
+        else "No finding of the report is an emergency sign.",
+    )
+
+
+def decision_predictions(
+    disposition: str, emergency: bool, review_rationale: str, emergency_rationale: str
+) -> list[dict[str, Any]]:
+    """The two predictions of a decision, the engine's or a nurse's: clinician review with the
+    triage level, emergency care with the emergency flag; both coded in the product's CodeSystem."""
+    level = triage_codes.level_code(disposition)
+    flag = triage_codes.EMERGENCY if emergency else triage_codes.NO_EMERGENCY
+    return [
+        {
+            "outcome": triage_codes.concept(triage_codes.CLINICIAN_REVIEW, REVIEW_OUTCOME),
+            "qualitativeRisk": triage_codes.concept(level),
+            "rationale": review_rationale,
+        },
+        {
+            "outcome": triage_codes.concept(triage_codes.EMERGENCY_CARE, EMERGENCY_OUTCOME),
+            "qualitativeRisk": triage_codes.concept(flag),
+            "rationale": emergency_rationale,
+        },
+    ]
 
 
 def _rules(findings: Iterable[Mapping[str, Any]]) -> list[str]:
     return list(dict.fromkeys(f["rule"] for f in findings))
 
 
-def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basis_url: str) -> dict[str, Any]:
+def _subject(reference: str) -> dict[str, Any]:
+    return {
+        "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
+        "display": f"Anonymous patient, record {reference}",
+    }
+
+
+def _risk_assessment(
+    reference: str, entry: ExportEntry, kb: KnowledgeBase, basis_url: str, device_url: str
+) -> dict[str, Any]:
+    """The engine's answer as it was given, performed by the engine's Device."""
     answer = entry.answer
     findings: list[Mapping[str, Any]] = answer["findings"]
-    version = answer["kb_version"]
-    digest = answer.get("kb_digest") or "not recorded"  # answers stored before digests have none
+    version, digest = _engine_key(answer)
     emergency = bool(answer["emergency"])
     recheck = answer.get("recheck_in_hours")
     engine = (
@@ -352,20 +429,8 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
     if emergency:
         notes.append({"text": f"EMERGENCY: {kb.header.emergency.nurse}"})
         tags.append({"system": FLAG_SYSTEM, "code": "emergency", "display": "Emergency"})
-    for o in entry.overrides:
-        flag = " with EMERGENCY flag" if o.get("emergency") else ""
-        notes.append(
-            {
-                "authorString": f"Nurse {o['nurse']}",
-                "time": _instant(o["at"]),
-                "text": (
-                    f"NURSE OVERRIDE: disposition {o['disposition']}{flag} (engine answer {answer['disposition']} "
-                    f"kept above) by nurse {o['nurse']} at {_instant(o['at'])}. Reason: {o['reason']}"
-                ),
-            }
-        )
-    if entry.overrides:
-        tags.append({"system": FLAG_SYSTEM, "code": "nurse-override", "display": "Nurse override"})
+    if entry.overrides:  # the nurse's decision is a RiskAssessment of its own, based on this one
+        tags.append({"system": FLAG_SYSTEM, "code": "overridden", "display": "Overridden by a nurse"})
     resource: dict[str, Any] = {
         "resourceType": "RiskAssessment",
         "meta": {"tag": tags},
@@ -373,11 +438,9 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
         "status": "final",
         "method": {"text": f"microneedling-triage knowledge base {version}, content digest {digest}"},
         "code": {"text": "Microneedling side-effect triage"},
-        "subject": {
-            "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
-            "display": f"Anonymous patient, record {reference}",
-        },
+        "subject": _subject(reference),
         "occurrenceDateTime": _instant(entry.created_at),
+        "performer": {"reference": device_url, "display": ENGINE_DISPLAY},
         "basis": [{"reference": basis_url}],
         "prediction": _predictions(kb, answer),
         "note": notes,
@@ -385,6 +448,60 @@ def _risk_assessment(reference: str, entry: ExportEntry, kb: KnowledgeBase, basi
     if mitigation := _mitigation(answer):
         resource["mitigation"] = mitigation
     return resource
+
+
+def _override_assessment(
+    reference: str,
+    entry: ExportEntry,
+    n: int,
+    override: Mapping[str, Any],
+    engine_url: str,
+    report_url: str,
+    nurse_url: str,
+) -> dict[str, Any]:
+    """A nurse's override: the nurse's decision, performed by the nurse, based on the engine's
+    answer (and the report it answered); the reason is the note."""
+    disposition, emergency = str(override["disposition"]), bool(override.get("emergency"))
+    said = f"Nurse override of the engine answer {entry.answer['disposition']}"
+    reason = str(override["reason"])
+    return {
+        "resourceType": "RiskAssessment",
+        "meta": {"tag": [{"system": FLAG_SYSTEM, "code": "nurse-override", "display": "Nurse override"}]},
+        "identifier": [{"system": REFERENCE_SYSTEM, "value": f"{reference}/{entry.seq}/override/{n}"}],
+        "status": "final",
+        "code": {"text": "Microneedling side-effect triage"},
+        "subject": _subject(reference),
+        "occurrenceDateTime": _instant(override["at"]),
+        "performer": {"reference": nurse_url},
+        "basis": [{"reference": engine_url}, {"reference": report_url}],
+        "prediction": decision_predictions(
+            disposition,
+            emergency,
+            f"{said}. Reason: {reason}",
+            f"{said}: EMERGENCY. Reason: {reason}" if emergency else f"{said}: no emergency flag.",
+        ),
+        "note": [{"authorReference": {"reference": nurse_url}, "time": _instant(override["at"]), "text": reason}],
+    }
+
+
+def _override_provenance(
+    override: Mapping[str, Any], override_url: str, engine_url: str, nurse_url: str, org_url: str | None
+) -> dict[str, Any]:
+    """Who made an override and when: the nurse (for the clinic), revising the engine's answer."""
+    agent: dict[str, Any] = {
+        "type": {"coding": [{"system": PROVENANCE_PARTICIPANT_SYSTEM, "code": "author", "display": "Author"}]},
+        "who": {"reference": nurse_url},
+    }
+    if org_url is not None:
+        agent["onBehalfOf"] = {"reference": org_url}
+    return {
+        "resourceType": "Provenance",
+        "target": [{"reference": override_url}],
+        "recorded": _instant(override["at"]),
+        "reason": [{"text": str(override["reason"])}],
+        "agent": [agent],
+        "entity": [{"role": "revision", "what": {"reference": engine_url}}],
+    }
 
 
 def _mitigation(answer: Mapping[str, Any]) -> str:

@@ -199,3 +199,25 @@ class AuditEvent(Base):
     # The client's address for events from a web request (behind PROXY_COUNT proxies, the one
     # they forwarded); None for the command line.
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class CdsFeedback(Base):
+    """What an EHR's user did with one of our CDS Hooks cards (accepted or overridden, and why),
+    as the EHR reported it to /cds-services/{id}/feedback: kept for clinical review.
+
+    It names the card by its uuid only: a card is not stored, and no patient is named here."""
+
+    __tablename__ = "cds_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    card_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted | overridden
+    outcome_at: Mapped[str | None] = mapped_column(String(40), nullable=True)  # as the EHR wrote it
+    override_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    override_system: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    override_display: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    user_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    accepted_suggestions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    issuer: Mapped[str | None] = mapped_column(String(255), nullable=True)  # the JWT's iss, when checked
