@@ -30,11 +30,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clinic,
         commands,
         db,
+        follow_up,
         health_and_docs,
         i18n,
         nurse,
         patient,
         records,
+        worklist,
     )
     from web.body import install_body_limit
     from web.compression import install_compression
@@ -81,17 +83,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             Budget("sign-in", "RATELIMIT_LOGIN", (auth.bp,), methods=("POST",)),
             # Looking codes up is limited too, so even a signed-in account cannot sweep the code space.
             Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
+            # A private link is looked up like a record: the same rate, its own budget.
+            Budget("links", "RATELIMIT_RECORDS", (follow_up.bp,)),
         ],
     )
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
-    install_text_check(app, ("auth", "records", "review"))
+    install_text_check(app, ("auth", "records", "review", "worklist", "follow_up"))
     # Nurse pages (their views and exports are audited) only for requests from this site.
-    install_same_site_check(app, ("nurse", "records", "review"))
+    install_same_site_check(app, ("nurse", "records", "review", "worklist"))
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(records.review)
+    app.register_blueprint(worklist.bp)
+    app.register_blueprint(follow_up.bp)
     app.register_blueprint(api.api)
     app.register_blueprint(health_and_docs.meta)
     app.register_blueprint(cds_service.cds)

@@ -6,6 +6,7 @@ set otherwise, anything else (gunicorn) means production, where SECRET_KEY is re
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Mapping
@@ -126,6 +127,10 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "INSTANCE_PATH": env.get("INSTANCE_PATH") or None,
         # Records not added to for this many days are deleted by `flask records purge`.
         "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
+        # The Fernet key call-back phone numbers are encrypted with (web/data_key.py); production needs it.
+        "DATA_KEY": env.get("DATA_KEY") or None,
+        # The nurse's worklist shows patients' `contact clinician` self-checks of this many hours.
+        "WORKLIST_HOURS": _int(env, "WORKLIST_HOURS", 72),
         # A nurse's login lasts one shift.
         "PERMANENT_SESSION_LIFETIME": _int(env, "NURSE_SESSION_HOURS", 10) * 3600,
     }
@@ -150,4 +155,36 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
             f"SECRET_KEY is {size} bytes long; production needs at least {MIN_SECRET_KEY_BYTES} random bytes, e.g. "
             "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    check_data_key(config, production)
     return config
+
+
+@functools.cache
+def _process_data_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def check_data_key(config: dict[str, Any], production: bool) -> None:
+    """DATA_KEY must be a Fernet key (32 random bytes, URL-safe base64) in production; development
+    and tests get a fresh one per process (phone numbers stored by an earlier process then cannot
+    be read, which is fine for local use)."""
+    from cryptography.fernet import Fernet
+
+    key = config.get("DATA_KEY")
+    if not key:
+        if production:
+            raise ConfigError(
+                "DATA_KEY is not set. Production encrypts call-back phone numbers with it: set it to a Fernet key, "
+                "e.g. DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        config["DATA_KEY"] = _process_data_key()
+        return
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "DATA_KEY is not a valid Fernet key (32 bytes in URL-safe base64, 44 characters), e.g. "
+            "DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+        ) from None

@@ -189,7 +189,13 @@ class Told:
 
 
 def _entry(
-    record: Record, seq: int, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+    record: Record,
+    seq: int,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None,
+    told: Told | None = None,
+    at: datetime | None = None,
 ) -> Entry:
     told = told or Told()
     if channel not in CHANNELS:
@@ -197,7 +203,7 @@ def _entry(
     return Entry(
         record=record,
         seq=seq,
-        created_at=utcnow(),
+        created_at=at or utcnow(),
         channel=channel,
         nurse=nurse,
         hours=answer.report.hours,
@@ -213,19 +219,25 @@ def _entry(
 
 
 def create_record(
-    session: Session, answer: Assessment, channel: str, nurse: Nurse | None = None, told: Told | None = None
+    session: Session,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None = None,
+    told: Told | None = None,
+    at: datetime | None = None,
 ) -> Record:
-    """A new record holding this first assessment, under a fresh unique reference code."""
+    """A new record holding this first assessment, under a fresh unique reference code; `at`:
+    when (the app's clock, which tests move), else now."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
         if session.scalar(select(Record.id).where(Record.reference == code)) is not None:
             continue
-        now = utcnow()
+        now = at or utcnow()
         record = Record(reference=code, created_at=now, updated_at=now)
         try:
             with session.begin_nested():  # a code taken meanwhile by another process: try another
                 session.add(record)
-                session.add(_entry(record, 1, answer, channel, nurse, told))
+                session.add(_entry(record, 1, answer, channel, nurse, told, now))
         except IntegrityError:
             continue
         audit(session, actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
@@ -264,12 +276,18 @@ def lock_record(session: Session, record: Record) -> None:
 
 
 def add_entry(
-    session: Session, record: Record, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+    session: Session,
+    record: Record,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None,
+    told: Told | None = None,
+    at: datetime | None = None,
 ) -> Entry:
     """Add a call-back assessment; entries are numbered in the order they are stored."""
     lock_record(session, record)
     last = session.scalar(select(func.max(Entry.seq)).where(Entry.record_id == record.id)) or 0
-    entry = _entry(record, last + 1, answer, channel, nurse, told)
+    entry = _entry(record, last + 1, answer, channel, nurse, told, at)
     session.add(entry)
     record.updated_at = entry.created_at
     audit(session, actor_name(nurse, channel), "add-entry", record.reference, f"entry {entry.seq} via {channel}")
