@@ -15,9 +15,11 @@ from flask import Flask
 from triage import KnowledgeBase, load_knowledge
 from verification.vignettes import REPO
 
-__all__ = ["NURSE", "REPO", "TESTING_CONFIG", "MakeApp", "build_app", "shipped_kb", "unavailable"]
+__all__ = ["DATA_KEY", "NURSE", "REPO", "TESTING_CONFIG", "MakeApp", "build_app", "shipped_kb", "unavailable"]
 
 NURSE = ("nurse.jones", "correct horse battery")
+# A valid Fernet key for the production apps the tests start (production refuses to start without one).
+DATA_KEY = "A" * 43 + "="
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import DATA_KEY
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from web import create_app
 from web.config import ConfigError, load_config
@@ -43,7 +44,7 @@ def test_development_and_testing_do_not_need_a_secret_key():
 
 
 def test_production_defaults():
-    cfg = load_config(env={"SECRET_KEY": "k" * 40})
+    cfg = load_config(env={"SECRET_KEY": "k" * 40, "DATA_KEY": DATA_KEY})
     assert cfg["TRIAGE_ENV"] == "production"
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["SESSION_COOKIE_HTTPONLY"] is True
     assert cfg["SESSION_COOKIE_SAMESITE"] == "Strict" and cfg["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -77,6 +78,7 @@ def test_create_app_without_config_in_production_env_fails(monkeypatch):
     with pytest.raises(ConfigError):
         create_app()
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATA_KEY", DATA_KEY)
     assert create_app().config["TRIAGE_ENV"] == "production"
 
 
@@ -149,7 +151,7 @@ def test_answers_are_not_cached(client):
 
 
 def test_production_session_cookie_flags():
-    app = create_app({"TRIAGE_ENV": "production", "SECRET_KEY": "p" * 40, "LOG_REQUESTS": False})
+    app = create_app({"TRIAGE_ENV": "production", "SECRET_KEY": "p" * 40, "DATA_KEY": DATA_KEY, "LOG_REQUESTS": False})
     r = app.test_client().get("/", base_url="https://triage.example")
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")

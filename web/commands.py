@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from web.db import database
-from web.storage import store
+from web.storage import followups, store
 from web.storage.models import utcnow
 
 db_cli = AppGroup("db", help="The records database schema (Alembic migrations).")
@@ -132,7 +132,13 @@ def records_purge(days: int | None) -> None:
     if keep < 1:
         raise click.UsageError("RETENTION_DAYS must be at least 1")
     before = utcnow() - timedelta(days=keep)
+    phones_before = utcnow() - timedelta(days=followups.PHONE_KEPT_DAYS)
     with database().transaction() as session:
         count = store.purge(session, before)
+        phones = followups.forget_phones(session, phones_before)
     noun = "record" if count == 1 else "records"
     click.echo(f"deleted {count} {noun} not updated in the last {keep} days (before {before:%Y-%m-%d %H:%M} UTC)")
+    click.echo(
+        f"deleted {phones} call-back phone number{'' if phones == 1 else 's'} of requests closed more than "
+        f"{followups.PHONE_KEPT_DAYS} days ago"
+    )

@@ -159,11 +159,19 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
     return config
 
 
-@functools.cache
-def _process_data_key() -> str:
+_NEW_DATA_KEY = "DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+
+
+def new_data_key() -> str:
+    """A fresh DATA_KEY (a Fernet key), for local use and the benchmarks' production servers."""
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+@functools.cache
+def _process_data_key() -> str:
+    return new_data_key()
 
 
 def check_data_key(config: dict[str, Any], production: bool) -> None:
@@ -177,7 +185,7 @@ def check_data_key(config: dict[str, Any], production: bool) -> None:
         if production:
             raise ConfigError(
                 "DATA_KEY is not set. Production encrypts call-back phone numbers with it: set it to a Fernet key, "
-                "e.g. DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+                f"e.g. {_NEW_DATA_KEY}"
             )
         config["DATA_KEY"] = _process_data_key()
         return
@@ -185,6 +193,5 @@ def check_data_key(config: dict[str, Any], production: bool) -> None:
         Fernet(key)
     except (ValueError, TypeError):
         raise ConfigError(
-            "DATA_KEY is not a valid Fernet key (32 bytes in URL-safe base64, 44 characters), e.g. "
-            "DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            f"DATA_KEY is not a valid Fernet key (32 bytes in URL-safe base64, 44 characters), e.g. {_NEW_DATA_KEY}"
         ) from None

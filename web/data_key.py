@@ -29,7 +29,7 @@ def decrypt_phone(cipher: str | None) -> str | None:
         return None
     try:
         return _fernet().decrypt(cipher.encode("ascii")).decode()
-    except Exception:  # noqa: BLE001 - InvalidToken or a corrupt value: the page says it cannot be read
+    except Exception:
         return None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -41,11 +42,11 @@ from web.storage.models import Record
 
 bp = Blueprint("follow_up", __name__)
 
-WINDOWS = {
-    followups.TimeWindow.ANY: lambda: _("Any time"),
-    followups.TimeWindow.MORNING: lambda: _("Morning (8:00 to 12:00)"),
-    followups.TimeWindow.AFTERNOON: lambda: _("Afternoon (12:00 to 17:00)"),
-    followups.TimeWindow.EVENING: lambda: _("Evening (17:00 to 20:00)"),
+WINDOWS = {  # in the patient's language when shown (lazy: read at each request)
+    followups.TimeWindow.ANY: lazy_gettext("Any time"),
+    followups.TimeWindow.MORNING: lazy_gettext("Morning (8:00 to 12:00)"),
+    followups.TimeWindow.AFTERNOON: lazy_gettext("Afternoon (12:00 to 17:00)"),
+    followups.TimeWindow.EVENING: lazy_gettext("Evening (17:00 to 20:00)"),
 }
 
 
@@ -96,7 +97,7 @@ def follow_view(
         call_back=followups.callback_refusal(disposition, emergency) is None,
         form=form or Entry(),
         status=status,
-        windows=tuple((w.value, words()) for w, words in WINDOWS.items()),
+        windows=tuple((w.value, str(words)) for w, words in WINDOWS.items()),
         region_known=current_clinic() is not None,
     )
 
@@ -214,7 +215,7 @@ def check_again(token: str) -> ResponseReturnValue:
 
 @bp.post("/c/<token>/forget")
 def forget(token: str) -> ResponseReturnValue:
-    """"Forget this link": it stops working at once; the record stays for the clinic."""
+    """ "Forget this link": it stops working at once; the record stays for the clinic."""
     with database().transaction() as session:
         record = followups.record_for_link(session, token)
         if record is None:
@@ -225,7 +226,7 @@ def forget(token: str) -> ResponseReturnValue:
 
 @bp.post("/c/<token>/call-back")
 def call_back(token: str) -> ResponseReturnValue:
-    """"Ask the clinic to call me": a checked number (stored encrypted), a time window and consent."""
+    """ "Ask the clinic to call me": a checked number (stored encrypted), a time window and consent."""
     form = Entry(MultiDict(request.form))
     clinic = current_clinic()
     e164, problem = read_phone(form.get("phone"), clinic.country if clinic else None)
@@ -291,7 +292,8 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
         record = followups.record_for_link(session, token)
         if record is None:
             return gone()
-        entry = Entry(MultiDict(request.form)) if request.endpoint == "follow_up.check_again" else _prefill(record, now())
+        typed = request.endpoint == "follow_up.check_again"
+        entry = Entry(MultiDict(request.form)) if typed else _prefill(record, now())
         entry.add(
             "csrf",
             "emergency-heading",

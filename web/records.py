@@ -27,6 +27,7 @@ from web.auth import require_login, signed_in_nurse
 from web.clinic import current_organization
 from web.clock import hours_between, now, zone, zone_name
 from web.db import database, told
+from web.follow_up_export import call_back_tasks
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
 from web.record_views import chart, entry_view, label, labels, local_time, timeline_rows
@@ -302,6 +303,7 @@ def fhir(code: str) -> ResponseReturnValue:
             author = e.nurse.username if e.nurse is not None else None
             entries.append(ExportEntry(e.seq, e.created_at, e.channel, e.answer, overrides, author))
         bundle = record_bundle(found.reference, entries, current_knowledge(), now(), current_organization())
+        bundle["entry"] += call_back_tasks(session, found)
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"

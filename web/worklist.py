@@ -75,7 +75,8 @@ def _row(session: Session, kb: Any, item: FollowUp, nurse: Nurse, at: datetime) 
     if mine and item.phone_cipher:
         number = decrypt_phone(item.phone_cipher)
         phone = shown(number) if number else "(cannot be read: the number was stored under another DATA_KEY)"
-        store.audit(session, store.nurse_actor(nurse.username), "view-phone", item.record.reference, f"worklist item {item.id}")
+        actor = store.nurse_actor(nurse.username)
+        store.audit(session, actor, "view-phone", item.record.reference, f"worklist item {item.id}")
     window = followups.TimeWindow(item.time_window) if item.time_window else None
     return Row(
         id=item.id,
