@@ -40,7 +40,7 @@ def _audit(db) -> list[tuple[str, str, str | None]]:  # type: ignore[no-untyped-
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(records_db) -> None:  # type: ignore[no-untyped-def]
     db = records_db
-    assert db.current() == "0003"
+    assert db.current() == "0004"
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= db.tables()
     with db.engine.connect() as c:
         assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []
@@ -48,7 +48,7 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_everything(
     assert db.current() is None
     assert db.tables() <= {"alembic_version"}
     db.upgrade()
-    assert db.current() == "0003"
+    assert db.current() == "0004"
     _record(db)  # usable again after a round trip
 
 
