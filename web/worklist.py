@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, get_template_attribute, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, get_template_attribute, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -193,10 +193,32 @@ def end_link(code: str) -> ResponseReturnValue:
     return redirect(url_for("records.record", code=reference, _anchor="private-link"), 303)
 
 
-def open_count() -> int:
+NURSE_PAGES = frozenset({"nurse", "records", "review", "worklist"})
+
+
+def _count_for_nav() -> None:
+    """Before a nurse page: the count of open items its navigation shows. Read here, in its own
+    short transaction, because the pages render inside theirs (SQLite allows one writer)."""
+    if request.blueprint in NURSE_PAGES and request.endpoint != "worklist.worklist_json" and signed_in():
+        with database().transaction() as session:
+            g.worklist_count = followups.open_count(session, now(), int(current_app.config["WORKLIST_HOURS"]))
+
+
+def open_count() -> int | str:
     """The nav's count of open items (every nurse page shows it)."""
-    with database().transaction() as session:
-        return followups.open_count(session, now(), int(current_app.config["WORKLIST_HOURS"]))
+    found: int | None = g.get("worklist_count")
+    return "?" if found is None else found
 
 
-bp.record_once(lambda state: state.app.jinja_env.globals.update(worklist_count=open_count))
+def signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated)
+
+
+def _install(state: Any) -> None:
+    state.app.jinja_env.globals["worklist_count"] = open_count
+    state.app.before_request(_count_for_nav)
+
+
+bp.record_once(_install)
