@@ -112,7 +112,7 @@ def test_a_check_through_the_link_is_added_to_the_same_record_and_worse_is_deriv
     assert "worsening-after-48h" in rules
     # The same report as a nurse's call-back on another record: the same worse list, the same answer.
     nurse = signed_in_client(app)
-    _p, other = _first_check(app.test_client(), {"redness": "mild"}, hours="30")
+    _p, _other = _first_check(app.test_client(), {"redness": "mild"}, hours="30")
     with _db(app).transaction() as s:
         code = s.scalars(select(Record.reference).order_by(Record.id.desc())).first()
     token = csrf_token(nurse, f"/nurse/records/{code}")
@@ -141,7 +141,7 @@ def test_the_link_page_never_shows_a_nurse_note_or_an_override_reason(setup: Any
 
 
 def test_wrong_forgotten_and_expired_links_get_the_same_plain_page(setup: Any) -> None:
-    app, clock = setup
+    app, _clock = setup
     client = app.test_client()
     _page, forgotten = _first_check(client, {"redness": "mild"})
     _page, expired = _first_check(client, {"redness": "mild"})
