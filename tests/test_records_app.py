@@ -39,7 +39,7 @@ def test_first_start_creates_the_database_with_no_manual_step(tmp_path, make_app
     for side in instance.glob("triage.sqlite3-*"):
         assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
     assert {"records", "entries", "overrides", "nurses", "audit_events"} <= _db(app).tables()
-    assert _db(app).current() == "0003"
+    assert _db(app).current() == "0004"
 
 
 def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_saw(app, client) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +55,11 @@ def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_
         assert entry.channel == "patient-form" and entry.nurse_id is None
         assert [x["id"] for x in entry.report["symptoms"]] == ["redness", "swelling"]
         assert entry.answer["disposition"] == "expected" and entry.hours == 30.0
-        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [("patient-form", "create")]
+        # The patient's private link is issued with the record (only its hash is kept).
+        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [
+            ("patient-form", "create"),
+            ("patient-link", "issue-link"),
+        ]
 
 
 def test_a_failure_to_store_still_shows_the_answer_with_a_note(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -123,12 +127,12 @@ def test_records_purge_cli_deletes_old_records_and_says_how_many(app, client, ru
 
 
 def test_db_cli_downgrades_and_upgrades(app, runner) -> None:  # type: ignore[no-untyped-def]
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0003"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0004"
     down = runner.invoke(args=["db", "downgrade", "base"])
     assert down.exit_code == 0 and "base" in down.output
     assert _db(app).tables() <= {"alembic_version"}
     up = runner.invoke(args=["db", "upgrade"])
-    assert up.exit_code == 0 and "0003" in up.output
+    assert up.exit_code == 0 and "0004" in up.output
 
 
 MIGRATE = """
@@ -147,7 +151,7 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     from web.storage.database import Database
 
     db = Database(url)
-    assert db.current() == "0003"
+    assert db.current() == "0004"
     db.dispose()
 
 

@@ -32,7 +32,8 @@ def test_production_refuses_a_short_secret_key():
     for short in ("a", "k" * 31, "é" * 15):
         with pytest.raises(ConfigError, match="at least 32 random bytes"):
             load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": short})
-    assert load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+    production = {"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32, "DATA_KEY": DATA_KEY}
+    assert load_config(env=production)["SECRET_KEY"] == "k" * 32
     assert load_config(env={"TRIAGE_ENV": "development", "SECRET_KEY": "a"})["SECRET_KEY"] == "a"  # local use
 
 

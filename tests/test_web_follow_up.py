@@ -296,7 +296,7 @@ def test_the_spanish_link_page(setup: Any) -> None:
     client = app.test_client()
     es = {"Accept-Language": "es"}
     page, link = _first_check(client, {"fever": "moderate", "redness": "severe"}, hours="72", **es)
-    assert "Revisar otra vez más tarde" in page and "Pedir que la clínica me llame" in page
+    assert "Su enlace privado" in page and "Pedir que la clínica me llame" in page
     html = client.get(link, headers=es).get_data(as_text=True)
     assert "Sus revisiones hasta ahora" in html and "Olvidar este enlace" in html
     r = _call_back(client, link, "+34 612", **es)

@@ -30,7 +30,7 @@ from web.storage.models import FollowUp, Nurse
 bp = Blueprint("worklist", __name__, url_prefix="/nurse")
 bp.before_request(require_login)
 
-SHOWN = 200  # rows on the page; the count says how many are open
+SHOWN = 50  # rows on the page, the most urgent; the count says how many are open
 POLL_SECONDS = 5  # the script's interval: a new item is on screen within 10 seconds
 
 WINDOW_WORDS = {

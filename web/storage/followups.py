@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from triage import Disposition
-from web.storage.models import Entry, FollowUp, Nurse, Override, Record
+from web.storage.models import Entry, FollowUp, Nurse, Record
 from web.storage.store import RecordError, audit, nurse_actor
 
 LINK_ACTOR = "patient-link"
@@ -79,7 +79,7 @@ def record_for_link(session: Session, token: str) -> Record | None:
         record = session.scalar(
             select(Record)
             .where(Record.link_hash == hash_token(token))
-            .options(selectinload(Record.entries).selectinload(Entry.overrides).selectinload(Override.nurse))
+            .options(selectinload(Record.entries))  # never the overrides: the patient does not see them
         )
     if record is None:
         audit(session, LINK_ACTOR, "link-not-found")

@@ -131,6 +131,7 @@ class FollowUp(Base):
             "ix_follow_ups_open",
             "urgency",
             "created_at",
+            "id",
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),

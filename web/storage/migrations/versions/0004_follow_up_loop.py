@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_follow_ups_open",
         "follow_ups",
-        ["urgency", "created_at"],
+        ["urgency", "created_at", "id"],
         sqlite_where=sa.text("closed_at IS NULL"),
         postgresql_where=sa.text("closed_at IS NULL"),
     )
