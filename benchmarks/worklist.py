@@ -219,7 +219,7 @@ def measure(url: str, records: int, open_items: int, n: int) -> None:
             patient.get(f"/c/{token(picks[0])}")
 
         rows = {
-            "worklist JSON view (count + first 200 rows, audited)": _timed(
+            "worklist JSON view (count + the 50 most urgent rows, audited)": _timed(
                 n, lambda i: nurse.get("/nurse/worklist.json")
             ),
             "private link page (look-up, course, prefilled form)": _timed(

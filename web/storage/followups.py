@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from triage import Disposition
 from web.storage.models import Entry, FollowUp, Nurse, Record
@@ -190,10 +190,8 @@ def open_items(session: Session, now: datetime, hours: int, limit: int) -> list[
         .where(*_open(now, hours))
         .order_by(FollowUp.urgency, FollowUp.created_at, FollowUp.id)
         .limit(limit)
-        .options(
-            selectinload(FollowUp.record).load_only(Record.reference),
-            selectinload(FollowUp.claimed_by),
-        )
+        # One round trip: each row's code and claimer joined in (many-to-one, at most SHOWN rows).
+        .options(joinedload(FollowUp.record).load_only(Record.reference), joinedload(FollowUp.claimed_by))
     )
     return list(session.scalars(query))
 
