@@ -17,7 +17,6 @@ import io
 import json
 import random
 import re
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import event
 
+from benchmarks.records import _ms, _timed
 from web import create_app
 from web.storage import followups, store
 from web.storage.codes import ALPHABET
@@ -139,20 +139,6 @@ def load(db: Database, records: int, open_items: int) -> float:
     return time.perf_counter() - start
 
 
-def _ms(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
-
-
-def _timed(n: int, work: Callable[[int], object]) -> list[float]:
-    out = []
-    for i in range(n):
-        start = time.perf_counter()
-        work(i)
-        out.append(time.perf_counter() - start)
-    return out
-
-
 def _sign_in(client: Any) -> None:
     page = client.get("/nurse/login").get_data(as_text=True)
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -222,17 +208,17 @@ def measure(url: str, records: int, open_items: int, n: int) -> None:
             "worklist JSON view (count + the 50 most urgent rows, audited)": _timed(
                 n, lambda i: nurse.get("/nurse/worklist.json")
             ),
+            "worklist queries alone (followups.open_count + open_items)": _timed(n, lambda i: _worklist_queries(db)),
             "private link page (look-up, course, prefilled form)": _timed(
                 n, lambda i: patient.get(f"/c/{token(picks[i])}")
             ),
             "private link look-up alone (store.record_for_link)": _timed(n, lambda i: _lookup(db, token(picks[i]))),
             "wrong link (random token)": _timed(n, lambda i: patient.get(f"/c/{token(records + 1 + i)}")),
         }
-        print(f"\n| {records:,} records, {open_items:,} open items, {n} requests each | p50 ms | p95 ms |")
-        print("|---|---:|---:|")
+        print(f"\n| {records:,} records, {open_items:,} open items, {n} requests each | ms p50 / p95 |")
+        print("|---|---:|")
         for name, samples in rows.items():
-            p50, p95 = _ms(samples)
-            print(f"| {name} | {p50:.1f} | {p95:.1f} |")
+            print(f"| {name} | {_ms(samples)} |")
         print("\nPlans (EXPLAIN ANALYZE of the statements the requests sent):\n")
         served: Database = app.extensions["triage_db"]
         for plan in _plans(served, lambda: nurse.get("/nurse/worklist.json"), ("follow_ups",)):
@@ -240,6 +226,12 @@ def measure(url: str, records: int, open_items: int, n: int) -> None:
         for plan in _plans(served, lambda: patient.get(f"/c/{token(picks[1])}"), ("link_hash",)):
             print(plan + "\n")
         app.extensions["triage_db"].dispose()
+
+
+def _worklist_queries(db: Database) -> None:
+    with db.transaction() as s:
+        followups.open_count(s, NOW, 72)
+        followups.open_items(s, NOW, 72, 50)
 
 
 def _lookup(db: Database, value: str) -> None:

@@ -15,21 +15,12 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select, text
 
-from tests.support import DATA_KEY, NURSE, MakeApp
+from tests.support import DATA_KEY, NURSE, PROFILE, MakeApp
 from tests.web_helpers import csrf_token, patient_form, sign_in, signed_in_client
 from web.config import ConfigError, load_config
 from web.storage import store
 from web.storage.models import AuditEvent, Entry, FollowUp, Record
 
-PROFILE = """\
-name = "Clínica Piel Sana"
-phone = "+34 910 123 456"
-out_of_hours = "+34 600 123 456"
-emergency_number = "112"
-country = "ES"
-timezone = "Europe/Madrid"
-languages = ["en", "es"]
-"""
 DAY1 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 

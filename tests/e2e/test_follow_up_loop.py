@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from tests.e2e.conftest import PROFILE, serve
+from tests.e2e.conftest import serve
 from tests.e2e.pages import PHONE, new_page, read_axe, run_axe, sign_in
-from tests.support import NURSE, build_app
+from tests.support import NURSE, PROFILE, build_app
 
 pytestmark = pytest.mark.e2e
 

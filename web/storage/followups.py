@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from triage import Disposition
 from web.storage.models import Entry, FollowUp, Nurse, Record
 from web.storage.store import RecordError, audit, nurse_actor
+from web.storage.store import chosen as store_chosen
 
 LINK_ACTOR = "patient-link"
 TOKEN_BYTES = 32  # 256 bits: secrets.token_urlsafe(32), 43 characters
@@ -232,11 +233,7 @@ def claim(session: Session, item_id: int, nurse: Nurse, at: datetime) -> FollowU
 def record_outcome(session: Session, item_id: int, nurse: Nurse, outcome: str, note: str, at: datetime) -> FollowUp:
     """The outcome of a call by the nurse who claimed the item; reached or handed to a doctor
     closes it, no answer or a message left keeps it open (and counts as a try)."""
-    try:
-        chosen = Outcome(outcome)
-    except ValueError:
-        valid = ", ".join(o.value for o in Outcome)
-        raise RecordError(f"unknown outcome {outcome!r}; valid outcomes: {valid}") from None
+    chosen = store_chosen(Outcome, outcome, "outcome")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise RecordError(f"the note must be at most {MAX_NOTE} characters, got {len(note)}")

@@ -8,13 +8,14 @@ are stored together or not at all.
 from __future__ import annotations
 
 import csv
+import enum
 import functools
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,8 @@ from triage import Assessment, Disposition, KnowledgeBase
 from triage.vocabulary import CHANNELS, SEVERITIES, Onset
 from web.storage.codes import new_code, normalize_code
 from web.storage.models import AuditEvent, Entry, Nurse, Override, Record, utcnow
+
+E = TypeVar("E", bound=enum.Enum)
 
 MIN_PASSWORD = 12
 MAX_REASON = 2000
@@ -40,6 +43,15 @@ def _dummy_hash() -> str:
 
 class RecordError(ValueError):
     """A request about a record that cannot be carried out, with a message for the person."""
+
+
+def chosen(kind: type[E], value: str, noun: str) -> E:
+    """`value` as a member of `kind`, or a RecordError naming it and the valid ones."""
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(str(member.value) for member in kind)
+        raise RecordError(f"unknown {noun} {value!r}; valid {noun}s: {valid}") from None
 
 
 def nurse_actor(username: str) -> str:
@@ -352,24 +364,20 @@ def add_override(
 ) -> Override:
     """Record the nurse's disposition beside the engine's; a reason is required. Lowering an
     emergency answer also needs `confirmed`: the nurse ticked CONFIRM_LOWERING."""
-    try:
-        chosen = Disposition(disposition)
-    except ValueError:
-        valid = ", ".join(d.value for d in Disposition)
-        raise RecordError(f"unknown disposition {disposition!r}; valid dispositions: {valid}") from None
+    choice = chosen(Disposition, disposition, "disposition")
     reason = (reason or "").strip()
     if not reason:
         raise RecordError("give the reason for the override; it is reviewed to improve the knowledge base")
     if len(reason) > MAX_REASON:
         raise RecordError(f"the reason must be at most {MAX_REASON} characters, got {len(reason)}")
-    if emergency and chosen is not Disposition.CONTACT_CLINICIAN:
+    if emergency and choice is not Disposition.CONTACT_CLINICIAN:
         raise RecordError(f"the emergency flag goes only with '{Disposition.CONTACT_CLINICIAN}'")
-    if chosen.value == entry.disposition and emergency == entry.emergency:
-        raise RecordError(f"the engine already answered {chosen.value!r}; an override must differ from it")
+    if choice.value == entry.disposition and emergency == entry.emergency:
+        raise RecordError(f"the engine already answered {choice.value!r}; an override must differ from it")
     if lowers_emergency(entry, emergency) and not confirmed:
         raise RecordError(f"the engine answered this as an emergency: to lower it, tick '{CONFIRM_LOWERING}'")
     override = Override(
-        entry=entry, nurse=nurse, created_at=utcnow(), disposition=chosen.value, emergency=emergency, reason=reason
+        entry=entry, nurse=nurse, created_at=utcnow(), disposition=choice.value, emergency=emergency, reason=reason
     )
     session.add(override)
     audit(
@@ -377,7 +385,7 @@ def add_override(
         nurse_actor(nurse.username),
         "override",
         entry.record.reference,
-        f"entry {entry.seq}: {entry.disposition} -> {chosen.value}"
+        f"entry {entry.seq}: {entry.disposition} -> {choice.value}"
         + (" (lowered an emergency, confirmed)" if lowers_emergency(entry, emergency) else ""),
     )
     session.flush()
