@@ -10,7 +10,7 @@ never the path, so a token never reaches a log (web/logs.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -188,13 +188,7 @@ def check_again(token: str) -> ResponseReturnValue:
         if record is None:
             return gone()
         if parsed is not None and parsed.hours is None:  # cleared: the session time they gave
-            parsed = type(parsed)(
-                parsed.symptoms,
-                max(hours_between(session_time(record), at), 0.0),
-                parsed.factors,
-                parsed.worsening,
-                parsed.tz,
-            )
+            parsed = replace(parsed, hours=max(hours_between(session_time(record), at), 0.0))
         report = None
         if parsed is not None:
             try:
