@@ -117,6 +117,17 @@ def test_a_check_through_the_link_is_added_to_the_same_record_and_worse_is_deriv
     assert "Check again later" in page or "Contact clinician" in page
 
 
+def test_a_cleared_hours_field_takes_the_hours_from_the_session_time(setup: Any) -> None:
+    app, clock = setup
+    client = app.test_client()
+    _page, link = _first_check(client, {"redness": "mild"}, hours="24")
+    clock.at = DAY1 + timedelta(hours=12)
+    data = patient_form({"redness": "mild"}, hours="") | {"csrf_token": csrf_token(client, link)}
+    assert client.post(link, data=data).status_code == 200
+    with _db(app).transaction() as s:
+        assert [e.hours for e in s.scalars(select(Entry).order_by(Entry.seq))] == [24.0, 36.0]
+
+
 def test_the_link_page_never_shows_a_nurse_note_or_an_override_reason(setup: Any) -> None:
     app, _clock = setup
     client = app.test_client()
