@@ -35,6 +35,7 @@ from pathlib import Path
 from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import SEVERITIES
 from verification.reports import report_mix
+from web.config import new_data_key
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -250,7 +251,7 @@ def run_http(
     workers with memory:// storage)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="false")
+    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), DATA_KEY=new_data_key(), RATELIMIT_ENABLED="false")
     env.pop("TRIAGE_ENV", None)
     if cache_size is not None:
         env["TRIAGE_CACHE_SIZE"] = cache_size

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.http import free_port, wait_healthy
+from web.config import new_data_key
 
 REPO = Path(__file__).resolve().parent.parent
 LATENCY_MS = 400
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(
             os.environ,
             SECRET_KEY=secrets.token_hex(32),
+            DATA_KEY=new_data_key(),
             RATELIMIT_ENABLED="false",
             DATABASE_URL=f"sqlite:///{tmp}/records.sqlite3",
             INSTANCE_PATH=tmp,

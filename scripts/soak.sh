@@ -37,6 +37,8 @@ URL="http://$HOST:$PORT"
 export TRIAGE_ENV=production RATELIMIT_ENABLED=false SESSION_COOKIE_SECURE=false
 SECRET_KEY=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(32))')
 export SECRET_KEY
+DATA_KEY=$("$PYTHON" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+export DATA_KEY
 
 "$GUNICORN" -w "$WORKERS" -b "$HOST:$PORT" --timeout 60 --log-level warning 'web:create_app()' >"$LOG" 2>&1 &
 MASTER=$!

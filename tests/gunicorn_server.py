@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO
+from tests.support import DATA_KEY, REPO
 
 ENV = {
     "TRIAGE_ENV": "production",
     "SECRET_KEY": "k" * 64,
+    "DATA_KEY": DATA_KEY,
     "SESSION_COOKIE_SECURE": "false",
     "RATELIMIT_ENABLED": "false",
     # Production serves CDS Hooks only for trusted EHRs: one, whose public key (its private half

@@ -15,9 +15,31 @@ from flask import Flask
 from triage import KnowledgeBase, load_knowledge
 from verification.vignettes import REPO
 
-__all__ = ["NURSE", "REPO", "TESTING_CONFIG", "MakeApp", "build_app", "shipped_kb", "unavailable"]
+__all__ = [
+    "DATA_KEY",
+    "NURSE",
+    "PROFILE",
+    "REPO",
+    "TESTING_CONFIG",
+    "MakeApp",
+    "build_app",
+    "shipped_kb",
+    "unavailable",
+]
 
 NURSE = ("nurse.jones", "correct horse battery")
+# A clinic profile: its name, numbers and emergency number on the patient pages.
+PROFILE = """\
+name = "Clínica Piel Sana"
+phone = "+34 910 123 456"
+out_of_hours = "+34 600 123 456"
+emergency_number = "112"
+country = "ES"
+timezone = "Europe/Madrid"
+languages = ["en", "es"]
+"""
+# A valid Fernet key for the production apps the tests start (production refuses to start without one).
+DATA_KEY = "A" * 43 + "="
 
 
 def unavailable(reason: str) -> NoReturn:

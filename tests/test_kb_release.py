@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import MakeApp
+from tests.support import DATA_KEY, MakeApp
 from triage import Assessor, KnowledgeError, load_knowledge
 from triage.cli.commands import main
 from triage.knowledge.digest import RELEASED_DIR, changed_entries, read_files
@@ -76,7 +76,7 @@ def test_production_app_will_not_start_on_unreleased_knowledge(
     kb_copy = edit_kb("symptoms.toml", REDNESS_WINDOW, WIDER_REDNESS)
     monkeypatch.delenv("TRIAGE_ENV", raising=False)  # outside `flask run` the app is production
     with pytest.raises(KnowledgeError, match="digest"):
-        create_app({"SECRET_KEY": "x" * 32, "KNOWLEDGE_DIR": str(kb_copy)})
+        create_app({"SECRET_KEY": "x" * 32, "DATA_KEY": DATA_KEY, "KNOWLEDGE_DIR": str(kb_copy)})
     app = make_app(KNOWLEDGE_DIR=str(kb_copy))
     assert app.test_client().get("/healthz").get_json()["kb_digest"] == load_knowledge(kb_copy).digest
 

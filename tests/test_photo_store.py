@@ -41,7 +41,7 @@ def test_migration_0005_adds_the_photos_table_and_removes_it_keeping_the_records
     code = _record(db)
     _add(db, code)
     assert "photos" in db.tables()
-    db.downgrade("0003")
+    db.downgrade("0004")
     assert "photos" not in db.tables()
     with db.engine.connect() as c:
         assert c.execute(text("SELECT reference FROM records")).scalars().all() == [code]

@@ -55,7 +55,11 @@ def test_patient_result_shows_the_reference_code_and_the_record_holds_what_they_
         assert entry.channel == "patient-form" and entry.nurse_id is None
         assert [x["id"] for x in entry.report["symptoms"]] == ["redness", "swelling"]
         assert entry.answer["disposition"] == "expected" and entry.hours == 30.0
-        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [("patient-form", "create")]
+        # The patient's private link is issued with the record (only its hash is kept).
+        assert [(a.actor, a.action) for a in s.scalars(select(AuditEvent))] == [
+            ("patient-form", "create"),
+            ("patient-link", "issue-link"),
+        ]
 
 
 def test_a_failure_to_store_still_shows_the_answer_with_a_note(app, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.kb_samples import BROKEN
-from tests.support import REPO, MakeApp
+from tests.support import DATA_KEY, REPO, MakeApp
 from triage import KnowledgeError, default_assessor
 from triage.knowledge.files import KNOWLEDGE_DIR_ENV
 
@@ -83,7 +83,12 @@ def run_python(code: str, env: dict[str, str], timeout: float = 120) -> subproce
     )
 
 
-PRODUCTION = {"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 64, "SESSION_COOKIE_SECURE": "false"}
+PRODUCTION = {
+    "TRIAGE_ENV": "production",
+    "SECRET_KEY": "k" * 64,
+    "DATA_KEY": DATA_KEY,
+    "SESSION_COOKIE_SECURE": "false",
+}
 
 
 def test_fresh_process_refuses_to_start_on_a_broken_knowledge_base(edit_kb: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import DATA_KEY
 from tests.web_helpers import csrf_token, patient_form, signed_in_client
 from web import create_app
 from web.config import ConfigError, load_config
@@ -31,7 +32,8 @@ def test_production_refuses_a_short_secret_key():
     for short in ("a", "k" * 31, "é" * 15):
         with pytest.raises(ConfigError, match="at least 32 random bytes"):
             load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": short})
-    assert load_config(env={"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+    production = {"TRIAGE_ENV": "production", "SECRET_KEY": "k" * 32, "DATA_KEY": DATA_KEY}
+    assert load_config(env=production)["SECRET_KEY"] == "k" * 32
     assert load_config(env={"TRIAGE_ENV": "development", "SECRET_KEY": "a"})["SECRET_KEY"] == "a"  # local use
 
 
@@ -43,7 +45,7 @@ def test_development_and_testing_do_not_need_a_secret_key():
 
 
 def test_production_defaults():
-    cfg = load_config(env={"SECRET_KEY": "k" * 40})
+    cfg = load_config(env={"SECRET_KEY": "k" * 40, "DATA_KEY": DATA_KEY})
     assert cfg["TRIAGE_ENV"] == "production"
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["SESSION_COOKIE_HTTPONLY"] is True
     assert cfg["SESSION_COOKIE_SAMESITE"] == "Strict" and cfg["SESSION_COOKIE_NAME"] == "__Host-session"
@@ -77,6 +79,7 @@ def test_create_app_without_config_in_production_env_fails(monkeypatch):
     with pytest.raises(ConfigError):
         create_app()
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATA_KEY", DATA_KEY)
     assert create_app().config["TRIAGE_ENV"] == "production"
 
 
@@ -149,7 +152,7 @@ def test_answers_are_not_cached(client):
 
 
 def test_production_session_cookie_flags():
-    app = create_app({"TRIAGE_ENV": "production", "SECRET_KEY": "p" * 40, "LOG_REQUESTS": False})
+    app = create_app({"TRIAGE_ENV": "production", "SECRET_KEY": "p" * 40, "DATA_KEY": DATA_KEY, "LOG_REQUESTS": False})
     r = app.test_client().get("/", base_url="https://triage.example")
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")

@@ -30,12 +30,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clinic,
         commands,
         db,
+        follow_up,
         health_and_docs,
         i18n,
         nurse,
         patient,
         photos,
         records,
+        worklist,
     )
     from web.api_clients import install_key_limit
     from web.body import install_body_limit
@@ -86,20 +88,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             Budget("records", "RATELIMIT_RECORDS", (records.bp, records.review)),
             Budget("photos", "RATELIMIT_PHOTOS", (photos.bp,), methods=("POST",)),
             Budget("photo-views", "RATELIMIT_PHOTO_VIEWS", (photos.nurse_bp,)),
+            # A private link is looked up like a record: the same rate, its own budget.
+            Budget("links", "RATELIMIT_RECORDS", (follow_up.bp,)),
         ],
     )
     install_account_limit(app, limiter, auth.bp)  # sign-in per account too, across addresses
     install_key_limit(app, limiter, (api.api, cds_service.cds))  # and each API key
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
-    install_text_check(app, ("auth", "records", "review"))
+    install_text_check(app, ("auth", "records", "review", "worklist", "follow_up"))
     # Nurse pages (their views and exports are audited) only for requests from this site.
-    install_same_site_check(app, ("nurse", "records", "review", "nurse_photos"))
+    install_same_site_check(app, ("nurse", "records", "review", "nurse_photos", "worklist"))
 
     app.register_blueprint(patient.bp)
     app.register_blueprint(nurse.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(records.review)
     photos.init_app(app)
+    app.register_blueprint(worklist.bp)
+    app.register_blueprint(follow_up.bp)
     app.register_blueprint(api.api)
     app.register_blueprint(health_and_docs.meta)
     app.register_blueprint(cds_service.cds)

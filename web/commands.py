@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from web.db import database
-from web.storage import api_keys, second_factor, store
+from web.storage import api_keys, followups, second_factor, store
 from web.storage.models import utcnow
 from web.storage.passwords import password_problem
 
@@ -217,7 +217,13 @@ def records_purge(days: int | None) -> None:
     if keep < 1:
         raise click.UsageError("RETENTION_DAYS must be at least 1")
     before = utcnow() - timedelta(days=keep)
+    phones_before = utcnow() - timedelta(days=followups.PHONE_KEPT_DAYS)
     with database().transaction() as session:
         count = store.purge(session, before)
+        phones = followups.forget_phones(session, phones_before)
     noun = "record" if count == 1 else "records"
     click.echo(f"deleted {count} {noun} not updated in the last {keep} days (before {before:%Y-%m-%d %H:%M} UTC)")
+    click.echo(
+        f"deleted {phones} call-back phone number{'' if phones == 1 else 's'} of requests closed more than "
+        f"{followups.PHONE_KEPT_DAYS} days ago"
+    )

@@ -6,6 +6,7 @@ set otherwise, anything else (gunicorn) means production, where SECRET_KEY is re
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Mapping
@@ -164,6 +165,10 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         "CDS_HOOKS_ISSUERS": env.get("CDS_HOOKS_ISSUERS") or None,
         # Records not added to for this many days are deleted by `flask records purge`.
         "RETENTION_DAYS": _int(env, "RETENTION_DAYS", 365 * 2),
+        # The Fernet key call-back phone numbers are encrypted with (web/data_key.py); production needs it.
+        "DATA_KEY": env.get("DATA_KEY") or None,
+        # The nurse's worklist shows patients' `contact clinician` self-checks of this many hours.
+        "WORKLIST_HOURS": _int(env, "WORKLIST_HOURS", 72),
         # A nurse's login lasts one shift, counted from sign-in (web.auth), however busy the shift.
         "PERMANENT_SESSION_LIFETIME": _int(env, "NURSE_SESSION_HOURS", 10) * 3600,
         # The cookie's expiry is not pushed on at each request either: only a sign-in sets it.
@@ -195,4 +200,43 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
             f"SECRET_KEY is {size} bytes long; production needs at least {MIN_SECRET_KEY_BYTES} random bytes, e.g. "
             "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    check_data_key(config, production)
     return config
+
+
+_NEW_DATA_KEY = "DATA_KEY=$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+
+
+def new_data_key() -> str:
+    """A fresh DATA_KEY (a Fernet key), for local use and the benchmarks' production servers."""
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+@functools.cache
+def _process_data_key() -> str:
+    return new_data_key()
+
+
+def check_data_key(config: dict[str, Any], production: bool) -> None:
+    """DATA_KEY must be a Fernet key (32 random bytes, URL-safe base64) in production; development
+    and tests get a fresh one per process (phone numbers stored by an earlier process then cannot
+    be read, which is fine for local use)."""
+    from cryptography.fernet import Fernet
+
+    key = config.get("DATA_KEY")
+    if not key:
+        if production:
+            raise ConfigError(
+                "DATA_KEY is not set. Production encrypts call-back phone numbers with it: set it to a Fernet key, "
+                f"e.g. {_NEW_DATA_KEY}"
+            )
+        config["DATA_KEY"] = _process_data_key()
+        return
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"DATA_KEY is not a valid Fernet key (32 bytes in URL-safe base64, 44 characters), e.g. {_NEW_DATA_KEY}"
+        ) from None

@@ -6,8 +6,9 @@ Its command-line commands (flask --app web db | nurse | records) are in web.comm
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
@@ -15,14 +16,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from triage import Assessment
+from triage.vocabulary import Channel
 from web.clinic import current_clinic
+from web.clock import now
 from web.config import ConfigError
 from web.logs import ERROR_LOGGER
-from web.storage import store
+from web.storage import followups, store
 from web.storage.database import Database, sqlite_url
 from web.storage.models import AuditEvent, Nurse
 
 EXTENSION = "triage_db"
+T = TypeVar("T")
 
 
 def database_url(app: Flask) -> str:
@@ -78,13 +82,36 @@ def store_new_record(
     """Store the report and its answer as a new record, in one transaction; its reference
     code, or None when it could not be stored (the caller still shows the answer). A report
     without hours (an emergency answered at once) is not stored: a record's course needs them.
-    The entry keeps what the person read: `language` and the clinic's numbers (web.db.told)."""
+    The entry keeps what the person read: `language` and the clinic's numbers (web.db.told);
+    the audit names `actor` (an API client) when given."""
+
+    def create(session: Session) -> str:
+        nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
+        return store.create_record(session, answer, channel, nurse, told(language), actor=actor, at=now()).reference
+
+    return _stored(answer, channel, create)
+
+
+def store_self_check(answer: Assessment, language: str) -> tuple[str, str] | None:
+    """A patient's self-check stored as a new record with its private link, and put on the
+    nurse's worklist when it says `contact clinician`: (reference code, link token), or None."""
+
+    def create(session: Session) -> tuple[str, str]:
+        record = store.create_record(session, answer, Channel.PATIENT_FORM, None, told(language), at=now())
+        followups.note_self_check(session, record, record.entries[0])
+        return record.reference, followups.new_link(session, record)
+
+    return _stored(answer, Channel.PATIENT_FORM, create)
+
+
+def _stored(answer: Assessment, channel: str, create: Callable[[Session], T]) -> T | None:
+    """`create` in one transaction; None (and an error log naming only the failure's type) when
+    the database refuses. A report without hours is never stored."""
     if answer.report.hours is None:
         return None
     try:
         with database().transaction() as session:
-            nurse = session.get(Nurse, nurse_id) if nurse_id is not None else None
-            return store.create_record(session, answer, channel, nurse, told(language), actor).reference
+            return create(session)
     except (SQLAlchemyError, OSError, store.RecordError) as exc:
         # The type only: the message could quote the report.
         logging.getLogger(ERROR_LOGGER).error(

@@ -31,7 +31,7 @@ COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 NAMES = {"en": "English", "es": "Español"}  # each language in its own words, for the switch
 # Blueprints whose pages a patient reads (the error pages follow the request's blueprint).
-PATIENT_BLUEPRINTS = frozenset({"patient", "photos"})
+PATIENT_BLUEPRINTS = frozenset({"patient", "photos", "follow_up"})
 API_BLUEPRINTS = frozenset({"api", "cds"})
 # Responses that say their language (Content-Language) and that it follows these request headers.
 LABELLED_BLUEPRINTS = PATIENT_BLUEPRINTS | API_BLUEPRINTS

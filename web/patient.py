@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from triage import InvalidReport
-from triage.vocabulary import DEFAULT_SEVERITY, Channel
+from triage.vocabulary import DEFAULT_SEVERITY
 from web.assessor import patient_assessor
 from web.clinic import current_clinic
 from web.clock import likely_zone_choices, now, zone, zone_choices, zone_name
-from web.db import store_new_record
+from web.db import store_self_check
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
 from web.photos import photo_grant
@@ -21,7 +23,8 @@ from web.present import view
 bp = Blueprint("patient", __name__)
 
 
-def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
+def form_page(entry: Entry, status: int = 200, template: str = "patient_form.html", **extra: Any) -> tuple[str, int]:
+    """The symptom form (`template`: also the private link's page, which adds `extra`)."""
     language = select_language()
     kb = patient_assessor(language).kb
     # The time zone list: a short one (the zone chosen or the clinic's first), all ~500 on request
@@ -35,7 +38,7 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
     ]
     return (
         render_template(
-            "patient_form.html",
+            template,
             entry=entry,
             groups=groups,
             emergency=[s for s in kb.symptoms.values() if s.emergency],
@@ -45,6 +48,7 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
             zones=zone_choices(language) if all_zones else likely_zone_choices(language, default_zone),
             default_zone=default_zone,
             all_zones=all_zones,
+            **extra,
         ),
         status,
     )
@@ -53,7 +57,7 @@ def _form(entry: Entry, status: int = 200) -> tuple[str, int]:
 @bp.get("/")
 def form() -> tuple[str, int]:
     """The empty form."""
-    return _form(Entry())
+    return form_page(Entry())
 
 
 @bp.post("/")
@@ -63,20 +67,28 @@ def result() -> tuple[str, int]:
     at = now()
     entry, parsed = read_patient(request.form, assessor.kb, at)
     if parsed is None:
-        return _form(entry, 400)
+        return form_page(entry, 400)
     try:
         answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening)
     except InvalidReport as exc:
         engine_problems(entry, exc.problems, "patient", assessor.kb)
-        return _form(entry, 400)
+        return form_page(entry, 400)
     # Stored in English, as the nurse reads it: the same answer, from the English engine's cache.
-    reference = store_new_record(
-        assessor.english.assess_report(answer.report), Channel.PATIENT_FORM, language=select_language()
-    )
+    english = assessor.english.assess_report(answer.report)
+    stored = store_self_check(english, select_language())
     result = view(assessor.kb, answer, at, parsed.tz, current_clinic())
+    reference, follow = None, None
+    if stored is not None:
+        from web.follow_up import follow_view  # the link's module builds on this one
+
+        reference, token = stored
+        follow = follow_view(token, english.to_dict(), parsed.tz)
     # Photos for the nurse: offered with a stored answer that is not an emergency (web/photos.py).
     grant = photo_grant(reference, 1, zone_name(parsed.tz)) if reference and not answer.emergency else None
-    return render_template("patient_result.html", result=result, reference=reference, photo_grant=grant), 200
+    return (
+        render_template("patient_result.html", result=result, reference=reference, follow=follow, photo_grant=grant),
+        200,
+    )
 
 
 @bp.errorhandler(CSRFError)
@@ -88,4 +100,4 @@ def expired(exc: CSRFError) -> tuple[str, int]:
         "emergency-heading",
         _("This page was open too long and has expired. Check your answers and send them again."),
     )
-    return _form(entry, 400)
+    return form_page(entry, 400)

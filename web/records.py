@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session, object_session
 from werkzeug.datastructures import MultiDict
 
-from triage import Disposition, InvalidReport, KnowledgeBase, Report
+from triage import Assessment, Assessor, Disposition, InvalidReport, KnowledgeBase, Report
 from triage.engine.report import parse_report
 from triage.vocabulary import Channel
 from web.assessor import current_assessor, current_knowledge
@@ -27,6 +27,7 @@ from web.auth import require_login, signed_in_nurse
 from web.clinic import current_organization
 from web.clock import hours_between, now, zone, zone_name
 from web.db import database, told
+from web.follow_up_export import call_back_tasks
 from web.forms import Entry as FormEntry
 from web.forms import Parsed, engine_problems, read_nurse
 from web.record_views import chart, entry_view, label, labels, local_time, timeline_rows
@@ -179,6 +180,20 @@ def _parse(form: MultiDict[str, str], kb: KnowledgeBase) -> tuple[FormEntry, Par
     return entry, parsed, report
 
 
+def assess_against_record(
+    session: Session, record: Record, assessor: Assessor, parsed: Parsed, report: Report
+) -> Assessment:
+    """A report added to a record (a nurse's call-back, a patient's private link), assessed with
+    what the record shows got worse since its previous report (store.worse_than_before).
+
+    The lock first, then the latest report: two reports added at once are serialised, and each
+    compares with the entry the other stored."""
+    store.lock_record(session, record)
+    before = store.latest_symptoms(session, record)
+    worse = store.worse_than_before(assessor.kb, before, report.symptoms, report.hours)
+    return assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening, worse=worse)
+
+
 @bp.post("/<code>/entries")
 def add_entry(code: str) -> ResponseReturnValue:
     """A call-back report: assessed with what the record shows got worse, stored as the next entry."""
@@ -193,13 +208,8 @@ def add_entry(code: str) -> ResponseReturnValue:
             store.audit(session, actor, "view", found.reference)  # the page shows the record again
             page = _record_page(found, report=form, status=400)
         else:
-            # The lock first, then the latest report: two nurses adding at once are serialised,
-            # and each compares with the entry the other stored.
-            store.lock_record(session, found)
-            before = store.latest_symptoms(session, found)
-            worse = store.worse_than_before(assessor.kb, before, report.symptoms, report.hours)
-            answer = assessor.assess(parsed.symptoms, parsed.hours, parsed.factors, parsed.worsening, worse=worse)
-            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session), told())
+            answer = assess_against_record(session, found, assessor, parsed, report)
+            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session), told(), now())
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
             return redirect(target, 303)
     return page
@@ -304,6 +314,7 @@ def fhir(code: str) -> ResponseReturnValue:
             for p in shown
         ]
         bundle["entry"].extend(photo_media(found.reference, photos))
+        bundle["entry"] += call_back_tasks(session, found)
         reference = found.reference
     response = Response(
         json.dumps(bundle, ensure_ascii=False, indent=1), content_type="application/fhir+json; charset=utf-8"

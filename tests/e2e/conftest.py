@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.pages import read_axe
-from tests.support import NURSE, build_app, unavailable
+from tests.support import NURSE, PROFILE, build_app, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -97,18 +97,6 @@ def screenshots(tmp_path: Path) -> Path:
     target = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-# A clinic profile: its name, numbers and emergency number on the patient pages.
-PROFILE = """\
-name = "Clínica Piel Sana"
-phone = "+34 910 123 456"
-out_of_hours = "+34 600 123 456"
-emergency_number = "112"
-country = "ES"
-timezone = "Europe/Madrid"
-languages = ["en", "es"]
-"""
 
 
 @pytest.fixture(scope="session")

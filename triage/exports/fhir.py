@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from triage.exports import triage_codes
-from triage.exports.fhir_actors import UNRECORDED_DIGEST, engine_device, nurse_id, practitioner
+from triage.exports.fhir_actors import NURSE_SYSTEM, UNRECORDED_DIGEST, engine_device, nurse_id, practitioner
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import CHANNELS, SEVERITIES
@@ -559,3 +559,53 @@ def photo_media(reference: str, photos: Iterable[ExportPhoto]) -> list[dict[str,
         }
         entries.append({"fullUrl": _urn(reference, photo.seq, f"photo-{photo.photo_id}"), "resource": media})
     return entries
+
+
+# --- call-back requests (issue 31) ----------------------------------------------------------
+
+CALL_BACK_SYSTEM = "urn:microneedling-triage:call-back"
+
+
+@dataclass(frozen=True)
+class CallBackRequest:
+    """A patient's call-back request as the export sees it: never the phone number, never the
+    nurse's note; the outcome and who closed it are the clinic's own work."""
+
+    item: int
+    seq: int  # the entry whose answer it is about
+    requested_at: datetime
+    window: str
+    claimed_by: str | None
+    attempts: int
+    outcome: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+def call_back_task(reference: str, request: CallBackRequest) -> dict[str, Any]:
+    """A call-back request as an R4 Task (a Bundle entry): requested, in progress once a nurse
+    has claimed it, completed when closed; its focus is the RiskAssessment of that answer."""
+    status = "completed" if request.closed_at else ("in-progress" if request.claimed_by else "requested")
+    task: dict[str, Any] = {
+        "resourceType": "Task",
+        "identifier": [{"system": CALL_BACK_SYSTEM, "value": f"{reference}/{request.item}"}],
+        "status": status,
+        "intent": "order",
+        "priority": "urgent",
+        "code": {"text": "Call the patient back"},
+        "description": f"The patient asked the clinic to call ({request.window}).",
+        "focus": {"reference": _urn(reference, request.seq, "risk-assessment")},
+        "for": {
+            "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
+            "display": f"Anonymous patient, record {reference}",
+        },
+        "authoredOn": _instant(request.requested_at),
+        "lastModified": _instant(request.closed_at or request.requested_at),
+    }
+    if request.outcome:
+        task["businessStatus"] = {"text": f"{request.outcome} ({request.attempts} calls)"}
+    owner = request.closed_by or request.claimed_by
+    if owner:
+        # the nurse as every export names one: an opaque id, never the account name (fhir_actors)
+        task["owner"] = {"identifier": {"system": NURSE_SYSTEM, "value": nurse_id(owner)}}
+    return {"fullUrl": _urn(reference, request.item, "call-back-task"), "resource": task}

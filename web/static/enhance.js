@@ -53,6 +53,30 @@
     });
   }
 
+  // The patient's private link: copy it, or hand it to the phone's share sheet. The words come
+  // from the page (data-copied, data-share-title), so they are in the patient's language.
+  function linkButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy-link]"), function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy-link"));
+      var status = document.querySelector(".copy-done");
+      if (!source || !navigator.clipboard) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.value).then(function () {
+          if (status) status.textContent = status.getAttribute("data-copied");
+        }, function () { source.select(); });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-share]"), function (button) {
+      var source = document.getElementById(button.getAttribute("data-share"));
+      if (!source || !navigator.share) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.share({ title: button.getAttribute("data-share-title"), url: source.value }).catch(function () {});
+      });
+    });
+  }
+
   function focusErrors() {
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
@@ -61,6 +85,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     fillZones();
     copyButtons();
+    linkButtons();
     focusErrors();
   });
 })();

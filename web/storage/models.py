@@ -16,12 +16,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -101,12 +103,16 @@ class ApiKey(Base):
 
 class Record(Base):
     __tablename__ = "records"
+    __table_args__ = (Index("uq_records_link_hash", "link_hash", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(7), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the last assessment was added: retention counts from here.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # SHA-256 (hex) of the patient's private link token; the token itself is never stored.
+    # None: no link, or the patient or a nurse ended it (migration 0004).
+    link_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     entries: Mapped[list[Entry]] = relationship(
         back_populates="record", order_by="Entry.seq", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -179,6 +185,49 @@ class Photo(Base):
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     entry: Mapped[Entry] = relationship()
+
+
+class FollowUp(Base):
+    """One item of the nurse's worklist: a patient self-check answered `contact clinician`, or a
+    call-back the patient asked for (then with the phone number, Fernet-encrypted), until a nurse
+    closes it. The nurse's note stays here and in the audit trail, never on the patient's page."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        # The worklist reads only open items, most urgent and longest waiting first.
+        Index(
+            "ix_follow_ups_open",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        UniqueConstraint("record_id", "entry_seq", name="uq_follow_ups_record_entry"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    entry_seq: Mapped[int] = mapped_column(Integer)  # the entry whose answer put it on the list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    urgency: Mapped[int] = mapped_column(Integer)  # 0 emergency, 1 contact clinician, 2 monitor
+    disposition: Mapped[str] = mapped_column(String(32))
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The call-back request: when asked, the number (Fernet token, never plain), the time window.
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    phone_cipher: Mapped[str | None] = mapped_column(Text, nullable=True)
+    time_window: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("nurses.id"), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    outcome: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("nurses.id"), nullable=True)
+
+    record: Mapped[Record] = relationship()
+    claimed_by: Mapped[Nurse | None] = relationship(foreign_keys=[claimed_by_id])
+    closed_by: Mapped[Nurse | None] = relationship(foreign_keys=[closed_by_id])
 
 
 class AuditEvent(Base):

@@ -8,13 +8,14 @@ are stored together or not at all.
 from __future__ import annotations
 
 import csv
+import enum
 import functools
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,8 @@ from triage.vocabulary import CHANNELS, SEVERITIES, Onset
 from web.storage.codes import new_code, normalize_code
 from web.storage.models import AuditEvent, Entry, Nurse, Override, Record, utcnow
 from web.storage.passwords import password_problem
+
+E = TypeVar("E", bound=enum.Enum)
 
 MAX_REASON = 2000
 _CODE_ATTEMPTS = 20
@@ -40,6 +43,15 @@ def _dummy_hash() -> str:
 
 class RecordError(ValueError):
     """A request about a record that cannot be carried out, with a message for the person."""
+
+
+def chosen(kind: type[E], value: str, noun: str) -> E:
+    """`value` as a member of `kind`, or a RecordError naming it and the valid ones."""
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(str(member.value) for member in kind)
+        raise RecordError(f"unknown {noun} {value!r}; valid {noun}s: {valid}") from None
 
 
 def nurse_actor(username: str) -> str:
@@ -227,7 +239,13 @@ class Told:
 
 
 def _entry(
-    record: Record, seq: int, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+    record: Record,
+    seq: int,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None,
+    told: Told | None = None,
+    at: datetime | None = None,
 ) -> Entry:
     told = told or Told()
     if channel not in CHANNELS:
@@ -235,7 +253,7 @@ def _entry(
     return Entry(
         record=record,
         seq=seq,
-        created_at=utcnow(),
+        created_at=at or utcnow(),
         channel=channel,
         nurse=nurse,
         hours=answer.report.hours,
@@ -257,19 +275,21 @@ def create_record(
     nurse: Nurse | None = None,
     told: Told | None = None,
     actor: str | None = None,
+    at: datetime | None = None,
 ) -> Record:
     """A new record holding this first assessment, under a fresh unique reference code; the
-    audit names `actor` (an API client, "api:NAME"), else the nurse or the channel."""
+    audit names `actor` (an API client, "api:NAME"), else the nurse or the channel; `at`: when
+    (the app's clock, which tests move), else now."""
     for _ in range(_CODE_ATTEMPTS):
         code = new_code()
         if session.scalar(select(Record.id).where(Record.reference == code)) is not None:
             continue
-        now = utcnow()
+        now = at or utcnow()
         record = Record(reference=code, created_at=now, updated_at=now)
         try:
             with session.begin_nested():  # a code taken meanwhile by another process: try another
                 session.add(record)
-                session.add(_entry(record, 1, answer, channel, nurse, told))
+                session.add(_entry(record, 1, answer, channel, nurse, told, now))
         except IntegrityError:
             continue
         audit(session, actor or actor_name(nurse, channel), "create", code, f"entry 1 via {channel}")
@@ -308,12 +328,18 @@ def lock_record(session: Session, record: Record) -> None:
 
 
 def add_entry(
-    session: Session, record: Record, answer: Assessment, channel: str, nurse: Nurse | None, told: Told | None = None
+    session: Session,
+    record: Record,
+    answer: Assessment,
+    channel: str,
+    nurse: Nurse | None,
+    told: Told | None = None,
+    at: datetime | None = None,
 ) -> Entry:
     """Add a call-back assessment; entries are numbered in the order they are stored."""
     lock_record(session, record)
     last = session.scalar(select(func.max(Entry.seq)).where(Entry.record_id == record.id)) or 0
-    entry = _entry(record, last + 1, answer, channel, nurse, told)
+    entry = _entry(record, last + 1, answer, channel, nurse, told, at)
     session.add(entry)
     record.updated_at = entry.created_at
     audit(session, actor_name(nurse, channel), "add-entry", record.reference, f"entry {entry.seq} via {channel}")
@@ -378,24 +404,20 @@ def add_override(
 ) -> Override:
     """Record the nurse's disposition beside the engine's; a reason is required. Lowering an
     emergency answer also needs `confirmed`: the nurse ticked CONFIRM_LOWERING."""
-    try:
-        chosen = Disposition(disposition)
-    except ValueError:
-        valid = ", ".join(d.value for d in Disposition)
-        raise RecordError(f"unknown disposition {disposition!r}; valid dispositions: {valid}") from None
+    choice = chosen(Disposition, disposition, "disposition")
     reason = (reason or "").strip()
     if not reason:
         raise RecordError("give the reason for the override; it is reviewed to improve the knowledge base")
     if len(reason) > MAX_REASON:
         raise RecordError(f"the reason must be at most {MAX_REASON} characters, got {len(reason)}")
-    if emergency and chosen is not Disposition.CONTACT_CLINICIAN:
+    if emergency and choice is not Disposition.CONTACT_CLINICIAN:
         raise RecordError(f"the emergency flag goes only with '{Disposition.CONTACT_CLINICIAN}'")
-    if chosen.value == entry.disposition and emergency == entry.emergency:
-        raise RecordError(f"the engine already answered {chosen.value!r}; an override must differ from it")
+    if choice.value == entry.disposition and emergency == entry.emergency:
+        raise RecordError(f"the engine already answered {choice.value!r}; an override must differ from it")
     if lowers_emergency(entry, emergency) and not confirmed:
         raise RecordError(f"the engine answered this as an emergency: to lower it, tick '{CONFIRM_LOWERING}'")
     override = Override(
-        entry=entry, nurse=nurse, created_at=utcnow(), disposition=chosen.value, emergency=emergency, reason=reason
+        entry=entry, nurse=nurse, created_at=utcnow(), disposition=choice.value, emergency=emergency, reason=reason
     )
     session.add(override)
     audit(
@@ -403,7 +425,7 @@ def add_override(
         nurse_actor(nurse.username),
         "override",
         entry.record.reference,
-        f"entry {entry.seq}: {entry.disposition} -> {chosen.value}"
+        f"entry {entry.seq}: {entry.disposition} -> {choice.value}"
         + (" (lowered an emergency, confirmed)" if lowers_emergency(entry, emergency) else ""),
     )
     session.flush()

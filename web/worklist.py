@@ -1,0 +1,224 @@
+"""The nurse's worklist (/nurse/worklist): every open call-back request and every patient
+self-check of the last WORKLIST_HOURS answered `contact clinician`, most urgent first, then
+longest waiting. A nurse claims an item, calls, records the outcome and so closes it.
+
+The page works without JavaScript; static/worklist.js polls /nurse/worklist.json and puts new
+rows in without a reload. A phone number is decrypted only here, for the nurse who claimed the
+item, and each time it is shown the audit trail says so. Every view and change is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, get_template_attribute, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from triage import Disposition
+from web.assessor import current_knowledge
+from web.auth import require_login, signed_in_nurse
+from web.clock import now
+from web.data_key import decrypt_phone, shown
+from web.db import database
+from web.record_views import label
+from web.storage import followups, store
+from web.storage.models import FollowUp, Nurse
+
+bp = Blueprint("worklist", __name__, url_prefix="/nurse")
+bp.before_request(require_login)
+
+SHOWN = 50  # rows on the page, the most urgent; the count says how many are open
+POLL_SECONDS = 5  # the script's interval: a new item is on screen within 10 seconds
+
+WINDOW_WORDS = {
+    followups.TimeWindow.ANY: "any time",
+    followups.TimeWindow.MORNING: "morning (8-12)",
+    followups.TimeWindow.AFTERNOON: "afternoon (12-17)",
+    followups.TimeWindow.EVENING: "evening (17-20)",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One worklist item as the row shows it (templates/_worklist.html `worklist_row`)."""
+
+    id: int
+    reference: str
+    answer: str
+    key: str  # the disposition's CSS key
+    emergency: bool
+    minutes: int
+    requested: bool  # the patient asked for a call-back
+    window: str | None
+    claimed_by: str | None
+    mine: bool
+    phone: str | None  # decrypted only for the nurse who claimed it
+    attempts: int
+    outcome: str | None
+
+
+def _rows(session: Session, nurse: Nurse, at: datetime) -> tuple[int, list[Row]]:
+    hours = int(current_app.config["WORKLIST_HOURS"])
+    count = followups.open_count(session, at, hours)
+    items = followups.open_items(session, at, hours, SHOWN)
+    kb = current_knowledge()
+    rows = [_row(session, kb, item, nurse, at) for item in items]
+    return count, rows
+
+
+def _row(session: Session, kb: Any, item: FollowUp, nurse: Nurse, at: datetime) -> Row:
+    mine = item.claimed_by_id == nurse.id
+    phone = None
+    if mine and item.phone_cipher:
+        number = decrypt_phone(item.phone_cipher)
+        phone = shown(number) if number else "(cannot be read: the number was stored under another DATA_KEY)"
+        actor = store.nurse_actor(nurse.username)
+        store.audit(session, actor, "view-phone", item.record.reference, f"worklist item {item.id}")
+    window = followups.TimeWindow(item.time_window) if item.time_window else None
+    return Row(
+        id=item.id,
+        reference=item.record.reference,
+        answer=label(kb, item.disposition).text,
+        key=Disposition(item.disposition).key,
+        emergency=item.emergency,
+        minutes=max(int((at - item.created_at).total_seconds() // 60), 0),
+        requested=item.requested_at is not None,
+        window=WINDOW_WORDS[window] if window else None,
+        claimed_by=item.claimed_by.username if item.claimed_by is not None else None,
+        mine=mine,
+        phone=phone,
+        attempts=item.attempts,
+        outcome=item.outcome,
+    )
+
+
+def _nurse(session: Session) -> Nurse:
+    nurse = session.get(Nurse, signed_in_nurse().id)
+    if nurse is None or not nurse.active:
+        abort(403)
+    return nurse
+
+
+def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    with database().transaction() as session:
+        nurse = _nurse(session)
+        count, rows = _rows(session, nurse, now())
+        store.audit(session, signed_in_nurse().actor, "view-worklist")
+    return (
+        render_template(
+            "worklist.html",
+            count=count,
+            rows=rows,
+            shown=SHOWN,
+            error=error,
+            hours=current_app.config["WORKLIST_HOURS"],
+            outcomes=[o.value for o in followups.Outcome],
+            poll_seconds=POLL_SECONDS,
+        ),
+        status,
+    )
+
+
+@bp.get("/worklist")
+def worklist() -> tuple[str, int]:
+    return _page()
+
+
+@bp.get("/worklist.json")
+def worklist_json() -> dict[str, Any]:
+    """The open items for the polling script: the count, each item, and the rows as the page
+    renders them (one macro for both)."""
+    with database().transaction() as session:
+        nurse = _nurse(session)
+        count, rows = _rows(session, nurse, now())
+        store.audit(session, signed_in_nurse().actor, "view-worklist")
+    row_macro = get_template_attribute("_worklist.html", "worklist_row")
+    outcomes = [o.value for o in followups.Outcome]
+    return {
+        "count": count,
+        "items": [
+            {
+                "id": r.id,
+                "reference": r.reference,
+                "answer": r.answer,
+                "emergency": r.emergency,
+                "minutes_waiting": r.minutes,
+                "requested": r.requested,
+                "window": r.window,
+                "claimed_by": r.claimed_by,
+                "attempts": r.attempts,
+            }
+            for r in rows
+        ],
+        "rows_html": "".join(str(row_macro(r, outcomes)) for r in rows),
+    }
+
+
+@bp.post("/worklist/<int:item_id>/claim")
+def claim(item_id: int) -> ResponseReturnValue:
+    try:
+        with database().transaction() as session:
+            followups.claim(session, item_id, _nurse(session), now())
+    except store.RecordError as exc:
+        return _page(f"Item {item_id} not claimed: {exc}.", 409)
+    return redirect(url_for("worklist.worklist", _anchor=f"item-{item_id}"), 303)
+
+
+@bp.post("/worklist/<int:item_id>/outcome")
+def outcome(item_id: int) -> ResponseReturnValue:
+    """Reached or handed to a doctor closes the item; no answer or a message left keeps it open."""
+    try:
+        with database().transaction() as session:
+            followups.record_outcome(
+                session, item_id, _nurse(session), request.form.get("outcome", ""), request.form.get("note", ""), now()
+            )
+    except store.RecordError as exc:
+        return _page(f"Item {item_id}: nothing recorded: {exc}.", 409)
+    return redirect(url_for("worklist.worklist", _anchor=f"item-{item_id}"), 303)
+
+
+@bp.post("/records/<code>/end-link")
+def end_link(code: str) -> ResponseReturnValue:
+    """A nurse ends a patient's private link (it stops working at once; the record stays)."""
+    actor = signed_in_nurse().actor
+    with database().transaction() as session:
+        found = store.find_record(session, code, actor, audited_as="", entries=False)
+        if found is None:
+            return render_template("error.html", status=404, message="There is no record with that code."), 404
+        followups.end_link(session, found, actor)
+        reference = found.reference
+    return redirect(url_for("records.record", code=reference, _anchor="private-link"), 303)
+
+
+NURSE_PAGES = frozenset({"nurse", "records", "review", "worklist"})
+
+
+def _count_for_nav() -> None:
+    """Before a nurse page: the count of open items its navigation shows. Read here, in its own
+    short transaction, because the pages render inside theirs (SQLite allows one writer)."""
+    if request.blueprint in NURSE_PAGES and request.endpoint != "worklist.worklist_json" and signed_in():
+        with database().transaction() as session:
+            g.worklist_count = followups.open_count(session, now(), int(current_app.config["WORKLIST_HOURS"]))
+
+
+def open_count() -> int | str:
+    """The nav's count of open items (every nurse page shows it)."""
+    found: int | None = g.get("worklist_count")
+    return "?" if found is None else found
+
+
+def signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user.is_authenticated)
+
+
+def _install(state: Any) -> None:
+    state.app.jinja_env.globals["worklist_count"] = open_count
+    state.app.before_request(_count_for_nav)
+
+
+bp.record_once(_install)
