@@ -127,7 +127,7 @@ def test_an_emergency_result_offers_no_photos(make_app: MakeApp, tmp_path: Path,
 
 
 def test_an_answer_that_could_not_be_stored_offers_no_photos(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("web.patient.store_new_record", lambda *args, **kwargs: None)
+    monkeypatch.setattr("web.patient.store_self_check", lambda *args, **kwargs: None)
     page = _result(client)
     assert "No reference code this time" in page
     assert 'name="grant"' not in page and "Add photos" not in page
