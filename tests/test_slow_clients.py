@@ -11,28 +11,21 @@ A gunicorn that does not start is a failure here, not a skip.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
-import selectors
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from benchmarks.slow_clients import BYTE_EVERY, REPORT, SLOW_BODY, SLOW_HEAD, SlowClients, timed
 from tests.gunicorn_server import Server, start_gunicorn
 
 SLOW_CLIENTS = 200
-BYTE_EVERY = 2.0  # seconds between two bytes of one slow client
 RUN_FOR = 24.0  # seconds of checks beside the slow clients
 BODY_TIMEOUT = 8  # REQUEST_BODY_TIMEOUT for this server (seconds)
 HEAD_TIMEOUT = 5  # gunicorn.conf.py's keepalive: the deadline for a request's head
-REPORT = json.dumps({"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30}).encode()
-
-SLOW_HEAD = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "  # then one byte at a time, never ending
-SLOW_BODY = b"POST /api/v1/assess HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
 
 
 @pytest.fixture(scope="module")
@@ -44,71 +37,6 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         pytest.fail(f"gunicorn exited with {server.proc.returncode}: {log.read_text()[-800:]}")
     yield server
     server.stop()
-
-
-class SlowClients:
-    """`count` connections, half trickling a head and half a body, one byte each every
-    BYTE_EVERY seconds; one the server closes is opened again. Counts what the server did."""
-
-    def __init__(self, port: int, count: int) -> None:
-        self.port, self.count = port, count
-        self.selector = selectors.DefaultSelector()
-        self.stop = threading.Event()
-        self.opened_at = [0.0] * count
-        self.lifetimes: dict[str, list[float]] = {"head": [], "body": []}  # of connections the server closed
-        self.fewest_open = count
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _open(self, slot: int) -> socket.socket:
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        s.sendall(SLOW_HEAD if slot % 2 == 0 else SLOW_BODY)
-        s.setblocking(False)
-        self.opened_at[slot] = time.monotonic()
-        self.selector.register(s, selectors.EVENT_READ, slot)
-        return s
-
-    def _run(self) -> None:
-        try:
-            sockets = [self._open(i) for i in range(self.count)]
-            pause = BYTE_EVERY / self.count
-            while not self.stop.is_set():
-                for slot in range(self.count):
-                    if self.stop.is_set():
-                        break
-                    for key, _ in self.selector.select(timeout=0):
-                        self._closed_by_server(key.fileobj, sockets, key.data)  # type: ignore[arg-type]
-                    try:
-                        sockets[slot].send(b"a" if slot % 2 == 0 else b" ")
-                    except OSError:
-                        self._closed_by_server(sockets[slot], sockets, slot)
-                    time.sleep(pause)
-                self.fewest_open = min(self.fewest_open, len(self.selector.get_map()))
-        except BaseException as exc:  # reported by the test
-            self.errors.append(exc)
-        finally:
-            for key in list(self.selector.get_map().values()):
-                key.fileobj.close()  # type: ignore[union-attr]
-
-    def _closed_by_server(self, s: socket.socket, sockets: list[socket.socket], slot: int) -> None:
-        """The server answered (a 408, often lost to the reset its close causes) or closed:
-        note how long it held the connection, and take the slot's place again."""
-        self.lifetimes["head" if slot % 2 == 0 else "body"].append(time.monotonic() - self.opened_at[slot])
-        self.selector.unregister(s)
-        s.close()
-        sockets[slot] = self._open(slot)
-
-
-def timed(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, float]:
-    began = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-        response = conn.getresponse()
-        response.read()
-        return response.status, time.monotonic() - began
-    finally:
-        conn.close()
 
 
 def test_healthz_and_reports_are_answered_beside_200_slow_clients(shipped: Server) -> None:
