@@ -65,7 +65,7 @@ def reports(kb: KnowledgeBase) -> list[Report]:
     # symptoms that can give an emergency: reports with one are the ones answered without hours
     urgent = [sid for sid in symptoms if any(ph.emergency for ph in symptom_phases(kb, sid))]
     rng = random.Random(34)
-    for i in range(1200):
+    for i in range(600):
         chosen = rng.sample(symptoms, rng.randint(1, 6) if i % 4 else rng.randint(7, len(symptoms)))
         if rng.random() < 0.5:
             chosen = list(dict.fromkeys([*chosen, rng.choice(urgent)]))
@@ -109,8 +109,8 @@ def test_reports_without_hours_get_the_every_hour_answer(
             assert new_answer(assessor, report) == before, report
         checked += 1
         answered += isinstance(before, dict)
-    assert checked > 3000
-    assert answered > 500  # many are answered without hours (emergencies), not only refused
+    assert checked > 2400
+    assert answered > 300  # many are answered without hours (emergencies), not only refused
 
 
 def test_the_report_hours_checked_are_among_the_knowledge_bases(kb: KnowledgeBase) -> None:
