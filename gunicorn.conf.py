@@ -2,15 +2,22 @@
 
     cd /path/to/repository && gunicorn 'web:create_app()'
 
-Threaded workers (gthread): a client that opens a connection and then sends nothing, or
-stalls in the middle of its body, holds at most one thread, not a whole worker, so /healthz
-and everyone else keep being answered (tests/test_reliability_gunicorn.py opens 20 such
-connections). A stalled body is cut off after REQUEST_BODY_TIMEOUT seconds with a 408 (web.body).
+gevent workers (issue 34): each connection is a greenlet, not a thread, so clients that send
+their headers or body slowly (one byte every few seconds) hold a little memory each, not one of
+a fixed number of threads, and /healthz and real reports keep being answered beside hundreds of
+them (tests/test_slow_clients.py: 200; benchmarks/slow_clients.py finds the most). Common cloud
+load balancers pass bodies through unbuffered, so the app server has to hold on its own.
+Why gevent: gunicorn's own worker (same configuration, hooks and tests), psycopg 3 and redis-py
+wait cooperatively on its patched sockets, and an engine decision never yields, so a worker runs
+decisions one at a time from a small pool of engine instances (triage.engine.rules.RuleEngine).
+Timeouts: a request's head (request line and headers) must arrive within `keepalive` seconds
+(the gevent worker reads it under that deadline, then closes the connection without an answer),
+its body within REQUEST_BODY_TIMEOUT seconds (web.body: 408).
 
 Rate limits count per client in RATELIMIT_STORAGE_URI. With the default, memory://, each process
-counts on its own, so this file runs one worker process (its threads share the counts) and
+counts on its own, so this file runs one worker process (its greenlets share the counts) and
 refuses to start more; with a shared store (redis://...) it runs one worker per CPU core.
-Command-line options (-w, -k, --threads, -b) override what is set here.
+Command-line options (-w, -k, -b) override what is set here.
 """
 
 from __future__ import annotations
@@ -23,15 +30,14 @@ from typing import Any
 from web.config import per_process_limits
 
 bind = ["127.0.0.1:8000"]  # loopback: the HTTPS reverse proxy is in front
-worker_class = "gthread"
+worker_class = "gevent"
 # WEB_CONCURRENCY (worker processes) as on most hosts; by default one process while the limits
 # are counted in memory, else one per core.
 workers = int(os.environ.get("WEB_CONCURRENCY") or (1 if per_process_limits() else multiprocessing.cpu_count()))
-threads = 32  # each slow or stalled client holds one; each thread that assesses builds its engine once (~0.3 MB)
-worker_connections = 1000  # open connections per worker, idle keep-alive ones included
+worker_connections = 1000  # open connections (greenlets) per worker, slow and idle keep-alive ones included
 timeout = 30  # a worker whose main loop stops answering the master this long is restarted
 graceful_timeout = 30  # requests in progress get this long to finish at a restart or stop
-keepalive = 5  # seconds an idle keep-alive connection stays open
+keepalive = 5  # seconds an idle keep-alive connection stays open, and a request's head may take to arrive
 # gunicorn answers these itself, before the app (HTML, without the app's security headers).
 limit_request_line = 4094
 limit_request_fields = 100

@@ -4,7 +4,7 @@
 the seeded mix) is measured against `GET /healthz` in the same run, alternating, with the
 rate limit off. Run three times: with the answer cache as shipped and with it off
 (TRIAGE_CACHE_SIZE=0), so the engine's own cost is visible, and on 2 sync workers (issue 14's
-setting: a new connection for each request) instead of gunicorn.conf.py's threaded ones. Needs
+setting: a new connection for each request) instead of gunicorn.conf.py's gevent ones. Needs
 Debian's `wrk`; when it is missing this part is skipped with the reason (nothing is installed).
 
 Each round runs every endpoint once, back to back, so a round's ratios compare runs made in
@@ -235,6 +235,7 @@ def run_http(
     worker_args: list[str] | None = None,
     rounds: int = 4,
     warmup_varied: int = 30,
+    env_extra: dict[str, str] | None = None,
 ) -> HttpRun:
     """Start gunicorn, run wrk on /healthz, /api/v1/assess (the mix's 200 reports, cycled) and
     /api/v1/assess (a new random report each) in turn, `rounds` times, stop it.
@@ -246,15 +247,17 @@ def run_http(
     about 10,000 reports per worker on a 2-vCPU machine).
 
     The server: `gunicorn -w 2 'web:create_app()'` from the repository, so gunicorn.conf.py
-    applies (gthread, 32 threads per worker) with 2 worker processes, unless `worker_args`
+    applies (gevent workers since issue 34) with 2 worker processes, unless `worker_args`
     (e.g. SYNC_WORKERS) say otherwise; RATELIMIT_ENABLED=false (so gunicorn.conf.py allows two
-    workers with memory:// storage)."""
+    workers with memory:// storage), unless `env_extra` sets other settings (benchmarks.worker_models:
+    limits on, counted in Redis)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), DATA_KEY=new_data_key(), RATELIMIT_ENABLED="false")
     env.pop("TRIAGE_ENV", None)
     if cache_size is not None:
         env["TRIAGE_CACHE_SIZE"] = cache_size
+    env.update(env_extra or {})
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "assess.lua"
         script.write_text(lua_script(bodies(kb)))

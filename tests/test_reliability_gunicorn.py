@@ -1,5 +1,5 @@
-"""The real server: gunicorn with 2 worker processes on a free loopback port (sync workers, and
-threaded workers with 4 threads each).
+"""The real server: gunicorn with 2 worker processes on a free loopback port (sync workers,
+threaded workers with 4 threads each, and gevent workers, as gunicorn.conf.py ships).
 
 Many client threads post different reports at once; every answer must equal the in-process,
 sequential answer for the same report (no mix-up between requests, workers or threads).
@@ -34,11 +34,16 @@ CLIENTS = 16
 PER_CLIENT = 40
 
 
-@pytest.fixture(scope="module", params=["sync", "gthread"], ids=["sync workers", "threaded workers"])
+@pytest.fixture(
+    scope="module", params=["sync", "gthread", "gevent"], ids=["sync workers", "threaded workers", "gevent workers"]
+)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """2 sync workers (one request at a time each), or 2 workers with 4 threads each (gthread)."""
+    """2 sync workers (one request at a time each), 2 workers with 4 threads each (gthread), or
+    2 gevent workers (a greenlet per connection)."""
     log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    kind = ("-k", "gthread", "--threads", "4") if request.param == "gthread" else ("-k", "sync")
+    kind = {"gthread": ("-k", "gthread", "--threads", "4"), "sync": ("-k", "sync"), "gevent": ("-k", "gevent")}[
+        request.param
+    ]
     srv = start_gunicorn(log, args=("-w", "2", "--timeout", "60", *kind))
     if srv.proc.poll() is not None:
         pytest.fail(f"gunicorn exited with {srv.proc.returncode}: {log.read_text()[-500:]}")

@@ -62,10 +62,10 @@ def call(base: str, method: str, path: str, body: bytes | None = None, timeout: 
         return int(exc.code)
 
 
-def test_the_configuration_runs_threaded_workers_and_one_process_with_memory_limits(production: Server) -> None:
+def test_the_configuration_runs_gevent_workers_and_one_process_with_memory_limits(production: Server) -> None:
     workers = worker_pids(production.proc.pid)
     assert workers is None or len(workers) == 1
-    assert "Using worker: gthread" in production.log.read_text()
+    assert "Using worker: gevent" in production.log.read_text()
 
 
 def test_healthz_keeps_answering_while_20_slow_clients_are_open(production: Server) -> None:

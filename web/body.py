@@ -5,10 +5,15 @@ stopping at the limit, which would silently truncate a too-large body (a 200 for
 with trailing junk, or a misleading 400). Reading limit + 1 bytes first tells "exactly at
 the limit" from "over it".
 
-Time: a client that sends the headers and then stalls would hold a server thread for as long
-as it likes. Under gunicorn each read waits at most REQUEST_BODY_TIMEOUT seconds; then the
-answer is 408 and the thread is free. A client that trickles a byte at a time is
-bounded by the server's thread count instead; a buffering reverse proxy takes both off us.
+Time: under gunicorn's gevent worker (gunicorn.conf.py) the whole body must arrive within
+REQUEST_BODY_TIMEOUT seconds (a deadline, so a client that trickles a byte a second is cut off
+too); then the answer is 408 and the connection is free. A waiting client holds a greenlet, not
+a thread; the deadline bounds how long. Under other workers each wait for the socket is bounded
+by the same number of seconds (gunicorn's reader asks the socket many times in one read, so
+only a greenlet's timer can bound the whole).
+
+Framing: a body whose chunked framing is broken (a chunk size that is not hex, a chunk cut
+short, a missing CRLF) is found while reading it here, and answered 400, never 500.
 
 One route may take a larger body: a view marked with `larger_body(setting)` (the photo upload)
 is read within that config setting instead, and only it; every other route (the API: 16 KiB)
@@ -20,13 +25,18 @@ length, which the reading here has done (so the length is guarded once).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge, RequestTimeout
+from gunicorn.http.errors import ParseException
+from werkzeug.exceptions import BadRequest, ClientDisconnected, RequestEntityTooLarge, RequestTimeout
+
+BAD_FRAMING = "the request body's framing is malformed (Transfer-Encoding: chunked sizes, terminators or trailers)"
 
 
 def _read(raw: io.RawIOBase, want: int) -> bytes:
@@ -67,6 +77,18 @@ def body_limit(app: Flask) -> int | None:
     return int(limit) if limit is not None else None
 
 
+def whole_body_deadline(seconds: float) -> contextlib.AbstractContextManager[object]:
+    """A timer that raises TimeoutError in this greenlet after `seconds`, when gevent has patched
+    the sockets (gunicorn's gevent worker); else nothing (the socket's own timeout applies)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if seconds and monkey is not None and monkey.is_module_patched("socket"):
+        import gevent  # already imported: gevent patched the sockets
+
+        timer: contextlib.AbstractContextManager[object] = gevent.Timeout(seconds, TimeoutError)
+        return timer
+    return contextlib.nullcontext()
+
+
 def install_body_limit(app: Flask) -> None:
     """Register first, so no other hook (CSRF reads the form) touches the stream before."""
 
@@ -82,12 +104,18 @@ def install_body_limit(app: Flask) -> None:
         if declared is not None and declared > limit:
             return  # werkzeug answers 413 without reading it
         client: socket.socket | None = environ.get("gunicorn.socket")
+        seconds = app.config["REQUEST_BODY_TIMEOUT"]
         if client is not None:
-            client.settimeout(app.config["REQUEST_BODY_TIMEOUT"] or None)
+            client.settimeout(seconds or None)
         try:
-            data = _read(environ["wsgi.input"], limit + 1 if declared is None else declared)
+            with whole_body_deadline(seconds):
+                data = _read(environ["wsgi.input"], limit + 1 if declared is None else declared)
         except TimeoutError:
             raise RequestTimeout() from None
+        except ParseException:  # gunicorn's reader: a chunk size, extension, terminator or trailer
+            raise BadRequest(BAD_FRAMING) from None
+        except OSError:  # gunicorn's NoMoreData (a chunk cut short), werkzeug's "Invalid chunk header"
+            raise BadRequest(BAD_FRAMING) from None
         finally:
             if client is not None:
                 client.settimeout(None)  # as gunicorn left it, for writing the answer

@@ -6,6 +6,8 @@ Its command-line commands (flask --app web db | nurse | records) are in web.comm
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ from web.clock import now
 from web.config import ConfigError
 from web.logs import ERROR_LOGGER
 from web.storage import followups, store
-from web.storage.database import Database, sqlite_url
+from web.storage.database import Database, sqlite_files, sqlite_url
 from web.storage.models import AuditEvent, Nurse
 
 EXTENSION = "triage_db"
@@ -39,6 +41,37 @@ def database_url(app: Flask) -> str:
     return sqlite_url(folder / "triage.sqlite3")
 
 
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+def tighten(path: Path, private: int) -> None:
+    """Take from an existing file or folder every permission beyond `private` (the group's and
+    others', never adding one): one made by an older version, or by hand, may be open to other
+    users, and it holds health data. One that cannot be changed (another user's) stops the
+    start-up with the command that fixes it."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if not mode & ~private:
+        return
+    try:
+        os.chmod(path, mode & private)
+    except OSError as exc:
+        raise ConfigError(
+            f"{path} has mode {mode:04o}, open to other users, and could not be changed to {mode & private:04o} "
+            f"({exc.strerror}): run `chmod {mode & private:o} {path}` as its owner, then start again"
+        ) from None
+
+
+def tighten_private_files(app: Flask, url: str) -> None:
+    """The instance folder (it holds the default database) to 0700, SQLite's files to 0600."""
+    tighten(Path(app.instance_path), PRIVATE_FOLDER)
+    for path in sqlite_files(url):
+        tighten(path, PRIVATE_FILE)
+
+
 def _stamp_client(session: Session, _context: Any, _instances: Any) -> None:
     """Audit events written while serving a request record the client's address (the one the
     trusted proxies forwarded, when PROXY_COUNT is set: ProxyFix has put it in remote_addr)."""
@@ -50,7 +83,9 @@ def _stamp_client(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    db = Database(database_url(app))
+    url = database_url(app)
+    tighten_private_files(app, url)
+    db = Database(url)
     event.listen(db.sessions, "before_flush", _stamp_client)
     if app.config["MIGRATE_ON_START"]:
         db.upgrade()  # idempotent; locked against other workers starting at the same time

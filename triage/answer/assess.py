@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from triage.answer import message
@@ -14,15 +14,16 @@ from triage.answer.model import Assessment
 from triage.answer.phrasebook import Phrasebook
 from triage.answer.safety_net import SafetyNetBook
 from triage.engine.cache import BoundedCache
+from triage.engine.no_hours import FindingsOverHours
 from triage.engine.phase_cache import PhaseCache
 from triage.engine.report import InvalidReport, Problem, Report, parse_report
-from triage.engine.rules import RawResult, RuleEngine
+from triage.engine.rules import RawFinding, RawResult, RuleEngine
 from triage.knowledge.base import KnowledgeBase
-from triage.knowledge.conditions import answer_change_hours
 from triage.knowledge.loader import load_knowledge
 from triage.knowledge.words import ENGLISH_WORDS
 from triage.vocabulary import DISPOSITION_RANKS, MAX_HOURS, Disposition
 
+CONTACT_RANK = Disposition.CONTACT_CLINICIAN.rank
 UNKNOWN_HOURS = ENGLISH_WORDS.unknown_hours  # {hours} in a reason when the report gives none
 
 
@@ -77,11 +78,17 @@ class Assessor:
         )
         self.engine: RuleEngine
         self.phase_cache: PhaseCache | None
+        self.bounds: PhaseCache
+        self.over_hours: FindingsOverHours
         if decided_by is not None:
             self.engine, self.phase_cache = decided_by.engine, decided_by.phase_cache
+            self.bounds, self.over_hours = decided_by.bounds, decided_by.over_hours
         else:
             self.engine = RuleEngine(kb)
             self.phase_cache = PhaseCache(kb, PHASE_CACHE_PER_ANSWER * cache_size) if cache_size > 0 else None
+            # each report's own change hours (for a report without hours), from the phase cache's reading
+            self.bounds = self.phase_cache or PhaseCache(kb, 0)
+            self.over_hours = FindingsOverHours(kb)
         # the knowledge base's wording read once, not once per finding
         self.phrasebook = Phrasebook(kb)
         self.advice_book = message.AdviceBook.of(kb)
@@ -116,7 +123,10 @@ class Assessor:
         """The engine's conclusions: from the phase cache when a report in the same phase was
         decided before (triage.engine.phase_cache), else from the engine."""
         if report.hours is None:
-            return self.run_at_every_hour(report)
+            return self.run_at_every_hour(report, self._decided)
+        return self._decided(report)
+
+    def _decided(self, report: Report) -> RawResult:
         if self.phase_cache is None:
             return self.engine.run(report)
         return self.phase_cache.conclusions(report, self.engine.run)
@@ -124,40 +134,56 @@ class Assessor:
     def assess_uncached(self, report: Report) -> Assessment:
         """Run the engine and explain its conclusions, bypassing the cache."""
         if report.hours is None:
-            return self.explain(report, self.run_at_every_hour(report))
+            return self.explain(report, self.run_at_every_hour(report, self.engine.run))
         return self.explain(report, self.engine.run(report))
 
-    def run_at_every_hour(self, report: Report) -> RawResult:
+    def run_at_every_hour(self, report: Report, decide: Callable[[Report], RawResult]) -> RawResult:
         """The engine's conclusions for a report without hours, when no hour changes its answer.
 
-        The engine is run from each hour at which an answer can change (the answer is the same
-        until the next), so this is exact. Only an answer that is `contact clinician` at every
-        hour, with the same emergency flag, for a reason found at every hour (an always-emergency
-        symptom, for example), is given: it needs no re-check time. Its findings are those found
-        at every hour (a symptom whose finding depends on the hours is left out of "why").
-        Otherwise the hours are required, as for any report.
+        The answer is worked out from each hour at which this report's answer can change (its own
+        bounds, triage.engine.phase_cache: the answer is the same until the next), so this is
+        exact. Only an answer that is `contact clinician` at every hour, with the same emergency
+        flag, for a reason found at every hour (an always-emergency symptom, for example), is
+        given: it needs no re-check time. Its findings are those found at every hour (a symptom
+        whose finding depends on the hours is left out of "why"). Otherwise the hours are
+        required, as for any report.
+
+        Cost (issue 34): the engine runs at hour 0, then at the last hour, then backwards, and
+        stops as soon as the hours are shown to be needed, or as soon as every finding still in
+        the running is one whose hours the knowledge base tells (triage.engine.no_hours) and the
+        answer cannot change (it is an emergency, or no emergency is possible): those are then
+        checked at the remaining hours without the engine. tests/test_no_hours.py compares this
+        with running the engine at every change hour of the knowledge base.
         """
-        runs = [self.engine.run(dataclasses.replace(report, hours=h)) for h in answer_change_hours(self.kb)]
-        answers = {
-            (max(Disposition(f.disposition).rank for f in r.findings), any(f.emergency for f in r.findings))
-            for r in runs
-        }
-        common = [f for f in runs[0].findings if all(f in r.findings for r in runs[1:])]
-        answer = next(iter(answers))
-        same_reason = any(
-            (Disposition(f.disposition).rank, f.emergency) == answer for f in common
-        )  # one finding gives the answer at every hour
-        if len(answers) != 1 or answer[0] != Disposition.CONTACT_CLINICIAN.rank or not same_reason:
-            raise InvalidReport(
-                [
-                    Problem(
-                        "hours",
-                        f"hours not given: give the hours since the session ended (0 to {MAX_HOURS:g}); "
-                        "the answer for these symptoms depends on them",
-                    )
-                ]
-            )
+        hours = self.hours_to_check(report)
+        over_hours = self.over_hours
+        answer: tuple[int, bool] | None = None
+        common: list[RawFinding] = []
+        for i, at in enumerate([hours[0], *reversed(hours[1:])]):
+            raw = decide(dataclasses.replace(report, hours=at))
+            here = (max(Disposition(f.disposition).rank for f in raw.findings), any(f.emergency for f in raw.findings))
+            if answer is None:
+                answer, common = here, list(raw.findings)
+            else:
+                common = [f for f in common if f in raw.findings]
+            if here != answer or not _gives(answer, common):
+                raise _hours_needed()
+            rest = hours[1 : len(hours) - i]  # the hours not run yet
+            # every finding left tells its own hours, and no hour can change the answer
+            if (
+                rest
+                and all(over_hours.known(f) for f in common)
+                and (answer[1] or not over_hours.emergency_possible(report))
+            ):
+                common = [f for f in common if over_hours.found_at_all(f, report, rest)]
+                if not _gives(answer, common):
+                    raise _hours_needed()
+                break
         return RawResult(tuple(common), ())
+
+    def hours_to_check(self, report: Report) -> list[float]:
+        """0, then every hour at which this report's answer can change (its phases' starts)."""
+        return self.bounds.bounds(report)
 
     # --- putting the engine's conclusions into words ------------------------------------
 
@@ -211,6 +237,24 @@ class Assessor:
         # and with it any shortfall below 1e-8 h (36 microseconds). Never sooner than the
         # knowledge base's recheck_minimum (policy v3: 1 hour).
         return max(math.floor(round(min(waits) * 100, 6)) / 100, self.kb.header.recheck_minimum or 0.01)
+
+
+def _gives(answer: tuple[int, bool], findings: list[RawFinding]) -> bool:
+    """Whether one of the findings gives this answer (disposition rank, emergency) by itself,
+    and it is `contact clinician` (the only answer given without hours)."""
+    return answer[0] == CONTACT_RANK and any((Disposition(f.disposition).rank, f.emergency) == answer for f in findings)
+
+
+def _hours_needed() -> InvalidReport:
+    return InvalidReport(
+        [
+            Problem(
+                "hours",
+                f"hours not given: give the hours since the session ended (0 to {MAX_HOURS:g}); "
+                "the answer for these symptoms depends on them",
+            )
+        ]
+    )
 
 
 _default: Assessor | None = None

@@ -46,6 +46,18 @@ def create_private_file(url: str) -> None:
         os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
+def sqlite_files(url: str) -> list[Path]:
+    """The files of an SQLite database at `url` (its journal, -wal and -shm beside it), or none
+    for another backend or an in-memory database."""
+    url = normalize_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return []
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return []
+    return [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine with the settings each backend needs for safe concurrent writes."""
     url = normalize_url(url)
