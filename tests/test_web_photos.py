@@ -469,3 +469,16 @@ def test_the_fhir_export_gives_each_photo_as_media_of_its_questionnaire_response
     fetched = nurse.get(media["content"]["url"])
     assert fetched.status_code == 200 and fetched.data[:3] == b"\xff\xd8\xff"
     assert app.test_client().get(media["content"]["url"]).status_code == 302  # only a nurse's session
+
+
+def test_the_upload_alone_gets_minutes_for_its_body(make_app: Any) -> None:
+    """A phone sending three photos over a slow connection needs minutes; every other route keeps
+    REQUEST_BODY_TIMEOUT (web.body cuts a body off at its route's deadline)."""
+    from web.body import body_timeout
+
+    app = make_app(REQUEST_BODY_TIMEOUT=10, PHOTO_UPLOAD_TIMEOUT=300)
+    with app.test_request_context("/photos", method="POST"):
+        assert body_timeout(app) == 300
+    for path in ("/", "/api/v1/assess", "/nurse/login"):
+        with app.test_request_context(path, method="POST"):
+            assert body_timeout(app) == 10, path

@@ -15,9 +15,9 @@ only a greenlet's timer can bound the whole).
 Framing: a body whose chunked framing is broken (a chunk size that is not hex, a chunk cut
 short, a missing CRLF) is found while reading it here, and answered 400, never 500.
 
-One route may take a larger body: a view marked with `larger_body(setting)` (the photo upload)
-is read within that config setting instead, and only it; every other route (the API: 16 KiB)
-keeps MAX_CONTENT_LENGTH.
+One route may take a larger body: a view marked with `larger_body(setting, timeout_setting)` (the
+photo upload) is read within those config settings instead, and only it; every other route (the
+API: 16 KiB in REQUEST_BODY_TIMEOUT) keeps MAX_CONTENT_LENGTH.
 
 The body read is then the request's stream: werkzeug's own would wrap it again to guard its
 length, which the reading here has done (so the length is guarded once).
@@ -53,15 +53,23 @@ View = TypeVar("View", bound=Callable[..., object])
 LARGER_BODY_FORM_MEMORY = 256 * 1024
 
 
-def larger_body(setting: str) -> Callable[[View], View]:
+def larger_body(setting: str, timeout_setting: str) -> Callable[[View], View]:
     """Mark a view whose request body may be as large as config[`setting`] (instead of
-    MAX_CONTENT_LENGTH)."""
+    MAX_CONTENT_LENGTH) and take config[`timeout_setting`] seconds to arrive (instead of
+    REQUEST_BODY_TIMEOUT): a phone sending three photos over a slow connection needs minutes."""
 
     def mark(view: View) -> View:
         view.body_limit_setting = setting  # type: ignore[attr-defined]
+        view.body_timeout_setting = timeout_setting  # type: ignore[attr-defined]
         return view
 
     return mark
+
+
+def body_timeout(app: Flask) -> int:
+    """Seconds this request's route gives its body to arrive."""
+    view = app.view_functions.get(request.endpoint or "")
+    return int(app.config[getattr(view, "body_timeout_setting", None) or "REQUEST_BODY_TIMEOUT"])
 
 
 def body_limit(app: Flask) -> int | None:
@@ -104,7 +112,7 @@ def install_body_limit(app: Flask) -> None:
         if declared is not None and declared > limit:
             return  # werkzeug answers 413 without reading it
         client: socket.socket | None = environ.get("gunicorn.socket")
-        seconds = app.config["REQUEST_BODY_TIMEOUT"]
+        seconds = body_timeout(app)
         if client is not None:
             client.settimeout(seconds or None)
         try:

@@ -116,6 +116,9 @@ def load_config(overrides: Mapping[str, Any] | None = None, env: Mapping[str, st
         # Seconds a request body may take to arrive before the answer is 408 (a stalled client
         # would otherwise hold a server thread for as long as it likes).
         "REQUEST_BODY_TIMEOUT": _int(env, "REQUEST_BODY_TIMEOUT", 10),
+        # The photo upload's body only: up to 31 MiB from a phone, about 4 minutes at 1 Mbit/s
+        # (a waiting upload holds a greenlet under gunicorn.conf.py's gevent workers, not a thread).
+        "PHOTO_UPLOAD_TIMEOUT": _int(env, "PHOTO_UPLOAD_TIMEOUT", 300),
         "SESSION_COOKIE_SECURE": _flag(env, "SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         # Strict: a link or form on another site never carries the nurse's session, so it cannot

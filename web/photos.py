@@ -135,7 +135,7 @@ def _chosen_files() -> list[FileStorage]:
 
 
 @bp.post("/photos")
-@larger_body("MAX_PHOTO_UPLOAD_LENGTH")
+@larger_body("MAX_PHOTO_UPLOAD_LENGTH", "PHOTO_UPLOAD_TIMEOUT")
 def add() -> ResponseReturnValue:
     """Add the chosen photos: each made safe, then stored while the report has room."""
     target = photo_target()
