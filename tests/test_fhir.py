@@ -54,11 +54,18 @@ EXPECTED_SNOMED = {
     "swelling": "267038008",
     "pain": "22253000",
     "itching": "418290006",
-    "fever": "386661006",
     "hives": "247472004",  # Weal (finding): what the patient has, not the disorder urticaria
     "breathing-difficulty": "267036007",  # Dyspnea (finding)
     "rash": "271807003",  # Eruption of skin (disorder)
+    "numbness": "44077006",  # Numbness (finding)
+    "swollen-glands": "30746006",  # Lymphadenopathy (disorder)
+    "blisters": "417237009",  # Blister of skin AND/OR mucosa (disorder)
+    "bruising": "302227002",  # Ecchymosis (finding), not 302215000 (Thrombocytopenic disorder)
+    "darkening": "49765009",  # Hyperpigmentation of skin (disorder)
 }
+# "fever or chills": Fever (finding) would say a chills-only report had a fever; "burning or
+# stinging" and cold sores (a diagnosis) likewise stay text (knowledge/README.md)
+UNCODED_ON_PURPOSE = ("fever", "burning", "cold-sores", "lighter-patches")
 CLINIC = Organization("Clinica Sol", "+34 600 000 000", "+34 600 000 001", True, "ES")
 SEVERITY_SNOMED = {"mild": "255604002", "moderate": "6736007", "severe": "24484000"}
 
@@ -270,6 +277,7 @@ def test_snomed_codes_for_the_coded_symptoms(bundle, kb) -> None:
         if sid in codings:
             assert codings[sid] == {"system": SNOMED_SYSTEM, "code": code, "display": kb.symptoms[sid].snomed.display}
     assert codings["rash"]["code"] == EXPECTED_SNOMED["rash"]
+    assert codings["fever"] is None  # reported, exported as its name only
     infection = record_bundle(REFERENCE, _record("infection"), kb, T0)
     pus = next(i for i in _resources(infection, "QuestionnaireResponse")[0]["item"] if i["linkId"] == "symptom-pus")
     assert "valueCoding" not in pus["answer"][0] and pus["answer"][0]["valueString"] == "Pus or yellow crusts"
@@ -557,6 +565,7 @@ def test_unknown_snomed_key_is_rejected(edit_kb) -> None:
 def test_snomed_codes_in_the_shipped_knowledge_base(kb) -> None:
     coded = {sid: s.snomed.code for sid, s in kb.symptoms.items() if s.snomed is not None}
     assert {sid: coded[sid] for sid in EXPECTED_SNOMED} == EXPECTED_SNOMED
+    assert not set(UNCODED_ON_PURPOSE) & set(coded)
 
 
 def test_every_override_of_an_entry_is_exported_in_order(kb) -> None:
