@@ -3,7 +3,9 @@
 
 In a scratch schema (dropped after) on PostgreSQL: RECORDS records, each with one entry and a
 private link, loaded with COPY; OPEN open worklist items (a third of them call-back requests with
-an encrypted number) and nine times as many closed ones. Then, through the app (Flask test
+an encrypted number) and nine times as many closed ones; two photos (bytes the size of a
+thumbnail and a small JPEG, stored out of line as real ones are) on every fourth record with an
+item, so the worklist's photo count per row reads a real table. Then, through the app (Flask test
 client, a signed-in nurse): the worklist JSON view, and the patient's link page; and the
 link look-up alone (the store's query). Prints p50/p95 and the plans PostgreSQL chose for the
 queries the requests actually sent (EXPLAIN ANALYZE), so "no scan" is shown, not assumed.
@@ -32,7 +34,7 @@ from web.storage.codes import ALPHABET
 from web.storage.database import Database, scratch_database
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
-PASSWORD = "a long bench password"
+PASSWORD = "a long worklist timing password"  # not holding the username (web.storage.passwords)
 REPORT = json.dumps({"symptoms": [{"id": "redness", "severity": "mild"}], "hours": 30.0, "factors": []})
 ANSWERS = {
     "expected": json.dumps({"disposition": "expected", "emergency": False, "recheck_in_hours": 24.0, "findings": []}),
@@ -132,8 +134,19 @@ def load(db: Database, records: int, open_items: int) -> float:
         "time_window, attempts, closed_at",
         item_rows(),
     )
+    jpeg, thumbnail = "\\\\x" + "ab" * 6_000, "\\\\x" + "cd" * 2_500  # COPY text: a backslash doubled
+
+    def photo_rows() -> Iterator[str]:
+        n = 0
+        for i in sorted(flagged):
+            if i % 4 == 0:
+                for _ in range(2):
+                    n += 1
+                    yield f"{n}\t{i}\t{stamp}\tIMG_{n}.jpg\t1536\t2048\t{jpeg}\t{thumbnail}\n"
+
+    _copy(db, "photos", "id, entry_id, created_at, file_name, width, height, jpeg, thumbnail", photo_rows())
     with db.engine.begin() as c:
-        for table in ("records", "entries", "follow_ups"):
+        for table in ("records", "entries", "follow_ups", "photos"):
             c.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
             c.exec_driver_sql(f"ANALYZE {table}")
     return time.perf_counter() - start
@@ -221,7 +234,7 @@ def measure(url: str, records: int, open_items: int, n: int) -> None:
             print(f"| {name} | {_ms(samples)} |")
         print("\nPlans (EXPLAIN ANALYZE of the statements the requests sent):\n")
         served: Database = app.extensions["triage_db"]
-        for plan in _plans(served, lambda: nurse.get("/nurse/worklist.json"), ("follow_ups",)):
+        for plan in _plans(served, lambda: nurse.get("/nurse/worklist.json"), ("follow_ups", "photos")):
             print(plan + "\n")
         for plan in _plans(served, lambda: patient.get(f"/c/{token(picks[1])}"), ("link_hash",)):
             print(plan + "\n")

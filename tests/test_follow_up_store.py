@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from triage import assess
-from web.storage import followups, store
+from web.storage import followups, photos, store
 from web.storage.followups import Outcome, TimeWindow, Urgency
 from web.storage.models import AuditEvent, FollowUp, Nurse, Record
 
@@ -144,6 +144,30 @@ def test_a_second_claim_names_who_has_it_and_outcomes_close_or_keep_open(records
             followups.claim(s, item_id, bob, T0)
         stored = s.get(FollowUp, item_id)
         assert stored is not None and stored.attempts == 2 and stored.closed_by_id == alice.id
+        actions = [a for (a,) in s.execute(select(AuditEvent.action).where(AuditEvent.actor == "nurse:alice"))]
+        assert actions == ["claim", "call-outcome", "close"]
+
+
+def test_asking_for_a_new_photo_keeps_the_item_open_is_no_try_and_the_patient_is_told(records_db) -> None:  # type: ignore[no-untyped-def]
+    with records_db.transaction() as s:
+        alice = store.create_nurse(s, "alice", PASSWORD)
+        record = _contact(s)
+        item = followups.item_for(s, record, 1)
+        assert item is not None and followups.patient_status(s, record) is None  # no request, no ask
+        item_id, record_id = item.id, record.id
+        followups.claim(s, item_id, alice, T0)
+        followups.record_outcome(s, item_id, alice, Outcome.ASK_FOR_NEW_PHOTO, "too dark", T0)
+    assert Outcome.ASK_FOR_NEW_PHOTO == photos.ASK_FOR_NEW_PHOTO == "ask for a new photo"
+    with records_db.transaction() as s:
+        record = s.get(Record, record_id)
+        stored = s.get(FollowUp, item_id)
+        assert stored is not None and stored.closed_at is None and stored.attempts == 0
+        assert followups.open_count(s, T0, 72) == 1  # the patient still needs the clinic
+        assert followups.patient_status(s, record) == followups.PatientStatus(
+            asked=False, tries=0, reached=False, new_photo=True
+        )
+        followups.record_outcome(s, item_id, s.get(Nurse, alice.id), Outcome.REACHED, "", T0)
+        assert followups.patient_status(s, record) is None  # closed: the ask is over
         actions = [a for (a,) in s.execute(select(AuditEvent.action).where(AuditEvent.actor == "nurse:alice"))]
         assert actions == ["claim", "call-outcome", "close"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from tests.photo_samples import small_jpeg
 from triage import assess
@@ -122,3 +122,24 @@ def test_the_file_name_is_kept_without_folders_or_control_characters() -> None:
     assert photos.file_name("../../etc/passwd\x00\n") == "passwd"
     assert photos.file_name("") == "photo"
     assert len(photos.file_name("x" * 500)) == photos.MAX_FILE_NAME
+
+
+def test_the_photos_and_counts_of_many_records_in_one_query_without_their_bytes(records_db) -> None:  # type: ignore[no-untyped-def]
+    one, two, none = _record(records_db), _record(records_db), _record(records_db)
+    first = [_add(records_db, one, "a.jpg"), _add(records_db, one, "b.jpg")]
+    second = _add(records_db, two, "c.jpg")
+    statements: list[str] = []
+    listen = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+    event.listen(records_db.engine, "before_cursor_execute", listen)
+    with records_db.transaction() as s:
+        ids = {r.reference: r.id for r in s.scalars(select(Record))}
+        listed = photos.photos_for_records(s, [ids[one], ids[two], ids[none]])
+        assert listed == {ids[one]: {1: first}, ids[two]: {1: [second]}}
+        assert photos.photos_for_record(s, ids[one]) == {1: first}
+        assert photos.photos_for_record(s, ids[none]) == {}
+        assert photos.photo_counts(s, [ids[one], ids[two], ids[none]]) == {ids[one]: 2, ids[two]: 1}
+        assert photos.photo_counts(s, []) == {} and photos.photos_for_records(s, []) == {}
+    event.remove(records_db.engine, "before_cursor_execute", listen)
+    reads = [q for q in statements if "FROM photos" in q or "JOIN photos" in q]
+    assert len(reads) == 4  # one query a call with records to read (none for an empty list)
+    assert not [q for q in reads if "photos.jpeg" in q or "photos.thumbnail" in q]

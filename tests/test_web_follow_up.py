@@ -4,6 +4,8 @@ a clinic profile, in English and Spanish."""
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import logging
 import re
@@ -13,13 +15,14 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
+from tests.photo_samples import small_jpeg
 from tests.support import DATA_KEY, NURSE, PROFILE, MakeApp
 from tests.web_helpers import csrf_token, patient_form, sign_in, signed_in_client
 from web.config import ConfigError, load_config
 from web.storage import store
-from web.storage.models import AuditEvent, Entry, FollowUp, Record
+from web.storage.models import AuditEvent, Entry, FollowUp, Photo, Record
 
 DAY1 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
@@ -394,3 +397,211 @@ def test_production_refuses_to_start_without_a_valid_data_key() -> None:
     assert load_config(env={"TRIAGE_ENV": "development", "WORKLIST_HOURS": "24"})["WORKLIST_HOURS"] == 24
     with pytest.raises(ConfigError, match="WORKLIST_HOURS"):
         load_config(env={"TRIAGE_ENV": "development", "WORKLIST_HOURS": "soon"})
+
+
+# --- photos through the private link (issue 32 on issue 31's link) ---------------------------------
+
+
+def _link_fields(page: str) -> dict[str, str]:
+    """The hidden fields that authorise a page's photo form (the link's token and time zone)."""
+    form = page[page.index('<form class="photo-form"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="(link|timezone|grant)" value="([^"]+)">', form))
+
+
+def _send_photos(client: Any, fields: dict[str, str], *names: str, **headers: str) -> Any:
+    data: dict[str, Any] = {"csrf_token": csrf_token(client)} | fields
+    data["photo"] = [(io.BytesIO(small_jpeg()), name) for name in names]
+    return client.post("/photos", data=data, content_type="multipart/form-data", headers=headers)
+
+
+def _remove_photo(client: Any, fields: dict[str, str], photo_id: int) -> Any:
+    return client.post("/photos/remove", data={"csrf_token": csrf_token(client), "photo": photo_id} | fields)
+
+
+def _photo_ids(app: Any) -> list[int]:
+    with _db(app).transaction() as s:
+        return list(s.scalars(select(Photo.id).order_by(Photo.id)))
+
+
+def _plain(html_text: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html_text)))
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", ("Photos for the nurse", "Remove this photo", "A nurse has seen it.", "Back to your check")),
+        ("es", ("Fotos para el personal de enfermería", "Quitar esta foto", "ya la vio", "Volver a su revisión")),
+    ],
+)
+def test_the_link_page_takes_lists_and_removes_photos_of_its_latest_report(
+    setup: Any, language: str, words: tuple[str, ...]
+) -> None:
+    app, clock = setup
+    heading, remove, seen, back = words
+    lang = {"Accept-Language": language}
+    client = app.test_client()
+    _page, link = _first_check(client, {"redness": "moderate"}, hours="60", **lang)
+    clock.at = DAY1 + timedelta(hours=20)
+    data = patient_form({"redness": "moderate"}, hours="80") | {"csrf_token": csrf_token(client, link)}
+    assert client.post(link, data=data, headers=lang).status_code == 200  # report 2 through the link
+    page = client.get(link + "?timezone=Europe/Madrid", headers=lang).get_data(as_text=True)
+    assert heading in html.unescape(page) and 'accept="image/*"' in page
+    fields = _link_fields(page)
+    assert fields == {"link": link.removeprefix("/c/"), "timezone": "Europe/Madrid"}
+    sent = _send_photos(client, fields, "arm.jpg", "cheek.jpg", **lang)
+    assert sent.status_code == 200
+    assert f'href="{link}?timezone=Europe/Madrid" id="back-to-check"' in sent.get_data(as_text=True)
+    assert back in _plain(sent.get_data(as_text=True))
+    with _db(app).transaction() as s:  # with the link's latest report, not the first
+        assert s.execute(select(Entry.seq).join(Photo, Photo.entry_id == Entry.id)).scalars().all() == [2, 2]
+    one, two = _photo_ids(app)
+    listed = _plain(client.get(link, headers=lang).get_data(as_text=True))
+    assert "arm.jpg" in listed and "cheek.jpg" in listed and listed.count(remove) == 2
+    assert _remove_photo(client, fields, one).status_code == 200
+    assert _photo_ids(app) == [two]
+    with _db(app).transaction() as s:
+        code = s.scalar(select(Record.reference))
+    assert signed_in_client(app).get(f"/nurse/records/{code}/photos/{two}/thumbnail").status_code == 200
+    after = _plain(client.get(link, headers=lang).get_data(as_text=True))
+    assert "arm.jpg" not in after and "cheek.jpg" in after and seen in after and remove not in after
+    assert _remove_photo(client, fields, two).status_code == 400 and _photo_ids(app) == [two]
+    with _db(app).transaction() as s:
+        trail = s.execute(select(AuditEvent.actor, AuditEvent.action).where(AuditEvent.action.like("%photo"))).all()
+    assert [a for _, a in trail] == ["add-photo", "add-photo", "remove-photo", "view-photo"]
+
+
+def test_an_emergency_on_the_link_offers_no_photos_and_takes_none(setup: Any) -> None:
+    app, _clock = setup
+    client = app.test_client()
+    _page, link = _first_check(client, {"redness": "mild"})
+    fields = _link_fields(client.get(link).get_data(as_text=True))
+    emergency = patient_form({"breathing-difficulty": "severe"}, hours="30") | {"csrf_token": csrf_token(client, link)}
+    result = client.post(link, data=emergency).get_data(as_text=True)
+    assert "photo" not in result.lower()
+    page = client.get(link).get_data(as_text=True)
+    assert 'class="photo-form"' not in page and "Photos for the nurse" not in page and 'name="link"' not in page
+    refused = _send_photos(client, fields, "skin.jpg")
+    assert refused.status_code == 409 and "call your emergency number now" in refused.get_data(as_text=True)
+    assert _photo_ids(app) == []
+
+
+def test_a_check_through_the_link_offers_photos_for_its_new_report(setup: Any) -> None:
+    app, _clock = setup
+    client = app.test_client()
+    _page, link = _first_check(client, {"redness": "mild"})
+    data = patient_form({"redness": "moderate"}, hours="60") | {"csrf_token": csrf_token(client, link)}
+    result = client.post(link, data=data).get_data(as_text=True)
+    assert _send_photos(client, _link_fields(result), "new.jpg").status_code == 200
+    with _db(app).transaction() as s:
+        assert s.execute(select(Entry.seq).join(Photo, Photo.entry_id == Entry.id)).scalars().all() == [2]
+
+
+def test_a_forgotten_link_authorises_no_photo_just_as_a_wrong_one(setup: Any) -> None:
+    app, _clock = setup
+    client = app.test_client()
+    _page, link = _first_check(client, {"redness": "mild"})
+    fields = _link_fields(client.get(link).get_data(as_text=True))
+    assert _send_photos(client, fields, "kept.jpg").status_code == 200
+    (kept,) = _photo_ids(app)
+    client.post(link + "/forget", data={"csrf_token": csrf_token(client, link)})
+    wrong = fields | {"link": "A" * 43}
+    answers = [
+        _send_photos(client, fields, "late.jpg"),
+        _send_photos(client, wrong, "late.jpg"),
+        _remove_photo(client, fields, kept),
+        _remove_photo(client, wrong, kept),
+    ]
+    assert {r.status_code for r in answers} == {404}
+    bodies = {re.sub(r'name="csrf_token" value="[^"]+"', "", r.get_data(as_text=True)) for r in answers}
+    assert len(bodies) == 1 and "This link no longer works" in bodies.pop()
+    assert _photo_ids(app) == [kept]
+
+
+def test_another_patients_link_cannot_touch_this_records_photos(setup: Any) -> None:
+    app, _clock = setup
+    mine, theirs = app.test_client(), app.test_client()
+    _page, my_link = _first_check(mine, {"redness": "mild"})
+    _page, their_link = _first_check(theirs, {"redness": "mild"})
+    _send_photos(mine, _link_fields(mine.get(my_link).get_data(as_text=True)), "mine.jpg")
+    (photo,) = _photo_ids(app)
+    their_fields = _link_fields(theirs.get(their_link).get_data(as_text=True))
+    refused = _remove_photo(theirs, their_fields, photo)
+    assert refused.status_code == 400 and "mine.jpg" not in refused.get_data(as_text=True)
+    assert _photo_ids(app) == [photo]
+    assert "mine.jpg" not in theirs.get(their_link).get_data(as_text=True)
+
+
+# --- the worklist and photos -------------------------------------------------------------------
+
+
+def _contact_with_photo(app: Any) -> tuple[Any, str, str, int]:
+    """A `contact clinician` self-check with one photo: (the patient, the link, the code, the photo id)."""
+    patient = app.test_client()
+    _page, link = _first_check(patient, {"fever": "moderate", "redness": "severe"}, hours="72")
+    _send_photos(patient, _link_fields(patient.get(link).get_data(as_text=True)), "arm.jpg")
+    with _db(app).transaction() as s:
+        code = s.scalar(select(Record.reference))
+    (photo,) = _photo_ids(app)
+    return patient, link, str(code), photo
+
+
+def test_worklist_rows_show_the_records_thumbnails_and_the_json_loads_no_photo(setup: Any) -> None:
+    app, _clock = setup
+    _patient, _link, code, photo = _contact_with_photo(app)
+    nurse = signed_in_client(app)
+    page = nurse.get("/nurse/worklist").get_data(as_text=True)
+    row = page[page.index('class="worklist-item') : page.index("</tr>", page.index('class="worklist-item'))]
+    thumbnail = f"/nurse/records/{code}/photos/{photo}/thumbnail"
+    assert f'src="{thumbnail}"' in row and f'href="/nurse/records/{code}/photos/{photo}"' in row
+    assert re.search(r"Sent \d{4}-\d\d-\d\d \d\d:\d\d", row)
+    statements: list[str] = []
+    engine = _db(app).engine
+    listen = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        data = nurse.get("/nurse/worklist.json").get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert data["items"][0]["photos"] == 1
+    assert "<img" not in data["rows_html"] and 'data-photo-count="1"' in data["rows_html"]
+    photo_reads = [s for s in statements if "photos" in s]
+    assert len(photo_reads) == 1 and "photos.jpeg" not in photo_reads[0] and "photos.thumbnail" not in photo_reads[0]
+    assert nurse.get(thumbnail).status_code == 200
+    with _db(app).transaction() as s:
+        views = s.execute(
+            select(AuditEvent.actor, AuditEvent.reference, AuditEvent.detail).where(AuditEvent.action == "view-photo")
+        ).all()
+    assert views == [(f"nurse:{NURSE[0]}", code, f"entry 1 photo {photo} (thumbnail)")]
+
+
+@pytest.mark.parametrize(
+    ("language", "asked"),
+    [("en", "The nurse asked you for a new photo."), ("es", "El personal de enfermería le pidió una foto nueva.")],
+)
+def test_asking_for_a_new_photo_keeps_the_item_open_and_the_link_says_so(setup: Any, language: str, asked: str) -> None:
+    app, _clock = setup
+    patient, link, _code, _photo = _contact_with_photo(app)
+    lang = {"Accept-Language": language}
+    assert asked not in patient.get(link, headers=lang).get_data(as_text=True)
+    nurse = signed_in_client(app)
+    item = nurse.get("/nurse/worklist.json").get_json()["items"][0]["id"]
+    token = csrf_token(nurse, "/nurse/worklist")
+    nurse.post(f"/nurse/worklist/{item}/claim", data={"csrf_token": token})
+    page = nurse.get("/nurse/worklist").get_data(as_text=True)
+    assert '<option value="ask for a new photo">ask for a new photo</option>' in page
+    done = nurse.post(
+        f"/nurse/worklist/{item}/outcome",
+        data={"csrf_token": token, "outcome": "ask for a new photo", "note": "NOTE-too-dark"},
+    )
+    assert done.status_code == 303
+    listed = nurse.get("/nurse/worklist.json").get_json()
+    assert listed["count"] == 1 and listed["items"][0]["attempts"] == 0
+    assert "last: ask for a new photo" in listed["rows_html"]
+    html_text = patient.get(link, headers=lang).get_data(as_text=True)
+    assert asked in html.unescape(html_text) and 'href="#photos"' in html_text
+    assert "NOTE-too-dark" not in html_text and "call-back-state" not in html_text  # no note, no call-back said
+    assert 'class="photo-form"' in html_text  # room to add it
+    nurse.post(f"/nurse/worklist/{item}/outcome", data={"csrf_token": token, "outcome": "reached"})
+    assert asked not in html.unescape(patient.get(link, headers=lang).get_data(as_text=True))

@@ -1,5 +1,7 @@
 """The patient's private link (/c/<token>): their own course, a short form filled in from their
-last check, "forget this link", a calendar reminder and "ask the clinic to call me".
+last check, "forget this link", a calendar reminder, "ask the clinic to call me" and, when the last answer
+is not an emergency, the patient's photos of that report with "Add photos for the nurse" (the
+link authorises them: web.photos.linked_target).
 
 No account and no name: the token (256 random bits) is the key, and the database keeps only
 its SHA-256 (web.storage.followups). A wrong, expired or forgotten link gets one plain page with
@@ -33,10 +35,12 @@ from web.db import database, told
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
 from web.i18n import select_language
 from web.patient import form_page
+from web.photos import PhotoTarget, authority, photo_grant
 from web.present import quarter_down, view
 from web.records import assess_against_record, session_time
 from web.reminder import reminder
 from web.storage import followups, store
+from web.storage import photos as photo_store
 from web.storage.models import Entry as StoredEntry
 from web.storage.models import Record
 
@@ -51,6 +55,16 @@ WINDOWS = {  # in the patient's language when shown (lazy: read at each request)
 
 
 @dataclass(frozen=True)
+class LinkPhotos:
+    """The link page's photos: the latest report's, with the fields that authorise its forms."""
+
+    shown: list[photo_store.PhotoInfo]
+    room: int
+    auth: dict[str, str]
+    when: Any  # Callable[[datetime], str]: an upload's time in the patient's zone and language
+
+
+@dataclass(frozen=True)
 class FollowView:
     """The follow-up parts of a result or link page."""
 
@@ -62,6 +76,7 @@ class FollowView:
     status: followups.PatientStatus | None = None
     windows: tuple[tuple[str, str], ...] = ()
     region_known: bool = False  # a clinic profile: numbers may be typed without the country code
+    photos: LinkPhotos | None = None  # the link page, when its latest answer is not an emergency
 
 
 def has_recheck(answer: Mapping[str, Any]) -> bool:
@@ -149,12 +164,28 @@ def _prefill(record: Record, at: datetime) -> Entry:
     return Entry(MultiDict(fields))
 
 
+def _photos(session: Session, record: Record, token: str, tz: tzinfo, language: str) -> LinkPhotos | None:
+    """The latest report's photos and what authorises adding and removing (the link itself);
+    None on an emergency answer, which says to call now and nothing else."""
+    last = record.entries[-1]
+    if last.emergency:
+        return None
+    shown = photo_store.photos_of_entry(session, last)
+    return LinkPhotos(
+        shown=shown,
+        room=photo_store.MAX_PHOTOS_PER_REPORT - len(shown),
+        auth=authority(PhotoTarget(record.reference, last.seq, zone_name(tz), link=token)),
+        when=lambda moment: clock(moment, tz, language),
+    )
+
+
 def _link_page(
     session: Session, record: Record, token: str, entry: Entry, call_back: Entry | None = None, status: int = 200
 ) -> tuple[str, int]:
     language = select_language()
     kb = patient_assessor(language).kb
     tz = zone(entry.get("timezone") or request.args.get("timezone"))
+    follow = follow_view(token, record.entries[-1].answer, tz, call_back, followups.patient_status(session, record))
     return form_page(
         entry,
         status,
@@ -162,7 +193,7 @@ def _link_page(
         form_action=url_for("follow_up.link", token=token),
         course=course(kb, record, tz),
         session_ended=clock(session_time(record), tz, language),
-        follow=follow_view(token, record.entries[-1].answer, tz, call_back, followups.patient_status(session, record)),
+        follow=replace(follow, photos=_photos(session, record, token, tz, language)),
     )
 
 
@@ -202,9 +233,14 @@ def check_again(token: str) -> ResponseReturnValue:
         followups.note_self_check(session, record, added)
         reference = record.reference
         follow = follow_view(token, added.answer, parsed.tz)
+        # Photos for the new report, as on a first check's result page (never on an emergency).
+        grant = None if added.emergency else photo_grant(reference, added.seq, zone_name(parsed.tz))
     answer: Assessment = assessor.assess_report(english.report, english)
     result = view(assessor.kb, answer, at, parsed.tz, current_clinic())
-    return render_template("patient_result.html", result=result, reference=reference, follow=follow), 200
+    return (
+        render_template("patient_result.html", result=result, reference=reference, follow=follow, photo_grant=grant),
+        200,
+    )
 
 
 @bp.post("/c/<token>/forget")

@@ -2,11 +2,12 @@
 remove one before a nurse has seen it; a signed-in nurse sees them beside the report.
 
 Which record and report a patient may add to comes from `photo_target()`, never from the
-reference code alone: a signed, time-limited grant (itsdangerous with SECRET_KEY and a salt of
-its own) that the result page embeds in its form. Another way to authorise (a private follow-up
-link) is one more function in TARGET_SOURCES. The grant travels in POST bodies only, never in a
-URL. Each file is made safe by web.photo_pipeline before anything is stored; a refused file is
-named with its reason and the others are kept.
+reference code alone: either a signed, time-limited grant (itsdangerous with SECRET_KEY and a
+salt of its own) that the result page embeds in its form, or the patient's private follow-up
+link (web/follow_up.py), whose page sends its token: the link's latest report, for as long as
+the link works. Both travel in POST bodies only. A forgotten or wrong link gets the one "this
+link no longer works" page. Each file is made safe by web.photo_pipeline before anything is
+stored; a refused file is named with its reason and the others are kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -27,6 +28,7 @@ from web.clock import clock, zone, zone_name
 from web.db import database
 from web.i18n import select_language
 from web.photo_pipeline import MAX_PHOTO_BYTES, PhotoRefused, Refusal, SafePhoto, make_safe
+from web.storage import followups
 from web.storage import photos as photo_store
 from web.storage.codes import normalize_code
 from web.storage.store import RecordError, audit
@@ -48,6 +50,15 @@ class PhotoTarget:
     reference: str
     seq: int
     timezone: str = "UTC"
+    link: str | None = None  # the private link's token, when the link authorised it
+
+
+def authority(target: PhotoTarget) -> dict[str, str]:
+    """The hidden fields a page's photo forms send to say what authorises them (the same link,
+    or a fresh grant for the same report)."""
+    if target.link is not None:
+        return {"link": target.link, "timezone": target.timezone}
+    return {"grant": photo_grant(target.reference, target.seq, target.timezone)}
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -69,8 +80,23 @@ def granted_target() -> PhotoTarget | None:
         return None
 
 
-# Each way a request can say which report it adds to, tried in order (issue 31's private link: one more).
-TARGET_SOURCES: list[Callable[[], PhotoTarget | None]] = [granted_target]
+def linked_target() -> PhotoTarget | None:
+    """The latest report of the record whose private link the form sends, while the link works
+    (a forgotten, ended or wrong link: None, as web.storage.followups.record_for_link audits)."""
+    token = request.form.get("link", "")
+    if not token:
+        return None
+    with database().transaction() as session:
+        record = followups.record_for_link(session, token)
+        if record is None or not record.entries:
+            return None
+        seq = record.entries[-1].seq
+        reference = record.reference
+    return PhotoTarget(reference, seq, zone_name(zone(request.form.get("timezone"))), link=token)
+
+
+# Each way a request can say which report it adds to, tried in order.
+TARGET_SOURCES: list[Callable[[], PhotoTarget | None]] = [granted_target, linked_target]
 
 
 def photo_target() -> PhotoTarget | None:
@@ -114,7 +140,8 @@ def _photos_page(
             "patient_photos.html",
             photos=shown,
             when=lambda moment: clock(moment, tz, select_language()),
-            grant=photo_grant(target.reference, target.seq, zone_name(tz)),
+            auth=authority(target),
+            back=url_for("follow_up.link", token=target.link, timezone=target.timezone) if target.link else None,
             reference=target.reference,
             room=photo_store.MAX_PHOTOS_PER_REPORT - len(shown),
             problems=problems or [],
@@ -125,6 +152,8 @@ def _photos_page(
 
 
 def _no_access() -> tuple[str, int]:
+    if request.form.get("link"):  # as web.follow_up.gone(): nothing says whether a record exists
+        return render_template("link_gone.html"), 404
     message = _("This page has expired. Photos can be added for %(days)s days after a check.", days=GRANT_DAYS)
     return render_template("error.html", status=403, message=message), 403
 
@@ -143,8 +172,11 @@ def add() -> ResponseReturnValue:
         return _no_access()
     with database().transaction() as session:
         entry = photo_store.entry_for(session, target.reference, target.seq)
-        if entry is None or entry.emergency:
+        if entry is None:
             return _no_access()
+        if entry.emergency:  # no page offers it: an emergency says to call now, nothing else
+            message = _("This answer is an emergency: call your emergency number now. Photos cannot be added to it.")
+            return render_template("error.html", status=409, message=message), 409
         room = photo_store.MAX_PHOTOS_PER_REPORT - len(photo_store.photos_of_entry(session, entry))
     files = _chosen_files()
     if not files:

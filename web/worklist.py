@@ -3,13 +3,16 @@ self-check of the last WORKLIST_HOURS answered `contact clinician`, most urgent 
 longest waiting. A nurse claims an item, calls, records the outcome and so closes it.
 
 The page works without JavaScript; static/worklist.js polls /nurse/worklist.json and puts new
-rows in without a reload. A phone number is decrypted only here, for the nurse who claimed the
+rows in without a reload. Each row shows the thumbnails of the record's photos (served and
+audited by web.photos as on the record page); the JSON view gives only their count, so a poll
+loads no photo and makes the nurse's browser fetch none (the script keeps the thumbnails already
+shown while the count is the same). A phone number is decrypted only here, for the nurse who claimed the
 item, and each time it is shown the audit trail says so. Every view and change is audited.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,12 +23,13 @@ from sqlalchemy.orm import Session
 from triage import Disposition
 from web.assessor import current_knowledge
 from web.auth import require_login, signed_in_nurse
-from web.clock import now
+from web.clock import now, zone
 from web.data_key import decrypt_phone, shown
 from web.db import database
-from web.record_views import label
+from web.record_views import label, local_time
 from web.storage import followups, store
 from web.storage.models import FollowUp, Nurse
+from web.storage.photos import PhotoInfo, photo_counts, photos_for_records
 
 bp = Blueprint("worklist", __name__, url_prefix="/nurse")
 bp.before_request(require_login)
@@ -58,14 +62,33 @@ class Row:
     phone: str | None  # decrypted only for the nurse who claimed it
     attempts: int
     outcome: str | None
+    photo_count: int = 0  # the record's photos
+    photos: tuple[PhotoInfo, ...] | None = None  # their thumbnails' data: on the page, not in the JSON
 
 
-def _rows(session: Session, nurse: Nurse, at: datetime) -> tuple[int, list[Row]]:
+def _rows(session: Session, nurse: Nurse, at: datetime, *, thumbnails: bool) -> tuple[int, list[Row]]:
+    """The open items as rows; with `thumbnails`, each row's photos (one query for all rows,
+    never their bytes), else only their count (one grouped query)."""
     hours = int(current_app.config["WORKLIST_HOURS"])
     count = followups.open_count(session, at, hours)
     items = followups.open_items(session, at, hours, SHOWN)
     kb = current_knowledge()
-    rows = [_row(session, kb, item, nurse, at) for item in items]
+    record_ids = {item.record_id for item in items}
+    listed: dict[int, tuple[PhotoInfo, ...]] | None = None
+    if thumbnails:
+        by_record = photos_for_records(session, record_ids)
+        listed = {rid: tuple(p for shown in by_seq.values() for p in shown) for rid, by_seq in by_record.items()}
+        counts = {rid: len(photos) for rid, photos in listed.items()}
+    else:
+        counts = photo_counts(session, record_ids)
+    rows = [
+        replace(
+            _row(session, kb, item, nurse, at),
+            photo_count=counts.get(item.record_id, 0),
+            photos=None if listed is None else listed.get(item.record_id, ()),
+        )
+        for item in items
+    ]
     return count, rows
 
 
@@ -105,8 +128,9 @@ def _nurse(session: Session) -> Nurse:
 def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     with database().transaction() as session:
         nurse = _nurse(session)
-        count, rows = _rows(session, nurse, now())
+        count, rows = _rows(session, nurse, now(), thumbnails=True)
         store.audit(session, signed_in_nurse().actor, "view-worklist")
+    tz = zone(None)  # the clinic's zone, as on the record page
     return (
         render_template(
             "worklist.html",
@@ -117,6 +141,7 @@ def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
             hours=current_app.config["WORKLIST_HOURS"],
             outcomes=[o.value for o in followups.Outcome],
             poll_seconds=POLL_SECONDS,
+            when=lambda moment: local_time(moment, tz),
         ),
         status,
     )
@@ -133,7 +158,7 @@ def worklist_json() -> dict[str, Any]:
     renders them (one macro for both)."""
     with database().transaction() as session:
         nurse = _nurse(session)
-        count, rows = _rows(session, nurse, now())
+        count, rows = _rows(session, nurse, now(), thumbnails=False)
         store.audit(session, signed_in_nurse().actor, "view-worklist")
     row_macro = get_template_attribute("_worklist.html", "worklist_row")
     outcomes = [o.value for o in followups.Outcome]
@@ -150,6 +175,7 @@ def worklist_json() -> dict[str, Any]:
                 "window": r.window,
                 "claimed_by": r.claimed_by,
                 "attempts": r.attempts,
+                "photos": r.photo_count,
             }
             for r in rows
         ],

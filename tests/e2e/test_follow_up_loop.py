@@ -1,8 +1,10 @@
 """The follow-up loop in Chromium at 375x812, with the app's clock moved forward (issue 31):
 day 1 redness -> `expected`, the private link and the calendar file saved; day 3 through the
 link, fever and spreading redness -> `contact clinician`, a call-back asked; the nurse's open
-worklist shows it within 10 seconds without a reload; the nurse claims it, records "reached";
-the patient's link says so. In English without a clinic profile, in Spanish with one."""
+worklist shows it within 10 seconds without a reload; the patient adds a photo through the link
+and the nurse's row shows its thumbnail, kept across the page's polls; the nurse claims it, asks
+for a new photo (the link says so), records "reached"; the patient's link says so. In English
+without a clinic profile, in Spanish with one."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from icalendar import Calendar
 
 from tests.e2e.conftest import serve
 from tests.e2e.pages import PHONE, new_page, read_axe, run_axe, sign_in
+from tests.photo_samples import small_jpeg
 from tests.support import NURSE, PROFILE, build_app
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +46,7 @@ WORDS = {
         "summary": "Check your skin again",
         "phone": "+44 7911 123456",
         "shown": "+44 7911 123456",
+        "new photo": "The nurse asked you for a new photo.",
     },
     "es": {
         "expected": "Esperado",
@@ -52,6 +56,7 @@ WORDS = {
         "summary": "Revise su piel otra vez",
         "phone": "612 345 678",  # the clinic's country (ES) is the default region
         "shown": "+34 612 34 56 78",
+        "new photo": "El personal de enfermería le pidió una foto nueva.",
     },
 }
 
@@ -105,14 +110,15 @@ def test_the_whole_follow_up_loop(browser: Any, loop_server: tuple[str, Clock, s
     assert "redness" not in saved.read_text().lower()
     assert patient.locator("#ask-call-back").count() == 0  # expected: no call-back offered
 
-    # The nurse has the worklist open (signed in on a desktop); nothing from this patient yet.
+    # Day 3. The nurse on shift has the worklist open (signed in on a desktop that day: a nurse's
+    # session ends NURSE_SESSION_HOURS after sign-in on the app's clock); nothing from this patient yet.
+    clock.at = DAY1 + timedelta(hours=48)
     nurse = new_page(browser, {"width": 1366, "height": 900})
     sign_in(nurse, url)
     nurse.goto(url + "/nurse/worklist")
     assert nurse.locator("tr.worklist-item").count() == 0
 
-    # Day 3, through the link: the form is filled in from day 1, with the hours from the session.
-    clock.at = DAY1 + timedelta(hours=48)
+    # Through the link: the form is filled in from day 1, with the hours from the session.
     patient.goto(link)
     assert run_axe(patient, read_axe()) == [], "the link page"
     assert patient.input_value("#hours") == "72"
@@ -129,6 +135,16 @@ def test_the_whole_follow_up_loop(browser: Any, loop_server: tuple[str, Clock, s
     with patient.expect_navigation(wait_until="load"):
         patient.click("#ask-call-back")
     assert words["asked"] in patient.inner_text("#call-back-state")
+
+    # A photo through the link: listed with "remove this photo", then back to the link.
+    photo = tmp_path / "arm.jpg"
+    photo.write_bytes(small_jpeg())
+    patient.set_input_files("#photo-files", str(photo))
+    with patient.expect_navigation(wait_until="load"):
+        patient.click(".photo-form button[type=submit]")
+    assert "arm.jpg" in patient.inner_text(".patient-photos")
+    with patient.expect_navigation(wait_until="load"):
+        patient.click("#back-to-check")
     assert patient.problems == []
 
     # The nurse's page shows it within 10 seconds, without a reload (static/worklist.js).
@@ -139,7 +155,24 @@ def test_the_whole_follow_up_loop(browser: Any, loop_server: tuple[str, Clock, s
     with nurse.expect_navigation(wait_until="load"):
         nurse.locator("tr.worklist-item button", has_text="Claim").first.click()
     assert words["shown"] in nurse.inner_text(".worklist-phone")
+    # The row's thumbnail (fetched once: a view), kept as it is across the script's polls.
+    thumbnail = nurse.locator("tr.worklist-item td.worklist-photos img")
+    assert thumbnail.count() == 1
+    thumbnail.evaluate("img => new Promise(done => img.complete ? done() : img.addEventListener('load', done))")
+    assert thumbnail.evaluate("img => img.naturalWidth") > 0
+    thumbnail.evaluate("img => { img.dataset.kept = 'yes'; }")
+    with nurse.expect_response(lambda r: "/nurse/worklist.json" in r.url, timeout=10_000):
+        pass
+    nurse.wait_for_timeout(300)
+    assert thumbnail.get_attribute("data-kept") == "yes"
     assert run_axe(nurse, read_axe()) == [], "the worklist"
+    nurse.locator("tr.worklist-item select").first.select_option("ask for a new photo")
+    with nurse.expect_navigation(wait_until="load"):
+        nurse.locator("tr.worklist-item button", has_text="Record outcome").first.click()
+    assert nurse.locator("tr.worklist-item").count() == 1  # still open: the patient needs the clinic
+    patient.goto(link)
+    assert words["new photo"] in patient.inner_text("#new-photo-asked")
+    assert patient.locator(".photo-seen").count() == 1  # the nurse saw it: no "remove" now
     nurse.locator("tr.worklist-item select").first.select_option("reached")
     nurse.locator("tr.worklist-item input[name=note]").first.fill("Advised to come in today")
     with nurse.expect_navigation(wait_until="load"):

@@ -20,7 +20,21 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data || busy()) { return; }
+        // The JSON gives each row's photo count, not its thumbnails: keep the thumbnails already
+        // shown (no new fetch, no new view) while the count is the same.
+        var kept = {};
+        rows.querySelectorAll("tr[data-item]").forEach(function (row) {
+          var cell = row.querySelector("td.worklist-photos");
+          if (cell && cell.querySelector("img")) { kept[row.getAttribute("data-item")] = cell; }
+        });
         rows.innerHTML = data.rows_html;
+        rows.querySelectorAll("tr[data-item]").forEach(function (row) {
+          var old = kept[row.getAttribute("data-item")];
+          var cell = row.querySelector("td.worklist-photos");
+          if (old && cell && old.getAttribute("data-photo-count") === cell.getAttribute("data-photo-count")) {
+            row.replaceChild(old, cell);
+          }
+        });
         document.querySelectorAll("[data-worklist-count]").forEach(function (el) {
           el.textContent = String(data.count);
         });

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from triage import Disposition
 from web.storage.models import Entry, FollowUp, Nurse, Record
+from web.storage.photos import ASK_FOR_NEW_PHOTO
 from web.storage.store import RecordError, audit, nurse_actor
 from web.storage.store import chosen as store_chosen
 
@@ -35,16 +36,23 @@ class Urgency(enum.IntEnum):
 
 
 class Outcome(enum.StrEnum):
-    """What came of a nurse's call; REACHED and HANDED_TO_DOCTOR close the item."""
+    """What came of a nurse's call or look; REACHED and HANDED_TO_DOCTOR close the item. Asking
+    for a new photo keeps it open (the patient still needs the clinic) and is no try to call."""
 
     REACHED = "reached"
     NO_ANSWER = "no answer"
     MESSAGE_LEFT = "message left"
     HANDED_TO_DOCTOR = "handed to a doctor"
+    ASK_FOR_NEW_PHOTO = ASK_FOR_NEW_PHOTO
 
     @property
     def closes(self) -> bool:
         return self in (Outcome.REACHED, Outcome.HANDED_TO_DOCTOR)
+
+    @property
+    def call_try(self) -> bool:
+        """It counts as a try to call the patient (what their link reports)."""
+        return self is not Outcome.ASK_FOR_NEW_PHOTO
 
 
 class TimeWindow(enum.StrEnum):
@@ -232,7 +240,8 @@ def claim(session: Session, item_id: int, nurse: Nurse, at: datetime) -> FollowU
 
 def record_outcome(session: Session, item_id: int, nurse: Nurse, outcome: str, note: str, at: datetime) -> FollowUp:
     """The outcome of a call by the nurse who claimed the item; reached or handed to a doctor
-    closes it, no answer or a message left keeps it open (and counts as a try)."""
+    closes it, no answer or a message left keeps it open (and counts as a try), and so does
+    asking for a new photo (not a try)."""
     chosen = store_chosen(Outcome, outcome, "outcome")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
@@ -245,7 +254,8 @@ def record_outcome(session: Session, item_id: int, nurse: Nurse, outcome: str, n
     if item.claimed_by_id != nurse.id:
         holder = item.claimed_by.username if item.claimed_by is not None else "someone"
         raise RecordError(f"{holder} has claimed this item; only they can record its outcome")
-    values: dict[str, object] = {"outcome": chosen.value, "note": note or None, "attempts": item.attempts + 1}
+    attempts = item.attempts + (1 if chosen.call_try else 0)
+    values: dict[str, object] = {"outcome": chosen.value, "note": note or None, "attempts": attempts}
     if chosen.closes:
         values |= {"closed_at": at, "closed_by_id": nurse.id}
     # Still open and still this nurse's: a close by anyone else meanwhile makes this refuse.
@@ -265,24 +275,36 @@ def record_outcome(session: Session, item_id: int, nurse: Nurse, outcome: str, n
 
 @dataclass(frozen=True)
 class PatientStatus:
-    """What the patient's link says of their call-back request (never the nurse's note)."""
+    """What the patient's link says of the clinic's work on their record (never the nurse's note)."""
 
-    asked: bool  # the clinic has a request from them
+    asked: bool  # the clinic has a call-back request from them
     tries: int  # how many times the clinic has tried to call
     reached: bool  # a nurse recorded that they reached the patient (or handed it to a doctor)
+    new_photo: bool = False  # an open item's last outcome: the nurse asked for a new photo
 
 
 def patient_status(session: Session, record: Record) -> PatientStatus | None:
-    """The newest call-back request of this record as the patient may see it, or None."""
-    item = session.scalar(
+    """The newest call-back request of this record as the patient may see it, and whether a
+    nurse asked for a new photo on an item still open; None when there is neither."""
+    request = session.scalar(
         select(FollowUp)
         .where(FollowUp.record_id == record.id, FollowUp.requested_at.is_not(None))
         .order_by(FollowUp.requested_at.desc(), FollowUp.id.desc())
         .limit(1)
     )
-    if item is None:
+    new_photo = session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.record_id == record.id, FollowUp.closed_at.is_(None), FollowUp.outcome == Outcome.ASK_FOR_NEW_PHOTO
+        )
+    )
+    if request is None and new_photo is None:
         return None
-    return PatientStatus(asked=True, tries=item.attempts, reached=item.closed_at is not None)
+    return PatientStatus(
+        asked=request is not None,
+        tries=request.attempts if request is not None else 0,
+        reached=request is not None and request.closed_at is not None,
+        new_photo=new_photo is not None,
+    )
 
 
 def forget_phones(session: Session, before: datetime, actor: str = "cli") -> int:

@@ -7,6 +7,7 @@ transaction (web.storage.store.audit). The bytes stored are already made safe
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,10 +20,10 @@ from web.storage.store import RecordError, audit, lock_record
 MAX_PHOTOS_PER_REPORT = 3
 MAX_FILE_NAME = 120
 
-# A worklist outcome (issue 31's nurse worklist): the nurse asks the patient for a new photo
-# (blurred, too dark, not the area). Defined here, with the photos, for the worklist to offer.
-ASK_FOR_NEW_PHOTO = "ask-for-new-photo"
-ASK_FOR_NEW_PHOTO_LABEL = "Ask for a new photo"
+# A worklist outcome (web.storage.followups.Outcome): the nurse asks the patient for a new photo
+# (blurred, too dark, not the area). The item stays open, and the patient's private link says so.
+# Worded like the other outcomes, as the nurse reads it on the worklist.
+ASK_FOR_NEW_PHOTO = "ask for a new photo"
 
 
 class PhotoLimitReached(RecordError):
@@ -71,15 +72,40 @@ def photos_of_entry(session: Session, entry: Entry) -> list[PhotoInfo]:
 
 
 def photos_for_record(session: Session, record_id: int) -> dict[int, list[PhotoInfo]]:
-    """Every photo of a record, by report (entry seq), without the bytes: for the record page
-    and the worklist (one query)."""
+    """Every photo of a record, by report (entry seq), without the bytes: for the record page."""
+    return photos_for_records(session, [record_id]).get(record_id, {})
+
+
+def photos_for_records(session: Session, record_ids: Collection[int]) -> dict[int, dict[int, list[PhotoInfo]]]:
+    """Every photo of these records, by record id then report (entry seq), without the bytes
+    (the LargeBinary columns stay deferred): the worklist page's rows in one query."""
+    if not record_ids:
+        return {}
     rows = session.execute(
-        select(Photo, Entry.seq).join(Entry).where(Entry.record_id == record_id).order_by(Entry.seq, Photo.id)
+        select(Photo, Entry.record_id, Entry.seq)
+        .join(Entry)
+        .where(Entry.record_id.in_(record_ids))
+        .order_by(Entry.record_id, Entry.seq, Photo.id)
     )
-    by_seq: dict[int, list[PhotoInfo]] = defaultdict(list)
-    for photo, seq in rows:
-        by_seq[seq].append(_info(photo, seq))
-    return dict(by_seq)
+    found: dict[int, dict[int, list[PhotoInfo]]] = defaultdict(lambda: defaultdict(list))
+    for photo, record_id, seq in rows:
+        found[record_id][seq].append(_info(photo, seq))
+    return {record_id: dict(by_seq) for record_id, by_seq in found.items()}
+
+
+def photo_counts(session: Session, record_ids: Collection[int]) -> dict[int, int]:
+    """How many photos each of these records has (records without any are left out): one query
+    and no photo row loaded, for the worklist's JSON view polled every few seconds."""
+    if not record_ids:
+        return {}
+    # Counted per report in a correlated subquery, so each is an index look-up on
+    # photos.entry_id whatever the size of the table (a join may be planned as a scan of photos).
+    per_entry = select(func.count(Photo.id)).where(Photo.entry_id == Entry.id).correlate(Entry).scalar_subquery()
+    counts: dict[int, int] = defaultdict(int)
+    for record_id, count in session.execute(select(Entry.record_id, per_entry).where(Entry.record_id.in_(record_ids))):
+        if count:
+            counts[int(record_id)] += int(count)
+    return dict(counts)
 
 
 def add_photo(
