@@ -293,12 +293,13 @@ def test_a_malformed_issuers_setting_stops_the_start_up(make_app: MakeApp, value
 
 
 def test_production_without_issuers_answers_503_saying_why(make_app: MakeApp) -> None:
-    from tests.support import REPO
+    from tests.support import DATA_KEY, REPO
 
     app = make_app(
         TESTING=False,
         TRIAGE_ENV="production",
         SECRET_KEY="k" * 64,
+        DATA_KEY=DATA_KEY,
         SESSION_COOKIE_SECURE=False,
         KNOWLEDGE_DIR=str(REPO / "knowledge" / "released"),
     )

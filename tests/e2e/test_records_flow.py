@@ -88,9 +88,15 @@ def test_patient_code_to_nurse_call_back_override_and_export(  # type: ignore[no
     bundle = json.loads(target.read_text())
     assert bundle["resourceType"] == "Bundle"
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
-    assert kinds.count("QuestionnaireResponse") == 2 and kinds.count("RiskAssessment") == 2
-    notes = json.dumps(bundle)
-    assert "NURSE OVERRIDE" in notes and "worsening-after-48h" in notes
+    # two reports, the engine's two answers and the nurse's override as a decision of its own
+    assert kinds.count("QuestionnaireResponse") == 2 and kinds.count("RiskAssessment") == 3
+    (override,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if any(t["code"] == "nurse-override" for t in e["resource"].get("meta", {}).get("tag", []))
+    ]
+    assert override["note"][0]["text"] == "Photo shows redness beyond the treated area"
+    assert "worsening-after-48h" in json.dumps(bundle)
 
     # The override is listed for clinical review.
     page.goto(live_server + "/nurse/overrides")
