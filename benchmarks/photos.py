@@ -60,11 +60,11 @@ def _encoded(size: tuple[int, int], fmt: str) -> Callable[[], bytes]:
     return make
 
 
-def _phone(kind: str) -> Callable[[], bytes]:
+def _phone(kind: str, heic_quality: int = 80) -> Callable[[], bytes]:
     def make() -> bytes:
         from tests.photo_samples import heic, phone_jpeg
 
-        return phone_jpeg(TWELVE_MP) if kind == "jpeg" else heic(TWELVE_MP)
+        return phone_jpeg(TWELVE_MP) if kind == "jpeg" else heic(TWELVE_MP, heic_quality)
 
     return make
 
@@ -72,7 +72,8 @@ def _phone(kind: str) -> Callable[[], bytes]:
 # kind -> (what it is, how to make it)
 KINDS: dict[str, tuple[str, Callable[[], bytes]]] = {
     "jpeg-12mp": ("12 MP phone JPEG, EXIF with GPS, orientation 6", _phone("jpeg")),
-    "heic-12mp": ("12 MP HEIC (iPhone's format)", _phone("heic")),
+    "heic-12mp": ("12 MP HEIC (iPhone's format), grain-heavy: larger than a phone's", _phone("heic")),
+    "heic-12mp-usual": ("12 MP HEIC at a phone's usual size (2 to 3 MB)", _phone("heic", heic_quality=50)),
     "png-12mp": ("12 MP PNG (smooth: a noisy one is over 10 MB)", _encoded(TWELVE_MP, "PNG")),
     "jpeg-50mp": ("50 MP JPEG (smooth), the largest accepted", _encoded(FIFTY_MP, "JPEG")),
     "heic-24mp": ("24 MP HEIC (smooth), the largest accepted: decoded whole", _encoded(TWENTY_FOUR_MP, "HEIF")),

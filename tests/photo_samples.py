@@ -58,9 +58,9 @@ def webp(size: tuple[int, int] = (1200, 900)) -> bytes:
     return out.getvalue()
 
 
-def heic(size: tuple[int, int] = (1600, 1200)) -> bytes:
+def heic(size: tuple[int, int] = (1600, 1200), quality: int = 80) -> bytes:
     out = io.BytesIO()
-    pillow_heif.from_pillow(_scene(size)).save(out, quality=80)
+    pillow_heif.from_pillow(_scene(size)).save(out, quality=quality)
     return out.getvalue()
 
 
