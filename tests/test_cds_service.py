@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
+from tests.redis_server import fresh_prefix, redis_url  # noqa: F401  (a fixture)
 from tests.support import MakeApp
 from triage import assess
 from triage.exports.cds_hooks import PREFETCH_KEY, SERVICE_ID, discovery
@@ -275,6 +276,25 @@ def test_a_missing_forged_or_replayed_jwt_is_401(secured: Any, ehr_key: Any) -> 
     again = secured.post(URL, json=_call(), headers={"Authorization": f"Bearer {token}"})
     assert again.status_code == 401 and "used before" in again.get_json()["message"]
     assert secured.options(URL).status_code == 200  # a preflight carries no token
+
+
+def test_a_token_replayed_to_another_worker_is_401_when_the_limits_share_redis(
+    make_app: MakeApp, jwks_file: Path, ehr_key: Any, redis_url: str  # noqa: F811
+) -> None:
+    """Two apps (two workers, or two servers) on one Redis: a token used on one is refused on the other."""
+    shared = {
+        "CDS_HOOKS_ISSUERS": json.dumps({ISSUER: str(jwks_file)}),
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "RATELIMIT_KEY_PREFIX": fresh_prefix(),
+    }
+    first, second = make_app(**shared).test_client(), make_app(**shared).test_client()
+    token = {"Authorization": f"Bearer {_token(ehr_key)}"}
+    assert first.post(URL, json=_call(), headers=token).status_code == 200
+    again = second.post(URL, json=_call(), headers=token)
+    assert again.status_code == 401 and "used before" in again.get_json()["message"]
+    fresh = {"Authorization": f"Bearer {_token(ehr_key)}"}
+    assert second.post(URL, json=_call(), headers=fresh).status_code == 200  # a new token is served
 
 
 @pytest.mark.parametrize(

@@ -9,17 +9,20 @@ an https JWKS URL, or a path to a JWKS JSON file (for tests and air-gapped set-u
 A token is accepted when its signature verifies with one of its issuer's keys (ES384 or RS384,
 the algorithms the specification names, and their 256/512 siblings), its `aud` is the URL
 called, and it has `iat`, `exp` (at most five minutes after `iat`, as the specification says),
-and a `jti` not seen before (kept per process until the token expires). Without the setting,
+and a `jti` not seen before: kept until the token expires in this process and, when the rate
+limits are on, in their storage too (`first_use`), so with RATELIMIT_STORAGE_URI=redis://...
+a token replayed to another worker or server is refused as well. Without the setting,
 development and tests serve the routes without a check; production answers them 503 naming
 the setting (web.cds_service), so the rest of the app runs where no EHR is connected.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +72,9 @@ class Issuers:
     """The trusted issuers and the token ids already used (replays are refused)."""
 
     sources: dict[str, KeySource]
+    # Shared bookkeeping, when there is one: True the first time a key is offered within
+    # `seconds` (web.cds_service gives the rate limiter's storage); None: this process only.
+    first_use: Callable[[str, float], bool] | None = None
     _seen: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -103,17 +109,21 @@ class Issuers:
             raise TokenRefused(f"the token is not valid: {exc}") from None
         if float(claims["exp"]) - float(claims["iat"]) > MAX_LIFETIME:
             raise TokenRefused(f"the token lives more than {MAX_LIFETIME} seconds (exp - iat)")
-        self._use_once(str(claims["jti"]), float(claims["exp"]))
+        self._use_once(f"{issuer}|{claims['jti']}", float(claims["exp"]))
         return claims
 
     def _use_once(self, jti: str, expires: float) -> None:
         now = time.time()
+        replayed = TokenRefused("the token was used before (jti); send a new one with each request")
         with self._lock:
             for old in [j for j, exp in self._seen.items() if exp + LEEWAY < now]:
                 del self._seen[old]
             if jti in self._seen:
-                raise TokenRefused("the token was used before (jti); send a new one with each request")
+                raise replayed
             self._seen[jti] = expires
+        digest = hashlib.sha256(jti.encode()).hexdigest()  # an EHR's token id, never kept as sent
+        if self.first_use is not None and not self.first_use(digest, max(1.0, expires + LEEWAY - now)):
+            raise replayed
 
 
 def load_issuers(raw: str | Mapping[str, str] | None) -> Issuers | None:

@@ -10,10 +10,13 @@ CDS_HOOKS_ISSUERS every route here answers 503 saying so (web.cds_auth).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
+from flask.sansio.app import App
 from pydantic import ValidationError
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -25,6 +28,7 @@ from web.cds_auth import SETTING, Issuers, TokenRefused, load_issuers
 from web.cds_schemas import CdsRequest, FeedbackRequest
 from web.db import database
 from web.openapi import field_path, problem_message, problems_response
+from web.ratelimits import EXTENSION as LIMITER
 from web.schemas import AssessRequest
 from web.storage.feedback import FeedbackItem, add_feedback
 
@@ -41,7 +45,22 @@ CORS_HEADERS = {
 @cds.record_once
 def _load_issuers(state: BlueprintSetupState) -> None:
     """CDS_HOOKS_ISSUERS is read once at start-up; a malformed one stops it (ConfigError)."""
-    state.app.extensions[ISSUERS] = load_issuers(state.app.config.get(SETTING))
+    issuers = load_issuers(state.app.config.get(SETTING))
+    if issuers is not None and state.app.config.get("RATELIMIT_ENABLED"):
+        issuers.first_use = _first_use_in(state.app)
+    state.app.extensions[ISSUERS] = issuers
+
+
+def _first_use_in(app: App) -> Callable[[str, float], bool]:
+    """Token ids counted in the rate limiter's storage: memory:// in this process, redis://
+    across every worker and server, so a replay to another worker is refused too."""
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+
+    def first_use(key: str, seconds: float) -> bool:
+        storage = app.extensions[LIMITER].storage
+        return bool(storage.incr(f"{prefix}/cds-jti/{key}", math.ceil(seconds)) == 1)  # Redis: whole seconds
+
+    return first_use
 
 
 @cds.after_request
