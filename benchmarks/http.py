@@ -227,6 +227,15 @@ def why_skip() -> str | None:
 SYNC_WORKERS = ["-k", "sync", "--threads", "1"]  # issue 14's setting (more threads would make it gthread)
 
 
+def server_env(**settings: str) -> dict[str, str]:
+    """The environment of an app server a benchmark starts: this one's, with fresh SECRET_KEY and
+    DATA_KEY, rate limits off and no inherited TRIAGE_ENV; then `settings`."""
+    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), DATA_KEY=new_data_key(), RATELIMIT_ENABLED="false")
+    env.pop("TRIAGE_ENV", None)
+    env.update(settings)
+    return env
+
+
 def run_http(
     kb: KnowledgeBase,
     duration: int = 10,
@@ -253,8 +262,7 @@ def run_http(
     limits on, counted in Redis)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), DATA_KEY=new_data_key(), RATELIMIT_ENABLED="false")
-    env.pop("TRIAGE_ENV", None)
+    env = server_env()
     if cache_size is not None:
         env["TRIAGE_CACHE_SIZE"] = cache_size
     env.update(env_extra or {})

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -31,9 +30,8 @@ from typing import Any
 
 from werkzeug.test import EnvironBuilder
 
-from benchmarks.http import bodies, common_symptoms, varied_body
+from benchmarks.http import bodies, common_symptoms, server_env, varied_body
 from triage.knowledge.loader import load_knowledge
-from web.config import new_data_key
 
 REPO = Path(__file__).resolve().parent.parent
 UNDER_CALLGRIND = "TRIAGE_BENCH_UNDER_CALLGRIND"  # set in the process valgrind runs
@@ -49,14 +47,7 @@ def why_skip() -> str | None:
 def run(requests: int = 1000, warmup: int = 15_000) -> dict[str, Any]:
     """Instructions per request of each kind, and /healthz's count over each endpoint's."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(
-            os.environ,
-            **{UNDER_CALLGRIND: "1"},
-            SECRET_KEY=secrets.token_hex(32),
-            DATA_KEY=new_data_key(),
-            RATELIMIT_ENABLED="false",
-        )
-        env.pop("TRIAGE_ENV", None)
+        env = server_env(**{UNDER_CALLGRIND: "1"})
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         with open(Path(tmp) / "log", "w+") as log:
             done = subprocess.run(

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import secrets
 import selectors
 import socket
 import subprocess
@@ -27,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.http import free_port, wait_healthy
+from benchmarks.http import free_port, server_env, wait_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 BYTE_EVERY = 2.0  # seconds between two bytes of one slow client
@@ -132,8 +130,8 @@ def main() -> None:
     ap.add_argument("--most", type=int, default=3200)
     o = ap.parse_args()
     port = free_port()
-    env = dict(os.environ, SECRET_KEY=secrets.token_hex(32), RATELIMIT_ENABLED="true", TRIAGE_ENV="production")
-    env.update(SESSION_COOKIE_SECURE="false", RATELIMIT_API="100000 per minute")  # the probes are not limited
+    env = server_env(RATELIMIT_ENABLED="true", TRIAGE_ENV="production", SESSION_COOKIE_SECURE="false")
+    env["RATELIMIT_API"] = "100000 per minute"  # the probes are not limited
     args = ["-k", o.worker_class, "--threads", str(o.threads)] if o.worker_class else []
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "gunicorn.log", "wb") as log:
         env["INSTANCE_PATH"] = tmp

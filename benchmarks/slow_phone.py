@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -33,8 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.http import free_port, wait_healthy
-from web.config import new_data_key
+from benchmarks.http import free_port, server_env, wait_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 LATENCY_MS = 400
@@ -133,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(
-            os.environ,
-            SECRET_KEY=secrets.token_hex(32),
-            DATA_KEY=new_data_key(),
-            RATELIMIT_ENABLED="false",
+        env = server_env(
             DATABASE_URL=f"sqlite:///{tmp}/records.sqlite3",
             INSTANCE_PATH=tmp,
             PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
