@@ -35,13 +35,26 @@ _CDS_MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
+# The last knowledge base's document: built once, not per request (spectree's own part is fixed
+# once generated); held with its knowledge base, so another one builds its own.
+_built: tuple[KnowledgeBase, dict[str, Any]] | None = None
+
+
 def api_document(kb: KnowledgeBase, server_url: str) -> dict[str, Any]:
-    """The OpenAPI document for this app's knowledge base, reached at `server_url`."""
+    """The OpenAPI document for this app's knowledge base, reached at `server_url` (a shallow
+    copy of the one built for `kb`: read it, do not change it)."""
+    global _built
+    held = _built
+    if held is None or held[0] is not kb:
+        held = _built = (kb, _document_of(kb))
+    server = {"url": server_url, "description": "This server, as the document was requested from it"}
+    return {**held[1], "servers": [server]}
+
+
+def _document_of(kb: KnowledgeBase) -> dict[str, Any]:
     document: dict[str, Any] = copy.deepcopy(spec.spec)
-    schemas = document["components"]["schemas"]
-    _knowledge_enums(schemas, kb)
+    _knowledge_enums(document["components"]["schemas"], kb)
     _cds_routes(document)
-    document["servers"] = [{"url": server_url, "description": "This server, as the document was requested from it"}]
     return document
 
 

@@ -25,9 +25,10 @@ from triage.exports.questionnaire_response import UnreadableResponse, latest_res
 from web.api import cds_cards, check_json_body
 from web.assessor import current_knowledge
 from web.cds_auth import SETTING, Issuers, TokenRefused, load_issuers
-from web.cds_schemas import CdsRequest, FeedbackRequest
+from web.cds_schemas import CardFeedback, CdsRequest, FeedbackRequest
 from web.db import database
-from web.openapi import field_path, problem_message, problems_response
+from web.errors import json_error
+from web.openapi import problems_response, validation_problems
 from web.ratelimits import EXTENSION as LIMITER
 from web.schemas import AssessRequest
 from web.storage.feedback import FeedbackItem, add_feedback
@@ -78,22 +79,16 @@ def _guard() -> Response | None:
         return None
     issuers: Issuers | None = current_app.extensions.get(ISSUERS)
     if issuers is None and current_app.config["TRIAGE_ENV"] == "production":
-        return _error(503, "service unavailable", f"CDS Hooks is off: {SETTING} names no trusted EHR issuer")
+        return json_error(503, "service unavailable", f"CDS Hooks is off: {SETTING} names no trusted EHR issuer")
     if issuers is not None and request.method == "POST":
         try:
             request.environ[ISSUERS] = issuers.verify(request.headers.get("Authorization"), request.base_url)["iss"]
         except TokenRefused as exc:
-            response = _error(401, "unauthorized", str(exc))
+            response = json_error(401, "unauthorized", str(exc))
             response.headers["WWW-Authenticate"] = 'Bearer realm="cds-services"'
             return response
     check_json_body()
     return None
-
-
-def _error(status: int, name: str, message: str) -> Response:
-    response = jsonify({"error": name, "message": message, "status": status})
-    response.status_code = status
-    return response
 
 
 @cds.get("")
@@ -145,30 +140,31 @@ def cds_feedback(service_id: str) -> Response:
         body = FeedbackRequest.model_validate(request.get_json(silent=True))
     except ValidationError as exc:
         return _invalid(exc)
-    items = [
-        FeedbackItem(
-            card_uuid=f.card,
-            outcome=f.outcome,
-            outcome_at=f.outcomeTimestamp,
-            override_code=f.overrideReason.reason.code if f.overrideReason and f.overrideReason.reason else None,
-            override_system=f.overrideReason.reason.system if f.overrideReason and f.overrideReason.reason else None,
-            override_display=f.overrideReason.reason.display if f.overrideReason and f.overrideReason.reason else None,
-            user_comment=f.overrideReason.userComment if f.overrideReason else None,
-            accepted_suggestions=[s.id for s in f.acceptedSuggestions],
-        )
-        for f in body.feedback
-    ]
+    items = [_feedback_item(f) for f in body.feedback]
     issuer = request.environ.get(ISSUERS)
     with database().transaction() as session:
         stored = add_feedback(session, service_id, items, issuer if isinstance(issuer, str) else None)
     return jsonify({"stored": stored})
 
 
+def _feedback_item(card: CardFeedback) -> FeedbackItem:
+    override = card.overrideReason
+    reason = override.reason if override else None
+    return FeedbackItem(
+        card_uuid=card.card,
+        outcome=card.outcome,
+        outcome_at=card.outcomeTimestamp,
+        override_code=reason.code if reason else None,
+        override_system=reason.system if reason else None,
+        override_display=reason.display if reason else None,
+        user_comment=override.userComment if override else None,
+        accepted_suggestions=[s.id for s in card.acceptedSuggestions],
+    )
+
+
 def _invalid(exc: ValidationError, where: str = "") -> Response:
     """The 422 problem list, each field named from the request's top (`where`: its prefix)."""
-    return problems_response(
-        [{"field": f"{where}{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))} for e in exc.errors()]
-    )
+    return problems_response(validation_problems(exc, where))
 
 
 def _known(service_id: str) -> None:

@@ -46,7 +46,8 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/cds-services")) or request.path == "/healthz"
 
 
-def _json(status: int, name: str, message: str) -> Response:
+def json_error(status: int, name: str, message: str) -> Response:
+    """The API's error body: what went wrong, in words, with the status."""
     response = jsonify({"error": name, "message": message, "status": status})
     response.status_code = status
     return response
@@ -55,7 +56,7 @@ def _json(status: int, name: str, message: str) -> Response:
 def bad_input(message: str, status: int = 400) -> Response | tuple[str, int]:
     """An error that names what was wrong, as JSON for the API and as a page for people."""
     if wants_json():
-        return _json(status, "bad request" if status == 400 else "error", message)
+        return json_error(status, "bad request" if status == 400 else "error", message)
     return render_template("error.html", status=status, message=message), status
 
 
@@ -72,7 +73,7 @@ def install_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"the request body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"
         if wants_json():
-            response = _json(status, name, message)
+            response = json_error(status, name, message)
             if status == 405 and exc.get_response().headers.get("Allow"):
                 response.headers["Allow"] = exc.get_response().headers["Allow"]
             return response
@@ -94,7 +95,7 @@ def install_error_handlers(app: Flask) -> None:
             },
         )
         if wants_json():
-            return _json(500, "internal server error", english_message(500))
+            return json_error(500, "internal server error", english_message(500))
         return render_template("error.html", status=500, message=page_message(500)), 500
 
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
@@ -102,5 +103,5 @@ def install_error_handlers(app: Flask) -> None:
         pages never get here: their blueprints' own CSRFError handlers show the form again,
         with what was typed kept."""
         if wants_json():
-            return _json(400, "bad request", exc.description or "CSRF check failed")
+            return json_error(400, "bad request", exc.description or "CSRF check failed")
         return render_template("error.html", status=400, message=page_message(400)), 400

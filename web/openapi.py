@@ -51,6 +51,14 @@ def problem_message(err: dict[str, Any]) -> str:
     return msg
 
 
+def validation_problems(error: ValidationError, where: str = "") -> list[dict[str, str]]:
+    """pydantic's errors as the problem list, each field named from the request's top (`where`:
+    its prefix, e.g. "extension.")."""
+    return [
+        {"field": f"{where}{field_path(tuple(e['loc']))}", "message": problem_message(dict(e))} for e in error.errors()
+    ]
+
+
 def problems_response(problems: list[dict[str, str]]) -> Response:
     response = jsonify({"error": "invalid report", "problems": problems})
     response.status_code = 422
@@ -62,7 +70,7 @@ def _before(req: Any, resp: Any, error: Exception | None, instance: Any, adapter
     if error is None or resp is None:
         return
     if isinstance(error, ValidationError):
-        problems = [{"field": field_path(tuple(e["loc"])), "message": problem_message(dict(e))} for e in error.errors()]
+        problems = validation_problems(error)
     else:  # pragma: no cover - spectree only raises pydantic errors with the pydantic adapter
         problems = [{"field": "(body)", "message": "the request body does not match the schema"}]
     resp.set_data(json.dumps({"error": "invalid report", "problems": problems}))

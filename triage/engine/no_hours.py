@@ -19,8 +19,11 @@ from collections.abc import Iterable
 from triage.engine.report import Report
 from triage.engine.rules import RawFinding
 from triage.knowledge.base import KnowledgeBase
-from triage.knowledge.conditions import Requirements, SymptomPhase, emergency_sources, rule_conditions, symptom_phases
+from triage.knowledge.conditions import Requirements, emergency_sources, rule_conditions, symptom_phases
 from triage.vocabulary import Severity
+
+# A phase as the window test reads it: severe, start, end, present, absent, and its finding.
+_PhaseTest = tuple[bool | None, float | None, float | None, frozenset[str], frozenset[str], RawFinding]
 
 
 class FindingsOverHours:
@@ -29,8 +32,16 @@ class FindingsOverHours:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         conditions = rule_conditions(kb)
-        self.phases: dict[str, tuple[SymptomPhase, ...]] = {sid: tuple(symptom_phases(kb, sid)) for sid in kb.symptoms}
-        self.window_rules = {ph.rule for phases in self.phases.values() for ph in phases}
+        phases = {sid: tuple(symptom_phases(kb, sid)) for sid in kb.symptoms}
+        self.window_rules = {ph.rule for held in phases.values() for ph in held}
+        # each phase's conditions and finding, read once per knowledge base, not per hour tested
+        self.phases: dict[str, tuple[_PhaseTest, ...]] = {
+            sid: tuple(
+                (ph.severe, ph.start, ph.end, frozenset(ph.present), frozenset(ph.absent), RawFinding(**ph.finding()))
+                for ph in held
+            )
+            for sid, held in phases.items()
+        }
         # rule id -> (after_hours, before_hours), for the rules that read no finding
         self.timed_alone = {
             c.id: (c.after_hours, c.before_hours)
@@ -58,13 +69,13 @@ class FindingsOverHours:
         window rule's action tests them."""
         severe = severity == Severity.SEVERE.value
         return [
-            RawFinding(**ph.finding())
-            for ph in self.phases[sid]
-            if (ph.severe is None or ph.severe == severe)
-            and (ph.start is None or hours >= ph.start)
-            and (ph.end is None or hours < ph.end)
-            and frozenset(ph.present) <= factors
-            and frozenset(ph.absent).isdisjoint(factors)
+            finding
+            for phase_severe, start, end, present, absent, finding in self.phases[sid]
+            if (phase_severe is None or phase_severe == severe)
+            and (start is None or hours >= start)
+            and (end is None or hours < end)
+            and present <= factors
+            and absent.isdisjoint(factors)
         ]
 
     def emergency_possible(self, report: Report) -> bool:

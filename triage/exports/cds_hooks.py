@@ -48,9 +48,8 @@ def _names(answer: Mapping[str, Any], kb: KnowledgeBase) -> list[str]:
 
 
 def _label(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:
-    key = str(answer["disposition"]).replace(" ", "-")
-    labels: dict[str, str] = {k: v.label for k, v in kb.header.dispositions.items()}
-    return labels.get(key, str(answer["disposition"]))
+    """The answer's triage level in the knowledge base's words."""
+    return kb.header.dispositions[Disposition(answer["disposition"]).key].label
 
 
 def summary(answer: Mapping[str, Any], kb: KnowledgeBase) -> str:

@@ -40,7 +40,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from triage.exports import triage_codes
-from triage.exports.fhir_actors import NURSE_SYSTEM, UNRECORDED_DIGEST, engine_device, nurse_id, practitioner
+from triage.exports.fhir_actors import (
+    ENGINE_NAME,
+    NURSE_SYSTEM,
+    UNRECORDED_DIGEST,
+    engine_device,
+    nurse_id,
+    practitioner,
+)
 from triage.exports.organization import Organization
 from triage.knowledge.base import KnowledgeBase
 from triage.vocabulary import CHANNELS, SEVERITIES
@@ -58,7 +65,6 @@ _NAMESPACE = uuid.UUID("6f1c3a52-8e0b-5d4e-9a7f-2b1d0c9e8a41")
 
 REVIEW_OUTCOME = "Needs same-day clinician review"
 EMERGENCY_OUTCOME = "Needs emergency care"
-ENGINE_DISPLAY = "Microneedling side-effect triage engine"
 # A safety-net line's level as the mitigation says it (triage.answer.safety_net)
 SAFETY_NET_LEVELS = {"emergency": "call now", "clinic": "contact the clinic"}
 
@@ -218,11 +224,6 @@ def _severity_answer(kb: KnowledgeBase, severity: str) -> dict[str, Any]:
     return {"valueCoding": {"system": SNOMED_SYSTEM, "code": coded.code, "display": coded.display}}
 
 
-def _symptom_option(kb: KnowledgeBase, sid: str) -> dict[str, Any]:
-    coding = snomed_coding(kb, sid)
-    return {"valueCoding": coding} if coding is not None else {"valueString": kb.symptom_name(sid)}
-
-
 def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
     """The Questionnaire whose linkIds the QuestionnaireResponses use (one per knowledge base)."""
     severity_options = [_severity_answer(kb, s) for s in SEVERITIES]
@@ -232,7 +233,7 @@ def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
             **({"code": [coding]} if (coding := snomed_coding(kb, sid)) is not None else {}),
             "text": s.name,
             "type": "open-choice",  # SNOMED coded where a code was checked, else the name as text
-            "answerOption": [_symptom_option(kb, sid)],
+            "answerOption": [_symptom_answer(kb, sid)],
             "item": [
                 {
                     "linkId": f"symptom-{sid}-severity",
@@ -275,7 +276,7 @@ def questionnaire(kb: KnowledgeBase) -> dict[str, Any]:
                 "text": "Symptoms getting worse",
                 "type": "open-choice",
                 "repeats": True,
-                "answerOption": [_symptom_option(kb, sid) for sid in kb.symptoms],
+                "answerOption": [_symptom_answer(kb, sid) for sid in kb.symptoms],
             },
         ],
     }
@@ -440,7 +441,7 @@ def _risk_assessment(
         "code": {"text": "Microneedling side-effect triage"},
         "subject": _subject(reference),
         "occurrenceDateTime": _instant(entry.created_at),
-        "performer": {"reference": device_url, "display": ENGINE_DISPLAY},
+        "performer": {"reference": device_url, "display": ENGINE_NAME},
         "basis": [{"reference": basis_url}],
         "prediction": _predictions(kb, answer),
         "note": notes,

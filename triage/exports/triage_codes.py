@@ -23,11 +23,11 @@ NO_EMERGENCY = "no-emergency-sign"
 CLINICIAN_REVIEW = "clinician-review"
 EMERGENCY_CARE = "emergency-care"
 
-# code -> (display, definition); the dispositions' codes are their values with "-" for " ".
+# code -> (display, definition); the dispositions' codes are their keys ("contact-clinician").
 _CONCEPTS: dict[str, tuple[str, str]] = {
-    "expected": ("Expected", "Triage level: a normal part of healing at this point; aftercare advice."),
-    "monitor": ("Monitor", "Triage level: not urgent, but not the usual course; a planned re-check."),
-    "contact-clinician": ("Contact clinician", "Triage level: needs a clinician's review the same day."),
+    Disposition.EXPECTED.key: ("Expected", "Triage level: a normal part of healing at this point; aftercare advice."),
+    Disposition.MONITOR.key: ("Monitor", "Triage level: not urgent, but not the usual course; a planned re-check."),
+    Disposition.CONTACT_CLINICIAN.key: ("Contact clinician", "Triage level: needs a clinician's review the same day."),
     EMERGENCY: ("Emergency", "Emergency flag: the patient is told to call emergency services now."),
     NO_EMERGENCY: ("No emergency sign", "Emergency flag not raised: no reported finding is an emergency sign."),
     CLINICIAN_REVIEW: ("Clinician review", "Outcome: same-day review of the patient by a clinician."),
