@@ -136,7 +136,8 @@ def _record_page(
     )
 
 
-def _nurse(session: Session) -> Nurse:
+def active_nurse(session: Session) -> Nurse:
+    """The signed-in nurse's row, in this transaction; 403 when the account was turned off."""
     nurse = session.get(Nurse, signed_in_nurse().id)
     if nurse is None or not nurse.active:
         abort(403)
@@ -209,7 +210,7 @@ def add_entry(code: str) -> ResponseReturnValue:
             page = _record_page(found, report=form, status=400)
         else:
             answer = assess_against_record(session, found, assessor, parsed, report)
-            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session), told(), now())
+            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, active_nurse(session), told(), now())
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
             return redirect(target, 303)
     return page
@@ -241,7 +242,7 @@ def override(code: str, seq: int) -> ResponseReturnValue:
             store.add_override(
                 session,
                 entry,
-                _nurse(session),
+                active_nurse(session),
                 form.get("disposition"),
                 form.get("reason"),
                 emergency=form.get("emergency") == "yes",
