@@ -78,12 +78,17 @@ def session_time(record: Record) -> datetime:
     return first.created_at - timedelta(hours=first.hours)
 
 
+def hours_since_session(record: Record, at: datetime) -> float:
+    """Hours from the session to `at` (never below 0: a clock a little behind the first report)."""
+    return max(hours_between(session_time(record), at), 0.0)
+
+
 def _prefill(record: Record, tz: tzinfo) -> tuple[FormEntry, Prefill]:
     """The call-back form filled in from the last report (symptoms, severities, risk factors)
     and the hours from the session to now, on the app's clock; the nurse changes what differs."""
     last = record.entries[-1]
     at, session = now(), session_time(record)
-    hours = f"{max(hours_between(session, at), 0.0):.1f}".removesuffix(".0")
+    hours = f"{hours_since_session(record, at):.1f}".removesuffix(".0")
     fields: list[tuple[str, str]] = [
         ("symptoms", " ".join(f"{s['id']}:{s['severity']}" for s in last.report.get("symptoms", []))),
         ("hours", hours),
