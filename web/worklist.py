@@ -147,7 +147,6 @@ def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
             "worklist.html",
             count=count,
             rows=rows,
-            shown=SHOWN,
             error=error,
             hours=current_app.config["WORKLIST_HOURS"],
             outcomes=OUTCOMES,
