@@ -283,24 +283,16 @@ class PatientStatus:
 def patient_status(session: Session, record: Record) -> PatientStatus | None:
     """The newest call-back request of this record as the patient may see it, and whether a
     nurse asked for a new photo on an item still open; None when there is neither."""
-    request = session.scalar(
-        select(FollowUp)
-        .where(FollowUp.record_id == record.id, FollowUp.requested_at.is_not(None))
-        .order_by(FollowUp.requested_at.desc(), FollowUp.id.desc())
-        .limit(1)
-    )
-    new_photo = session.scalar(
-        select(FollowUp.id).where(
-            FollowUp.record_id == record.id, FollowUp.closed_at.is_(None), FollowUp.outcome == Outcome.ASK_FOR_NEW_PHOTO
-        )
-    )
-    if request is None and new_photo is None:
+    items = session.scalars(select(FollowUp).where(FollowUp.record_id == record.id)).all()  # a few per record
+    request = max((i for i in items if i.requested_at is not None), key=lambda i: (i.requested_at, i.id), default=None)
+    new_photo = any(i.closed_at is None and i.outcome == Outcome.ASK_FOR_NEW_PHOTO for i in items)
+    if request is None and not new_photo:
         return None
     return PatientStatus(
         asked=request is not None,
         tries=request.attempts if request is not None else 0,
         reached=request is not None and request.closed_at is not None,
-        new_photo=new_photo is not None,
+        new_photo=new_photo,
     )
 
 
