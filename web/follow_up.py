@@ -11,7 +11,7 @@ never the path, so a token never reaches a log (web/logs.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -29,7 +29,7 @@ from triage.engine.report import parse_report
 from triage.vocabulary import Channel
 from web.assessor import patient_assessor
 from web.clinic import current_clinic
-from web.clock import clock, hours_between, now, zone, zone_name
+from web.clock import clock, now, zone, zone_name
 from web.data_key import encrypt_phone, read_phone
 from web.db import database, told
 from web.forms import SEVERITY_WORDS, Entry, engine_problems, read_patient
@@ -37,7 +37,7 @@ from web.i18n import select_language
 from web.patient import form_page
 from web.photos import PhotoTarget, authority, photo_grant
 from web.present import quarter_down, view
-from web.records import assess_against_record, session_time
+from web.records import assess_against_record, hours_since_session, session_time
 from web.reminder import reminder
 from web.storage import followups, store
 from web.storage import photos as photo_store
@@ -61,7 +61,7 @@ class LinkPhotos:
     shown: list[photo_store.PhotoInfo]
     room: int
     auth: dict[str, str]
-    when: Any  # Callable[[datetime], str]: an upload's time in the patient's zone and language
+    when: Callable[[datetime], str]  # an upload's time in the patient's zone and language
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ def follow_view(
     tz: tzinfo,
     form: Entry | None = None,
     status: followups.PatientStatus | None = None,
+    photos: LinkPhotos | None = None,
 ) -> FollowView:
     """`answer`: the stored answer (Assessment.to_dict()) the page is about."""
     disposition, emergency = str(answer["disposition"]), bool(answer.get("emergency"))
@@ -114,6 +115,7 @@ def follow_view(
         status=status,
         windows=tuple((w.value, str(words)) for w, words in WINDOWS.items()),
         region_known=current_clinic() is not None,
+        photos=photos,
     )
 
 
@@ -152,11 +154,11 @@ def course(kb: KnowledgeBase, record: Record, tz: tzinfo) -> list[CourseRow]:
     return rows
 
 
-def _prefill(record: Record, at: datetime) -> Entry:
+def _prefill(record: Record) -> Entry:
     """The form filled in from the last check, with the hours from the session time the patient
-    gave at their first check ("getting worse" left for them to say)."""
+    gave at their first check to now ("getting worse" left for them to say)."""
     last = record.entries[-1]
-    hours = max(hours_between(session_time(record), at), 0.0)
+    hours = hours_since_session(record, now())
     fields: list[tuple[str, str]] = [("hours", f"{hours:.1f}".removesuffix(".0"))]
     for s in last.report.get("symptoms", []):
         fields += [("symptom", s["id"]), (f"severity-{s['id']}", s["severity"])]
@@ -185,7 +187,6 @@ def _link_page(
     language = select_language()
     kb = patient_assessor(language).kb
     tz = zone(entry.get("timezone") or request.args.get("timezone"))
-    follow = follow_view(token, record.entries[-1].answer, tz, call_back, followups.patient_status(session, record))
     return form_page(
         entry,
         status,
@@ -193,7 +194,14 @@ def _link_page(
         form_action=url_for("follow_up.link", token=token),
         course=course(kb, record, tz),
         session_ended=clock(session_time(record), tz, language),
-        follow=replace(follow, photos=_photos(session, record, token, tz, language)),
+        follow=follow_view(
+            token,
+            record.entries[-1].answer,
+            tz,
+            call_back,
+            status=followups.patient_status(session, record),
+            photos=_photos(session, record, token, tz, language),
+        ),
     )
 
 
@@ -203,7 +211,7 @@ def link(token: str) -> ResponseReturnValue:
         record = followups.record_for_link(session, token)
         if record is None:
             return gone()
-        return _link_page(session, record, token, _prefill(record, now()))
+        return _link_page(session, record, token, _prefill(record))
 
 
 @bp.post("/c/<token>")
@@ -219,7 +227,7 @@ def check_again(token: str) -> ResponseReturnValue:
         if record is None:
             return gone()
         if parsed is not None and parsed.hours is None:  # cleared: the session time they gave
-            parsed = replace(parsed, hours=max(hours_between(session_time(record), at), 0.0))
+            parsed = replace(parsed, hours=hours_since_session(record, at))
         report = None
         if parsed is not None:
             try:
@@ -272,11 +280,10 @@ def call_back(token: str) -> ResponseReturnValue:
         if record is None:
             return gone()
         last = record.entries[-1]
-        refusal = followups.callback_refusal(last.disposition, last.emergency)
-        if refusal is not None:
-            return _link_page(session, record, token, _prefill(record, now()), status=409)
+        if followups.callback_refusal(last.disposition, last.emergency) is not None:
+            return _link_page(session, record, token, _prefill(record), status=409)
         if form.errors or e164 is None:
-            return _link_page(session, record, token, _prefill(record, now()), call_back=form, status=400)
+            return _link_page(session, record, token, _prefill(record), call_back=form, status=400)
         followups.request_call_back(session, record, encrypt_phone(e164), followups.TimeWindow(window), now())
     return redirect(url_for("follow_up.link", token=token, _anchor="call-back-status"), 303)
 
@@ -323,7 +330,7 @@ def expired(exc: CSRFError) -> ResponseReturnValue:
         if record is None:
             return gone()
         typed = request.endpoint == "follow_up.check_again"
-        entry = Entry(MultiDict(request.form)) if typed else _prefill(record, now())
+        entry = Entry(MultiDict(request.form)) if typed else _prefill(record)
         entry.add(
             "csrf",
             "emergency-heading",

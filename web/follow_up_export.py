@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from triage.exports.fhir import CallBackRequest, call_back_task
+from web.storage.followups import TimeWindow
 from web.storage.models import FollowUp, Record
 
 
@@ -26,7 +27,7 @@ def call_back_tasks(session: Session, record: Record) -> list[dict[str, Any]]:
                 item=i.id,
                 seq=i.entry_seq,
                 requested_at=i.requested_at,
-                window=i.time_window or "any",
+                window=i.time_window or TimeWindow.ANY,
                 claimed_by=i.claimed_by.username if i.claimed_by else None,
                 attempts=i.attempts,
                 outcome=i.outcome,

@@ -78,12 +78,17 @@ def session_time(record: Record) -> datetime:
     return first.created_at - timedelta(hours=first.hours)
 
 
+def hours_since_session(record: Record, at: datetime) -> float:
+    """Hours from the session to `at` (never below 0: a clock a little behind the first report)."""
+    return max(hours_between(session_time(record), at), 0.0)
+
+
 def _prefill(record: Record, tz: tzinfo) -> tuple[FormEntry, Prefill]:
     """The call-back form filled in from the last report (symptoms, severities, risk factors)
     and the hours from the session to now, on the app's clock; the nurse changes what differs."""
     last = record.entries[-1]
     at, session = now(), session_time(record)
-    hours = f"{max(hours_between(session, at), 0.0):.1f}".removesuffix(".0")
+    hours = f"{hours_since_session(record, at):.1f}".removesuffix(".0")
     fields: list[tuple[str, str]] = [
         ("symptoms", " ".join(f"{s['id']}:{s['severity']}" for s in last.report.get("symptoms", []))),
         ("hours", hours),
@@ -136,7 +141,8 @@ def _record_page(
     )
 
 
-def _nurse(session: Session) -> Nurse:
+def active_nurse(session: Session) -> Nurse:
+    """The signed-in nurse's row, in this transaction; 403 when the account was turned off."""
     nurse = session.get(Nurse, signed_in_nurse().id)
     if nurse is None or not nurse.active:
         abort(403)
@@ -209,7 +215,7 @@ def add_entry(code: str) -> ResponseReturnValue:
             page = _record_page(found, report=form, status=400)
         else:
             answer = assess_against_record(session, found, assessor, parsed, report)
-            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, _nurse(session), told(), now())
+            added = store.add_entry(session, found, answer, Channel.NURSE_CONSOLE, active_nurse(session), told(), now())
             target = url_for("records.record", code=found.reference, _anchor=f"entry-{added.seq}")
             return redirect(target, 303)
     return page
@@ -241,7 +247,7 @@ def override(code: str, seq: int) -> ResponseReturnValue:
             store.add_override(
                 session,
                 entry,
-                _nurse(session),
+                active_nurse(session),
                 form.get("disposition"),
                 form.get("reason"),
                 emergency=form.get("emergency") == "yes",

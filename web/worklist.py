@@ -12,21 +12,23 @@ item, and each time it is shown the audit trail says so. Every view and change i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, get_template_attribute, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, get_template_attribute, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from triage import Disposition
+from triage import Disposition, KnowledgeBase
 from web.assessor import current_knowledge
 from web.auth import require_login, signed_in_nurse
 from web.clock import now, zone
 from web.data_key import decrypt_phone, shown
 from web.db import database
 from web.record_views import label, local_time
+from web.records import active_nurse
 from web.storage import followups, store
 from web.storage.models import FollowUp, Nurse
 from web.storage.photos import PhotoInfo, photo_counts, photos_for_records
@@ -43,6 +45,7 @@ WINDOW_WORDS = {
     followups.TimeWindow.AFTERNOON: "afternoon (12-17)",
     followups.TimeWindow.EVENING: "evening (17-20)",
 }
+OUTCOMES = tuple(o.value for o in followups.Outcome)  # the outcome form's choices
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,12 @@ def _rows(session: Session, nurse: Nurse, at: datetime, *, thumbnails: bool) -> 
     else:
         counts = photo_counts(session, record_ids)
     rows = [
-        replace(
-            _row(session, kb, item, nurse, at),
+        _row(
+            session,
+            kb,
+            item,
+            nurse,
+            at,
             photo_count=counts.get(item.record_id, 0),
             photos=None if listed is None else listed.get(item.record_id, ()),
         )
@@ -92,7 +99,15 @@ def _rows(session: Session, nurse: Nurse, at: datetime, *, thumbnails: bool) -> 
     return count, rows
 
 
-def _row(session: Session, kb: Any, item: FollowUp, nurse: Nurse, at: datetime) -> Row:
+def _row(
+    session: Session,
+    kb: KnowledgeBase,
+    item: FollowUp,
+    nurse: Nurse,
+    at: datetime,
+    photo_count: int,
+    photos: tuple[PhotoInfo, ...] | None,
+) -> Row:
     mine = item.claimed_by_id == nurse.id
     phone = None
     if mine and item.phone_cipher:
@@ -115,31 +130,26 @@ def _row(session: Session, kb: Any, item: FollowUp, nurse: Nurse, at: datetime) 
         phone=phone,
         attempts=item.attempts,
         outcome=item.outcome,
+        photo_count=photo_count,
+        photos=photos,
     )
-
-
-def _nurse(session: Session) -> Nurse:
-    nurse = session.get(Nurse, signed_in_nurse().id)
-    if nurse is None or not nurse.active:
-        abort(403)
-    return nurse
 
 
 def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     with database().transaction() as session:
-        nurse = _nurse(session)
+        nurse = active_nurse(session)
         count, rows = _rows(session, nurse, now(), thumbnails=True)
         store.audit(session, signed_in_nurse().actor, "view-worklist")
+    g.worklist_count = count  # the nav's count: the page's own, read once
     tz = zone(None)  # the clinic's zone, as on the record page
     return (
         render_template(
             "worklist.html",
             count=count,
             rows=rows,
-            shown=SHOWN,
             error=error,
             hours=current_app.config["WORKLIST_HOURS"],
-            outcomes=[o.value for o in followups.Outcome],
+            outcomes=OUTCOMES,
             poll_seconds=POLL_SECONDS,
             when=lambda moment: local_time(moment, tz),
         ),
@@ -157,11 +167,10 @@ def worklist_json() -> dict[str, Any]:
     """The open items for the polling script: the count, each item, and the rows as the page
     renders them (one macro for both)."""
     with database().transaction() as session:
-        nurse = _nurse(session)
+        nurse = active_nurse(session)
         count, rows = _rows(session, nurse, now(), thumbnails=False)
         store.audit(session, signed_in_nurse().actor, "view-worklist")
     row_macro = get_template_attribute("_worklist.html", "worklist_row")
-    outcomes = [o.value for o in followups.Outcome]
     return {
         "count": count,
         "items": [
@@ -179,7 +188,7 @@ def worklist_json() -> dict[str, Any]:
             }
             for r in rows
         ],
-        "rows_html": "".join(str(row_macro(r, outcomes)) for r in rows),
+        "rows_html": "".join(str(row_macro(r, OUTCOMES)) for r in rows),
     }
 
 
@@ -187,7 +196,7 @@ def worklist_json() -> dict[str, Any]:
 def claim(item_id: int) -> ResponseReturnValue:
     try:
         with database().transaction() as session:
-            followups.claim(session, item_id, _nurse(session), now())
+            followups.claim(session, item_id, active_nurse(session), now())
     except store.RecordError as exc:
         return _page(f"Item {item_id} not claimed: {exc}.", 409)
     return redirect(url_for("worklist.worklist", _anchor=f"item-{item_id}"), 303)
@@ -199,7 +208,12 @@ def outcome(item_id: int) -> ResponseReturnValue:
     try:
         with database().transaction() as session:
             followups.record_outcome(
-                session, item_id, _nurse(session), request.form.get("outcome", ""), request.form.get("note", ""), now()
+                session,
+                item_id,
+                active_nurse(session),
+                request.form.get("outcome", ""),
+                request.form.get("note", ""),
+                now(),
             )
     except store.RecordError as exc:
         return _page(f"Item {item_id}: nothing recorded: {exc}.", 409)
@@ -219,13 +233,14 @@ def end_link(code: str) -> ResponseReturnValue:
     return redirect(url_for("records.record", code=reference, _anchor="private-link"), 303)
 
 
-NURSE_PAGES = frozenset({"nurse", "records", "review", "worklist"})
+# The worklist's own pages count their items themselves (_page); its other routes redirect.
+NURSE_PAGES = frozenset({"nurse", "records", "review"})
 
 
 def _count_for_nav() -> None:
     """Before a nurse page: the count of open items its navigation shows. Read here, in its own
     short transaction, because the pages render inside theirs (SQLite allows one writer)."""
-    if request.blueprint in NURSE_PAGES and request.endpoint != "worklist.worklist_json" and signed_in():
+    if request.blueprint in NURSE_PAGES and current_user.is_authenticated:
         with database().transaction() as session:
             g.worklist_count = followups.open_count(session, now(), int(current_app.config["WORKLIST_HOURS"]))
 
@@ -234,12 +249,6 @@ def open_count() -> int | str:
     """The nav's count of open items (every nurse page shows it)."""
     found: int | None = g.get("worklist_count")
     return "?" if found is None else found
-
-
-def signed_in() -> bool:
-    from flask_login import current_user
-
-    return bool(current_user.is_authenticated)
 
 
 def _install(state: Any) -> None:

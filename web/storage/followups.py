@@ -121,20 +121,26 @@ def item_for(session: Session, record: Record, seq: int) -> FollowUp | None:
     return session.scalar(select(FollowUp).where(FollowUp.record_id == record.id, FollowUp.entry_seq == seq))
 
 
-def note_self_check(session: Session, record: Record, entry: Entry) -> FollowUp | None:
-    """A patient's self-check answered `contact clinician` goes on the worklist at once."""
-    if entry.disposition != Disposition.CONTACT_CLINICIAN or item_for(session, record, entry.seq) is not None:
-        return None
+def _new_item(session: Session, record: Record, entry: Entry, at: datetime) -> FollowUp:
+    """A worklist item about `entry` (an answer that needs a call: urgency is never None here)."""
     item = FollowUp(
         record=record,
         entry_seq=entry.seq,
-        created_at=entry.created_at,
+        created_at=at,
         urgency=urgency(entry.disposition, entry.emergency),
         disposition=entry.disposition,
         emergency=entry.emergency,
         attempts=0,
     )
     session.add(item)
+    return item
+
+
+def note_self_check(session: Session, record: Record, entry: Entry) -> FollowUp | None:
+    """A patient's self-check answered `contact clinician` goes on the worklist at once."""
+    if entry.disposition != Disposition.CONTACT_CLINICIAN or item_for(session, record, entry.seq) is not None:
+        return None
+    item = _new_item(session, record, entry, entry.created_at)
     audit(session, LINK_ACTOR, "worklist-add", record.reference, f"entry {entry.seq}")
     session.flush()
     return item
@@ -159,21 +165,10 @@ def request_call_back(
     if refusal := callback_refusal(entry.disposition, entry.emergency):
         raise RecordError(refusal)
     item = item_for(session, record, entry.seq)
-    if item is None or item.closed_at is not None:
-        if item is not None:
-            raise RecordError("the clinic has already closed the request about this answer")
-        level = urgency(entry.disposition, entry.emergency)
-        assert level is not None
-        item = FollowUp(
-            record=record,
-            entry_seq=entry.seq,
-            created_at=at,
-            urgency=level,
-            disposition=entry.disposition,
-            emergency=entry.emergency,
-            attempts=0,
-        )
-        session.add(item)
+    if item is None:
+        item = _new_item(session, record, entry, at)
+    elif item.closed_at is not None:
+        raise RecordError("the clinic has already closed the request about this answer")
     item.requested_at = at
     item.phone_cipher = phone_cipher
     item.time_window = window.value
@@ -212,9 +207,12 @@ def _item(session: Session, item_id: int) -> FollowUp:
     return item
 
 
+def _name(nurse: Nurse | None) -> str:
+    return nurse.username if nurse is not None else "someone"
+
+
 def _closed_by(item: FollowUp) -> str:
-    who = item.closed_by.username if item.closed_by is not None else "someone"
-    return f"{who} already closed it ({item.outcome})"
+    return f"{_name(item.closed_by)} already closed it ({item.outcome})"
 
 
 def claim(session: Session, item_id: int, nurse: Nurse, at: datetime) -> FollowUp:
@@ -230,7 +228,7 @@ def claim(session: Session, item_id: int, nurse: Nurse, at: datetime) -> FollowU
     if int(getattr(done, "rowcount", 0) or 0) != 1:
         if item.closed_at is not None:
             raise RecordError(f"this item is closed: {_closed_by(item)}")
-        holder = item.claimed_by.username if item.claimed_by is not None else "someone"
+        holder = _name(item.claimed_by)
         raise RecordError(
             "you have already claimed this item" if holder == nurse.username else f"{holder} has already claimed it"
         )
@@ -252,8 +250,7 @@ def record_outcome(session: Session, item_id: int, nurse: Nurse, outcome: str, n
     if item.claimed_by_id is None:
         raise RecordError("claim the item first, so no one else calls the patient at the same time")
     if item.claimed_by_id != nurse.id:
-        holder = item.claimed_by.username if item.claimed_by is not None else "someone"
-        raise RecordError(f"{holder} has claimed this item; only they can record its outcome")
+        raise RecordError(f"{_name(item.claimed_by)} has claimed this item; only they can record its outcome")
     attempts = item.attempts + (1 if chosen.call_try else 0)
     values: dict[str, object] = {"outcome": chosen.value, "note": note or None, "attempts": attempts}
     if chosen.closes:
@@ -286,24 +283,16 @@ class PatientStatus:
 def patient_status(session: Session, record: Record) -> PatientStatus | None:
     """The newest call-back request of this record as the patient may see it, and whether a
     nurse asked for a new photo on an item still open; None when there is neither."""
-    request = session.scalar(
-        select(FollowUp)
-        .where(FollowUp.record_id == record.id, FollowUp.requested_at.is_not(None))
-        .order_by(FollowUp.requested_at.desc(), FollowUp.id.desc())
-        .limit(1)
-    )
-    new_photo = session.scalar(
-        select(FollowUp.id).where(
-            FollowUp.record_id == record.id, FollowUp.closed_at.is_(None), FollowUp.outcome == Outcome.ASK_FOR_NEW_PHOTO
-        )
-    )
-    if request is None and new_photo is None:
+    items = session.scalars(select(FollowUp).where(FollowUp.record_id == record.id)).all()  # a few per record
+    request = max((i for i in items if i.requested_at is not None), key=lambda i: (i.requested_at, i.id), default=None)
+    new_photo = any(i.closed_at is None and i.outcome == Outcome.ASK_FOR_NEW_PHOTO for i in items)
+    if request is None and not new_photo:
         return None
     return PatientStatus(
         asked=request is not None,
         tries=request.attempts if request is not None else 0,
         reached=request is not None and request.closed_at is not None,
-        new_photo=new_photo is not None,
+        new_photo=new_photo,
     )
 
 
