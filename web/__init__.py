@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         records,
         worklist,
     )
-    from web.api_clients import install_key_limit
+    from web.api_clients import key_budget
     from web.body import install_body_limit
     from web.compression import install_compression
     from web.errors import install_error_handlers
@@ -47,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from web.logs import configure_logging
     from web.ratelimits import Budget, install_rate_limits
     from web.security import install_same_site_check, install_security_headers
-    from web.sign_in_limits import install_account_limit
+    from web.sign_in_limits import account_budget
     from web.static_files import install_static_files
     from web.storable_text import install_text_check
 
@@ -78,7 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(api.api)
     csrf.exempt(cds_service.cds)
 
-    limiter = install_rate_limits(
+    install_rate_limits(
         app,
         [
             Budget("api", "RATELIMIT_API", (api.api, cds_service.cds)),
@@ -90,10 +90,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             Budget("photo-views", "RATELIMIT_PHOTO_VIEWS", (photos.nurse_bp,)),
             # A private link is looked up like a record: the same rate, its own budget.
             Budget("links", "RATELIMIT_RECORDS", (follow_up.bp,)),
+            account_budget(auth.bp),  # sign-in per account too, across addresses
+            key_budget((api.api, cds_service.cds)),  # and each API key
         ],
     )
-    install_account_limit(app, limiter, auth.bp)  # sign-in per account too, across addresses
-    install_key_limit(app, limiter, (api.api, cds_service.cds))  # and each API key
     # Text the database cannot store (NUL) is refused before any handler hands it to the database.
     install_text_check(app, ("auth", "records", "review", "worklist", "follow_up"))
     # Nurse pages (their views and exports are audited) only for requests from this site.

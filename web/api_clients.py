@@ -6,10 +6,10 @@ A key that is wrong or revoked is a 401, whatever the request asked."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
-from flask_limiter import Limiter
+from flask import Blueprint, Response, g, jsonify, request
 
 from web.db import database
+from web.ratelimits import Budget
 from web.storage import api_keys
 
 _UNSET = object()
@@ -57,13 +57,12 @@ def refuse_unknown_key() -> Response | None:
     return response
 
 
-def install_key_limit(app: Flask, limiter: Limiter, blueprints: tuple[Blueprint, ...]) -> None:
+def key_budget(blueprints: tuple[Blueprint, ...]) -> Budget:
     """One budget per API key over the API and CDS Hooks (the address budgets still apply)."""
-    shared = limiter.shared_limit(
-        lambda: str(app.config["RATELIMIT_API_KEY"]),
-        scope="api-key",
-        key_func=lambda: f"client:{api_client()}",
+    return Budget(
+        "api-key",
+        "RATELIMIT_API_KEY",
+        blueprints,
+        key=lambda: f"client:{api_client()}",
         exempt_when=lambda: api_client() is None,
     )
-    for blueprint in blueprints:
-        shared(blueprint)

@@ -30,6 +30,7 @@ from web.storage.models import Nurse
 
 SIGNED_IN_AT = "signed_in_at"  # session key: when the nurse signed in (seconds since the epoch)
 PENDING_SECONDS = 300  # the second step must follow the password within this
+WRONG_ENROLMENT_CODE = "That code is not right. Type the 6 digits your app shows now for this account."
 
 bp = Blueprint("auth", __name__, url_prefix="/nurse")
 login_manager = LoginManager()
@@ -225,8 +226,7 @@ def enrol_post() -> ResponseReturnValue:
         codes = second_factor.confirm_enrolment(db_session, nurse, request.form.get("code", ""), _key(), now())
         if codes is None:
             store.login_failed(db_session, nurse.username, "login-code-failed")
-            error = "That code is not right. Type the 6 digits your app shows now for this account."
-            return _enrol_page(nurse, url_for("auth.enrol_post"), error), 401
+            return _enrol_page(nurse, url_for("auth.enrol_post"), WRONG_ENROLMENT_CODE), 401
         store.audit(db_session, store.nurse_actor(nurse.username), "login", detail="second factor set up")
         user, target = _user(nurse), _safe_next(str(session[PENDING].get("next", "")))
     page = render_template("recovery_codes.html", codes=codes, target=target)
@@ -249,8 +249,7 @@ def second_factor_page() -> ResponseReturnValue:
             return _enrol_page(nurse, url_for("auth.second_factor_page"))
         codes = second_factor.confirm_enrolment(db_session, nurse, request.form.get("code", ""), _key(), now())
         if codes is None:
-            error = "That code is not right. Type the 6 digits your app shows now for this account."
-            return _enrol_page(nurse, url_for("auth.second_factor_page"), error), 401
+            return _enrol_page(nurse, url_for("auth.second_factor_page"), WRONG_ENROLMENT_CODE), 401
     return render_template("recovery_codes.html", codes=codes, target=url_for("nurse.console"))
 
 

@@ -14,11 +14,14 @@ flask --app web records purge [--days N]       # delete records past the retenti
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from web.db import database
 from web.storage import api_keys, followups, second_factor, store
@@ -60,6 +63,22 @@ def db_current() -> None:
     click.echo(database().current() or "base")
 
 
+@contextmanager
+def _changing() -> Iterator[Session]:
+    """A transaction for a command that changes something: a RecordError in it (no such
+    account, a password refused) is the command's usage error, and nothing is changed."""
+    try:
+        with database().transaction() as session:
+            yield session
+    except store.RecordError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _new_password(prompt: str, username: str, from_stdin: bool) -> str:
+    """One line of standard input (for scripts), else asked for at the terminal."""
+    return sys.stdin.readline().rstrip("\n") if from_stdin else _ask_new_password(prompt, username)
+
+
 def _ask_new_password(prompt: str, username: str) -> str:
     """A new password from the terminal: checked against the rules first (click asks again,
     saying why, until it meets them), then confirmed."""
@@ -80,17 +99,13 @@ def _ask_new_password(prompt: str, username: str) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_create(username: str, password_stdin: bool) -> None:
     """Create a nurse account (the first one too); the password is asked for twice."""
-    if problem := store.username_problem(username.strip().lower()):
+    name = username.strip().lower()
+    if problem := store.username_problem(name):
         raise click.UsageError(problem)
-    password = (
-        sys.stdin.readline().rstrip("\n") if password_stdin else _ask_new_password("Password", username.strip().lower())
-    )
-    try:
-        with database().transaction() as session:
-            store.create_nurse(session, username, password)
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"nurse account {username.strip().lower()!r} created")
+    password = _new_password("Password", name, password_stdin)
+    with _changing() as session:
+        store.create_nurse(session, username, password)
+    click.echo(f"nurse account {name!r} created")
 
 
 @nurse_cli.command("password")
@@ -98,16 +113,9 @@ def nurse_create(username: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def nurse_password(username: str, password_stdin: bool) -> None:
     """Set a new password; every session the nurse has open ends at its next request."""
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else _ask_new_password("New password", username.strip().lower())
-    )
-    try:
-        with database().transaction() as session:
-            name = store.set_password(session, username, password).username
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
+    password = _new_password("New password", username.strip().lower(), password_stdin)
+    with _changing() as session:
+        name = store.set_password(session, username, password).username
     click.echo(f"password of nurse account {name!r} changed; its open sessions are ended")
 
 
@@ -126,12 +134,8 @@ def nurse_enable(username: str) -> None:
 
 
 def _set_active(username: str, active: bool) -> None:
-    try:
-        with database().transaction() as session:
-            nurse = store.set_nurse_active(session, username, active)
-            name = nurse.username
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
+    with _changing() as session:
+        name = store.set_nurse_active(session, username, active).username
     click.echo(f"nurse account {name!r} {'enabled' if active else 'disabled'}")
 
 
@@ -139,13 +143,10 @@ def _set_active(username: str, active: bool) -> None:
 @click.argument("username")
 def nurse_mfa_reset(username: str) -> None:
     """Remove the nurse's second factor and recovery codes (a lost phone); open sessions end."""
-    try:
-        with database().transaction() as session:
-            nurse = store.nurse_named(session, username)
-            second_factor.reset(session, nurse)
-            name = nurse.username
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
+    with _changing() as session:
+        nurse = store.nurse_named(session, username)
+        second_factor.reset(session, nurse)
+        name = nurse.username
     click.echo(f"second factor of nurse account {name!r} removed; it is set up again at the next sign-in")
 
 
@@ -174,11 +175,8 @@ def nurse_sign_ins(days: int) -> None:
 @click.argument("name")
 def api_key_create(name: str) -> None:
     """Make a key for the API client NAME and print it, once: it is stored only as a hash."""
-    try:
-        with database().transaction() as session:
-            key = api_keys.create_key(session, name)
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
+    with _changing() as session:
+        key = api_keys.create_key(session, name)
     click.echo(f"API key for {name.strip().lower()!r} (shown only now; send it as 'Authorization: Bearer KEY'):")
     click.echo(key)
 
@@ -187,11 +185,8 @@ def api_key_create(name: str) -> None:
 @click.argument("name")
 def api_key_revoke(name: str) -> None:
     """Refuse the client's key from its next request on (401)."""
-    try:
-        with database().transaction() as session:
-            api_keys.revoke_key(session, name)
-    except store.RecordError as exc:
-        raise click.UsageError(str(exc)) from None
+    with _changing() as session:
+        api_keys.revoke_key(session, name)
     click.echo(f"API key {name.strip().lower()!r} revoked")
 
 

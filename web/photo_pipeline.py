@@ -55,12 +55,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # the process-wide guard under ours
 _decoders = threading.BoundedSemaphore(DECODERS_AT_ONCE)
 
 # Markup or a document hidden in an image (a polyglot: a file that is an image and also a web
-# page, script or PDF). The re-encoding would drop it anyway; refusing it tells the sender. The
-# markers are long enough that a photo's compressed data holds one by chance about once in 10^6
-# photos or less.
-# Markup or a PDF inside a file (a polyglot), in any case. One pattern per marker, searched in
-# the lowered bytes: each starts with a literal, which the regex engine finds fast; one
-# case-insensitive alternation took a quarter of a second on a 7 MB photo.
+# page, script or PDF), in any case. The re-encoding would drop it anyway; refusing it tells the
+# sender. The markers are long enough that a photo's compressed data holds one by chance about
+# once in 10^6 photos or less. One pattern per marker, searched in the lowered bytes: each starts
+# with a literal, which the regex engine finds fast; one case-insensitive alternation took a
+# quarter of a second on a 7 MB photo.
 _HIDDEN_CONTENT = tuple(
     re.compile(marker)
     for marker in (
@@ -160,10 +159,10 @@ def _decode(data: bytes) -> Image.Image:
             raise PhotoRefused(Refusal.TOO_MANY_PIXELS) from None
         except UnidentifiedImageError:
             raise PhotoRefused(Refusal.NOT_A_PHOTO) from None
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError) as exc:
-            # Pillow's ways of saying a file is truncated or malformed (PhotoRefused is a ValueError).
-            if isinstance(exc, PhotoRefused):
-                raise
+        except PhotoRefused:  # a ValueError, not to be taken for a damaged file below
+            raise
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError):
+            # Pillow's ways of saying a file is truncated or malformed.
             raise PhotoRefused(Refusal.DAMAGED) from None
 
 

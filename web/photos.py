@@ -12,7 +12,6 @@ stored; a refused file is named with its reason and the others are kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
@@ -95,12 +94,9 @@ def linked_target() -> PhotoTarget | None:
     return PhotoTarget(reference, seq, zone_name(zone(request.form.get("timezone"))), link=token)
 
 
-# Each way a request can say which report it adds to, tried in order.
-TARGET_SOURCES: list[Callable[[], PhotoTarget | None]] = [granted_target, linked_target]
-
-
 def photo_target() -> PhotoTarget | None:
-    return next((t for t in (source() for source in TARGET_SOURCES) if t is not None), None)
+    """The report the form's grant, else its private link, lets the request add photos to."""
+    return granted_target() or linked_target()
 
 
 def refusal_text(reason: Refusal) -> str:
@@ -113,7 +109,9 @@ def refusal_text(reason: Refusal) -> str:
         Refusal.TOO_MANY_PIXELS: _("The picture is too big. Use your camera's normal photo setting."),
         Refusal.HIDDEN_CONTENT: _("The file holds more than a photo, so it was not kept. Take the photo again."),
         Refusal.BUSY: _("We are busy right now. Try this photo again in a minute."),
-        Refusal.TOO_MANY_PHOTOS: _("You can add up to %(count)s photos to one check.", count=3),
+        Refusal.TOO_MANY_PHOTOS: _(
+            "You can add up to %(count)s photos to one check.", count=photo_store.MAX_PHOTOS_PER_REPORT
+        ),
     }
     return texts[reason]
 

@@ -24,11 +24,12 @@ import math
 import secrets
 import time
 
-from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request, session
-from flask_limiter import Limiter, RequestLimit
+from flask import Blueprint, Response, current_app, make_response, render_template, request, session
+from flask_limiter import RequestLimit
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from web.db import database
+from web.ratelimits import Budget
 from web.storage import store
 
 NURSE_DEVICE_COOKIE = "nurse_browser"
@@ -128,13 +129,14 @@ def _too_many(limit: RequestLimit) -> Response:
 SIGN_IN_ENDPOINTS = frozenset({"auth.login_post", "auth.code_post", "auth.enrol_post"})
 
 
-def install_account_limit(app: Flask, limiter: Limiter, blueprint: Blueprint) -> None:
+def account_budget(blueprint: Blueprint) -> Budget:
     """The per-account budget on every sign-in post (password, code, enrolment)."""
-    limiter.shared_limit(
-        lambda: str(app.config["RATELIMIT_LOGIN_ACCOUNT"]),
-        scope="sign-in-account",
-        key_func=_account_key,
-        methods=["POST"],
+    return Budget(
+        "sign-in-account",
+        "RATELIMIT_LOGIN_ACCOUNT",
+        (blueprint,),
+        methods=("POST",),
+        key=_account_key,
         exempt_when=_not_a_sign_in,
         on_breach=_too_many,
-    )(blueprint)
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from web.storage.models import Nurse, RecoveryCode, utcnow
 from web.storage.sealed import InvalidToken, seal, unseal
-from web.storage.store import audit, nurse_actor
+from web.storage.store import audit, end_sessions, nurse_actor
 
 PURPOSE = "nurse totp secret"
 ISSUER = "Microneedling triage"
@@ -126,5 +126,5 @@ def reset(session: Session, nurse: Nurse, actor: str = "cli") -> None:
     nurse.totp_enabled = False
     nurse.totp_last_step = None
     nurse.recovery_codes = []
-    nurse.session_version = (nurse.session_version or 1) + 1
+    end_sessions(nurse)
     audit(session, actor, "reset-second-factor", detail=nurse.username)

@@ -194,12 +194,13 @@ def refused_sign_ins(session: Session, since: datetime) -> list[RefusedSignIns]:
         .where(AuditEvent.action.in_(REFUSED_SIGN_INS), AuditEvent.at >= since)
         .group_by(AuditEvent.detail, AuditEvent.action)
     ).all()
-    found: dict[str, tuple[dict[str, int], datetime]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    latest: dict[str, datetime] = {}
     for username, action, count, last in rows:
-        counts, latest = found.setdefault(str(username or ""), ({}, last))
-        counts[action] = int(count)
-        found[str(username or "")] = (counts, max(latest, last))
-    out = [RefusedSignIns(name, counts, last) for name, (counts, last) in found.items()]
+        name = str(username or "")
+        counts.setdefault(name, {})[action] = int(count)
+        latest[name] = max(latest.get(name, last), last)
+    out = [RefusedSignIns(name, by_action, latest[name]) for name, by_action in counts.items()]
     return sorted(out, key=lambda r: (-r.total, r.username))
 
 
