@@ -79,7 +79,7 @@ def assess() -> Response:
     data = answer.to_dict()
     if clinic is not None:
         data["contact"] = clinic.contact()
-    client = api_client()
+    client = api_client() if body.record else None
     if body.record and client is None:
         data["record_error"] = NOT_STORED_WITHOUT_KEY
     elif body.record and client is not None:  # stored in English, as the nurse reads it (the same answer; a cache hit)

@@ -12,7 +12,6 @@ from web.db import database
 from web.ratelimits import Budget
 from web.storage import api_keys
 
-_UNSET = object()
 NOT_STORED_WITHOUT_KEY = (
     "not stored: only a client with an API key can store records (send it as 'Authorization: Bearer KEY'; "
     "the clinic makes one with 'flask api-key create NAME'), so no reference code was issued"
@@ -21,17 +20,19 @@ NOT_STORED_WITHOUT_KEY = (
 
 def _presented() -> tuple[bool, str | None]:
     """(a key was sent, the name of its active client or None), looked up once per request."""
-    found = g.get("api_client", _UNSET)
-    if found is _UNSET:
-        header = request.headers.get("Authorization")
-        found = None
+    found: tuple[bool, str | None] | None = g.get("api_client")
+    if found is None:
+        # request.headers["Authorization"], read from the environ: the API asks on every request,
+        # and a header view raises (and catches) an exception for each header it does not find
+        header = request.environ.get("HTTP_AUTHORIZATION")
+        name = None
         if header is not None:
             scheme, _, key = header.strip().partition(" ")
             if scheme.lower() == "bearer" and key.strip():
                 with database().transaction() as session:
-                    found = api_keys.client_named_by(session, key.strip())
-        g.api_client = found
-    return request.headers.get("Authorization") is not None, found if isinstance(found, str) else None
+                    name = api_keys.client_named_by(session, key.strip())
+        found = g.api_client = (header is not None, name)
+    return found
 
 
 def api_client() -> str | None:
