@@ -13,6 +13,10 @@ decisions one at a time from a small pool of engine instances (triage.engine.rul
 Timeouts: a request's head (request line and headers) must arrive within `keepalive` seconds
 (the gevent worker reads it under that deadline, then closes the connection without an answer),
 its body within REQUEST_BODY_TIMEOUT seconds (web.body: 408).
+Turns: after each request a connection waits for one pass of the worker's event loop
+(`post_request`), so keep-alive clients take turns; without it, under a saturating load some
+waited 0.5 s and more while others were served again and again (tests/test_gevent_fairness.py;
+benchmarks/RESULTS.md: p99 1 s → 18 ms for about 4% of the peak rate).
 
 Rate limits count per client in RATELIMIT_STORAGE_URI. With the default, memory://, each process
 counts on its own, so this file runs one worker process (its greenlets share the counts) and
@@ -65,3 +69,16 @@ def post_worker_init(worker: Any) -> None:
     garbage collector's sight: no collection will ever free it, and each full collection
     otherwise walks all of it again while requests wait (issue 14)."""
     gc.freeze()
+
+
+TAKE_TURNS = 1e-6  # seconds: a timer, so the worker polls its sockets before this connection goes on
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """Under the gevent workers, let the worker's other connections in before this one's next
+    request: a keep-alive client whose next request is already waiting is otherwise served again
+    and again while others queue (under a saturating load, wrk: p99 0.8 s and more against 0.1 s)."""
+    if type(worker).__module__ == "gunicorn.workers.ggevent":
+        import gevent  # the gevent worker has imported it
+
+        gevent.sleep(TAKE_TURNS)

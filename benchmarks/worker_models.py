@@ -7,6 +7,10 @@ random report each over the rate of /healthz in the same round (target: at least
 `--redis URL` the rate limits are on and counted in that Redis (the production set-up with 2
 workers; budgets raised so that wrk is never refused), else off, as in RESULTS.md's earlier
 HTTP figures. A benchmark, not a test: the figures go in RESULTS.md with the machine and date.
+
+Defaults: 30 s of the varied stream first and 5 rounds, as run_http's own default and RESULTS.md's
+HTTP figures since issue 14 (a server in use has met the phases its reports come back to; a
+just-started one has not, see run_http). `--warmup 10 --rounds 3` gives a just-started server.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ MODELS = {"gthread (32 threads, before)": ["-k", "gthread", "--threads", "32"], 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--redis", metavar="URL", help="count the rate limits in this Redis (limits on)")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5, help="seconds of wrk per endpoint per round")
-    ap.add_argument("--warmup", type=int, default=10, help="seconds of the varied stream first")
+    ap.add_argument("--warmup", type=int, default=30, help="seconds of the varied stream first")
     o = ap.parse_args()
     if reason := http.why_skip():
         raise SystemExit(reason)
