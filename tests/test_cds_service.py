@@ -279,7 +279,10 @@ def test_a_missing_forged_or_replayed_jwt_is_401(secured: Any, ehr_key: Any) -> 
 
 
 def test_a_token_replayed_to_another_worker_is_401_when_the_limits_share_redis(
-    make_app: MakeApp, jwks_file: Path, ehr_key: Any, redis_url: str  # noqa: F811
+    make_app: MakeApp,
+    jwks_file: Path,
+    ehr_key: Any,
+    redis_url: str,  # noqa: F811
 ) -> None:
     """Two apps (two workers, or two servers) on one Redis: a token used on one is refused on the other."""
     shared = {
