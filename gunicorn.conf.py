@@ -75,9 +75,8 @@ TAKE_TURNS = 1e-6  # seconds: a timer, so the worker polls its sockets before th
 
 
 def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
-    """Under the gevent workers, let the worker's other connections in before this one's next
-    request: a keep-alive client whose next request is already waiting is otherwise served again
-    and again while others queue (under a saturating load, wrk: p99 0.8 s and more against 0.1 s)."""
+    """Under the gevent workers, the worker's other connections go before this one's next
+    request (the module docstring's "Turns"; the threaded workers switch on their own)."""
     if type(worker).__module__ == "gunicorn.workers.ggevent":
         import gevent  # the gevent worker has imported it
 

@@ -66,16 +66,20 @@ def larger_body(setting: str, timeout_setting: str) -> Callable[[View], View]:
     return mark
 
 
+def _route_setting(app: Flask, mark: str) -> str | None:
+    """The config setting this request's view names in `mark` (larger_body), or None."""
+    setting: str | None = getattr(app.view_functions.get(request.endpoint or ""), mark, None)
+    return setting
+
+
 def body_timeout(app: Flask) -> int:
     """Seconds this request's route gives its body to arrive."""
-    view = app.view_functions.get(request.endpoint or "")
-    return int(app.config[getattr(view, "body_timeout_setting", None) or "REQUEST_BODY_TIMEOUT"])
+    return int(app.config[_route_setting(app, "body_timeout_setting") or "REQUEST_BODY_TIMEOUT"])
 
 
 def body_limit(app: Flask) -> int | None:
     """The body limit of this request's route."""
-    view = app.view_functions.get(request.endpoint or "")
-    setting = getattr(view, "body_limit_setting", None)
+    setting = _route_setting(app, "body_limit_setting")
     limit = app.config.get(setting or "MAX_CONTENT_LENGTH")
     if setting is not None:
         request.max_content_length = limit  # werkzeug's own check agrees
