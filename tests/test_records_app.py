@@ -155,6 +155,50 @@ def test_several_processes_starting_at_once_migrate_once(tmp_path) -> None:  # t
     db.dispose()
 
 
+def test_a_second_start_waits_for_the_whole_migration_not_just_one_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The race behind the test above, made certain: a second process that reads the version
+    between two of the first one's migrations plans steps the first has also planned. The
+    first start here lets the second go at the moment it would begin a second transaction."""
+    import threading
+
+    from sqlalchemy import event
+
+    from web.storage.database import Database
+
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    first, second = Database(url), Database(url)
+    go, begins, errors = threading.Event(), [], []
+
+    def pause_at_the_second_begin(_connection) -> None:  # type: ignore[no-untyped-def]
+        begins.append(1)
+        if len(begins) == 2:  # before this BEGIN takes the lock: let the second start in
+            go.set()
+            threading.Event().wait(0.5)
+
+    event.listen(first.engine, "begin", pause_at_the_second_begin, insert=True)
+
+    def run(db, wait_first: bool) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if wait_first:
+                go.wait(30)
+            db.upgrade()
+        except Exception as error:  # reported by the assertion below
+            errors.append(repr(error))
+        finally:
+            go.set()
+
+    threads = [threading.Thread(target=run, args=(first, False)), threading.Thread(target=run, args=(second, True))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(begins) == 1, "the first start's migrations took more than one transaction"
+    assert first.current() == second.current() == "0007"
+    first.dispose()
+    second.dispose()
+
+
 def test_two_nurses_posting_call_backs_at_once_both_land_in_order(app, client) -> None:  # type: ignore[no-untyped-def]
     import threading
 

@@ -1,7 +1,11 @@
 """Alembic environment: runs on the engine the app passes in (web.storage.database.Database).
 
-On PostgreSQL an advisory lock held for the transaction makes concurrent starts migrate
-once; on SQLite the BEGIN IMMEDIATE that web.storage.database issues does the same.
+Every migration of a run, and the read of the version they start from, share one transaction,
+begun before that read and holding the database's lock to the end: on PostgreSQL an advisory
+lock taken first, on SQLite the BEGIN IMMEDIATE that web.storage.database issues. So workers
+starting at once on a new database migrate once; the others wait, then find it at head. (Left
+to itself, Alembic commits each SQLite migration apart: a second process could read the
+version between two of them and replay the next migration the first had already planned.)
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ MIGRATION_LOCK = 7_311_906_042  # any constant shared by every process of this a
 
 engine: Engine = context.config.attributes["engine"]
 
-with engine.connect() as connection:
+with engine.connect() as connection, connection.begin():
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    # Configured inside our transaction, Alembic opens none of its own.
     context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
-    with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        context.run_migrations()
+    context.run_migrations()
