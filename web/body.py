@@ -124,9 +124,9 @@ def install_body_limit(app: Flask) -> None:
                 data = _read(environ["wsgi.input"], limit + 1 if declared is None else declared)
         except TimeoutError:
             raise RequestTimeout() from None
-        except ParseException:  # gunicorn's reader: a chunk size, extension, terminator or trailer
-            raise BadRequest(BAD_FRAMING) from None
-        except OSError:  # gunicorn's NoMoreData (a chunk cut short), werkzeug's "Invalid chunk header"
+        except (ParseException, OSError):
+            # gunicorn's reader: a chunk size, extension, terminator or trailer (ParseException),
+            # a chunk cut short (NoMoreData); werkzeug's "Invalid chunk header" (OSError)
             raise BadRequest(BAD_FRAMING) from None
         finally:
             if client is not None:

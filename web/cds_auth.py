@@ -35,6 +35,7 @@ SETTING = "CDS_HOOKS_ISSUERS"
 ALGORITHMS = ["ES384", "RS384", "ES256", "RS256", "ES512", "RS512"]
 MAX_LIFETIME = 300  # seconds from iat to exp (the specification: no more than five minutes)
 LEEWAY = 30  # seconds of clock difference tolerated
+REPLAYED = "the token was used before (jti); send a new one with each request"
 
 
 class TokenRefused(Exception):
@@ -114,16 +115,15 @@ class Issuers:
 
     def _use_once(self, jti: str, expires: float) -> None:
         now = time.time()
-        replayed = TokenRefused("the token was used before (jti); send a new one with each request")
         with self._lock:
             for old in [j for j, exp in self._seen.items() if exp + LEEWAY < now]:
                 del self._seen[old]
             if jti in self._seen:
-                raise replayed
+                raise TokenRefused(REPLAYED)
             self._seen[jti] = expires
         digest = hashlib.sha256(jti.encode()).hexdigest()  # an EHR's token id, never kept as sent
         if self.first_use is not None and not self.first_use(digest, max(1.0, expires + LEEWAY - now)):
-            raise replayed
+            raise TokenRefused(REPLAYED)
 
 
 def load_issuers(raw: str | Mapping[str, str] | None) -> Issuers | None:

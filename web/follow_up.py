@@ -59,9 +59,12 @@ class LinkPhotos:
     """The link page's photos: the latest report's, with the fields that authorise its forms."""
 
     shown: list[photo_store.PhotoInfo]
-    room: int
     auth: dict[str, str]
     when: Callable[[datetime], str]  # an upload's time in the patient's zone and language
+
+    @property
+    def room(self) -> int:
+        return photo_store.room_left(self.shown)
 
 
 @dataclass(frozen=True)
@@ -172,10 +175,8 @@ def _photos(session: Session, record: Record, token: str, tz: tzinfo, language: 
     last = record.entries[-1]
     if last.emergency:
         return None
-    shown = photo_store.photos_of_entry(session, last)
     return LinkPhotos(
-        shown=shown,
-        room=photo_store.MAX_PHOTOS_PER_REPORT - len(shown),
+        shown=photo_store.photos_of_entry(session, last),
         auth=authority(PhotoTarget(record.reference, last.seq, zone_name(tz), link=token)),
         when=lambda moment: clock(moment, tz, language),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -35,6 +36,13 @@ from web.storage.store import RecordError, audit
 bp = Blueprint("photos", __name__)
 nurse_bp = Blueprint("nurse_photos", __name__, url_prefix="/nurse/records")
 nurse_bp.before_request(require_login)
+
+
+@bp.record_once
+def _max_photos(state: BlueprintSetupState) -> None:
+    """The pages that offer photos say the limit from here, not as a number of their own."""
+    state.app.jinja_env.globals["max_photos"] = photo_store.MAX_PHOTOS_PER_REPORT
+
 
 GRANT_SALT = "patient-photos-grant"
 GRANT_DAYS = 7
@@ -141,7 +149,7 @@ def _photos_page(
             auth=authority(target),
             back=url_for("follow_up.link", token=target.link, timezone=target.timezone) if target.link else None,
             reference=target.reference,
-            room=photo_store.MAX_PHOTOS_PER_REPORT - len(shown),
+            room=photo_store.room_left(shown),
             problems=problems or [],
             notice=notice,
         ),
@@ -175,7 +183,7 @@ def add() -> ResponseReturnValue:
         if entry.emergency:  # no page offers it: an emergency says to call now, nothing else
             message = _("This answer is an emergency: call your emergency number now. Photos cannot be added to it.")
             return render_template("error.html", status=409, message=message), 409
-        room = photo_store.MAX_PHOTOS_PER_REPORT - len(photo_store.photos_of_entry(session, entry))
+        room = photo_store.room_left(photo_store.photos_of_entry(session, entry))
     files = _chosen_files()
     if not files:
         return _photos_page(target, notice=_("Choose a photo first."), status=400)

@@ -32,7 +32,7 @@ class Budget:
     on_breach: Callable[[RequestLimit], Response | None] | None = None  # the answer over it; None: 429
 
 
-def install_rate_limits(app: Flask, budgets: Sequence[Budget]) -> Limiter:
+def install_rate_limits(app: Flask, budgets: Sequence[Budget]) -> None:
     """One Limiter for the app, keyed by client address (after ProxyFix, when PROXY_COUNT is set)."""
     limiter = Limiter(get_remote_address, app=app, key_prefix=app.config["RATELIMIT_KEY_PREFIX"])
 
@@ -51,4 +51,3 @@ def install_rate_limits(app: Flask, budgets: Sequence[Budget]) -> Limiter:
         for blueprint in budget.blueprints:
             shared(blueprint)
     app.extensions[EXTENSION] = limiter
-    return limiter

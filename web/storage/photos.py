@@ -7,7 +7,7 @@ transaction (web.storage.store.audit). The bytes stored are already made safe
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sized
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +69,11 @@ def photos_of_entry(session: Session, entry: Entry) -> list[PhotoInfo]:
     """The report's photos, in the order they were added."""
     photos = session.scalars(select(Photo).where(Photo.entry_id == entry.id).order_by(Photo.id))
     return [_info(p, entry.seq) for p in photos]
+
+
+def room_left(photos: Sized) -> int:
+    """How many more photos a report with these may take."""
+    return MAX_PHOTOS_PER_REPORT - len(photos)
 
 
 def photos_for_record(session: Session, record_id: int) -> dict[int, list[PhotoInfo]]:
